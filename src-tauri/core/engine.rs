@@ -1,0 +1,675 @@
+//! The streaming engine: sends a chat request, retries before the answer starts,
+//! decodes the SSE stream, assembles deltas, and always ends in exactly one
+//! terminal state (done, cancelled, or error) without hanging.
+//!
+//! Per-chunk work is constant: bytes go through the incremental SSE decoder, one
+//! JSON parse per event, and deltas are appended to the answer.
+
+use crate::core::error::{provider_message, EngineError, TimeoutPhase};
+use crate::core::openai::{self, ChatMessage, ChunkAssembler, Control};
+use crate::core::provider::Endpoint;
+use crate::core::sse::{SseDecoder, SseEvent};
+use crate::core::stream::{estimate_tokens, Answer, Delta, Usage};
+use futures_util::StreamExt;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// Timeouts and retry policy.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// TCP/TLS connect timeout (default 10 s).
+    pub connect_timeout: Duration,
+    /// From sending the request to the response headers, and again to the first body chunk (default 60 s).
+    pub first_byte_timeout: Duration,
+    /// Longest silence between two chunks of the answer (default 60 s).
+    pub idle_timeout: Duration,
+    /// Retries before the first byte of the answer (default 2).
+    pub max_retries: u32,
+    /// First backoff step; doubled on each retry, with jitter (default 1 s).
+    pub backoff_base: Duration,
+    /// Cap on any wait, including a server's Retry-After (default 60 s).
+    pub max_retry_wait: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            max_retries: 2,
+            backoff_base: Duration::from_secs(1),
+            max_retry_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Defaults, overridden by `RUNNEL_CONNECT_TIMEOUT_MS`, `RUNNEL_FIRST_BYTE_TIMEOUT_MS`,
+    /// `RUNNEL_IDLE_TIMEOUT_MS`, `RUNNEL_MAX_RETRIES` and `RUNNEL_BACKOFF_MS` where set.
+    pub fn from_env() -> Self {
+        let ms = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_millis)
+        };
+        let d = Self::default();
+        Self {
+            connect_timeout: ms("RUNNEL_CONNECT_TIMEOUT_MS").unwrap_or(d.connect_timeout),
+            first_byte_timeout: ms("RUNNEL_FIRST_BYTE_TIMEOUT_MS").unwrap_or(d.first_byte_timeout),
+            idle_timeout: ms("RUNNEL_IDLE_TIMEOUT_MS").unwrap_or(d.idle_timeout),
+            max_retries: std::env::var("RUNNEL_MAX_RETRIES")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(d.max_retries),
+            backoff_base: ms("RUNNEL_BACKOFF_MS").unwrap_or(d.backoff_base),
+            max_retry_wait: d.max_retry_wait,
+        }
+    }
+}
+
+/// What the engine reports while a stream runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// A retryable failure before the answer started; the next try starts after `delay`.
+    Retrying {
+        /// 1 for the first retry.
+        attempt: u32,
+        /// Most retries that will be made.
+        max: u32,
+        /// Wait before the retry.
+        delay: Duration,
+        /// Why (the error's message).
+        reason: String,
+    },
+    /// A piece of the answer.
+    Delta(Delta),
+    /// All events of one network read have been reported: a good moment to flush output.
+    ReadEnd,
+}
+
+/// How the stream ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The answer completed.
+    Done,
+    /// The user cancelled.
+    Cancelled,
+    /// It failed; the answer keeps what arrived.
+    Error(EngineError),
+}
+
+impl Outcome {
+    /// `done`, `cancelled` or `error`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Cancelled => "cancelled",
+            Self::Error(_) => "error",
+        }
+    }
+}
+
+/// Timing of one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Metrics {
+    /// Milliseconds from the request to the first piece of the answer.
+    pub ttft_ms: Option<f64>,
+    /// Milliseconds from the request to the terminal state.
+    pub total_ms: f64,
+    /// SSE data events received.
+    pub chunks: u64,
+    /// Output tokens per second of generation (after the first token).
+    pub tokens_per_s: Option<f64>,
+}
+
+/// The result of one stream: what arrived, how it ended, and how fast.
+#[derive(Debug, Clone)]
+pub struct StreamResult {
+    /// Everything that arrived (kept on cancel and error).
+    pub answer: Answer,
+    /// The terminal state.
+    pub outcome: Outcome,
+    /// Timings.
+    pub metrics: Metrics,
+    /// Token counts: the server's, or an estimate.
+    pub usage: Usage,
+    /// True when `usage` is an estimate (the server sent none).
+    pub usage_estimated: bool,
+}
+
+/// Request options.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatOptions {
+    /// Stream the answer (the default); `false` asks for one complete response.
+    pub stream: bool,
+}
+
+impl Default for ChatOptions {
+    fn default() -> Self {
+        Self { stream: true }
+    }
+}
+
+/// The engine. Cheap to share: holds one pooled HTTP client.
+#[derive(Debug)]
+pub struct Engine {
+    client: reqwest::Client,
+    config: EngineConfig,
+    /// Base URLs that answered 400 to `stream_options`: never sent it again.
+    no_stream_options: Mutex<HashSet<String>>,
+}
+
+enum Attempt {
+    Response(reqwest::Response),
+    Retry(EngineError),
+    Fail(EngineError),
+    Cancelled,
+}
+
+impl Engine {
+    /// An engine with the given configuration.
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("Runnel/", env!("CARGO_PKG_VERSION")))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| EngineError::Network {
+                url: String::new(),
+                detail: error_chain(&e),
+            })?;
+        Ok(Self {
+            client,
+            config,
+            no_stream_options: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// True once the endpoint has been seen to reject `stream_options`.
+    pub fn skips_stream_options(&self, endpoint: &Endpoint) -> bool {
+        self.no_stream_options
+            .lock()
+            .map(|s| s.contains(&endpoint.base_url))
+            .unwrap_or(false)
+    }
+
+    /// Streams one chat answer. `on_event` sees every retry notice and delta in
+    /// order; the result holds the whole answer and its single terminal state.
+    pub async fn chat(
+        &self,
+        endpoint: &Endpoint,
+        messages: &[ChatMessage],
+        options: ChatOptions,
+        cancel: &CancellationToken,
+        on_event: &mut (dyn FnMut(EngineEvent) + Send),
+    ) -> StreamResult {
+        let started = Instant::now();
+        let mut answer = Answer::default();
+        let mut metrics = Metrics::default();
+        let outcome = self
+            .run(
+                endpoint,
+                messages,
+                options,
+                cancel,
+                started,
+                &mut answer,
+                &mut metrics,
+                on_event,
+            )
+            .await;
+        metrics.total_ms = ms(started.elapsed());
+        let (usage, usage_estimated) = match answer.usage {
+            Some(u) => (u, false),
+            None => {
+                let input: u64 = messages
+                    .iter()
+                    .map(|m| estimate_tokens(&m.content) + 4)
+                    .sum();
+                let output = estimate_tokens(&answer.text)
+                    + answer
+                        .reasoning
+                        .as_deref()
+                        .map(estimate_tokens)
+                        .unwrap_or(0)
+                    + answer.refusal.as_deref().map(estimate_tokens).unwrap_or(0)
+                    + answer
+                        .tool_calls
+                        .iter()
+                        .map(|c| estimate_tokens(&c.arguments))
+                        .sum::<u64>();
+                (
+                    Usage {
+                        input_tokens: input,
+                        output_tokens: output,
+                    },
+                    true,
+                )
+            }
+        };
+        if let Some(ttft) = metrics.ttft_ms {
+            let gen_s = (metrics.total_ms - ttft) / 1000.0;
+            if gen_s > 0.0 && usage.output_tokens > 0 {
+                metrics.tokens_per_s = Some(usage.output_tokens as f64 / gen_s);
+            }
+        }
+        match &outcome {
+            Outcome::Error(e) => {
+                tracing::warn!(kind = e.kind().as_str(), error = %e, "stream ended with an error")
+            }
+            o => tracing::debug!(status = o.status(), chunks = metrics.chunks, "stream ended"),
+        }
+        StreamResult {
+            answer,
+            outcome,
+            metrics,
+            usage,
+            usage_estimated,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
+        &self,
+        endpoint: &Endpoint,
+        messages: &[ChatMessage],
+        options: ChatOptions,
+        cancel: &CancellationToken,
+        started: Instant,
+        answer: &mut Answer,
+        metrics: &mut Metrics,
+        on_event: &mut (dyn FnMut(EngineEvent) + Send),
+    ) -> Outcome {
+        if let Err(e) = endpoint.check() {
+            return Outcome::Error(e);
+        }
+        let mut include_usage = options.stream && !self.skips_stream_options(endpoint);
+        let mut dropped_stream_options = false;
+        let mut retries = 0u32;
+        let response = loop {
+            match self
+                .attempt(endpoint, messages, options, include_usage, cancel)
+                .await
+            {
+                Attempt::Response(r) => {
+                    if dropped_stream_options {
+                        tracing::info!(base_url = %endpoint.base_url, "server rejects stream_options; not sending it again");
+                        if let Ok(mut s) = self.no_stream_options.lock() {
+                            s.insert(endpoint.base_url.clone());
+                        }
+                    }
+                    break r;
+                }
+                Attempt::Cancelled => return Outcome::Cancelled,
+                Attempt::Fail(e) if include_usage && e.status() == Some(400) => {
+                    // Some servers reject stream_options: ask once more without it.
+                    tracing::debug!("400 with stream_options; retrying without it");
+                    include_usage = false;
+                    dropped_stream_options = true;
+                }
+                Attempt::Fail(e) => return Outcome::Error(e),
+                Attempt::Retry(e) if retries < self.config.max_retries => {
+                    retries += 1;
+                    let delay = self.retry_delay(retries, e.retry_after());
+                    on_event(EngineEvent::Retrying {
+                        attempt: retries,
+                        max: self.config.max_retries,
+                        delay,
+                        reason: e.to_string(),
+                    });
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Outcome::Cancelled,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Attempt::Retry(e) => return Outcome::Error(e),
+            }
+        };
+
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.contains("json"));
+        if !options.stream || is_json {
+            return self
+                .read_whole(response, cancel, started, answer, metrics, on_event)
+                .await;
+        }
+        self.read_stream(response, cancel, started, answer, metrics, on_event)
+            .await
+    }
+
+    async fn attempt(
+        &self,
+        endpoint: &Endpoint,
+        messages: &[ChatMessage],
+        options: ChatOptions,
+        include_usage: bool,
+        cancel: &CancellationToken,
+    ) -> Attempt {
+        let url = endpoint.chat_url();
+        let body = openai::request_body(&endpoint.model, messages, options.stream, include_usage);
+        let mut req = self
+            .client
+            .post(&url)
+            .header(
+                reqwest::header::ACCEPT,
+                if options.stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                },
+            )
+            .json(&body);
+        if let Some(key) = &endpoint.api_key {
+            req = req.bearer_auth(key.expose());
+        }
+        let sent = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Attempt::Cancelled,
+            r = tokio::time::timeout(self.config.first_byte_timeout, req.send()) => r,
+        };
+        let response = match sent {
+            Err(_) => {
+                return Attempt::Fail(EngineError::Timeout {
+                    phase: TimeoutPhase::FirstByte,
+                    after: self.config.first_byte_timeout,
+                })
+            }
+            Ok(Err(e)) => {
+                let err = self.send_error(&url, &e);
+                // Connection failures never reached the server: safe to retry.
+                return if e.is_connect() || e.is_timeout() {
+                    Attempt::Retry(err)
+                } else {
+                    Attempt::Fail(err)
+                };
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status().as_u16();
+        if response.status().is_success() {
+            return Attempt::Response(response);
+        }
+        let retry_after = parse_retry_after(response.headers(), SystemTime::now());
+        let body = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Attempt::Cancelled,
+            b = read_limited(response, self.config.idle_timeout, 64 * 1024) => b,
+        };
+        let err = EngineError::Http {
+            status,
+            message: provider_message(&body),
+            body,
+            retry_after,
+        };
+        if matches!(status, 408 | 409 | 429 | 500..=599) {
+            Attempt::Retry(err)
+        } else {
+            Attempt::Fail(err)
+        }
+    }
+
+    fn send_error(&self, url: &str, e: &reqwest::Error) -> EngineError {
+        if e.is_timeout() {
+            return EngineError::Timeout {
+                phase: TimeoutPhase::Connect,
+                after: self.config.connect_timeout,
+            };
+        }
+        EngineError::Network {
+            url: url.to_owned(),
+            detail: error_chain(e),
+        }
+    }
+
+    fn retry_delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(ra) = retry_after {
+            return ra.min(self.config.max_retry_wait);
+        }
+        let step = self
+            .config
+            .backoff_base
+            .saturating_mul(1 << (retry - 1).min(16));
+        // Full jitter in [step/2, step].
+        let jittered = step.mul_f64(0.5 + fastrand::f64() * 0.5);
+        jittered.min(self.config.max_retry_wait)
+    }
+
+    async fn read_stream(
+        &self,
+        response: reqwest::Response,
+        cancel: &CancellationToken,
+        started: Instant,
+        answer: &mut Answer,
+        metrics: &mut Metrics,
+        on_event: &mut (dyn FnMut(EngineEvent) + Send),
+    ) -> Outcome {
+        let mut body = response.bytes_stream();
+        let mut decoder = SseDecoder::new();
+        let mut assembler = ChunkAssembler::new();
+        let mut events: Vec<SseEvent> = Vec::new();
+        let mut deltas: Vec<Delta> = Vec::new();
+        let mut got_bytes = false;
+        loop {
+            let wait = if got_bytes {
+                self.config.idle_timeout
+            } else {
+                self.config.first_byte_timeout
+            };
+            let next = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Outcome::Cancelled,
+                n = tokio::time::timeout(wait, body.next()) => n,
+            };
+            let bytes = match next {
+                Err(_) => {
+                    let phase = if got_bytes {
+                        TimeoutPhase::Idle
+                    } else {
+                        TimeoutPhase::FirstByte
+                    };
+                    return Outcome::Error(EngineError::Timeout { phase, after: wait });
+                }
+                Ok(None) => {
+                    decoder.finish();
+                    if answer.finish_reason.is_some() {
+                        // Some servers close without [DONE] after a finish reason: the answer is complete.
+                        return Outcome::Done;
+                    }
+                    return Outcome::Error(EngineError::Stream {
+                        message: "the connection closed before the answer finished".to_owned(),
+                        error_type: None,
+                    });
+                }
+                Ok(Some(Err(e))) => {
+                    return Outcome::Error(EngineError::Stream {
+                        message: format!(
+                            "the connection dropped in the middle of the answer: {}",
+                            error_chain(&e)
+                        ),
+                        error_type: None,
+                    })
+                }
+                Ok(Some(Ok(b))) => b,
+            };
+            got_bytes = true;
+            decoder.feed(&bytes, &mut events);
+            for ev in events.drain(..) {
+                metrics.chunks += 1;
+                let control = assembler.on_event(&ev, &mut deltas);
+                for d in deltas.drain(..) {
+                    record(&d, answer, metrics, started);
+                    on_event(EngineEvent::Delta(d));
+                }
+                match control {
+                    Ok(Control::Continue) => {}
+                    Ok(Control::Done) => {
+                        on_event(EngineEvent::ReadEnd);
+                        return Outcome::Done;
+                    }
+                    Err(e) => {
+                        on_event(EngineEvent::ReadEnd);
+                        return Outcome::Error(e);
+                    }
+                }
+            }
+            on_event(EngineEvent::ReadEnd);
+        }
+    }
+
+    async fn read_whole(
+        &self,
+        response: reqwest::Response,
+        cancel: &CancellationToken,
+        started: Instant,
+        answer: &mut Answer,
+        metrics: &mut Metrics,
+        on_event: &mut (dyn FnMut(EngineEvent) + Send),
+    ) -> Outcome {
+        let body = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Outcome::Cancelled,
+            b = read_limited(response, self.config.idle_timeout, 256 * 1024 * 1024) => b,
+        };
+        let value: serde_json::Value = match serde_json::from_str(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return Outcome::Error(EngineError::Stream {
+                    message: format!(
+                        "the response is not valid JSON ({e}): {}",
+                        crate::core::error::shorten(&body, 200)
+                    ),
+                    error_type: None,
+                })
+            }
+        };
+        metrics.chunks = 1;
+        let result = openai::completion_deltas(&value);
+        let deltas = match &result {
+            Ok(d) => d.clone(),
+            Err(_) => Vec::new(),
+        };
+        for d in deltas {
+            record(&d, answer, metrics, started);
+            on_event(EngineEvent::Delta(d));
+        }
+        on_event(EngineEvent::ReadEnd);
+        match result {
+            Ok(_) => Outcome::Done,
+            Err(e) => Outcome::Error(e),
+        }
+    }
+}
+
+fn record(d: &Delta, answer: &mut Answer, metrics: &mut Metrics, started: Instant) {
+    if metrics.ttft_ms.is_none() && !matches!(d, Delta::Usage(_) | Delta::Finish(_)) {
+        metrics.ttft_ms = Some(ms(started.elapsed()));
+    }
+    answer.apply(d);
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// Reads up to `limit` bytes of a body as text, giving up after `idle` of silence.
+async fn read_limited(response: reqwest::Response, idle: Duration, limit: usize) -> String {
+    let mut body = response.bytes_stream();
+    let mut buf = Vec::new();
+    while buf.len() < limit {
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(Some(Ok(b))) => buf.extend_from_slice(&b),
+            _ => break,
+        }
+    }
+    buf.truncate(limit);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Parses `retry-after-ms`, or `Retry-After` as seconds or an HTTP date.
+pub fn parse_retry_after(
+    headers: &reqwest::header::HeaderMap,
+    now: SystemTime,
+) -> Option<Duration> {
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// An error and its causes on one line, e.g. "error sending request: connection refused".
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(7)));
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        h.insert("retry-after", HeaderValue::from_str(&date).expect("header"));
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(30)));
+        h.insert("retry-after-ms", HeaderValue::from_static("250"));
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_millis(250)));
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(parse_retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn retry_delay_is_capped_and_jittered() {
+        let engine = Engine::new(EngineConfig::default()).expect("engine");
+        assert_eq!(
+            engine.retry_delay(1, Some(Duration::from_secs(600))),
+            Duration::from_secs(60)
+        );
+        for retry in 1..=2 {
+            let d = engine.retry_delay(retry, None);
+            let step = Duration::from_secs(1 << (retry - 1));
+            assert!(d >= step / 2 && d <= step, "{d:?}");
+        }
+    }
+}

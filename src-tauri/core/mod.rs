@@ -1,0 +1,11 @@
+//! The engine, with no `tauri` import: everything here is tested without a window.
+
+pub mod conversation;
+pub mod engine;
+pub mod error;
+pub mod feed;
+pub mod markdown;
+pub mod openai;
+pub mod provider;
+pub mod sse;
+pub mod stream;

@@ -1,0 +1,467 @@
+//! OpenAI Chat Completions protocol: the request body and the assembly of
+//! streamed `chat.completion.chunk` events into provider-neutral [`Delta`]s.
+//!
+//! Quirks handled (see the shared SSE fixtures): choice 0 only; `role` repeated
+//! on every chunk; `reasoning_content` or `reasoning`; tool calls keyed by
+//! `index` that may start at 1 or be absent (a new non-empty id then starts a new
+//! call); an empty-string id never overwrites a real one; usage anywhere
+//! (including a final `choices: []` chunk and `x_groq.usage`), never cleared by a
+//! later null; a first chunk with empty `choices` (Azure); in-stream error
+//! objects, `finish_reason: "error"`, vLLM's `{"object": "error"}`.
+
+use crate::core::error::{json_error_message, EngineError};
+use crate::core::sse::SseEvent;
+use crate::core::stream::{Delta, Usage};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The system prompt.
+    System,
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One message sent to the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub content: String,
+}
+
+impl ChatMessage {
+    /// A message with the given role and content.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+        }
+    }
+}
+
+/// Builds the JSON body of a chat completions request.
+pub fn request_body(
+    model: &str,
+    messages: &[ChatMessage],
+    stream: bool,
+    include_usage: bool,
+) -> Value {
+    let mut body = serde_json::json!({
+        "model": model,
+        "messages": messages,
+        "stream": stream,
+    });
+    if stream && include_usage {
+        body["stream_options"] = serde_json::json!({ "include_usage": true });
+    }
+    body
+}
+
+/// What the stream should do after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Keep reading.
+    Continue,
+    /// `data: [DONE]` was seen: the answer is complete.
+    Done,
+}
+
+#[derive(Debug)]
+struct Slot {
+    /// The provider's `index`, when it sends one.
+    key: Option<u64>,
+    id: String,
+    has_name: bool,
+}
+
+/// Turns chunk events into deltas. One per stream.
+#[derive(Debug, Default)]
+pub struct ChunkAssembler {
+    slots: Vec<Slot>,
+}
+
+impl ChunkAssembler {
+    /// A fresh assembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Handles one SSE event, appending deltas to `out`. An error ends the
+    /// stream; deltas pushed before it still count.
+    pub fn on_event(
+        &mut self,
+        ev: &SseEvent,
+        out: &mut Vec<Delta>,
+    ) -> Result<Control, EngineError> {
+        let data = ev.data.trim();
+        if data == "[DONE]" {
+            return Ok(Control::Done);
+        }
+        if data.is_empty() {
+            if ev.event == "error" {
+                return Err(stream_error(
+                    "the provider sent an error event".to_owned(),
+                    None,
+                ));
+            }
+            return Ok(Control::Continue); // keep-alive
+        }
+        let chunk: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(e) => {
+                if ev.event == "error" {
+                    return Err(stream_error(crate::core::error::shorten(data, 500), None));
+                }
+                return Err(stream_error(
+                    format!(
+                        "malformed chunk from the provider ({e}): {}",
+                        crate::core::error::shorten(data, 200)
+                    ),
+                    None,
+                ));
+            }
+        };
+        self.on_chunk(&chunk, out)?;
+        if ev.event == "error" {
+            let message = json_error_message(&chunk).unwrap_or_else(|| chunk.to_string());
+            return Err(stream_error(message, error_type(&chunk)));
+        }
+        Ok(Control::Continue)
+    }
+
+    /// Handles one parsed chunk.
+    pub fn on_chunk(&mut self, chunk: &Value, out: &mut Vec<Delta>) -> Result<(), EngineError> {
+        let mut finish_error = false;
+        if let Some(choice) = choice0(chunk) {
+            if let Some(delta) = choice.get("delta").or_else(|| choice.get("message")) {
+                self.on_delta(delta, out);
+            }
+            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+                finish_error = reason == "error";
+                out.push(Delta::Finish(reason.to_owned()));
+            }
+        }
+        if let Some(usage) = chunk
+            .get("usage")
+            .filter(|u| u.is_object())
+            .or_else(|| {
+                chunk
+                    .get("x_groq")
+                    .and_then(|x| x.get("usage"))
+                    .filter(|u| u.is_object())
+            })
+            .and_then(parse_usage)
+        {
+            out.push(Delta::Usage(usage));
+        }
+        let error_obj = chunk.get("error").filter(|e| is_truthy(e));
+        if error_obj.is_some() || chunk.get("object").and_then(Value::as_str) == Some("error") {
+            let message = json_error_message(chunk)
+                .unwrap_or_else(|| "the provider reported an error".to_owned());
+            return Err(stream_error(message, error_type(chunk)));
+        }
+        if finish_error {
+            return Err(stream_error(
+                "the provider ended the answer with an error".to_owned(),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_delta(&mut self, delta: &Value, out: &mut Vec<Delta>) {
+        if let Some(t) = delta.get("reasoning_content").and_then(Value::as_str) {
+            push_nonempty(out, t, Delta::Reasoning);
+        } else if let Some(t) = delta.get("reasoning").and_then(Value::as_str) {
+            push_nonempty(out, t, Delta::Reasoning);
+        }
+        if let Some(t) = delta.get("content").and_then(Value::as_str) {
+            push_nonempty(out, t, Delta::Text);
+        }
+        if let Some(t) = delta.get("refusal").and_then(Value::as_str) {
+            push_nonempty(out, t, Delta::Refusal);
+        }
+        if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+            for call in calls {
+                self.on_tool_call(call, out);
+            }
+        }
+    }
+
+    fn on_tool_call(&mut self, call: &Value, out: &mut Vec<Delta>) {
+        let key = call.get("index").and_then(Value::as_u64);
+        let id = call
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        let function = call.get("function");
+        let name = function
+            .and_then(|f| f.get("name"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        let args = function
+            .and_then(|f| f.get("arguments"))
+            .and_then(Value::as_str);
+
+        let existing = match key {
+            Some(k) => self.slots.iter().position(|s| s.key == Some(k)),
+            // No index: a new non-empty id different from the current call's starts a new call.
+            None => match (self.slots.last(), id) {
+                (Some(last), Some(id)) if !last.id.is_empty() && last.id != id => None,
+                (Some(_), _) => Some(self.slots.len() - 1),
+                (None, _) => None,
+            },
+        };
+        let index = match existing {
+            Some(i) => {
+                let slot = &mut self.slots[i];
+                let new_id = id.filter(|_| slot.id.is_empty());
+                let new_name = name.filter(|_| !slot.has_name);
+                if let Some(id) = new_id {
+                    slot.id = id.to_owned();
+                }
+                if new_name.is_some() {
+                    slot.has_name = true;
+                }
+                if new_id.is_some() || new_name.is_some() {
+                    out.push(Delta::ToolCallMeta {
+                        index: i,
+                        id: new_id.map(str::to_owned),
+                        name: new_name.map(str::to_owned),
+                    });
+                }
+                i
+            }
+            None => {
+                let i = self.slots.len();
+                self.slots.push(Slot {
+                    key,
+                    id: id.unwrap_or_default().to_owned(),
+                    has_name: name.is_some(),
+                });
+                out.push(Delta::ToolCallStart {
+                    index: i,
+                    id: id.unwrap_or_default().to_owned(),
+                    name: name.unwrap_or_default().to_owned(),
+                });
+                i
+            }
+        };
+        if let Some(a) = args.filter(|a| !a.is_empty()) {
+            out.push(Delta::ToolCallArgs {
+                index,
+                fragment: a.to_owned(),
+            });
+        }
+    }
+}
+
+/// Converts a non-streaming `chat.completion` response into deltas.
+pub fn completion_deltas(v: &Value) -> Result<Vec<Delta>, EngineError> {
+    let mut out = Vec::new();
+    let mut asm = ChunkAssembler::new();
+    asm.on_chunk(v, &mut out)?;
+    if choice0(v).is_none() && v.get("usage").is_none() {
+        return Err(stream_error(
+            format!(
+                "the response is not a chat completion: {}",
+                crate::core::error::shorten(&v.to_string(), 200)
+            ),
+            None,
+        ));
+    }
+    Ok(out)
+}
+
+fn choice0(chunk: &Value) -> Option<&Value> {
+    chunk
+        .get("choices")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0)
+}
+
+fn parse_usage(u: &Value) -> Option<Usage> {
+    let get = |a: &str, b: &str| u.get(a).or_else(|| u.get(b)).and_then(Value::as_u64);
+    let input = get("prompt_tokens", "input_tokens");
+    let output = get("completion_tokens", "output_tokens");
+    if input.is_none() && output.is_none() {
+        return None;
+    }
+    Some(Usage {
+        input_tokens: input.unwrap_or(0),
+        output_tokens: output.unwrap_or(0),
+    })
+}
+
+fn error_type(v: &Value) -> Option<String> {
+    let err = v.get("error").unwrap_or(v);
+    err.get("type")
+        .or_else(|| err.get("code"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn is_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Number(_) => true,
+    }
+}
+
+fn push_nonempty(out: &mut Vec<Delta>, t: &str, f: fn(String) -> Delta) {
+    if !t.is_empty() {
+        out.push(f(t.to_owned()));
+    }
+}
+
+fn stream_error(message: String, error_type: Option<String>) -> EngineError {
+    EngineError::Stream {
+        message,
+        error_type,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::stream::Answer;
+
+    fn run(lines: &[&str]) -> (Answer, Option<EngineError>) {
+        let mut asm = ChunkAssembler::new();
+        let mut answer = Answer::default();
+        for l in lines {
+            let ev = SseEvent {
+                event: "message".into(),
+                data: (*l).into(),
+                id: None,
+                retry: None,
+            };
+            let mut out = Vec::new();
+            let r = asm.on_event(&ev, &mut out);
+            out.iter().for_each(|d| answer.apply(d));
+            match r {
+                Ok(Control::Done) => return (answer, None),
+                Ok(Control::Continue) => {}
+                Err(e) => return (answer, Some(e)),
+            }
+        }
+        (answer, None)
+    }
+
+    #[test]
+    fn role_repeated_is_not_concatenated_and_text_joins() {
+        let (a, e) = run(&[
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"lo"}}]}"#,
+            "[DONE]",
+        ]);
+        assert!(e.is_none());
+        assert_eq!(a.text, "Hello");
+    }
+
+    #[test]
+    fn only_choice_zero() {
+        let (a, _) = run(&[
+            r#"{"choices":[{"index":1,"delta":{"content":"B"}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"content":"A"}}]}"#,
+        ]);
+        assert_eq!(a.text, "A");
+    }
+
+    #[test]
+    fn empty_id_never_overwrites_and_index_may_start_at_one() {
+        let (a, _) = run(&[
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_1","function":{"name":"f","arguments":""}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"","function":{"name":"","arguments":"{\"a\""}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":":1}"}}]}}]}"#,
+        ]);
+        assert_eq!(a.tool_calls.len(), 1);
+        assert_eq!(a.tool_calls[0].id, "call_1");
+        assert_eq!(a.tool_calls[0].name, "f");
+        assert_eq!(a.tool_calls[0].arguments, "{\"a\":1}");
+    }
+
+    #[test]
+    fn missing_index_new_id_starts_new_call() {
+        let (a, _) = run(&[
+            r#"{"choices":[{"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"}"}}]}}]}"#,
+        ]);
+        assert_eq!(a.tool_calls.len(), 2);
+        assert_eq!(a.tool_calls[1].name, "g");
+        assert_eq!(a.tool_calls[1].arguments, "{}");
+    }
+
+    #[test]
+    fn usage_not_cleared_by_later_null() {
+        let (a, _) = run(&[
+            r#"{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#,
+            r#"{"choices":[],"usage":null}"#,
+        ]);
+        assert_eq!(
+            a.usage,
+            Some(Usage {
+                input_tokens: 3,
+                output_tokens: 1
+            })
+        );
+        assert_eq!(a.finish_reason.as_deref(), Some("stop"));
+    }
+
+    #[test]
+    fn malformed_chunk_is_a_stream_error_keeping_text() {
+        let (a, e) = run(&[
+            r#"{"choices":[{"index":0,"delta":{"content":"ok"}}]}"#,
+            "{not json",
+        ]);
+        assert_eq!(a.text, "ok");
+        let e = e.expect("error");
+        assert_eq!(e.kind(), crate::core::error::ErrorKind::Stream);
+        assert!(e.to_string().contains("malformed chunk"), "{e}");
+    }
+
+    #[test]
+    fn vllm_error_object() {
+        let (_, e) = run(&[r#"{"object":"error","message":"boom","type":"BadRequestError"}"#]);
+        assert_eq!(e.expect("error").to_string(), "boom");
+    }
+
+    #[test]
+    fn event_error_without_error_key() {
+        let mut asm = ChunkAssembler::new();
+        let ev = SseEvent {
+            event: "error".into(),
+            data: r#"{"message":"boom"}"#.into(),
+            id: None,
+            retry: None,
+        };
+        let e = asm.on_event(&ev, &mut Vec::new()).expect_err("error");
+        assert_eq!(e.to_string(), "boom");
+    }
+
+    #[test]
+    fn request_body_shape() {
+        let msgs = vec![
+            ChatMessage::new(Role::System, "s"),
+            ChatMessage::new(Role::User, "u"),
+        ];
+        let b = request_body("m", &msgs, true, true);
+        assert_eq!(b["stream_options"]["include_usage"], true);
+        assert_eq!(b["messages"][0]["role"], "system");
+        let b = request_body("m", &msgs, true, false);
+        assert!(b.get("stream_options").is_none());
+    }
+}

@@ -1,0 +1,316 @@
+//! The Tauri layer: managed state, commands that call core and map errors to one
+//! serialized `{kind, message}`, and the window. Streams reach the window over a
+//! `tauri::ipc::Channel` per stream; a stream-id -> CancellationToken registry
+//! lives in managed state.
+
+use crate::core::conversation::{ConversationError, Conversations, TurnStatus};
+use crate::core::engine::{ChatOptions, Engine, EngineConfig, Outcome};
+use crate::core::feed::{self, StreamEnd, StreamMessage};
+use crate::core::provider::Endpoint;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tauri::ipc::Channel;
+use tauri::{WebviewUrl, WebviewWindowBuilder};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The error every command returns: `{kind, message}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IpcError {
+    /// Stable kind (`busy`, `invalid`, `internal`, or an engine kind).
+    pub kind: String,
+    /// Plain message.
+    pub message: String,
+}
+
+impl IpcError {
+    fn new(kind: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConversationError> for IpcError {
+    fn from(e: ConversationError) -> Self {
+        let kind = match e {
+            ConversationError::Busy => "busy",
+            ConversationError::Empty | ConversationError::NothingToRetry => "invalid",
+        };
+        Self::new(kind, e.to_string())
+    }
+}
+
+/// Running streams, by id.
+#[derive(Debug, Default)]
+pub struct StreamRegistry {
+    map: Mutex<HashMap<String, CancellationToken>>,
+}
+
+impl StreamRegistry {
+    fn insert(&self, id: &str) -> Result<CancellationToken, IpcError> {
+        let mut map = self
+            .map
+            .lock()
+            .map_err(|_| IpcError::new("internal", "stream registry poisoned"))?;
+        if map.contains_key(id) {
+            return Err(IpcError::new(
+                "invalid",
+                format!("stream id {id} is already in use"),
+            ));
+        }
+        let token = CancellationToken::new();
+        map.insert(id.to_owned(), token.clone());
+        Ok(token)
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(id);
+        }
+    }
+
+    /// Cancels a stream; false if it is not running.
+    pub fn cancel(&self, id: &str) -> bool {
+        match self.map.lock().ok().and_then(|m| m.get(id).cloned()) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn cancel_all(&self) {
+        if let Ok(map) = self.map.lock() {
+            map.values().for_each(CancellationToken::cancel);
+        }
+    }
+}
+
+/// Everything the commands share.
+pub struct AppState {
+    engine: Arc<Engine>,
+    endpoint: Endpoint,
+    conversations: Arc<Mutex<Conversations>>,
+    streams: Arc<StreamRegistry>,
+}
+
+/// What the window shows about the provider (never the key).
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    /// Base URL in use.
+    pub base_url: String,
+    /// Model in use.
+    pub model: String,
+    /// A key is configured.
+    pub has_key: bool,
+    /// Set when no request can be made as configured: what to do.
+    pub setup_problem: Option<String>,
+    /// App version.
+    pub version: &'static str,
+}
+
+#[tauri::command]
+fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
+    let e = &state.endpoint;
+    AppInfo {
+        base_url: e.base_url.clone(),
+        model: e.model.clone(),
+        has_key: e.api_key.is_some(),
+        setup_problem: e.check().err().map(|err| err.to_string()),
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+#[tauri::command]
+fn forget_conversation(
+    state: tauri::State<'_, AppState>,
+    conversation_id: String,
+) -> Result<(), IpcError> {
+    let mut convs = state
+        .conversations
+        .lock()
+        .map_err(|_| IpcError::new("internal", "state poisoned"))?;
+    if convs.get(&conversation_id).is_some_and(|c| !c.streaming) {
+        convs.remove(&conversation_id);
+    }
+    Ok(())
+}
+
+/// Starts a stream. `text: None` answers the last user message again (Retry).
+#[tauri::command]
+fn send_message(
+    state: tauri::State<'_, AppState>,
+    conversation_id: String,
+    stream_id: String,
+    system_prompt: String,
+    text: Option<String>,
+    on_event: Channel<StreamMessage>,
+) -> Result<(), IpcError> {
+    let messages = {
+        let mut convs = state
+            .conversations
+            .lock()
+            .map_err(|_| IpcError::new("internal", "state poisoned"))?;
+        match &text {
+            Some(t) => convs.begin_send(&conversation_id, &system_prompt, t)?,
+            None => convs.begin_retry(&conversation_id, &system_prompt)?,
+        }
+    };
+    let token = match state.streams.insert(&stream_id) {
+        Ok(t) => t,
+        Err(e) => {
+            if let Ok(mut c) = state.conversations.lock() {
+                c.finish(&conversation_id, String::new(), TurnStatus::Error);
+            }
+            return Err(e);
+        }
+    };
+    let engine = state.engine.clone();
+    let endpoint = state.endpoint.clone();
+    let conversations = state.conversations.clone();
+    let streams = state.streams.clone();
+    tauri::async_runtime::spawn(async move {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let channel = on_event.clone();
+        let cancel_on_close = token.clone();
+        let pump = feed::pump(rx, feed::FRAME, move |ops| {
+            if channel.send(StreamMessage::Ops { ops }).is_err() {
+                // The window is gone: stop streaming.
+                cancel_on_close.cancel();
+            }
+        });
+        let run = async {
+            // `tx` moves in and is dropped when the engine is done, which ends the pump.
+            let tx = tx;
+            engine
+                .chat(
+                    &endpoint,
+                    &messages,
+                    ChatOptions::default(),
+                    &token,
+                    &mut |ev| {
+                        let _ = tx.send(ev);
+                    },
+                )
+                .await
+        };
+        let (result, ()) = tokio::join!(run, pump);
+        let status = match result.outcome {
+            Outcome::Done => TurnStatus::Done,
+            Outcome::Cancelled => TurnStatus::Cancelled,
+            Outcome::Error(_) => TurnStatus::Error,
+        };
+        if let Ok(mut c) = conversations.lock() {
+            c.finish(&conversation_id, result.answer.text.clone(), status);
+        }
+        streams.remove(&stream_id);
+        let _ = on_event.send(StreamMessage::End(StreamEnd::from_result(&result)));
+    });
+    Ok(())
+}
+
+#[tauri::command]
+fn cancel_stream(state: tauri::State<'_, AppState>, stream_id: String) -> bool {
+    state.streams.cancel(&stream_id)
+}
+
+/// Opens an http(s) or mailto link in the system browser, never in the app window.
+#[tauri::command]
+fn open_external(url: String) -> Result<(), IpcError> {
+    let parsed = url::Url::parse(&url)
+        .map_err(|e| IpcError::new("invalid", format!("not a valid link: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https" | "mailto") {
+        return Err(IpcError::new(
+            "invalid",
+            format!("links with {}: are not opened", parsed.scheme()),
+        ));
+    }
+    tauri_plugin_opener::open_url(parsed.as_str(), None::<&str>)
+        .map_err(|e| IpcError::new("internal", format!("could not open the browser: {e}")))
+}
+
+/// True for URLs that belong to the app's own pages.
+fn is_app_url(url: &url::Url) -> bool {
+    match url.scheme() {
+        "tauri" => true,
+        "http" | "https" => url.host_str() == Some("tauri.localhost"),
+        _ => false,
+    }
+}
+
+/// Runs the desktop app until its window closes.
+pub fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let engine = Arc::new(Engine::new(EngineConfig::from_env())?);
+    let endpoint = Endpoint::from_env("OPENAI_API_KEY");
+    tracing::info!(base_url = %endpoint.base_url, model = %endpoint.model, has_key = endpoint.api_key.is_some(), "starting Runnel");
+    let streams = Arc::new(StreamRegistry::default());
+    let streams_on_exit = streams.clone();
+    let app = tauri::Builder::default()
+        .manage(AppState {
+            engine,
+            endpoint,
+            conversations: Arc::new(Mutex::new(Conversations::new())),
+            streams,
+        })
+        .invoke_handler(tauri::generate_handler![
+            app_info,
+            send_message,
+            cancel_stream,
+            forget_conversation,
+            open_external
+        ])
+        .setup(|app| {
+            WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+                .title("Runnel")
+                .inner_size(1040.0, 780.0)
+                .min_inner_size(420.0, 360.0)
+                .on_navigation(|url| {
+                    let allowed = is_app_url(url);
+                    if !allowed {
+                        tracing::warn!(
+                            scheme = url.scheme(),
+                            "blocked navigation away from the app"
+                        );
+                    }
+                    allowed
+                })
+                .build()?;
+            Ok(())
+        })
+        .build(tauri::generate_context!())?;
+    app.run(move |_handle, event| {
+        if let tauri::RunEvent::ExitRequested { .. } = event {
+            streams_on_exit.cancel_all();
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_app_urls_navigate() {
+        let ok = |s: &str| is_app_url(&url::Url::parse(s).expect("url"));
+        assert!(ok("tauri://localhost/index.html"));
+        assert!(ok("http://tauri.localhost/"));
+        assert!(!ok("https://example.com/"));
+        assert!(!ok("file:///etc/passwd"));
+    }
+
+    #[test]
+    fn registry_cancels_and_rejects_duplicates() {
+        let r = StreamRegistry::default();
+        let t = r.insert("s1").expect("insert");
+        assert!(r.insert("s1").is_err());
+        assert!(r.cancel("s1"));
+        assert!(t.is_cancelled());
+        r.remove("s1");
+        assert!(!r.cancel("s1"));
+    }
+}
