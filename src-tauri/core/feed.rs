@@ -108,6 +108,8 @@ pub struct StreamEnd {
     pub usage_estimated: bool,
     /// Final tool calls.
     pub tool_calls: Vec<ToolCallView>,
+    /// The raw markdown of the answer as it stands (for Copy).
+    pub text: String,
 }
 
 impl StreamEnd {
@@ -143,6 +145,7 @@ impl StreamEnd {
                     }
                 })
                 .collect(),
+            text: r.answer.text.clone(),
         }
     }
 }

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  coalesceOps, composerKey, globalKey, formatMetrics, formatError, formatDuration, formatRetrying, errorTitle, newId,
+} from '../../ui/js/format.js';
+
+test('coalesceOps keeps only the last open before a replacing op', () => {
+  const ops = [
+    { op: 'open', html: 'a' }, { op: 'reasoning', text: 'x' }, { op: 'open', html: 'b' },
+    { op: 'block', html: 'B' }, { op: 'open', html: 'c' }, { op: 'open', html: 'd' },
+  ];
+  assert.deepEqual(coalesceOps(ops), [
+    { op: 'reasoning', text: 'x' }, { op: 'block', html: 'B' }, { op: 'open', html: 'd' },
+  ]);
+  assert.deepEqual(coalesceOps([{ op: 'open', html: 'a' }, { op: 'code_open', lang: '' }]), [{ op: 'code_open', lang: '' }]);
+  assert.deepEqual(coalesceOps([{ op: 'code_append', text: 'a' }]), [{ op: 'code_append', text: 'a' }]);
+});
+
+test('composer keys: Enter sends, Shift+Enter is a newline, Esc stops, IME composition is ignored', () => {
+  assert.equal(composerKey({ key: 'Enter' }), 'send');
+  assert.equal(composerKey({ key: 'Enter', shiftKey: true }), null);
+  assert.equal(composerKey({ key: 'Enter', isComposing: true }), null);
+  assert.equal(composerKey({ key: 'Escape' }), 'cancel');
+  assert.equal(composerKey({ key: 'a' }), null);
+  assert.equal(globalKey({ key: 'n', ctrlKey: true }), 'new_chat');
+  assert.equal(globalKey({ key: 'Escape' }), 'cancel');
+  assert.equal(globalKey({ key: 'n' }), null);
+});
+
+test('formatMetrics shows server usage plainly and marks estimates', () => {
+  const end = {
+    status: 'done', error: null, finish_reason: 'stop', usage_estimated: false, tool_calls: [], text: '',
+    metrics: { ttft_ms: 412.3, total_ms: 3210, chunks: 40, tokens_per_s: 54.25 },
+    usage: { input_tokens: 14, output_tokens: 30 },
+  };
+  const m = formatMetrics(end);
+  assert.equal(m.text, 'stop · 412 ms to first token · 3.21 s total · 54.3 tok/s · 14 in / 30 out');
+  assert.equal(m.attrs['data-ttft-ms'], '412');
+  assert.equal(m.attrs['data-tokens-per-s'], '54.3');
+  assert.equal(m.attrs['data-input-tokens'], '14');
+  const est = formatMetrics({ ...end, usage_estimated: true, finish_reason: null, status: 'cancelled',
+    metrics: { ttft_ms: null, total_ms: 50, chunks: 0, tokens_per_s: null } });
+  assert.match(est.text, /^cancelled · 50 ms total · ~14 in \/ ~30 out \(estimated\)$/);
+  assert.equal(est.attrs['data-ttft-ms'], '');
+  assert.equal(est.attrs['data-usage-estimated'], 'true');
+});
+
+test('formatError names the kind and keeps the provider message', () => {
+  assert.equal(formatError({ kind: 'auth', message: 'Bad key' }), 'Authentication failed: Bad key');
+  assert.equal(formatError({ kind: 'rate_limited', message: 'slow', retry_after_s: 3 }), 'Rate limited: slow (retry after 3 s)');
+  assert.equal(errorTitle('nope'), 'Error');
+});
+
+test('durations and retry notices', () => {
+  assert.equal(formatDuration(999), '999 ms');
+  assert.equal(formatDuration(1500), '1.50 s');
+  assert.equal(formatDuration(75_000), '1 min 15 s');
+  assert.equal(formatDuration(null), '');
+  assert.equal(formatRetrying({ attempt: 1, max: 2, delay_ms: 2000, reason: 'HTTP 503' }, 1200),
+    'Retrying in 2 s (attempt 1 of 2): HTTP 503');
+});
+
+test('newId is random hex', () => {
+  const a = newId();
+  assert.match(a, /^[0-9a-f]{24}$/);
+  assert.notEqual(a, newId());
+});

@@ -1,0 +1,139 @@
+// @ts-check
+/**
+ * Pure helpers of the window: no DOM, no IPC. Tested with `node --test`.
+ */
+
+/** @type {Record<string, string>} */
+export const ERROR_TITLES = {
+  auth: 'Authentication failed',
+  not_found: 'Not found',
+  rate_limited: 'Rate limited',
+  bad_request: 'Request rejected',
+  server: 'Server error',
+  overloaded: 'Provider overloaded',
+  network: 'Network error',
+  timeout: 'Timed out',
+  stream: 'Stream broken',
+  keychain: 'Keychain unavailable',
+};
+
+/** @param {string} kind */
+export function errorTitle(kind) {
+  return ERROR_TITLES[kind] ?? 'Error';
+}
+
+/**
+ * Drops `open` render operations that a later operation in the same batch
+ * replaces anyway (another `open`, a completed `block`, or a `code_open`), so
+ * the open block is rendered at most once per frame.
+ * @template {{op: string}} T
+ * @param {T[]} ops
+ * @returns {T[]}
+ */
+export function coalesceOps(ops) {
+  let superseded = false;
+  const out = [];
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i];
+    if (op.op === 'open') {
+      if (superseded) continue;
+      superseded = true;
+    } else if (op.op === 'block' || op.op === 'code_open') {
+      superseded = true;
+    }
+    out.push(op);
+  }
+  return out.reverse();
+}
+
+/**
+ * What a key press in the composer means.
+ * @param {{key: string, shiftKey?: boolean, ctrlKey?: boolean, metaKey?: boolean, altKey?: boolean, isComposing?: boolean}} ev
+ * @returns {'send'|'cancel'|'new_chat'|null}
+ */
+export function composerKey(ev) {
+  if (ev.isComposing) return null;
+  if (ev.key === 'Enter' && !ev.shiftKey && !ev.ctrlKey && !ev.metaKey && !ev.altKey) return 'send';
+  if (ev.key === 'Escape') return 'cancel';
+  return null;
+}
+
+/**
+ * What a key press anywhere in the window means.
+ * @param {{key: string, shiftKey?: boolean, ctrlKey?: boolean, metaKey?: boolean}} ev
+ * @returns {'cancel'|'new_chat'|null}
+ */
+export function globalKey(ev) {
+  if (ev.key === 'Escape') return 'cancel';
+  if ((ev.ctrlKey || ev.metaKey) && !ev.shiftKey && (ev.key === 'n' || ev.key === 'N')) return 'new_chat';
+  return null;
+}
+
+/** @param {number|null|undefined} ms */
+export function formatDuration(ms) {
+  if (ms == null || !Number.isFinite(ms)) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/**
+ * The line under an answer and the data attributes of the `metrics` element.
+ * @param {import('./ipc.js').StreamEnd} end
+ * @returns {{text: string, attrs: Record<string, string>}}
+ */
+export function formatMetrics(end) {
+  const m = end.metrics;
+  const est = end.usage_estimated ? '~' : '';
+  const parts = [];
+  if (end.finish_reason) parts.push(end.finish_reason);
+  else if (end.status !== 'done') parts.push(end.status);
+  if (m.ttft_ms != null) parts.push(`${formatDuration(m.ttft_ms)} to first token`);
+  parts.push(`${formatDuration(m.total_ms)} total`);
+  if (m.tokens_per_s != null) parts.push(`${est}${m.tokens_per_s.toFixed(1)} tok/s`);
+  parts.push(`${est}${end.usage.input_tokens} in / ${est}${end.usage.output_tokens} out${end.usage_estimated ? ' (estimated)' : ''}`);
+  const num = (/** @type {number|null|undefined} */ v, digits = 0) =>
+    v == null || !Number.isFinite(v) ? '' : digits ? v.toFixed(digits) : String(Math.round(v));
+  return {
+    text: parts.join(' · '),
+    attrs: {
+      'data-finish-reason': end.finish_reason ?? '',
+      'data-ttft-ms': num(m.ttft_ms),
+      'data-total-ms': num(m.total_ms),
+      'data-tokens-per-s': num(m.tokens_per_s, 1),
+      'data-input-tokens': String(end.usage.input_tokens),
+      'data-output-tokens': String(end.usage.output_tokens),
+      'data-usage-estimated': String(end.usage_estimated),
+    },
+  };
+}
+
+/**
+ * The text of an error on an answer.
+ * @param {import('./ipc.js').ErrorInfo} err
+ */
+export function formatError(err) {
+  let text = `${errorTitle(err.kind)}: ${err.message}`;
+  if (err.kind === 'rate_limited' && err.retry_after_s != null && !/retry after/i.test(err.message)) {
+    text += ` (retry after ${err.retry_after_s} s)`;
+  }
+  return text;
+}
+
+/**
+ * "Retrying in N s" for a retry notice.
+ * @param {{attempt: number, max: number, delay_ms: number, reason: string}} op
+ * @param {number} remainingMs
+ */
+export function formatRetrying(op, remainingMs) {
+  const secs = Math.max(0, Math.ceil(remainingMs / 1000));
+  return `Retrying in ${secs} s (attempt ${op.attempt} of ${op.max}): ${op.reason}`;
+}
+
+/** A random id, unique enough for conversations and streams. */
+export function newId() {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}

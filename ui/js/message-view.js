@@ -1,0 +1,262 @@
+// @ts-check
+/**
+ * DOM of one message. Model text only ever enters the page as text nodes or as
+ * HTML that the backend rendered and sanitized (ammonia); never raw.
+ * Per-token work is bounded: completed blocks are inserted once, the open block
+ * is replaced at most once per frame, code and reasoning grow append-only.
+ */
+import { coalesceOps, formatError, formatMetrics, formatRetrying } from './format.js';
+
+/**
+ * @param {string} tag
+ * @param {Record<string, string>} [attrs]
+ * @param {string} [text]
+ */
+export function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+/**
+ * Copies text to the clipboard, with a fallback for webviews without the async API.
+ * @param {string} text
+ */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return;
+  } catch {
+    const ta = /** @type {HTMLTextAreaElement} */ (el('textarea'));
+    ta.value = text;
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.append(ta);
+    ta.select();
+    document.execCommand('copy');
+    ta.remove();
+  }
+}
+
+/** Adds a Copy button to every code block inside `root`. @param {Element} root */
+function decorateCode(root) {
+  for (const pre of root.querySelectorAll('pre')) {
+    if (pre.parentElement?.classList.contains('code-wrap')) continue;
+    const wrap = el('div', { class: 'code-wrap' });
+    pre.replaceWith(wrap);
+    wrap.append(pre);
+    const btn = el('button', { type: 'button', class: 'code-copy', 'data-testid': 'code-copy' }, 'Copy');
+    btn.addEventListener('click', () => {
+      copyText(pre.textContent ?? '').then(() => {
+        btn.textContent = 'Copied';
+        setTimeout(() => (btn.textContent = 'Copy'), 1200);
+      });
+    });
+    wrap.append(btn);
+  }
+}
+
+/**
+ * A user message.
+ * @param {string} text
+ */
+export function userMessage(text) {
+  const node = el('article', { class: 'message', 'data-testid': 'message', 'data-role': 'user', 'data-status': 'done' });
+  node.textContent = text;
+  return node;
+}
+
+/** One assistant answer, fed by stream messages. */
+export class AssistantView {
+  /**
+   * @param {string} messageId
+   * @param {{onRetry: () => void}} handlers
+   */
+  constructor(messageId, handlers) {
+    this.handlers = handlers;
+    this.root = el('article', {
+      class: 'message', 'data-testid': 'message', 'data-role': 'assistant',
+      'data-status': 'streaming', 'data-message-id': messageId,
+    });
+    this.retrying = el('div', { class: 'retrying', 'data-testid': 'retrying' });
+    this.retrying.hidden = true;
+    this.answer = el('div', { class: 'answer', 'data-testid': 'answer' });
+    this.open = el('div', { class: 'open-block' });
+    this.answer.append(this.open);
+    this.root.append(this.retrying, this.answer);
+    /** @type {HTMLDetailsElement|null} */ this.reasoning = null;
+    /** @type {Text|null} */ this.reasoningText = null;
+    /** @type {Text|null} */ this.codeText = null;
+    /** @type {HTMLElement|null} */ this.codeWrap = null;
+    /** @type {Text|null} */ this.refusalText = null;
+    /** @type {HTMLElement|null} */ this.toolBox = null;
+    /** @type {Map<number, {root: HTMLElement, name: HTMLElement, args: Text}>} */ this.tools = new Map();
+    /** @type {ReturnType<typeof setInterval>|null} */ this.retryTimer = null;
+    this.rawText = '';
+    this.answerSeen = false;
+  }
+
+  /** @param {import('./ipc.js').UiOp[]} ops */
+  apply(ops) {
+    for (const op of coalesceOps(ops)) {
+      switch (op.op) {
+        case 'retrying': this.showRetrying(op); break;
+        case 'reasoning': this.appendReasoning(op.text); break;
+        case 'block': this.appendBlock(op.html); break;
+        case 'open': this.answerStarted(); this.open.innerHTML = op.html; break;
+        case 'code_open': this.openCode(op.lang); break;
+        case 'code_append': this.codeText?.appendData(op.text); break;
+        case 'refusal': this.appendRefusal(op.text); break;
+        case 'tool_call': this.toolCall(op.index, op.id, op.name); break;
+        case 'tool_args': this.toolCall(op.index, null, null).args.appendData(op.text); break;
+        default: break;
+      }
+    }
+  }
+
+  /** @param {{attempt: number, max: number, delay_ms: number, reason: string}} op */
+  showRetrying(op) {
+    const until = Date.now() + op.delay_ms;
+    const tick = () => { this.retrying.textContent = formatRetrying(op, until - Date.now()); };
+    this.clearRetrying();
+    this.retrying.hidden = false;
+    tick();
+    this.retryTimer = setInterval(tick, 250);
+  }
+
+  clearRetrying() {
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = null;
+    this.retrying.hidden = true;
+  }
+
+  answerStarted() {
+    this.clearRetrying();
+    if (this.reasoning && !this.answerSeen) this.reasoning.open = false;
+    this.answerSeen = true;
+  }
+
+  /** @param {string} text */
+  appendReasoning(text) {
+    this.clearRetrying();
+    if (!this.reasoning) {
+      this.reasoning = /** @type {HTMLDetailsElement} */ (el('details', { class: 'reasoning', 'data-testid': 'reasoning' }));
+      this.reasoning.open = !this.answerSeen;
+      const body = el('div', { class: 'reasoning-text' });
+      this.reasoningText = document.createTextNode('');
+      body.append(this.reasoningText);
+      this.reasoning.append(el('summary', {}, 'Thinking'), body);
+      this.root.insertBefore(this.reasoning, this.answer);
+    }
+    this.reasoningText?.appendData(text);
+  }
+
+  /** @param {string} html sanitized by the backend */
+  appendBlock(html) {
+    this.answerStarted();
+    const block = el('div', { class: 'md-block' });
+    block.innerHTML = html;
+    decorateCode(block);
+    this.answer.insertBefore(block, this.open);
+    this.open.textContent = '';
+    this.closeCode();
+  }
+
+  /** @param {string} lang */
+  openCode(lang) {
+    this.answerStarted();
+    this.closeCode();
+    this.open.textContent = '';
+    const pre = el('pre');
+    const code = el('code', lang ? { class: `language-${lang}` } : {});
+    this.codeText = document.createTextNode('');
+    code.append(this.codeText);
+    pre.append(code);
+    this.codeWrap = el('div', { class: 'md-block code-open' });
+    this.codeWrap.append(pre);
+    this.answer.insertBefore(this.codeWrap, this.open);
+  }
+
+  closeCode() {
+    this.codeWrap?.remove();
+    this.codeWrap = null;
+    this.codeText = null;
+  }
+
+  /** @param {string} text */
+  appendRefusal(text) {
+    this.answerStarted();
+    if (!this.refusalText) {
+      const box = el('div', { class: 'refusal', 'data-testid': 'refusal' });
+      this.refusalText = document.createTextNode('');
+      box.append(this.refusalText);
+      this.answer.after(box);
+    }
+    this.refusalText.appendData(text);
+  }
+
+  /**
+   * @param {number} index
+   * @param {string|null|undefined} id
+   * @param {string|null|undefined} name
+   */
+  toolCall(index, id, name) {
+    this.clearRetrying();
+    let t = this.tools.get(index);
+    if (!t) {
+      if (!this.toolBox) {
+        this.toolBox = el('div', { class: 'tool-calls' });
+        this.root.insertBefore(this.toolBox, this.answer.nextSibling);
+      }
+      const root = el('div', { class: 'tool-call', 'data-testid': 'tool-call' });
+      const nameEl = el('div', { class: 'tool-name' }, '(tool call)');
+      const pre = el('pre', { class: 'tool-args' });
+      const args = document.createTextNode('');
+      pre.append(args);
+      root.append(nameEl, pre);
+      this.toolBox.append(root);
+      t = { root, name: nameEl, args };
+      this.tools.set(index, t);
+    }
+    if (name) t.name.textContent = name;
+    if (id) t.root.setAttribute('data-tool-call-id', id);
+    return t;
+  }
+
+  /** @param {import('./ipc.js').StreamEnd} end */
+  finish(end) {
+    this.clearRetrying();
+    this.closeCode();
+    this.rawText = end.text ?? '';
+    this.root.setAttribute('data-status', end.status);
+    end.tool_calls.forEach((call, i) => {
+      const t = this.toolCall(i, call.id, call.name);
+      t.args.data = call.arguments;
+      if (!call.valid_json) {
+        t.root.append(el('div', { class: 'tool-note' }, 'The arguments are not complete JSON (shown as received).'));
+      }
+    });
+    if (end.error) {
+      const box = el('div', { class: 'error', 'data-testid': 'error', 'data-error-kind': end.error.kind }, formatError(end.error));
+      this.root.append(box);
+    }
+    const m = formatMetrics(end);
+    this.root.append(el('div', { class: 'metrics', 'data-testid': 'metrics', ...m.attrs }, m.text));
+    const actions = el('div', { class: 'actions' });
+    const copy = el('button', { type: 'button', 'data-testid': 'copy', title: 'Copy the answer as markdown' }, 'Copy');
+    copy.addEventListener('click', () => copyText(this.rawText));
+    actions.append(copy);
+    if (end.status !== 'done') {
+      const retry = el('button', { type: 'button', 'data-testid': 'retry', title: 'Ask again' }, 'Retry');
+      retry.addEventListener('click', () => this.handlers.onRetry());
+      actions.append(retry);
+    }
+    this.root.append(actions);
+  }
+
+  /** The Retry button leaves once a newer turn exists. */
+  dropRetry() {
+    this.root.querySelector('[data-testid="retry"]')?.remove();
+  }
+}
