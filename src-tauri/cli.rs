@@ -213,11 +213,9 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
                     delay.as_secs_f64().ceil()
                 );
             }
-            EngineEvent::ReadEnd => {
-                if out.flush().is_err() {
-                    broken_pipe = true;
-                    cancel.cancel();
-                }
+            EngineEvent::ReadEnd if out.flush().is_err() => {
+                broken_pipe = true;
+                cancel.cancel();
             }
             _ => {}
         })

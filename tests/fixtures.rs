@@ -25,7 +25,11 @@ fn fixtures(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "sse"))
         .collect();
     v.sort();
-    assert!(v.len() >= 31, "expected the 31 shared fixtures, found {}", v.len());
+    assert!(
+        v.len() >= 31,
+        "expected the 31 shared fixtures, found {}",
+        v.len()
+    );
     v
 }
 
@@ -46,7 +50,9 @@ fn decode_pieces(pieces: &[&[u8]]) -> Vec<SseEvent> {
 
 #[test]
 fn every_fixture_decodes_the_same_split_at_every_byte() {
-    let Some(dir) = common::shared_fixtures() else { return };
+    let Some(dir) = common::shared_fixtures() else {
+        return;
+    };
     for path in fixtures(&dir) {
         let bytes = std::fs::read(&path).expect("read");
         let whole = decode_all(&bytes);
@@ -54,27 +60,50 @@ fn every_fixture_decodes_the_same_split_at_every_byte() {
         // 1-byte pieces split the stream at every byte boundary at once,
         // including inside every multi-byte UTF-8 character and every CRLF.
         let ones: Vec<&[u8]> = bytes.chunks(1).collect();
-        assert_eq!(decode_pieces(&ones), whole, "{}: 1-byte pieces", path.display());
+        assert_eq!(
+            decode_pieces(&ones),
+            whole,
+            "{}: 1-byte pieces",
+            path.display()
+        );
         for size in [2, 3, 5, 7, 64, 1000] {
             let pieces: Vec<&[u8]> = bytes.chunks(size).collect();
-            assert_eq!(decode_pieces(&pieces), whole, "{}: {size}-byte pieces", path.display());
+            assert_eq!(
+                decode_pieces(&pieces),
+                whole,
+                "{}: {size}-byte pieces",
+                path.display()
+            );
         }
     }
 }
 
 #[test]
 fn fixture_framing_facts_hold() {
-    let Some(dir) = common::shared_fixtures() else { return };
+    let Some(dir) = common::shared_fixtures() else {
+        return;
+    };
     for path in fixtures(&dir) {
-        let expected: Value =
-            serde_json::from_slice(&std::fs::read(path.with_extension("expected.json")).expect("expected")).expect("json");
+        let expected: Value = serde_json::from_slice(
+            &std::fs::read(path.with_extension("expected.json")).expect("expected"),
+        )
+        .expect("json");
         let events = decode_all(&std::fs::read(&path).expect("read"));
         let extra = &expected["extra"];
         if let Some(n) = extra.get("data_events").and_then(Value::as_u64) {
             assert_eq!(events.len() as u64, n, "{}: data events", path.display());
         }
-        if extra.get("multi_line_data_events").and_then(Value::as_u64).unwrap_or(0) > 0 {
-            assert!(events.iter().any(|e| e.data.contains('\n')), "{}: multi-line data", path.display());
+        if extra
+            .get("multi_line_data_events")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            > 0
+        {
+            assert!(
+                events.iter().any(|e| e.data.contains('\n')),
+                "{}: multi-line data",
+                path.display()
+            );
         }
     }
 }
@@ -113,28 +142,59 @@ fn engine() -> Engine {
 }
 
 async fn run_through_engine(server: &TestServer) -> StreamResult {
-    let endpoint = Endpoint::new(&server.base_url(), "test-model", Some(ApiKey::new("sk-test")), "OPENAI_API_KEY");
+    let endpoint = Endpoint::new(
+        &server.base_url(),
+        "test-model",
+        Some(ApiKey::new("sk-test")),
+        "OPENAI_API_KEY",
+    );
     let messages = vec![ChatMessage::new(Role::User, "hi")];
     let mut deltas = 0usize;
     let r = engine()
-        .chat(&endpoint, &messages, ChatOptions::default(), &CancellationToken::new(), &mut |_| deltas += 1)
+        .chat(
+            &endpoint,
+            &messages,
+            ChatOptions::default(),
+            &CancellationToken::new(),
+            &mut |_| deltas += 1,
+        )
         .await;
     r
 }
 
 fn check(name: &str, how: &str, r: &StreamResult, expected: &Value) {
     let ctx = format!("{name} ({how})");
-    assert_eq!(r.answer.text, expected["text"].as_str().expect("text"), "{ctx}: text");
-    assert_eq!(r.answer.reasoning.as_deref(), expected["reasoning"].as_str(), "{ctx}: reasoning");
-    assert_eq!(r.answer.refusal.as_deref(), expected["refusal"].as_str(), "{ctx}: refusal");
-    assert_eq!(r.answer.finish_reason.as_deref(), expected["finish_reason"].as_str(), "{ctx}: finish_reason");
+    assert_eq!(
+        r.answer.text,
+        expected["text"].as_str().expect("text"),
+        "{ctx}: text"
+    );
+    assert_eq!(
+        r.answer.reasoning.as_deref(),
+        expected["reasoning"].as_str(),
+        "{ctx}: reasoning"
+    );
+    assert_eq!(
+        r.answer.refusal.as_deref(),
+        expected["refusal"].as_str(),
+        "{ctx}: refusal"
+    );
+    assert_eq!(
+        r.answer.finish_reason.as_deref(),
+        expected["finish_reason"].as_str(),
+        "{ctx}: finish_reason"
+    );
     let calls: Vec<Value> = r
         .answer
         .tool_calls
         .iter()
         .map(|c| serde_json::json!({"id": c.id, "name": c.name, "arguments": c.arguments}))
         .collect();
-    assert_eq!(Value::Array(calls), expected["tool_calls"], "{ctx}: tool_calls");
+    assert_eq!(
+        Value::Array(calls),
+        expected["tool_calls"],
+        "{ctx}: tool_calls"
+    );
     let usage = r
         .answer
         .usage
@@ -153,13 +213,24 @@ fn check(name: &str, how: &str, r: &StreamResult, expected: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_compatible_fixtures_reassemble_exactly_over_http() {
-    let Some(dir) = common::shared_fixtures() else { return };
+    let Some(dir) = common::shared_fixtures() else {
+        return;
+    };
     let mut checked = 0;
-    for path in fixtures(&dir).into_iter().filter(|p| is_openai_compatible(p)) {
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_owned();
+    for path in fixtures(&dir)
+        .into_iter()
+        .filter(|p| is_openai_compatible(p))
+    {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_owned();
         let bytes = std::fs::read(&path).expect("read");
-        let expected: Value =
-            serde_json::from_slice(&std::fs::read(path.with_extension("expected.json")).expect("expected")).expect("json");
+        let expected: Value = serde_json::from_slice(
+            &std::fs::read(path.with_extension("expected.json")).expect("expected"),
+        )
+        .expect("json");
 
         let whole = TestServer::always(Reply::sse(bytes.clone())).await;
         check(&name, "whole", &run_through_engine(&whole).await, &expected);
@@ -168,9 +239,17 @@ async fn openai_compatible_fixtures_reassemble_exactly_over_http() {
         assert_eq!(req.header("authorization"), Some("Bearer sk-test"));
 
         for size in [1usize, 7] {
-            let pieces = bytes.chunks(size).map(|c| (Duration::ZERO, c.to_vec())).collect();
+            let pieces = bytes
+                .chunks(size)
+                .map(|c| (Duration::ZERO, c.to_vec()))
+                .collect();
             let split = TestServer::always(Reply::sse_pieces(pieces, End::Finish)).await;
-            check(&name, &format!("{size}-byte pieces"), &run_through_engine(&split).await, &expected);
+            check(
+                &name,
+                &format!("{size}-byte pieces"),
+                &run_through_engine(&split).await,
+                &expected,
+            );
         }
         checked += 1;
     }

@@ -48,9 +48,18 @@ pub enum End {
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// A chunked body, each piece sent after its delay.
-    Stream { status: u16, headers: Vec<(String, String)>, pieces: Vec<(Duration, Vec<u8>)>, end: End },
+    Stream {
+        status: u16,
+        headers: Vec<(String, String)>,
+        pieces: Vec<(Duration, Vec<u8>)>,
+        end: End,
+    },
     /// A complete body with Content-Length.
-    Full { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     /// Never answer (not even headers) until the client gives up.
     Silence,
 }
@@ -92,7 +101,9 @@ impl Reply {
     /// Adds a header.
     pub fn with_header(mut self, k: &str, v: &str) -> Self {
         match &mut self {
-            Self::Stream { headers, .. } | Self::Full { headers, .. } => headers.push((k.into(), v.into())),
+            Self::Stream { headers, .. } | Self::Full { headers, .. } => {
+                headers.push((k.into(), v.into()))
+            }
             Self::Silence => {}
         }
         self
@@ -118,7 +129,9 @@ impl Drop for TestServer {
 impl TestServer {
     /// Starts a server; `handler` gets each request and its 0-based number.
     pub async fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (closed_tx, closed_rx) = mpsc::unbounded_channel();
@@ -126,7 +139,9 @@ impl TestServer {
         let reqs = requests.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { break };
+                let Ok((sock, _)) = listener.accept().await else {
+                    break;
+                };
                 let _ = sock.set_nodelay(true);
                 let handler = handler.clone();
                 let reqs = reqs.clone();
@@ -136,7 +151,12 @@ impl TestServer {
                 });
             }
         });
-        Self { addr, requests, closed_rx: tokio::sync::Mutex::new(closed_rx), task }
+        Self {
+            addr,
+            requests,
+            closed_rx: tokio::sync::Mutex::new(closed_rx),
+            task,
+        }
     }
 
     /// Serves the same reply to every request.
@@ -181,7 +201,10 @@ async fn read_request(sock: &mut TcpStream) -> Option<Request> {
     let path = first.next()?.to_owned();
     let headers: Vec<(String, String)> = lines
         .filter(|l| !l.is_empty())
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        })
         .collect();
     let len = headers
         .iter()
@@ -196,7 +219,12 @@ async fn read_request(sock: &mut TcpStream) -> Option<Request> {
         }
         body.extend_from_slice(&tmp[..n]);
     }
-    Some(Request { method, path, headers, body })
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
 }
 
 fn reason(status: u16) -> &'static str {
@@ -231,7 +259,9 @@ async fn serve(
     closed_tx: mpsc::UnboundedSender<Instant>,
 ) {
     // One request per connection keeps the script simple.
-    let Some(req) = read_request(&mut sock).await else { return };
+    let Some(req) = read_request(&mut sock).await else {
+        return;
+    };
     let n = {
         let mut r = reqs.lock().expect("lock");
         r.push(req.clone());
@@ -244,8 +274,16 @@ async fn serve(
             peer_closed(&mut rd).await;
             let _ = closed_tx.send(Instant::now());
         }
-        Reply::Full { status, headers, body } => {
-            let mut out = format!("HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n", reason(status), body.len());
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let mut out = format!(
+                "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                reason(status),
+                body.len()
+            );
             for (k, v) in headers {
                 out.push_str(&format!("{k}: {v}\r\n"));
             }
@@ -255,7 +293,12 @@ async fn serve(
             let _ = sock.write_all(&bytes).await;
             let _ = sock.shutdown().await;
         }
-        Reply::Stream { status, headers, pieces, end } => {
+        Reply::Stream {
+            status,
+            headers,
+            pieces,
+            end,
+        } => {
             let mut out = format!("HTTP/1.1 {status} {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nCache-Control: no-cache\r\n", reason(status));
             for (k, v) in headers {
                 out.push_str(&format!("{k}: {v}\r\n"));
@@ -331,8 +374,14 @@ pub fn shared_fixtures() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but the shared fixtures are missing at {}", dir.display());
+        panic!(
+            "CI=true but the shared fixtures are missing at {}",
+            dir.display()
+        );
     }
-    eprintln!("notice: skipping: shared fixtures not found at {} (clone ../shared beside the project)", dir.display());
+    eprintln!(
+        "notice: skipping: shared fixtures not found at {} (clone ../shared beside the project)",
+        dir.display()
+    );
     None
 }

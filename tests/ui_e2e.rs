@@ -1,0 +1,553 @@
+//! End to end in the real app window: tauri-driver + WebKitWebDriver drive the
+//! debug binary under the display the test command provides (Xvfb), and the app
+//! talks to the loopback test server.
+//!
+//! Skipped with a notice when there is no display or no tauri-driver, except
+//! under CI=true, where that fails.
+
+mod common;
+
+use common::{content_event, End, Reply, TestServer};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Driver {
+    child: Child,
+    port: u16,
+    _dirs: tempdirs::TempDirs,
+}
+
+mod tempdirs {
+    /// Fresh XDG dirs for one app run, removed afterwards.
+    pub struct TempDirs(pub std::path::PathBuf);
+    impl TempDirs {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(format!(
+                "runnel-e2e-{}-{}",
+                std::process::id(),
+                fastrand_u64()
+            ));
+            for sub in ["data", "config", "cache"] {
+                std::fs::create_dir_all(p.join(sub)).expect("temp dir");
+            }
+            Self(p)
+        }
+    }
+    impl Drop for TempDirs {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    fn fastrand_u64() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SIGTERM lets tauri-driver stop WebKitWebDriver too (SIGKILL would orphan it).
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn find_on_path(bin: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+}
+
+/// Whether this machine can run the window test; in CI it must.
+fn can_run() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let driver =
+        find_on_path("tauri-driver").is_some() && find_on_path("WebKitWebDriver").is_some();
+    if display && driver {
+        return true;
+    }
+    let why = if !display {
+        "no display (run the README's test command, which starts Xvfb)"
+    } else {
+        "tauri-driver or WebKitWebDriver not on PATH"
+    };
+    if ci {
+        panic!("CI=true but the window test cannot run: {why}");
+    }
+    eprintln!("notice: skipping the window test: {why}");
+    false
+}
+
+async fn start_driver(base_url: &str) -> Driver {
+    let port = free_port();
+    let native = free_port();
+    let dirs = tempdirs::TempDirs::new();
+    let child = Command::new("tauri-driver")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
+        .env("OPENAI_BASE_URL", base_url)
+        .env_remove("OPENAI_API_KEY")
+        .env("RUNNEL_MODEL", "e2e-model")
+        .env("XDG_DATA_HOME", dirs.0.join("data"))
+        .env("XDG_CONFIG_HOME", dirs.0.join("config"))
+        .env("XDG_CACHE_HOME", dirs.0.join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start tauri-driver");
+    let driver = Driver {
+        child,
+        port,
+        _dirs: dirs,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "tauri-driver did not listen on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    driver
+}
+
+async fn connect(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": env!("CARGO_BIN_EXE_runnel") }),
+    );
+    ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("WebDriver session with the app")
+}
+
+async fn css(c: &Client, sel: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(sel))
+        .await
+        .unwrap_or_else(|e| panic!("{sel}: {e}"))
+}
+
+/// Polls `f` until it returns Some, or fails after `secs`.
+async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn answer_text(c: &Client, nth: usize) -> String {
+    let all = c
+        .find_all(Locator::Css(
+            "[data-testid=message][data-role=assistant] [data-testid=answer]",
+        ))
+        .await
+        .unwrap_or_default();
+    match all.get(nth) {
+        Some(e) => e.text().await.unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_send_stream_stop_keeps_partial_then_errors_show_kind() {
+    if !can_run() {
+        return;
+    }
+    // Request 0: a slow answer (a heading, then words every 25 ms).
+    // Request 1: a 401 with OpenAI's error JSON.
+    let server = TestServer::start(|_, n| {
+        if n == 0 {
+            let mut pieces = vec![(Duration::ZERO, content_event("# Streamed\n\n"))];
+            pieces.extend((0..600).map(|i| (Duration::from_millis(25), content_event(&format!("word{i} ")))));
+            Reply::sse_pieces(pieces, End::Finish)
+        } else {
+            Reply::json(401, &serde_json::json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}))
+        }
+    })
+    .await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+
+    // The window shows the provider line.
+    let line = css(&c, "[data-testid=provider-line]").await;
+    let line_text = eventually(20, "provider line", || async {
+        let t = line.text().await.ok()?;
+        t.contains("e2e-model").then_some(t)
+    })
+    .await;
+    assert!(line_text.contains(&server.base_url()), "{line_text}");
+    assert_eq!(c.title().await.expect("title"), "Runnel");
+
+    // Type, Enter sends.
+    let composer = css(&c, "[data-testid=composer]").await;
+    composer.send_keys("hello runnel").await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+
+    // Streamed text arrives, token by token.
+    let first = eventually(20, "streamed text", || async {
+        let t = answer_text(&c, 0).await;
+        t.contains("word3").then_some(t)
+    })
+    .await;
+    let later = eventually(20, "more streamed text", || async {
+        let t = answer_text(&c, 0).await;
+        (t.len() > first.len()).then_some(t)
+    })
+    .await;
+    assert!(
+        later.starts_with("Streamed"),
+        "heading rendered first: {later:?}"
+    );
+    let h1 = css(&c, "[data-testid=answer] h1").await;
+    assert_eq!(h1.text().await.expect("h1"), "Streamed");
+    let msg = css(&c, "[data-testid=message][data-role=assistant]").await;
+    assert_eq!(
+        msg.attr("data-status").await.expect("attr").as_deref(),
+        Some("streaming")
+    );
+    let send = css(&c, "[data-testid=send]").await;
+    assert!(
+        send.attr("disabled").await.expect("attr").is_some(),
+        "Send is disabled while streaming"
+    );
+
+    // Stop mid-stream.
+    css(&c, "[data-testid=cancel]")
+        .await
+        .click()
+        .await
+        .expect("stop");
+    eventually(10, "cancelled status", || async {
+        let s = msg.attr("data-status").await.ok().flatten()?;
+        (s == "cancelled").then_some(())
+    })
+    .await;
+    let partial = answer_text(&c, 0).await;
+    assert!(partial.contains("word3"), "partial text kept: {partial:?}");
+    assert!(
+        !partial.contains("word599"),
+        "the stream was stopped: {partial:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(answer_text(&c, 0).await, partial, "no more text after stop");
+    assert!(
+        server
+            .wait_client_closed(Duration::from_secs(5))
+            .await
+            .is_some(),
+        "the server saw the connection close"
+    );
+    let metrics = css(
+        &c,
+        "[data-testid=message][data-role=assistant] [data-testid=metrics]",
+    )
+    .await;
+    assert_eq!(
+        metrics
+            .attr("data-finish-reason")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("")
+    );
+    css(
+        &c,
+        "[data-testid=message][data-role=assistant] [data-testid=retry]",
+    )
+    .await;
+    assert!(
+        send.attr("disabled").await.expect("attr").is_none(),
+        "Send is enabled again"
+    );
+
+    // The request carried the typed message.
+    let body = server.requests()[0].json();
+    assert_eq!(
+        body["messages"]
+            .as_array()
+            .expect("messages")
+            .last()
+            .expect("last")["content"],
+        "hello runnel"
+    );
+
+    // A second turn fails with 401: the error shows its kind, in the same conversation.
+    composer.send_keys("second turn").await.expect("type");
+    css(&c, "[data-testid=send]")
+        .await
+        .click()
+        .await
+        .expect("send");
+    let err = css(&c, "[data-testid=error][data-error-kind=auth]").await;
+    assert!(err
+        .text()
+        .await
+        .expect("text")
+        .contains("Incorrect API key provided"));
+    let body = server.requests()[1].json();
+    let msgs = body["messages"].as_array().expect("messages");
+    assert_eq!(
+        msgs.len(),
+        3,
+        "multi-turn carries the cancelled partial answer: {msgs:?}"
+    );
+    assert_eq!(msgs[1]["role"], "assistant");
+    assert!(msgs[1]["content"]
+        .as_str()
+        .expect("content")
+        .contains("word3"));
+
+    // New chat empties the list.
+    css(&c, "[data-testid=clear]")
+        .await
+        .click()
+        .await
+        .expect("clear");
+    eventually(10, "empty list", || async {
+        let n = c
+            .find_all(Locator::Css("[data-testid=message]"))
+            .await
+            .ok()?
+            .len();
+        (n == 0).then_some(())
+    })
+    .await;
+
+    c.close().await.expect("close session");
+}
+
+fn reasoning_event(text: &str) -> Vec<u8> {
+    let v = serde_json::json!({"choices": [{"index": 0, "delta": {"reasoning_content": text}}]});
+    format!("data: {v}\n\n").into_bytes()
+}
+
+const MARKDOWN_ANSWER: &str =
+    "## Answer\n\nHere is **bold**, a [link](https://example.com) and `inline code`. \
+<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>\n\n\
+| city | temp |\n|---|---:|\n| Paris | 18 |\n\n> A quoted line.\n\n\
+```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\n- one\n- two\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renders_markdown_thinking_tool_calls_and_metrics_safely() {
+    if !can_run() {
+        return;
+    }
+    let mut pieces = Vec::new();
+    for part in ["Considering ", "the question ", "carefully."] {
+        pieces.push((Duration::from_millis(20), reasoning_event(part)));
+    }
+    let chars: Vec<char> = MARKDOWN_ANSWER.chars().collect();
+    for chunk in chars.chunks(4) {
+        pieces.push((
+            Duration::from_millis(3),
+            content_event(&chunk.iter().collect::<String>()),
+        ));
+    }
+    let tool = serde_json::json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+        {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":"}}]}}]});
+    let tool2 = serde_json::json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+        {"index": 0, "function": {"arguments": "\"Paris\"}"}}]}}]});
+    let fin = serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+        "usage": {"prompt_tokens": 21, "completion_tokens": 42}});
+    pieces.push((
+        Duration::ZERO,
+        format!("data: {tool}\n\ndata: {tool2}\n\ndata: {fin}\n\ndata: [DONE]\n\n").into_bytes(),
+    ));
+    let server = TestServer::always(Reply::sse_pieces(pieces, End::Finish)).await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+
+    let system = css(&c, "[data-testid=system-prompt]").await;
+    c.execute("document.getElementById('system-box').open = true", vec![])
+        .await
+        .expect("open system box");
+    system
+        .send_keys("Answer in markdown.")
+        .await
+        .expect("type system prompt");
+    let composer = css(&c, "[data-testid=composer]").await;
+    composer.send_keys("Weather in Paris?").await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+
+    let msg = css(&c, "[data-testid=message][data-role=assistant]").await;
+    eventually(20, "done status", || async {
+        let s = msg.attr("data-status").await.ok().flatten()?;
+        (s == "done").then_some(())
+    })
+    .await;
+
+    let reasoning = css(&c, "[data-testid=reasoning]").await;
+    assert!(
+        reasoning.attr("open").await.expect("attr").is_none(),
+        "Thinking collapses when the answer starts"
+    );
+    assert!(reasoning
+        .html(false)
+        .await
+        .expect("html")
+        .contains("Considering the question carefully."));
+    assert_eq!(
+        css(&c, "[data-testid=answer] h2")
+            .await
+            .text()
+            .await
+            .expect("h2"),
+        "Answer"
+    );
+    assert_eq!(
+        css(&c, "[data-testid=answer] strong")
+            .await
+            .text()
+            .await
+            .expect("strong"),
+        "bold"
+    );
+    let link = css(&c, "[data-testid=answer] a").await;
+    assert_eq!(
+        link.attr("href").await.expect("href").as_deref(),
+        Some("https://example.com/")
+    );
+    assert_eq!(
+        c.find_all(Locator::Css("[data-testid=answer] td"))
+            .await
+            .expect("tds")
+            .len(),
+        2
+    );
+    css(&c, "[data-testid=answer] blockquote").await;
+    let code = css(&c, "[data-testid=answer] pre code.language-rust").await;
+    assert!(code
+        .text()
+        .await
+        .expect("code")
+        .contains("println!(\"hi\");"));
+    css(&c, "[data-testid=answer] [data-testid=code-copy]").await;
+    assert_eq!(
+        c.find_all(Locator::Css("[data-testid=answer] li"))
+            .await
+            .expect("lis")
+            .len(),
+        2
+    );
+    assert!(c
+        .find_all(Locator::Css(
+            "[data-testid=answer] img, [data-testid=answer] script"
+        ))
+        .await
+        .expect("q")
+        .is_empty());
+    let pwned = c
+        .execute("return window.__pwned === undefined", vec![])
+        .await
+        .expect("execute");
+    assert_eq!(
+        pwned,
+        serde_json::Value::Bool(true),
+        "model text never runs as script"
+    );
+
+    let tool = css(&c, "[data-testid=tool-call]").await;
+    let tool_text = tool.text().await.expect("tool text");
+    assert!(
+        tool_text.contains("get_weather") && tool_text.contains("\"city\": \"Paris\""),
+        "{tool_text}"
+    );
+
+    let metrics = css(
+        &c,
+        "[data-testid=message][data-role=assistant] [data-testid=metrics]",
+    )
+    .await;
+    assert_eq!(
+        metrics
+            .attr("data-finish-reason")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("tool_calls")
+    );
+    assert_eq!(
+        metrics
+            .attr("data-input-tokens")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("21")
+    );
+    assert_eq!(
+        metrics
+            .attr("data-output-tokens")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("42")
+    );
+    assert!(metrics
+        .attr("data-ttft-ms")
+        .await
+        .expect("attr")
+        .is_some_and(|v| !v.is_empty()));
+    assert!(
+        c.find_all(Locator::Css("[data-testid=retry]"))
+            .await
+            .expect("q")
+            .is_empty(),
+        "no Retry on a done answer"
+    );
+
+    let body = server.requests()[0].json();
+    assert_eq!(
+        body["messages"][0],
+        serde_json::json!({"role": "system", "content": "Answer in markdown."})
+    );
+
+    if let Ok(path) = std::env::var("RUNNEL_SCREENSHOT") {
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::write(&path, png).expect("write screenshot");
+    }
+    c.close().await.expect("close session");
+}
