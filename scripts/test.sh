@@ -17,6 +17,11 @@ if [ ! -d ../shared/fixtures/sse ]; then
   echo "notice: ../shared/fixtures/sse is absent: tests of the recorded streams will skip (they fail under CI=true)" >&2
 fi
 
+# Fresh XDG dirs keep the app's files and the test keyring out of $HOME.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/data" "$tmp/config" "$tmp/cache"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -24,18 +29,21 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked --quiet -- -D warnings
 
 step "node --test (window modules)"
-node --test tests/js/
+node --test tests/js/ | tee "$tmp/node.log"
 
-# Fresh XDG dirs keep the app's files and the test keyring out of $HOME.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/data" "$tmp/config" "$tmp/cache"
 export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
 
 step "cargo test (under Xvfb + D-Bus + gnome-keyring)"
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   echo -n runnel-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
-  cargo test --locked -- --test-threads=2
-' 2> >(grep -v -E "Failed to set fd limit|org.a11y|SpiRegistry|Activating service|Successfully activated" >&2)
+  cargo test --locked --no-fail-fast -- --test-threads=2
+' 2> >(grep -v -E "Failed to set fd limit|org.a11y|SpiRegistry|Activating service|Successfully activated" >&2) \
+  | tee "$tmp/cargo.log"
 
+passed=$(( $(awk '/^test result:/ {n += $4} END {print n+0}' "$tmp/cargo.log") \
+  + $(awk '/^# pass / {n += $3} END {print n+0}' "$tmp/node.log") ))
+failed=$(( $(awk '/^test result:/ {n += $6} END {print n+0}' "$tmp/cargo.log") \
+  + $(awk '/^# fail / {n += $3} END {print n+0}' "$tmp/node.log") ))
+[ "$passed" -gt 0 ] || die "no test ran"
 step "all tests passed in $((SECONDS - started)) s"
+echo "runnel: $passed passed, $failed failed"

@@ -192,8 +192,8 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
     let result = engine
         .chat(&endpoint, &messages, options, &cancel, &mut |ev| match ev {
             EngineEvent::Delta(Delta::Text(t) | Delta::Refusal(t)) if !json => {
-                if out.write_all(t.as_bytes()).is_err() {
-                    broken_pipe = true;
+                broken_pipe |= out.write_all(t.as_bytes()).is_err();
+                if broken_pipe {
                     cancel.cancel();
                 }
                 last_char_newline = t.ends_with('\n');
@@ -213,9 +213,12 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
                     delay.as_secs_f64().ceil()
                 );
             }
-            EngineEvent::ReadEnd if out.flush().is_err() => {
-                broken_pipe = true;
-                cancel.cancel();
+            EngineEvent::ReadEnd => {
+                // One flush per network read keeps latency low without a syscall per token.
+                broken_pipe |= out.flush().is_err();
+                if broken_pipe {
+                    cancel.cancel();
+                }
             }
             _ => {}
         })

@@ -551,3 +551,28 @@ async fn renders_markdown_thinking_tool_calls_and_metrics_safely() {
     }
     c.close().await.expect("close session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_key_for_a_remote_provider_the_window_says_how_to_set_one() {
+    if !can_run() {
+        return;
+    }
+    // A non-loopback base URL and no key: nothing is sent anywhere.
+    let driver = start_driver("https://api.example.invalid/v1").await;
+    let c = connect(&driver).await;
+    let banner = css(&c, "[data-testid=setup-banner]").await;
+    let text = eventually(20, "setup banner", || async {
+        let t = banner.text().await.ok()?;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(text.contains("export OPENAI_API_KEY="), "{text}");
+    assert!(text.contains("api.example.invalid"), "{text}");
+    // Sending anyway shows an auth error on the answer, not a hang.
+    let composer = css(&c, "[data-testid=composer]").await;
+    composer.send_keys("hello").await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    let err = css(&c, "[data-testid=error][data-error-kind=auth]").await;
+    assert!(err.text().await.expect("text").contains("OPENAI_API_KEY"));
+    c.close().await.expect("close session");
+}

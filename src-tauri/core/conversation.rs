@@ -83,7 +83,7 @@ impl Conversations {
         Self::default()
     }
 
-    /// Removes a conversation (e.g. on Clear when it never streamed).
+    /// Forgets a conversation (New chat), even while its stream is ending.
     pub fn remove(&mut self, id: &str) {
         self.map.remove(id);
     }
@@ -142,15 +142,17 @@ impl Conversations {
         Ok(conv.request_messages())
     }
 
-    /// Records the answer as it stands when its stream ends.
+    /// Records the answer as it stands when its stream ends. A conversation
+    /// forgotten meanwhile (New chat during a stream) stays forgotten.
     pub fn finish(&mut self, id: &str, content: String, status: TurnStatus) {
-        let conv = self.map.entry(id.to_owned()).or_default();
-        conv.turns.push(Turn {
-            role: Role::Assistant,
-            content,
-            status,
-        });
-        conv.streaming = false;
+        if let Some(conv) = self.map.get_mut(id) {
+            conv.turns.push(Turn {
+                role: Role::Assistant,
+                content,
+                status,
+            });
+            conv.streaming = false;
+        }
     }
 }
 
@@ -189,5 +191,14 @@ mod tests {
             Err(ConversationError::NothingToRetry)
         );
         assert_eq!(c.begin_send("b", "", "  "), Err(ConversationError::Empty));
+    }
+
+    #[test]
+    fn a_conversation_forgotten_during_its_stream_is_not_recreated() {
+        let mut c = Conversations::new();
+        c.begin_send("a", "", "Hi").expect("send");
+        c.remove("a");
+        c.finish("a", "late".into(), TurnStatus::Cancelled);
+        assert!(c.get("a").is_none());
     }
 }

@@ -406,7 +406,10 @@ impl Engine {
         let body = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Attempt::Cancelled,
-            b = read_limited(response, self.config.idle_timeout, 64 * 1024) => b,
+            // An error body gets one idle period in all: a trickling server cannot hold us.
+            b = tokio::time::timeout(self.config.idle_timeout, read_limited(response, self.config.idle_timeout, 64 * 1024)) => {
+                b.unwrap_or_default()
+            }
         };
         let err = EngineError::Http {
             status,
@@ -556,20 +559,16 @@ impl Engine {
             }
         };
         metrics.chunks = 1;
-        let result = openai::completion_deltas(&value);
-        let deltas = match &result {
-            Ok(d) => d.clone(),
-            Err(_) => Vec::new(),
+        let (deltas, outcome) = match openai::completion_deltas(&value) {
+            Ok(d) => (d, Outcome::Done),
+            Err(e) => (Vec::new(), Outcome::Error(e)),
         };
         for d in deltas {
             record(&d, answer, metrics, started);
             on_event(EngineEvent::Delta(d));
         }
         on_event(EngineEvent::ReadEnd);
-        match result {
-            Ok(_) => Outcome::Done,
-            Err(e) => Outcome::Error(e),
-        }
+        outcome
     }
 }
 

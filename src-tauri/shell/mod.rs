@@ -134,9 +134,7 @@ fn forget_conversation(
         .conversations
         .lock()
         .map_err(|_| IpcError::new("internal", "state poisoned"))?;
-    if convs.get(&conversation_id).is_some_and(|c| !c.streaming) {
-        convs.remove(&conversation_id);
-    }
+    convs.remove(&conversation_id);
     Ok(())
 }
 
@@ -150,22 +148,23 @@ fn send_message(
     text: Option<String>,
     on_event: Channel<StreamMessage>,
 ) -> Result<(), IpcError> {
-    let messages = {
-        let mut convs = state
-            .conversations
-            .lock()
-            .map_err(|_| IpcError::new("internal", "state poisoned"))?;
-        match &text {
-            Some(t) => convs.begin_send(&conversation_id, &system_prompt, t)?,
-            None => convs.begin_retry(&conversation_id, &system_prompt)?,
-        }
-    };
-    let token = match state.streams.insert(&stream_id) {
-        Ok(t) => t,
-        Err(e) => {
-            if let Ok(mut c) = state.conversations.lock() {
-                c.finish(&conversation_id, String::new(), TurnStatus::Error);
+    // Register the stream first: a rejected id must not leave a turn behind.
+    let token = state.streams.insert(&stream_id)?;
+    let begun = state
+        .conversations
+        .lock()
+        .map_err(|_| IpcError::new("internal", "state poisoned"))
+        .and_then(|mut convs| {
+            match &text {
+                Some(t) => convs.begin_send(&conversation_id, &system_prompt, t),
+                None => convs.begin_retry(&conversation_id, &system_prompt),
             }
+            .map_err(IpcError::from)
+        });
+    let messages = match begun {
+        Ok(m) => m,
+        Err(e) => {
+            state.streams.remove(&stream_id);
             return Err(e);
         }
     };
