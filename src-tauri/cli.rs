@@ -5,10 +5,14 @@ use crate::core::engine::{ChatOptions, Engine, EngineConfig, EngineEvent, Outcom
 use crate::core::error::ErrorInfo;
 use crate::core::openai::{ChatMessage, Role};
 use crate::core::provider::{ApiKey, Endpoint, DEFAULT_BASE_URL, DEFAULT_MODEL};
+use crate::core::secrets::{OsKeychain, Secrets};
+use crate::core::service::{ProviderInput, Service, ServiceError};
+use crate::core::settings::{Provider, ProviderKind, SettingsStore, APP_ID};
 use crate::core::stream::{Delta, ToolCall};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use std::io::{Read, Write};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Runnel: a fast, lossless chat client for large language models.
@@ -31,23 +35,89 @@ pub enum Command {
     /// Reasoning goes to stderr. Exit status: 0 done, 1 error (kind and message on
     /// stderr, partial text already printed), 130 on Ctrl+C (partial kept).
     Ask(AskArgs),
+    /// List saved providers (never keys), or add and remove them.
+    Providers {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        action: Option<ProvidersAction>,
+    },
+    /// Save or delete a provider's API key in the OS keychain.
+    Key {
+        /// What to do.
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+/// `runnel providers ...`
+#[derive(Debug, Subcommand)]
+pub enum ProvidersAction {
+    /// List providers: id, name, kind, base URL, default model, key status.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a provider, or change the one with this id.
+    Add {
+        /// Provider id (lowercase letters, digits, dashes).
+        id: String,
+        /// Base URL, e.g. http://localhost:8000/v1.
+        #[arg(long)]
+        base_url: String,
+        /// Protocol: openai-compatible (default) or anthropic.
+        #[arg(long, default_value = "openai-compatible")]
+        kind: String,
+        /// Default model.
+        #[arg(long, default_value = "")]
+        model: String,
+        /// Display name (default: the id).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a provider and its key.
+    Remove {
+        /// Provider id.
+        id: String,
+    },
+}
+
+/// `runnel key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Read a key from stdin (without echo on a terminal), test it with GET /models, and save it.
+    Set {
+        /// Provider id.
+        provider: String,
+        /// Save even if the test fails (e.g. a server without /models).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Delete a provider's key from the keychain.
+    Delete {
+        /// Provider id.
+        provider: String,
+    },
 }
 
 /// Arguments of `runnel ask`.
 #[derive(Debug, Args)]
 pub struct AskArgs {
-    /// Base URL of an OpenAI-compatible API.
-    #[arg(long, env = "OPENAI_BASE_URL", default_value = DEFAULT_BASE_URL)]
-    pub base_url: String,
-    /// Model id.
-    #[arg(long, env = "RUNNEL_MODEL", default_value = DEFAULT_MODEL)]
-    pub model: String,
+    /// A saved provider (see `runnel providers`); its key comes from the keychain.
+    #[arg(long, conflicts_with_all = ["base_url", "api_key_env"])]
+    pub provider: Option<String>,
+    /// Base URL of an OpenAI-compatible API [env: OPENAI_BASE_URL] [default: https://api.openai.com/v1].
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Model id [env: RUNNEL_MODEL without --provider] [default: the provider's, or gpt-4o-mini].
+    #[arg(long)]
+    pub model: Option<String>,
     /// System prompt.
     #[arg(long)]
     pub system: Option<String>,
-    /// Name of the environment variable that holds the API key.
-    #[arg(long, default_value = "OPENAI_API_KEY", value_name = "VAR")]
-    pub api_key_env: String,
+    /// Name of the environment variable that holds the API key [default: OPENAI_API_KEY].
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
     /// Print only one JSON object with the whole result, on the last line of stdout.
     #[arg(long)]
     pub json: bool,
@@ -129,6 +199,205 @@ pub fn main() -> i32 {
             init_logging("error");
             ask(args)
         }
+        Some(Command::Providers { action }) => {
+            init_logging("error");
+            run_async(providers(
+                action.unwrap_or(ProvidersAction::List { json: false }),
+            ))
+        }
+        Some(Command::Key { action }) => {
+            init_logging("error");
+            run_async(key(action))
+        }
+    }
+}
+
+fn run_async(f: impl std::future::Future<Output = i32>) -> i32 {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("runnel: could not start the async runtime: {e}");
+            1
+        }
+    }
+}
+
+fn service() -> Result<Arc<Service>, ServiceError> {
+    let secrets = Arc::new(Secrets::new(Arc::new(OsKeychain::new(APP_ID))));
+    Ok(Arc::new(Service::new(
+        SettingsStore::default_location(),
+        secrets,
+        None,
+    )?))
+}
+
+fn fail(e: &ServiceError) -> i32 {
+    let info = e.to_info();
+    eprintln!("runnel: error [{}]: {}", info.kind.as_str(), info.message);
+    1
+}
+
+async fn providers(action: ProvidersAction) -> i32 {
+    let svc = match service() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    match action {
+        ProvidersAction::List { json } => {
+            let state = svc.state();
+            if let Some(n) = &state.notice {
+                eprintln!("runnel: {n}");
+            }
+            if json {
+                let list: Vec<serde_json::Value> = state
+                    .providers
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "id": p.provider.id, "name": p.provider.name, "kind": p.provider.kind.as_str(),
+                            "base_url": p.provider.base_url, "default_model": p.provider.default_model,
+                            "default": state.default_provider.as_deref() == Some(p.provider.id.as_str()),
+                            "key": p.key_label, "needs_key": p.needs_key,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+                return 0;
+            }
+            for p in &state.providers {
+                let default = if state.default_provider.as_deref() == Some(p.provider.id.as_str()) {
+                    "*"
+                } else {
+                    " "
+                };
+                let key = if p.needs_key {
+                    p.key_label.as_str()
+                } else {
+                    "no key needed"
+                };
+                println!(
+                    "{default} {:<14} {:<22} {:<18} {:<40} {:<28} {key}",
+                    p.provider.id,
+                    p.provider.name,
+                    p.provider.kind.as_str(),
+                    p.provider.base_url,
+                    p.provider.default_model
+                );
+            }
+            0
+        }
+        ProvidersAction::Add {
+            id,
+            base_url,
+            kind,
+            model,
+            name,
+        } => {
+            let Some(kind) = ProviderKind::parse(&kind) else {
+                eprintln!(
+                    "runnel: unknown provider kind {kind:?}: use openai-compatible or anthropic"
+                );
+                return 2;
+            };
+            let exists = svc.settings().provider(&id).is_some();
+            let result = if exists {
+                svc.save_provider(ProviderInput {
+                    id: Some(id.clone()),
+                    name: name.unwrap_or_else(|| id.clone()),
+                    kind,
+                    base_url,
+                    default_model: model,
+                    extra_headers: Default::default(),
+                })
+            } else {
+                let mut p =
+                    Provider::new(&id, name.as_deref().unwrap_or(&id), kind, &base_url, &model);
+                p.name = p.name.trim().to_owned();
+                svc.add_provider(p)
+            };
+            match result {
+                Ok(id) => {
+                    println!("{} provider {id}", if exists { "updated" } else { "added" });
+                    0
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        ProvidersAction::Remove { id } => match svc.delete_provider(&id) {
+            Ok(()) => {
+                println!("removed provider {id}");
+                0
+            }
+            Err(e) => fail(&e),
+        },
+    }
+}
+
+fn read_key(prompt: &str) -> std::io::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)
+    } else {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        Ok(s)
+    }
+}
+
+async fn key(action: KeyAction) -> i32 {
+    let svc = match service() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    match action {
+        KeyAction::Set { provider, force } => {
+            let Some(p) = svc.settings().provider(&provider).cloned() else {
+                eprintln!("runnel: there is no provider with the id {provider:?} (see `runnel providers`)");
+                return 1;
+            };
+            let key = match read_key(&format!("API key for {}: ", p.name)) {
+                Ok(k) => k,
+                Err(e) => {
+                    eprintln!("runnel: could not read the key: {e}");
+                    return 1;
+                }
+            };
+            match svc.set_key(&provider, &key, force).await {
+                Ok(r) => {
+                    if let Some(t) = &r.test_error {
+                        eprintln!(
+                            "runnel: testing the key failed [{}]: {}",
+                            t.kind.as_str(),
+                            t.message
+                        );
+                        if !r.stored {
+                            eprintln!("runnel: nothing was saved (use --force to save it anyway)");
+                            return 1;
+                        }
+                    }
+                    if let Some(k) = &r.keychain_error {
+                        eprintln!("runnel: error [keychain]: {k}");
+                        return 1;
+                    }
+                    println!(
+                        "saved the key for {provider} in the keychain: {}",
+                        r.status.label()
+                    );
+                    0
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        KeyAction::Delete { provider } => match svc.delete_key(&provider).await {
+            Ok(()) => {
+                println!("deleted the key for {provider}");
+                0
+            }
+            Err(e) => fail(&e),
+        },
     }
 }
 
@@ -143,6 +412,10 @@ fn ask(args: AskArgs) -> i32 {
     } else {
         args.prompt.clone()
     };
+    if prompt.trim().is_empty() {
+        eprintln!("runnel: the prompt is empty");
+        return 1;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -157,13 +430,41 @@ fn ask(args: AskArgs) -> i32 {
 }
 
 async fn ask_async(args: AskArgs, prompt: String) -> i32 {
-    let key = std::env::var(&args.api_key_env).ok().map(ApiKey::new);
-    let endpoint = Endpoint::new(&args.base_url, &args.model, key, &args.api_key_env);
-    let engine = match Engine::new(EngineConfig::from_env()) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("runnel: {e}");
-            return 1;
+    let (engine, endpoint) = match &args.provider {
+        Some(id) => {
+            let svc = match service() {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            match svc.endpoint(Some(id), args.model.as_deref()).await {
+                Ok(ep) => (svc.engine.clone(), ep),
+                Err(e) => return fail(&e),
+            }
+        }
+        None => {
+            let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+            let key_var = args
+                .api_key_env
+                .clone()
+                .unwrap_or_else(|| "OPENAI_API_KEY".to_owned());
+            let base = args
+                .base_url
+                .clone()
+                .or_else(|| var("OPENAI_BASE_URL"))
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+            let model = args
+                .model
+                .clone()
+                .or_else(|| var("RUNNEL_MODEL"))
+                .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
+            let endpoint = Endpoint::new(&base, &model, var(&key_var).map(ApiKey::new), &key_var);
+            match Engine::new(EngineConfig::from_env()) {
+                Ok(e) => (Arc::new(e), endpoint),
+                Err(e) => {
+                    eprintln!("runnel: {e}");
+                    return 1;
+                }
+            }
         }
     };
     let mut messages = Vec::with_capacity(2);

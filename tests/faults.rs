@@ -293,6 +293,11 @@ async fn a_400_for_context_length_keeps_the_providers_message() {
         !engine.skips_stream_options(&endpoint(&server)),
         "a real 400 is not blamed on stream_options"
     );
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "a 400 that does not name stream_options is not sent again"
+    );
 }
 
 #[tokio::test]
@@ -504,6 +509,20 @@ async fn non_streaming_mode_reads_one_completion() {
     assert_eq!(r.answer.text, "Whole answer");
     assert_eq!(r.answer.usage.map(|u| u.output_tokens), Some(2));
     assert_eq!(server.requests()[0].json()["stream"], false);
+}
+
+#[tokio::test]
+async fn regression_a_200_html_page_is_named_not_an_empty_stream() {
+    let server = TestServer::always(Reply::Full {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+        body: b"<!doctype html><html><body>Welcome to the web UI</body></html>".to_vec(),
+    })
+    .await;
+    let (r, _) = chat(&server).await;
+    let e = error_of(&r);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(e.to_string().contains("HTML page"), "{e}");
 }
 
 #[tokio::test]

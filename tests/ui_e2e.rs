@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{content_event, End, Reply, TestServer};
+use common::{chat_and_models, content_event, End, Reply, TestServer};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -199,7 +199,7 @@ async fn type_send_stream_stop_keeps_partial_then_errors_show_kind() {
     }
     // Request 0: a slow answer (a heading, then words every 25 ms).
     // Request 1: a 401 with OpenAI's error JSON.
-    let server = TestServer::start(|_, n| {
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, n| {
         if n == 0 {
             let mut pieces = vec![(Duration::ZERO, content_event("# Streamed\n\n"))];
             pieces.extend((0..600).map(|i| (Duration::from_millis(25), content_event(&format!("word{i} ")))));
@@ -207,7 +207,7 @@ async fn type_send_stream_stop_keeps_partial_then_errors_show_kind() {
         } else {
             Reply::json(401, &serde_json::json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}))
         }
-    })
+    }))
     .await;
     let driver = start_driver(&server.base_url()).await;
     let c = connect(&driver).await;
@@ -305,7 +305,7 @@ async fn type_send_stream_stop_keeps_partial_then_errors_show_kind() {
     );
 
     // The request carried the typed message.
-    let body = server.requests()[0].json();
+    let body = server.chat_requests()[0].json();
     assert_eq!(
         body["messages"]
             .as_array()
@@ -328,7 +328,7 @@ async fn type_send_stream_stop_keeps_partial_then_errors_show_kind() {
         .await
         .expect("text")
         .contains("Incorrect API key provided"));
-    let body = server.requests()[1].json();
+    let body = server.chat_requests()[1].json();
     let msgs = body["messages"].as_array().expect("messages");
     assert_eq!(
         msgs.len(),
@@ -397,7 +397,9 @@ async fn renders_markdown_thinking_tool_calls_and_metrics_safely() {
         Duration::ZERO,
         format!("data: {tool}\n\ndata: {tool2}\n\ndata: {fin}\n\ndata: [DONE]\n\n").into_bytes(),
     ));
-    let server = TestServer::always(Reply::sse_pieces(pieces, End::Finish)).await;
+    let reply = Reply::sse_pieces(pieces, End::Finish);
+    let server =
+        TestServer::start(chat_and_models(&["e2e-model"], move |_, _| reply.clone())).await;
     let driver = start_driver(&server.base_url()).await;
     let c = connect(&driver).await;
 
@@ -539,7 +541,7 @@ async fn renders_markdown_thinking_tool_calls_and_metrics_safely() {
         "no Retry on a done answer"
     );
 
-    let body = server.requests()[0].json();
+    let body = server.chat_requests()[0].json();
     assert_eq!(
         body["messages"][0],
         serde_json::json!({"role": "system", "content": "Answer in markdown."})

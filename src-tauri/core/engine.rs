@@ -293,7 +293,8 @@ impl Engine {
         if let Err(e) = endpoint.check() {
             return Outcome::Error(e);
         }
-        let mut include_usage = options.stream && !self.skips_stream_options(endpoint);
+        let mut include_usage =
+            options.stream && !endpoint.no_stream_options && !self.skips_stream_options(endpoint);
         let mut dropped_stream_options = false;
         let mut retries = 0u32;
         let response = loop {
@@ -311,7 +312,7 @@ impl Engine {
                     break r;
                 }
                 Attempt::Cancelled => return Outcome::Cancelled,
-                Attempt::Fail(e) if include_usage && e.status() == Some(400) => {
+                Attempt::Fail(e) if include_usage && rejects_stream_options(&e) => {
                     // Some servers reject stream_options: ask once more without it.
                     tracing::debug!("400 with stream_options; retrying without it");
                     include_usage = false;
@@ -336,11 +337,29 @@ impl Engine {
             }
         };
 
-        let is_json = response
+        let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.contains("json"));
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let is_json = content_type.contains("json");
+        if content_type.contains("text/html") {
+            let body = tokio::time::timeout(
+                self.config.idle_timeout,
+                read_limited(response, self.config.idle_timeout, 64 * 1024),
+            )
+            .await
+            .unwrap_or_default();
+            return Outcome::Error(EngineError::Config {
+                kind: crate::core::error::ErrorKind::NotFound,
+                message: format!(
+                    "{} answered: {}",
+                    endpoint.chat_url(),
+                    provider_message(&body)
+                ),
+            });
+        }
         if !options.stream || is_json {
             return self
                 .read_whole(response, cancel, started, answer, metrics, on_event)
@@ -372,9 +391,7 @@ impl Engine {
                 },
             )
             .json(&body);
-        if let Some(key) = &endpoint.api_key {
-            req = req.bearer_auth(key.expose());
-        }
+        req = with_auth(req, endpoint);
         let sent = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Attempt::Cancelled,
@@ -572,6 +589,146 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Lists the endpoint's models with `GET {base}/models`. Errors say what
+    /// is wrong in the user's terms: a wrong key, a base URL without `/v1`, an
+    /// HTML page instead of an API, an unreachable host, TLS.
+    pub async fn list_models(&self, endpoint: &Endpoint) -> Result<Vec<String>, EngineError> {
+        let url = url::Url::parse(&endpoint.base_url);
+        match &url {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+            _ => {
+                let mut probe = endpoint.clone();
+                probe.model = "-".to_owned();
+                probe.check()?;
+            }
+        }
+        match self.get_models(endpoint).await {
+            Ok(models) => Ok(models),
+            Err(e) if matches!(e.status(), Some(404)) || is_not_an_api(&e) => {
+                // A base URL without /v1 is the usual mistake: say so when /v1 answers.
+                if !endpoint.base_url.ends_with("/v1") {
+                    let mut v1 = endpoint.clone();
+                    v1.base_url = format!("{}/v1", endpoint.base_url);
+                    if self.get_models(&v1).await.is_ok() {
+                        return Err(EngineError::Config {
+                            kind: crate::core::error::ErrorKind::NotFound,
+                            message: format!(
+                                "No API at {}, but there is one at {}: add /v1 to the base URL.",
+                                endpoint.base_url, v1.base_url
+                            ),
+                        });
+                    }
+                }
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_models(&self, endpoint: &Endpoint) -> Result<Vec<String>, EngineError> {
+        let url = format!("{}/models", endpoint.base_url);
+        let req = with_auth(
+            self.client
+                .get(&url)
+                .header(reqwest::header::ACCEPT, "application/json"),
+            endpoint,
+        );
+        let response = tokio::time::timeout(self.config.first_byte_timeout, req.send())
+            .await
+            .map_err(|_| EngineError::Timeout {
+                phase: TimeoutPhase::FirstByte,
+                after: self.config.first_byte_timeout,
+            })?
+            .map_err(|e| self.send_error(&url, &e))?;
+        let status = response.status().as_u16();
+        let retry_after = parse_retry_after(response.headers(), SystemTime::now());
+        let body = tokio::time::timeout(
+            self.config.idle_timeout,
+            read_limited(response, self.config.idle_timeout, 8 * 1024 * 1024),
+        )
+        .await
+        .unwrap_or_default();
+        if !(200..300).contains(&status) {
+            let mut message = provider_message(&body);
+            if status == 401 || status == 403 {
+                if let Some(hint) = endpoint
+                    .api_key
+                    .as_ref()
+                    .and_then(|k| crate::core::secrets::key_mismatch_hint(&endpoint.base_url, k))
+                {
+                    message = format!("{message} {hint}");
+                }
+            }
+            return Err(EngineError::Http {
+                status,
+                message,
+                body,
+                retry_after,
+            });
+        }
+        parse_models(&body).ok_or_else(|| EngineError::Stream {
+            message: format!(
+                "{url} did not answer with a model list ({}): is the base URL right?",
+                provider_message(&body)
+            ),
+            error_type: None,
+        })
+    }
+}
+
+/// A 400 whose body names `stream_options` / `include_usage`: the server does
+/// not support them (a 400 for anything else is reported as it is).
+fn rejects_stream_options(e: &EngineError) -> bool {
+    match e {
+        EngineError::Http {
+            status: 400 | 422,
+            body,
+            ..
+        } => {
+            let b = body.to_ascii_lowercase();
+            b.contains("stream_options") || b.contains("include_usage")
+        }
+        _ => false,
+    }
+}
+
+fn is_not_an_api(e: &EngineError) -> bool {
+    matches!(e, EngineError::Stream { message, .. } if message.contains("did not answer with a model list"))
+}
+
+/// Model ids from an OpenAI-style `{"data": [{"id"}]}` (or `{"models": [...]}`) list, sorted.
+pub fn parse_models(body: &str) -> Option<Vec<String>> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let list = v
+        .get("data")
+        .or_else(|| v.get("models"))
+        .unwrap_or(&v)
+        .as_array()?;
+    let mut ids: Vec<String> = list
+        .iter()
+        .filter_map(|m| {
+            m.as_str()
+                .or_else(|| m.get("id").and_then(serde_json::Value::as_str))
+                .or_else(|| m.get("name").and_then(serde_json::Value::as_str))
+                .map(str::to_owned)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Some(ids)
+}
+
+fn with_auth(mut req: reqwest::RequestBuilder, endpoint: &Endpoint) -> reqwest::RequestBuilder {
+    for (k, v) in &endpoint.extra_headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    if let Some(key) = &endpoint.api_key {
+        req = req.bearer_auth(key.expose());
+    }
+    req
+}
+
 fn record(d: &Delta, answer: &mut Answer, metrics: &mut Metrics, started: Instant) {
     if metrics.ttft_ms.is_none() && !matches!(d, Delta::Usage(_) | Delta::Finish(_)) {
         metrics.ttft_ms = Some(ms(started.elapsed()));
@@ -608,7 +765,8 @@ pub fn parse_retry_after(
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|v| v.is_finite() && *v >= 0.0)
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        // Capped at a day: a silly value must not overflow a Duration.
+        return Some(Duration::from_secs_f64(ms.min(86_400_000.0) / 1000.0));
     }
     let v = headers
         .get(reqwest::header::RETRY_AFTER)?
@@ -656,6 +814,23 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn regression_huge_retry_after_does_not_panic() {
+        let now = SystemTime::UNIX_EPOCH;
+        let mut h = HeaderMap::new();
+        h.insert("retry-after-ms", HeaderValue::from_static("1e30"));
+        assert_eq!(
+            parse_retry_after(&h, now),
+            Some(Duration::from_secs(86_400))
+        );
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("1e300"));
+        assert_eq!(
+            parse_retry_after(&h, now),
+            Some(Duration::from_secs(86_400))
+        );
     }
 
     #[test]

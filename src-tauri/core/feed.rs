@@ -113,6 +113,25 @@ pub struct StreamEnd {
 }
 
 impl StreamEnd {
+    /// The end of a stream that failed inside Runnel itself.
+    pub fn internal_error(message: &str) -> Self {
+        Self {
+            status: "error",
+            error: Some(ErrorInfo {
+                kind: crate::core::error::ErrorKind::Stream,
+                message: message.to_owned(),
+                status: None,
+                retry_after_s: None,
+            }),
+            finish_reason: None,
+            metrics: Metrics::default(),
+            usage: Usage::default(),
+            usage_estimated: true,
+            tool_calls: Vec::new(),
+            text: String::new(),
+        }
+    }
+
     /// Summarizes a finished stream.
     pub fn from_result(r: &StreamResult) -> Self {
         Self {

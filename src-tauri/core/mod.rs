@@ -7,5 +7,8 @@ pub mod feed;
 pub mod markdown;
 pub mod openai;
 pub mod provider;
+pub mod secrets;
+pub mod service;
+pub mod settings;
 pub mod sse;
 pub mod stream;

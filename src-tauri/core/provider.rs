@@ -47,19 +47,54 @@ pub struct Endpoint {
     pub model: String,
     /// The key, if any.
     pub api_key: Option<ApiKey>,
-    /// Name of the environment variable the key is read from, for messages.
-    pub key_var: String,
+    /// What to tell the user when a key is needed and missing.
+    pub key_help: String,
+    /// Extra headers sent with every request.
+    pub extra_headers: Vec<(String, String)>,
+    /// The server is known to reject `stream_options`.
+    pub no_stream_options: bool,
 }
 
 impl Endpoint {
-    /// Builds an endpoint; the base URL loses any trailing slash.
+    /// Builds an endpoint whose key comes from the environment variable `key_var`;
+    /// the base URL loses any trailing slash.
     pub fn new(base_url: &str, model: &str, api_key: Option<ApiKey>, key_var: &str) -> Self {
         Self {
             base_url: base_url.trim().trim_end_matches('/').to_owned(),
             model: model.trim().to_owned(),
             api_key: api_key.filter(|k| !k.expose().is_empty()),
-            key_var: key_var.to_owned(),
+            key_help: format!(
+                "Set it in the environment before starting Runnel, e.g. `export {key_var}=sk-...`, \
+                 or point OPENAI_BASE_URL at a local server (Ollama: http://localhost:11434/v1), \
+                 which needs no key."
+            ),
+            extra_headers: Vec::new(),
+            no_stream_options: false,
         }
+    }
+
+    /// The endpoint of a saved provider, with `model` or its default model.
+    pub fn for_provider(
+        p: &crate::core::settings::Provider,
+        model: Option<&str>,
+        api_key: Option<ApiKey>,
+    ) -> Self {
+        let model = model
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .unwrap_or(&p.default_model);
+        let mut e = Self::new(&p.base_url, model, api_key, "OPENAI_API_KEY");
+        e.key_help = format!(
+            "Add a key for {} in Settings (or run `runnel key set {}`).",
+            p.name, p.id
+        );
+        e.extra_headers = p
+            .extra_headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        e.no_stream_options = p.no_stream_options;
+        e
     }
 
     /// Reads `OPENAI_BASE_URL`, `RUNNEL_MODEL` and the key variable (`OPENAI_API_KEY` by default).
@@ -115,12 +150,7 @@ impl Endpoint {
 
     /// Plain instructions for setting a key.
     pub fn missing_key_help(&self) -> String {
-        format!(
-            "No API key for {}. Set it in the environment before starting Runnel, e.g. \
-             `export {}=sk-...`, or point OPENAI_BASE_URL at a local server \
-             (Ollama: http://localhost:11434/v1), which needs no key.",
-            self.base_url, self.key_var
-        )
+        format!("No API key for {}. {}", self.base_url, self.key_help)
     }
 }
 

@@ -70,12 +70,11 @@ impl SseDecoder {
     }
 
     fn feed_started(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) {
-        if self.skip_lf {
-            if let Some((&b'\n', rest)) = bytes.split_first() {
-                bytes = rest;
-            }
-            if !bytes.is_empty() {
-                self.skip_lf = false;
+        if self.skip_lf && !bytes.is_empty() {
+            // Only the very next byte can complete a CRLF split across reads.
+            self.skip_lf = false;
+            if bytes[0] == b'\n' {
+                bytes = &bytes[1..];
             }
         }
         while let Some(pos) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
@@ -274,6 +273,14 @@ mod tests {
     }
 
     #[test]
+    fn regression_cr_then_lone_lf_read_does_not_swallow_the_next_blank_line() {
+        // Reads "\r" | "\n" | "\n...": the second read completes the CRLF, the
+        // third read's LF is a blank line that dispatches the event.
+        let ev = decode_pieces(&[b"data: a\r", b"\n", b"\ndata: b\n\n"]);
+        assert_eq!(datas(&ev), vec!["a", "b"]);
+    }
+
+    #[test]
     fn retry_and_unknown_fields() {
         let ev = decode_all(b"retry: 3000\nfoo: bar\ndata: x\n\nretry: 3x\ndata: y\n\n");
         assert_eq!(ev[0].retry, Some(3000));
@@ -319,10 +326,11 @@ mod tests {
                 ],
                 0..20,
             ),
-            ending in prop_oneof![Just("\n"), Just("\r"), Just("\r\n")],
+            endings in proptest::collection::vec(prop_oneof![Just("\n"), Just("\r"), Just("\r\n")], 20),
             cuts in proptest::collection::vec(0usize..400, 0..8),
         ) {
-            let body: String = lines.iter().map(|l| format!("{l}{ending}")).collect();
+            // Each line picks its own line ending, so CR LF LF and friends occur.
+            let body: String = lines.iter().zip(endings.iter().cycle()).map(|(l, e)| format!("{l}{e}")).collect();
             let bytes = body.as_bytes();
             let whole = decode_all(bytes);
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();

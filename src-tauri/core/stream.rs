@@ -124,6 +124,16 @@ impl Answer {
         &mut self.tool_calls[index]
     }
 
+    /// What this answer contributes to the next request's history: its text,
+    /// or its refusal when it has no text.
+    pub fn history_text(&self) -> String {
+        if self.text.is_empty() {
+            self.refusal.clone().unwrap_or_default()
+        } else {
+            self.text.clone()
+        }
+    }
+
     /// True when nothing at all has arrived.
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()

@@ -4,9 +4,13 @@
 //! lives in managed state.
 
 use crate::core::conversation::{ConversationError, Conversations, TurnStatus};
-use crate::core::engine::{ChatOptions, Engine, EngineConfig, Outcome};
+use crate::core::engine::{ChatOptions, Outcome};
 use crate::core::feed::{self, StreamEnd, StreamMessage};
-use crate::core::provider::Endpoint;
+use crate::core::secrets::{OsKeychain, Secrets};
+use crate::core::service::{
+    EnvProvider, KeySaveResult, ProviderInput, Service, ServiceError, UiState,
+};
+use crate::core::settings::{SettingsStore, Theme, APP_ID};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,6 +33,16 @@ impl IpcError {
         Self {
             kind: kind.to_owned(),
             message: message.into(),
+        }
+    }
+}
+
+impl From<ServiceError> for IpcError {
+    fn from(e: ServiceError) -> Self {
+        let info = e.to_info();
+        Self {
+            kind: info.kind.as_str().to_owned(),
+            message: info.message,
         }
     }
 }
@@ -92,37 +106,97 @@ impl StreamRegistry {
 
 /// Everything the commands share.
 pub struct AppState {
-    engine: Arc<Engine>,
-    endpoint: Endpoint,
+    service: Arc<Service>,
     conversations: Arc<Mutex<Conversations>>,
     streams: Arc<StreamRegistry>,
 }
 
-/// What the window shows about the provider (never the key).
-#[derive(Debug, Clone, Serialize)]
-pub struct AppInfo {
-    /// Base URL in use.
-    pub base_url: String,
-    /// Model in use.
-    pub model: String,
-    /// A key is configured.
-    pub has_key: bool,
-    /// Set when no request can be made as configured: what to do.
-    pub setup_problem: Option<String>,
-    /// App version.
-    pub version: &'static str,
+/// Runs a blocking core call (keychain) off the UI thread.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Service) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, IpcError> {
+    let service = state.service.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&service))
+        .await
+        .map_err(|e| IpcError::new("internal", format!("background task failed: {e}")))?
+        .map_err(IpcError::from)
+}
+
+async fn ui_state(state: &AppState) -> Result<UiState, IpcError> {
+    blocking(state, |s| Ok(s.state())).await
 }
 
 #[tauri::command]
-fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
-    let e = &state.endpoint;
-    AppInfo {
-        base_url: e.base_url.clone(),
-        model: e.model.clone(),
-        has_key: e.api_key.is_some(),
-        setup_problem: e.check().err().map(|err| err.to_string()),
-        version: env!("CARGO_PKG_VERSION"),
-    }
+async fn get_state(state: tauri::State<'_, AppState>) -> Result<UiState, IpcError> {
+    ui_state(&state).await
+}
+
+#[tauri::command]
+async fn save_provider(
+    state: tauri::State<'_, AppState>,
+    provider: ProviderInput,
+) -> Result<String, IpcError> {
+    blocking(&state, move |s| s.save_provider(provider)).await
+}
+
+#[tauri::command]
+async fn duplicate_provider(
+    state: tauri::State<'_, AppState>,
+    id: String,
+) -> Result<String, IpcError> {
+    blocking(&state, move |s| s.duplicate_provider(&id)).await
+}
+
+#[tauri::command]
+async fn delete_provider(state: tauri::State<'_, AppState>, id: String) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.delete_provider(&id)).await
+}
+
+#[tauri::command]
+async fn set_default_provider(
+    state: tauri::State<'_, AppState>,
+    id: String,
+) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.set_default_provider(&id)).await
+}
+
+#[tauri::command]
+async fn set_theme(state: tauri::State<'_, AppState>, theme: Theme) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.set_theme(theme)).await
+}
+
+/// Tests and saves a key. The key comes in once and never goes back out.
+#[tauri::command]
+async fn set_api_key(
+    state: tauri::State<'_, AppState>,
+    provider_id: String,
+    key: String,
+    force: bool,
+) -> Result<KeySaveResult, IpcError> {
+    Ok(state.service.set_key(&provider_id, &key, force).await?)
+}
+
+#[tauri::command]
+async fn delete_api_key(
+    state: tauri::State<'_, AppState>,
+    provider_id: String,
+) -> Result<(), IpcError> {
+    Ok(state.service.delete_key(&provider_id).await?)
+}
+
+#[tauri::command]
+async fn list_models(
+    state: tauri::State<'_, AppState>,
+    provider_id: String,
+    refresh: bool,
+) -> Result<Vec<String>, IpcError> {
+    Ok(state.service.models(&provider_id, refresh).await?)
+}
+
+#[tauri::command]
+async fn import_env(state: tauri::State<'_, AppState>) -> Result<String, IpcError> {
+    Ok(state.service.import_env().await?)
 }
 
 #[tauri::command]
@@ -139,15 +213,23 @@ fn forget_conversation(
 }
 
 /// Starts a stream. `text: None` answers the last user message again (Retry).
+/// `provider_id: None` uses the default provider.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
-fn send_message(
+async fn send_message(
     state: tauri::State<'_, AppState>,
     conversation_id: String,
     stream_id: String,
+    provider_id: Option<String>,
+    model: Option<String>,
     system_prompt: String,
     text: Option<String>,
     on_event: Channel<StreamMessage>,
 ) -> Result<(), IpcError> {
+    let endpoint = state
+        .service
+        .endpoint(provider_id.as_deref(), model.as_deref())
+        .await?;
     // Register the stream first: a rejected id must not leave a turn behind.
     let token = state.streams.insert(&stream_id)?;
     let begun = state
@@ -168,8 +250,7 @@ fn send_message(
             return Err(e);
         }
     };
-    let engine = state.engine.clone();
-    let endpoint = state.endpoint.clone();
+    let service = state.service.clone();
     let conversations = state.conversations.clone();
     let streams = state.streams.clone();
     tauri::async_runtime::spawn(async move {
@@ -182,12 +263,17 @@ fn send_message(
                 cancel_on_close.cancel();
             }
         });
-        let run = async {
+        let engine_service = service.clone();
+        let engine_endpoint = endpoint.clone();
+        // The stream runs in its own task so that even a panic in it ends in a
+        // terminal state the window sees.
+        let run = tauri::async_runtime::spawn(async move {
             // `tx` moves in and is dropped when the engine is done, which ends the pump.
             let tx = tx;
-            engine
+            engine_service
+                .engine
                 .chat(
-                    &endpoint,
+                    &engine_endpoint,
                     &messages,
                     ChatOptions::default(),
                     &token,
@@ -196,18 +282,42 @@ fn send_message(
                     },
                 )
                 .await
-        };
+        });
         let (result, ()) = tokio::join!(run, pump);
-        let status = match result.outcome {
-            Outcome::Done => TurnStatus::Done,
-            Outcome::Cancelled => TurnStatus::Cancelled,
-            Outcome::Error(_) => TurnStatus::Error,
+        let (end, text, status) = match result {
+            Ok(result) => {
+                let status = match result.outcome {
+                    Outcome::Done => TurnStatus::Done,
+                    Outcome::Cancelled => TurnStatus::Cancelled,
+                    Outcome::Error(_) => TurnStatus::Error,
+                };
+                (
+                    StreamEnd::from_result(&result),
+                    result.answer.history_text(),
+                    status,
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "stream task failed");
+                (
+                    StreamEnd::internal_error(&format!(
+                        "internal error: the stream stopped unexpectedly ({e})"
+                    )),
+                    String::new(),
+                    TurnStatus::Error,
+                )
+            }
         };
         if let Ok(mut c) = conversations.lock() {
-            c.finish(&conversation_id, result.answer.text.clone(), status);
+            c.finish(&conversation_id, text, status);
         }
         streams.remove(&stream_id);
-        let _ = on_event.send(StreamMessage::End(StreamEnd::from_result(&result)));
+        let _ = on_event.send(StreamMessage::End(end));
+        let quirks = service.clone();
+        let _ = tauri::async_runtime::spawn_blocking(move || {
+            quirks.remember_quirks(provider_id.as_deref(), &endpoint)
+        })
+        .await;
     });
     Ok(())
 }
@@ -243,20 +353,32 @@ fn is_app_url(url: &url::Url) -> bool {
 
 /// Runs the desktop app until its window closes.
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let engine = Arc::new(Engine::new(EngineConfig::from_env())?);
-    let endpoint = Endpoint::from_env("OPENAI_API_KEY");
-    tracing::info!(base_url = %endpoint.base_url, model = %endpoint.model, has_key = endpoint.api_key.is_some(), "starting Runnel");
+    let secrets = Arc::new(Secrets::new(Arc::new(OsKeychain::new(APP_ID))));
+    let service = Arc::new(Service::new(
+        SettingsStore::default_location(),
+        secrets,
+        EnvProvider::from_env(),
+    )?);
+    tracing::info!(settings = %service.settings_path().display(), "starting Runnel");
     let streams = Arc::new(StreamRegistry::default());
     let streams_on_exit = streams.clone();
     let app = tauri::Builder::default()
         .manage(AppState {
-            engine,
-            endpoint,
+            service,
             conversations: Arc::new(Mutex::new(Conversations::new())),
             streams,
         })
         .invoke_handler(tauri::generate_handler![
-            app_info,
+            get_state,
+            save_provider,
+            duplicate_provider,
+            delete_provider,
+            set_default_provider,
+            set_theme,
+            set_api_key,
+            delete_api_key,
+            list_models,
+            import_env,
             send_message,
             cancel_stream,
             forget_conversation,

@@ -174,6 +174,14 @@ impl TestServer {
         self.requests.lock().expect("lock").clone()
     }
 
+    /// The chat completion requests so far (not `/models`).
+    pub fn chat_requests(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/chat/completions"))
+            .collect()
+    }
+
     /// Waits until the client closes a connection the server was still streaming on.
     pub async fn wait_client_closed(&self, within: Duration) -> Option<Instant> {
         let mut rx = self.closed_rx.lock().await;
@@ -336,6 +344,31 @@ async fn serve(
                     let _ = closed_tx.send(Instant::now());
                 }
             }
+        }
+    }
+}
+
+/// An OpenAI-style model list.
+pub fn models_reply(ids: &[&str]) -> Reply {
+    let data: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({"id": id, "object": "model"}))
+        .collect();
+    Reply::json(200, &serde_json::json!({"object": "list", "data": data}))
+}
+
+/// Serves `/models` with `models`, and numbers chat requests separately: `chat`
+/// gets each chat request and its 0-based chat number.
+pub fn chat_and_models(
+    models: &'static [&'static str],
+    chat: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+) -> impl Fn(&Request, usize) -> Reply + Send + Sync + 'static {
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    move |req, _| {
+        if req.method == "GET" && req.path.ends_with("/models") {
+            models_reply(models)
+        } else {
+            chat(req, n.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
         }
     }
 }

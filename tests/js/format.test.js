@@ -43,12 +43,16 @@ test('formatMetrics shows server usage plainly and marks estimates', () => {
   assert.match(est.text, /^cancelled · 50 ms total · ~14 in \/ ~30 out \(estimated\)$/);
   assert.equal(est.attrs['data-ttft-ms'], '');
   assert.equal(est.attrs['data-usage-estimated'], 'true');
+  assert.equal(est.attrs['data-input-tokens'], '', 'empty when the server sent no usage');
+  assert.equal(est.attrs['data-output-tokens'], '');
 });
 
 test('formatError names the kind and keeps the provider message', () => {
   assert.equal(formatError({ kind: 'auth', message: 'Bad key' }), 'Authentication failed: Bad key');
   assert.equal(formatError({ kind: 'rate_limited', message: 'slow', retry_after_s: 3 }), 'Rate limited: slow (retry after 3 s)');
   assert.equal(errorTitle('nope'), 'Error');
+  assert.equal(formatError({ kind: 'auth', message: 'Authentication failed: check the API key (HTTP 401)' }),
+    'Authentication failed: check the API key (HTTP 401)');
 });
 
 test('durations and retry notices', () => {
@@ -64,4 +68,28 @@ test('newId is random hex', () => {
   const a = newId();
   assert.match(a, /^[0-9a-f]{24}$/);
   assert.notEqual(a, newId());
+});
+
+import { parseHeaders, formatHeaders, pickProvider } from '../../ui/js/format.js';
+
+test('headers parse and format round trip, with a clear error for a bad line', () => {
+  const { headers, error } = parseHeaders('X-Team: blue\n\n HTTP-Referer : https://runnel.dev \n');
+  assert.equal(error, null);
+  assert.deepEqual(headers, { 'X-Team': 'blue', 'HTTP-Referer': 'https://runnel.dev' });
+  assert.equal(formatHeaders(headers), 'X-Team: blue\nHTTP-Referer: https://runnel.dev');
+  assert.equal(parseHeaders('nonsense').error, 'Line 1 is not "Name: value"');
+  assert.equal(formatHeaders(undefined), '');
+});
+
+test('pickProvider prefers the conversation, then the default, then the environment', () => {
+  const ps = [
+    { id: 'env', usable: true, from_env: true },
+    { id: 'openai', usable: false, from_env: false },
+    { id: 'ollama', usable: true, from_env: false },
+  ];
+  assert.equal(pickProvider(ps, 'ollama', 'openai')?.id, 'openai');
+  assert.equal(pickProvider(ps, 'ollama', 'gone')?.id, 'ollama');
+  assert.equal(pickProvider(ps, null, null)?.id, 'env');
+  assert.equal(pickProvider(ps.slice(1), null, null)?.id, 'ollama');
+  assert.equal(pickProvider([], null, null), null);
 });

@@ -4,8 +4,9 @@
  * into the message list. All backend calls go through ipc.js.
  */
 import * as ipc from './ipc.js';
-import { composerKey, globalKey, newId } from './format.js';
-import { AssistantView, userMessage } from './message-view.js';
+import { composerKey, globalKey, newId, pickProvider } from './format.js';
+import { AssistantView, el, userMessage } from './message-view.js';
+import { initSettings } from './settings-view.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const messages = $('messages');
@@ -14,6 +15,13 @@ const systemPrompt = /** @type {HTMLTextAreaElement} */ ($('system-prompt'));
 const sendBtn = /** @type {HTMLButtonElement} */ ($('send'));
 const cancelBtn = /** @type {HTMLButtonElement} */ ($('cancel'));
 const clearBtn = /** @type {HTMLButtonElement} */ ($('clear'));
+const providerSelect = /** @type {HTMLSelectElement} */ ($('provider-select'));
+const modelInput = /** @type {HTMLInputElement} */ ($('model-select'));
+
+/** @type {import('./ipc.js').UiState | null} */
+let uiState = null;
+/** The current conversation's provider and model. */
+const current = { providerId: /** @type {string|null} */ (null), model: '' };
 
 let conversationId = newId();
 /** @type {{streamId: string, view: AssistantView} | null} */
@@ -85,7 +93,10 @@ function startStream(text) {
   };
   ipc
     .sendMessage(
-      { conversationId, streamId, systemPrompt: systemPrompt.value, text },
+      {
+        conversationId, streamId, providerId: current.providerId, model: current.model || null,
+        systemPrompt: systemPrompt.value, text,
+      },
       (msg) => {
         queue.push(msg);
         schedule();
@@ -108,7 +119,7 @@ function send() {
   const text = composer.value;
   if (!text.trim() || active) return;
   hideEmptyHint();
-  messages.append(userMessage(text));
+  messages.append(userMessage(text, newId()));
   composer.value = '';
   autosize();
   startStream(text);
@@ -134,8 +145,92 @@ function newChat() {
   setStreaming(false);
   messages.replaceChildren();
   ipc.forgetConversation(old).catch(() => {});
+  // New conversations use the default provider.
+  choose(null, '');
   composer.focus();
 }
+
+/** The current conversation's provider view. */
+function currentProvider() {
+  return uiState?.providers.find((p) => p.id === current.providerId) ?? null;
+}
+
+/**
+ * Sets the conversation's provider (null: the default) and model ('' : its default).
+ * @param {string|null} providerId
+ * @param {string} model
+ */
+function choose(providerId, model) {
+  if (!uiState) return;
+  const p = pickProvider(uiState.providers, uiState.default_provider, providerId);
+  current.providerId = p?.id ?? null;
+  current.model = model || p?.default_model || '';
+  renderPickers();
+  if (p) loadModels(p.id, false);
+}
+
+function renderPickers() {
+  const st = uiState;
+  if (!st) return;
+  providerSelect.replaceChildren(
+    ...st.providers.map((p) => {
+      const o = el('option', { value: p.id }, p.usable ? p.name : `${p.name} (needs a key)`);
+      return o;
+    }),
+  );
+  providerSelect.value = current.providerId ?? '';
+  modelInput.value = current.model;
+  const p = currentProvider();
+  $('provider-base').textContent = p ? p.base_url : 'no provider';
+  $('provider-model').textContent = current.model;
+  const banner = $('setup-banner');
+  const problem = p && !p.usable ? p.problem : null;
+  banner.hidden = !problem;
+  banner.textContent = problem ?? '';
+}
+
+/** Fills the model picker from the provider's /models (cached unless refresh). */
+async function loadModels(/** @type {string} */ providerId, /** @type {boolean} */ refresh) {
+  const list = $('model-options');
+  const p = uiState?.providers.find((x) => x.id === providerId);
+  if (!p || (!p.usable && !refresh)) {
+    list.replaceChildren();
+    return;
+  }
+  try {
+    const models = await ipc.listModels(providerId, refresh);
+    if (current.providerId !== providerId) return;
+    list.replaceChildren(...models.map((m) => el('option', { value: m })));
+    modelInput.title = `${models.length} models from ${p.base_url}/models; any id can be typed`;
+  } catch (e) {
+    list.replaceChildren();
+    modelInput.title = `Could not list models: ${/** @type {Error} */ (e).message}. Type a model id.`;
+  }
+}
+
+async function refreshState() {
+  try {
+    uiState = await ipc.getState();
+  } catch (e) {
+    const banner = $('setup-banner');
+    banner.textContent = String(/** @type {Error} */ (e).message ?? e);
+    banner.hidden = false;
+    throw e;
+  }
+  if (!uiState.providers.some((p) => p.id === current.providerId)) {
+    current.providerId = null;
+  }
+  if (current.providerId === null) choose(null, '');
+  else renderPickers();
+  settings.render();
+  return uiState;
+}
+
+const settings = initSettings({
+  refresh: refreshState,
+  state: () => uiState,
+  onProviderChosen: (id) => choose(id, ''),
+});
 
 function autosize() {
   composer.style.height = 'auto';
@@ -174,21 +269,21 @@ messages.addEventListener('click', (ev) => {
   ipc.openExternal(href).catch((/** @type {Error} */ e) => console.warn(e.message));
 });
 
+providerSelect.addEventListener('change', () => choose(providerSelect.value, ''));
+modelInput.addEventListener('input', () => {
+  current.model = modelInput.value.trim();
+  $('provider-model').textContent = current.model;
+});
+$('models-refresh').addEventListener('click', () => {
+  if (current.providerId) loadModels(current.providerId, true);
+});
+
 async function init() {
   setStreaming(false);
   try {
-    const info = await ipc.appInfo();
-    $('provider-base').textContent = info.base_url;
-    $('provider-model').textContent = info.model;
-    const banner = $('setup-banner');
-    if (info.setup_problem) {
-      banner.textContent = info.setup_problem;
-      banner.hidden = false;
-    }
-  } catch (e) {
-    const banner = $('setup-banner');
-    banner.textContent = String(/** @type {Error} */ (e).message ?? e);
-    banner.hidden = false;
+    await refreshState();
+  } catch {
+    // The banner says what went wrong.
   }
   composer.focus();
 }

@@ -102,8 +102,9 @@ export function formatMetrics(end) {
       'data-ttft-ms': num(m.ttft_ms),
       'data-total-ms': num(m.total_ms),
       'data-tokens-per-s': num(m.tokens_per_s, 1),
-      'data-input-tokens': String(end.usage.input_tokens),
-      'data-output-tokens': String(end.usage.output_tokens),
+      // Empty when the server reported no usage (the line above shows the estimate).
+      'data-input-tokens': end.usage_estimated ? '' : String(end.usage.input_tokens),
+      'data-output-tokens': end.usage_estimated ? '' : String(end.usage.output_tokens),
       'data-usage-estimated': String(end.usage_estimated),
     },
   };
@@ -114,7 +115,9 @@ export function formatMetrics(end) {
  * @param {import('./ipc.js').ErrorInfo} err
  */
 export function formatError(err) {
-  let text = `${errorTitle(err.kind)}: ${err.message}`;
+  const title = errorTitle(err.kind);
+  // Engine messages often start with the same words: do not say them twice.
+  let text = err.message.startsWith(title) ? err.message : `${title}: ${err.message}`;
   if (err.kind === 'rate_limited' && err.retry_after_s != null && !/retry after/i.test(err.message)) {
     text += ` (retry after ${err.retry_after_s} s)`;
   }
@@ -136,4 +139,41 @@ export function newId() {
   const bytes = new Uint8Array(12);
   globalThis.crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Parses "Name: value" lines into headers; blank lines are skipped.
+ * @param {string} text
+ * @returns {{headers: Record<string, string>, error: string|null}}
+ */
+export function parseHeaders(text) {
+  /** @type {Record<string, string>} */
+  const headers = {};
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (!line) continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { headers, error: `Line ${i + 1} is not "Name: value"` };
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return { headers, error: null };
+}
+
+/** @param {Record<string, string>|undefined} headers */
+export function formatHeaders(headers) {
+  return Object.entries(headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n');
+}
+
+/**
+ * The provider a conversation should use: the preferred one if it still
+ * exists, else the default, else the environment's, else the first usable.
+ * @template {{id: string, usable: boolean, from_env: boolean}} P
+ * @param {P[]} providers
+ * @param {string|null} defaultId
+ * @param {string|null} preferredId
+ * @returns {P|null}
+ */
+export function pickProvider(providers, defaultId, preferredId) {
+  const byId = (/** @type {string|null} */ id) => (id ? providers.find((p) => p.id === id) ?? null : null);
+  return byId(preferredId) ?? byId(defaultId) ?? providers.find((p) => p.from_env) ?? providers.find((p) => p.usable) ?? null;
 }

@@ -5,7 +5,6 @@
  */
 
 /** @typedef {{kind: string, message: string, status?: number, retry_after_s?: number}} ErrorInfo */
-/** @typedef {{base_url: string, model: string, has_key: boolean, setup_problem: string|null, version: string}} AppInfo */
 /** @typedef {{op: string, [k: string]: any}} UiOp */
 /** @typedef {{id: string, name: string, arguments: string, valid_json: boolean}} ToolCallView */
 /**
@@ -39,14 +38,86 @@ async function call(cmd, args) {
   }
 }
 
-/** @returns {Promise<AppInfo>} */
-export function appInfo() {
-  return call('app_info');
+/**
+ * @typedef {{set: boolean, last4: string|null, saved: boolean, problem: string|null}} KeyStatus
+ * @typedef {{id: string, name: string, kind: string, base_url: string, default_model: string,
+ *   extra_headers?: Record<string, string>, models?: {fetched_at: number, models: string[]},
+ *   key: KeyStatus, key_label: string, needs_key: boolean, usable: boolean, from_env: boolean}} ProviderView
+ * @typedef {{id: string, name: string, kind: string, base_url: string, default_model: string}} Preset
+ * @typedef {{providers: ProviderView[], default_provider: string|null, theme: 'system'|'light'|'dark',
+ *   system_prompts: {name: string, text: string}[], notice: string|null,
+ *   env_import: {openai_key: boolean, base_url: string|null, anthropic_key: boolean}|null,
+ *   onboarding: boolean, presets: Preset[], settings_path: string}} UiState
+ * @typedef {{stored: boolean, status: KeyStatus, test_error: ErrorInfo|null, keychain_error: string|null,
+ *   models: string[]}} KeySaveResult
+ */
+
+/** @returns {Promise<UiState>} providers (never keys), theme, onboarding */
+export function getState() {
+  return call('get_state');
+}
+
+/**
+ * Adds (id null) or edits a provider; resolves to its id.
+ * @param {{id: string|null, name: string, kind: string, base_url: string, default_model: string,
+ *   extra_headers?: Record<string, string>}} provider
+ * @returns {Promise<string>}
+ */
+export function saveProvider(provider) {
+  return call('save_provider', { provider });
+}
+
+/** @param {string} id @returns {Promise<string>} the copy's id */
+export function duplicateProvider(id) {
+  return call('duplicate_provider', { id });
+}
+
+/** @param {string} id @returns {Promise<void>} */
+export function deleteProvider(id) {
+  return call('delete_provider', { id });
+}
+
+/** @param {string} id @returns {Promise<void>} */
+export function setDefaultProvider(id) {
+  return call('set_default_provider', { id });
+}
+
+/** @param {'system'|'light'|'dark'} theme @returns {Promise<void>} */
+export function setTheme(theme) {
+  return call('set_theme', { theme });
+}
+
+/**
+ * Sends a key to the backend once: it is tested and saved to the OS keychain.
+ * It never comes back; only its status does.
+ * @param {string} providerId
+ * @param {string} key
+ * @param {boolean} force save even if the test fails
+ * @returns {Promise<KeySaveResult>}
+ */
+export function setApiKey(providerId, key, force) {
+  return call('set_api_key', { providerId, key, force });
+}
+
+/** @param {string} providerId @returns {Promise<void>} */
+export function deleteApiKey(providerId) {
+  return call('delete_api_key', { providerId });
+}
+
+/** @param {string} providerId @param {boolean} refresh @returns {Promise<string[]>} */
+export function listModels(providerId, refresh) {
+  return call('list_models', { providerId, refresh });
+}
+
+/** @returns {Promise<string>} the provider id the environment's key was saved under */
+export function importEnv() {
+  return call('import_env');
 }
 
 /**
  * Starts a stream. `text` null answers the last user message again.
- * @param {{conversationId: string, streamId: string, systemPrompt: string, text: string|null}} req
+ * @param {{conversationId: string, streamId: string, providerId: string|null, model: string|null,
+ *   systemPrompt: string, text: string|null}} req
  * @param {(msg: StreamMessage) => void} onMessage called in order for every message
  * @returns {Promise<void>}
  */
@@ -56,6 +127,8 @@ export function sendMessage(req, onMessage) {
   return call('send_message', {
     conversationId: req.conversationId,
     streamId: req.streamId,
+    providerId: req.providerId,
+    model: req.model,
     systemPrompt: req.systemPrompt,
     text: req.text,
     onEvent: channel,

@@ -60,9 +60,12 @@ function decorateCode(root) {
 /**
  * A user message.
  * @param {string} text
+ * @param {string} messageId
  */
-export function userMessage(text) {
-  const node = el('article', { class: 'message', 'data-testid': 'message', 'data-role': 'user', 'data-status': 'done' });
+export function userMessage(text, messageId) {
+  const node = el('article', {
+    class: 'message', 'data-testid': 'message', 'data-role': 'user', 'data-status': 'done', 'data-message-id': messageId,
+  });
   node.textContent = text;
   return node;
 }
