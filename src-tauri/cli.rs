@@ -171,13 +171,28 @@ impl<'a> AskJson<'a> {
     }
 }
 
+/// Logs go to stderr, or appended to `RUNNEL_LOG_FILE`; the level comes from
+/// `RUNNEL_LOG` (tracing filter syntax). Keys are never logged.
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUNNEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let file = std::env::var_os("RUNNEL_LOG_FILE")
+        .filter(|p| !p.is_empty())
+        .and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match file {
+        Some(f) => builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(f))
+            .try_init(),
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
 }
 
 /// Entry point of the binary; returns the process exit code.
@@ -273,7 +288,7 @@ async fn providers(action: ProvidersAction) -> i32 {
                 } else {
                     " "
                 };
-                let key = if p.needs_key {
+                let key = if p.needs_key || p.key.set {
                     p.key_label.as_str()
                 } else {
                     "no key needed"

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 struct Driver {
     child: Child,
     port: u16,
-    _dirs: tempdirs::TempDirs,
+    /// The app's XDG dirs; taken out to inspect them after the app is gone.
+    dirs: Option<tempdirs::TempDirs>,
 }
 
 mod tempdirs {
@@ -105,30 +106,40 @@ fn can_run() -> bool {
 }
 
 async fn start_driver(base_url: &str) -> Driver {
+    start_driver_with(&[("OPENAI_BASE_URL", base_url), ("RUNNEL_MODEL", "e2e-model")]).await
+}
+
+/// Starts tauri-driver; the app it launches gets fresh XDG dirs, no OPENAI_*
+/// variables except those in `env`, and `env`.
+async fn start_driver_with(env: &[(&str, &str)]) -> Driver {
     let port = free_port();
     let native = free_port();
     let dirs = tempdirs::TempDirs::new();
-    let child = Command::new("tauri-driver")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--native-port",
-            &native.to_string(),
-        ])
-        .env("OPENAI_BASE_URL", base_url)
-        .env_remove("OPENAI_API_KEY")
-        .env("RUNNEL_MODEL", "e2e-model")
-        .env("XDG_DATA_HOME", dirs.0.join("data"))
-        .env("XDG_CONFIG_HOME", dirs.0.join("config"))
-        .env("XDG_CACHE_HOME", dirs.0.join("cache"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start tauri-driver");
+    let mut cmd = Command::new("tauri-driver");
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native.to_string(),
+    ])
+    .env_remove("OPENAI_API_KEY")
+    .env_remove("OPENAI_BASE_URL")
+    .env_remove("RUNNEL_MODEL")
+    .env_remove("ANTHROPIC_API_KEY")
+    .env_remove("RUNNEL_CONFIG_DIR")
+    .env("XDG_DATA_HOME", dirs.0.join("data"))
+    .env("XDG_CONFIG_HOME", dirs.0.join("config"))
+    .env("XDG_CACHE_HOME", dirs.0.join("cache"))
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("start tauri-driver");
     let driver = Driver {
         child,
         port,
-        _dirs: dirs,
+        dirs: Some(dirs),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -161,6 +172,19 @@ async fn css(c: &Client, sel: &str) -> fantoccini::elements::Element {
         .for_element(Locator::Css(sel))
         .await
         .unwrap_or_else(|e| panic!("{sel}: {e}"))
+}
+
+/// Scrolls the element to the middle of its scroller, then clicks it (a
+/// sticky header must not intercept the click).
+async fn click(c: &Client, sel: &str) {
+    let e = css(c, sel).await;
+    let arg = serde_json::to_value(&e).expect("element as JSON");
+    c.execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+        .await
+        .expect("scroll");
+    e.click()
+        .await
+        .unwrap_or_else(|err| panic!("click {sel}: {err}"));
 }
 
 /// Polls `f` until it returns Some, or fails after `secs`.
@@ -577,4 +601,182 @@ async fn without_a_key_for_a_remote_provider_the_window_says_how_to_set_one() {
     let err = css(&c, "[data-testid=error][data-error-kind=auth]").await;
     assert!(err.text().await.expect("text").contains("OPENAI_API_KEY"));
     c.close().await.expect("close session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_a_custom_provider_set_its_key_pick_a_model_send_and_never_leak_the_key() {
+    if !can_run() {
+        return;
+    }
+    const KEY: &str = "sk-e2e-window-secret-9876";
+    // Chat 0 answers; chat 1 is refused with 401 (the leak test's failing send).
+    let server = TestServer::start(chat_and_models(&["model-a", "model-b"], |_, n| {
+        if n == 0 {
+            Reply::sse(common::answer_stream(&["Hi", " from", " loopback"]))
+        } else {
+            Reply::json(401, &serde_json::json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}))
+        }
+    }))
+    .await;
+    let log_dir = tempdirs::TempDirs::new();
+    let log_file = log_dir.0.join("runnel.log");
+    let log = log_file.to_string_lossy().into_owned();
+    let driver = start_driver_with(&[("RUNNEL_LOG", "debug"), ("RUNNEL_LOG_FILE", &log)]).await;
+    let c = connect(&driver).await;
+
+    // First run: no provider is usable yet, so onboarding shows.
+    let onboarding = css(&c, "[data-testid=onboarding]").await;
+    eventually(20, "onboarding", || async {
+        onboarding
+            .is_displayed()
+            .await
+            .ok()
+            .filter(|d| *d)
+            .map(|_| ())
+    })
+    .await;
+
+    // Settings: add a Custom provider pointing at the loopback server.
+    click(&c, "[data-testid=settings-open]").await;
+    click(&c, "[data-testid=provider-add]").await;
+    let kind = css(&c, "[data-testid=provider-kind-select]").await;
+    assert_eq!(
+        kind.prop("value").await.expect("value").as_deref(),
+        Some("custom")
+    );
+    css(&c, "[data-testid=provider-name-input]")
+        .await
+        .send_keys("Loopback")
+        .await
+        .expect("name");
+    css(&c, "[data-testid=base-url-input]")
+        .await
+        .send_keys(&server.base_url())
+        .await
+        .expect("url");
+    css(&c, "[data-testid=provider-model-input]")
+        .await
+        .send_keys("model-a")
+        .await
+        .expect("model");
+    click(&c, "[data-testid=provider-save]").await;
+    css(&c, "[data-testid=provider-row][data-provider-id=loopback]").await;
+
+    // Its key: tested with GET /models, saved to the keychain, shown as its last 4.
+    css(&c, "[data-testid=api-key-input]")
+        .await
+        .send_keys(KEY)
+        .await
+        .expect("key");
+    click(&c, "[data-testid=api-key-save]").await;
+    let status = css(&c, "#editor-key-status").await;
+    eventually(20, "key status", || async {
+        let t = status.text().await.ok()?;
+        (t == "set ····9876").then_some(())
+    })
+    .await;
+    let models_req = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/models"))
+        .expect("GET /models");
+    assert_eq!(
+        models_req.header("authorization").map(str::to_owned),
+        Some(format!("Bearer {KEY}"))
+    );
+    if let Ok(path) = std::env::var("RUNNEL_SCREENSHOT_SETTINGS") {
+        std::fs::write(&path, c.screenshot().await.expect("screenshot")).expect("write screenshot");
+    }
+    let row_status = css(
+        &c,
+        "[data-testid=provider-row][data-provider-id=loopback] [data-testid=api-key-status]",
+    )
+    .await;
+    assert_eq!(row_status.text().await.expect("text"), "set ····9876");
+    click(
+        &c,
+        "[data-testid=provider-row][data-provider-id=loopback] [data-testid=provider-default]",
+    )
+    .await;
+    click(&c, "[data-testid=settings-close]").await;
+    eventually(20, "onboarding hidden", || async {
+        onboarding
+            .is_displayed()
+            .await
+            .ok()
+            .filter(|d| !*d)
+            .map(|_| ())
+    })
+    .await;
+
+    // The conversation uses it; the model picker lists its /models.
+    let provider = css(&c, "[data-testid=provider-select]").await;
+    eventually(20, "provider selected", || async {
+        (provider.prop("value").await.ok().flatten()? == "loopback").then_some(())
+    })
+    .await;
+    let options = eventually(20, "model options", || async {
+        let v = c
+            .execute("return Array.from(document.querySelectorAll('#model-options option')).map(o => o.value)", vec![])
+            .await
+            .ok()?;
+        let list: Vec<String> = serde_json::from_value(v).ok()?;
+        (!list.is_empty()).then_some(list)
+    })
+    .await;
+    assert_eq!(options, vec!["model-a", "model-b"]);
+    let model = css(&c, "[data-testid=model-select]").await;
+    model.clear().await.expect("clear");
+    model.send_keys("model-b").await.expect("pick model");
+
+    let composer = css(&c, "[data-testid=composer]").await;
+    composer.send_keys("hello").await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    let msg = css(&c, "[data-testid=message][data-role=assistant]").await;
+    eventually(20, "answer", || async {
+        (msg.attr("data-status").await.ok().flatten()? == "done").then_some(())
+    })
+    .await;
+    assert_eq!(answer_text(&c, 0).await, "Hi from loopback");
+    let chat = server.chat_requests();
+    assert_eq!(
+        chat[0].header("authorization").map(str::to_owned),
+        Some(format!("Bearer {KEY}"))
+    );
+    assert_eq!(chat[0].json()["model"], "model-b");
+
+    // The leak test's failing send: a 401.
+    composer.send_keys("again").await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+    css(&c, "[data-testid=error][data-error-kind=auth]").await;
+
+    // The key appears 0 times in the page, the app's files, and the logs.
+    let page = c.source().await.expect("page source");
+    assert!(!page.contains(KEY), "the page source holds the key");
+    assert!(page.contains("set ····9876"));
+    let mut driver = driver;
+    let app_dirs = driver.dirs.take().expect("app dirs");
+    let dirs = app_dirs.0.clone();
+    c.close().await.expect("close session");
+    drop(driver);
+    let mut scanned = 0;
+    for sub in ["data", "config", "cache"] {
+        let (hits, files) = common::files_containing(&dirs.join(sub), KEY);
+        assert!(hits.is_empty(), "the key is in {hits:?}");
+        scanned += files;
+    }
+    assert!(scanned >= 1, "the app wrote files to scan");
+
+    let settings = std::fs::read_to_string(dirs.join("config/dev.runnel.app/settings.json"))
+        .expect("settings saved");
+    assert!(settings.contains("loopback") && settings.contains(&server.base_url()));
+    let logs = std::fs::read_to_string(&log_file).expect("log file written");
+    assert!(logs.contains("starting Runnel"), "logs were captured");
+    assert!(!logs.contains(KEY), "the logs hold the key");
+    drop(app_dirs);
+    // Clean up the test keychain entry.
+    let _ = runnel::core::secrets::SecretStore::delete(
+        &runnel::core::secrets::OsKeychain::new(runnel::core::settings::APP_ID),
+        "loopback",
+    );
 }

@@ -301,25 +301,23 @@ impl Service {
                 saved: false,
                 problem: None,
             }
-        } else if !needs_key {
-            KeyStatus {
-                set: false,
-                last4: None,
-                saved: false,
-                problem: None,
-            }
         } else if let Some(problem) = keychain_down.clone() {
             // One unreachable keychain is enough: do not wait on it for every provider.
             KeyStatus {
                 set: false,
                 last4: None,
                 saved: false,
-                problem: Some(problem),
+                problem: needs_key.then_some(problem),
             }
         } else {
-            let st = self.secrets.status(&p.id);
+            // Local servers are checked too: some want a key (vLLM --api-key).
+            let mut st = self.secrets.status(&p.id);
             if st.problem.is_some() {
                 keychain_down.clone_from(&st.problem);
+                if !needs_key {
+                    // A local server works without a key: no alarm on its row.
+                    st.problem = None;
+                }
             }
             st
         };

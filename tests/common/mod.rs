@@ -4,7 +4,7 @@
 //! client closed while the server was still sending.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -417,4 +417,25 @@ pub fn shared_fixtures() -> Option<PathBuf> {
         dir.display()
     );
     None
+}
+
+/// Files under `dir` that contain `needle`, and how many files were read.
+pub fn files_containing(dir: &Path, needle: &str) -> (Vec<PathBuf>, usize) {
+    let mut hits = Vec::new();
+    let mut files = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(b) = std::fs::read(&p) {
+                files += 1;
+                if b.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    hits.push(p);
+                }
+            }
+        }
+    }
+    (hits, files)
 }

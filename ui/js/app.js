@@ -21,7 +21,7 @@ const modelInput = /** @type {HTMLInputElement} */ ($('model-select'));
 /** @type {import('./ipc.js').UiState | null} */
 let uiState = null;
 /** The current conversation's provider and model. */
-const current = { providerId: /** @type {string|null} */ (null), model: '' };
+const current = { providerId: /** @type {string|null} */ (null), model: '', explicit: false };
 
 let conversationId = newId();
 /** @type {{streamId: string, view: AssistantView} | null} */
@@ -146,6 +146,7 @@ function newChat() {
   messages.replaceChildren();
   ipc.forgetConversation(old).catch(() => {});
   // New conversations use the default provider.
+  current.explicit = false;
   choose(null, '');
   composer.focus();
 }
@@ -219,8 +220,11 @@ async function refreshState() {
   }
   if (!uiState.providers.some((p) => p.id === current.providerId)) {
     current.providerId = null;
+    current.explicit = false;
   }
-  if (current.providerId === null) choose(null, '');
+  // An empty conversation whose provider the user did not pick follows the default.
+  const empty = !messages.querySelector('[data-testid="message"]');
+  if (current.providerId === null || (!current.explicit && empty)) choose(current.explicit ? current.providerId : null, current.explicit ? current.model : '');
   else renderPickers();
   settings.render();
   return uiState;
@@ -229,7 +233,10 @@ async function refreshState() {
 const settings = initSettings({
   refresh: refreshState,
   state: () => uiState,
-  onProviderChosen: (id) => choose(id, ''),
+  onProviderChosen: (id) => {
+    current.explicit = false;
+    choose(id, '');
+  },
 });
 
 function autosize() {
@@ -269,7 +276,10 @@ messages.addEventListener('click', (ev) => {
   ipc.openExternal(href).catch((/** @type {Error} */ e) => console.warn(e.message));
 });
 
-providerSelect.addEventListener('change', () => choose(providerSelect.value, ''));
+providerSelect.addEventListener('change', () => {
+  current.explicit = true;
+  choose(providerSelect.value, '');
+});
 modelInput.addEventListener('input', () => {
   current.model = modelInput.value.trim();
   $('provider-model').textContent = current.model;

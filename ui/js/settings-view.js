@@ -60,7 +60,8 @@ export function initSettings(host) {
       if (p.from_env) title.append(el('span', { class: 'badge' }, 'this session only'));
       const meta = el('div', { class: 'meta' }, `${p.id} · ${p.base_url}${p.default_model ? ` · ${p.default_model}` : ''}`);
       const key = el('div', { class: 'meta' });
-      key.append('Key: ', el('span', { 'data-testid': 'api-key-status' }, p.needs_key ? p.key_label : 'not needed (local server)'));
+      key.append('Key: ', el('span', { 'data-testid': 'api-key-status' }, p.key_label));
+      if (!p.needs_key && !p.key.set) key.append(' (not needed: the server is on this machine)');
       const actions = el('div', { class: 'actions' });
       if (!p.from_env) {
         const edit = el('button', { type: 'button', 'data-testid': 'provider-edit' }, 'Edit');
