@@ -69,8 +69,8 @@ pub enum ProvidersAction {
         #[arg(long, default_value = "openai-compatible")]
         kind: String,
         /// Default model.
-        #[arg(long, default_value = "")]
-        model: String,
+        #[arg(long)]
+        model: Option<String>,
         /// Display name (default: the id).
         #[arg(long)]
         name: Option<String>,
@@ -317,17 +317,26 @@ async fn providers(action: ProvidersAction) -> i32 {
                 );
                 return 2;
             };
-            let exists = svc.settings().provider(&id).is_some();
-            let result = if exists {
+            let existing = svc.settings().provider(&id).cloned();
+            let exists = existing.is_some();
+            let result = if let Some(old) = existing {
+                // Flags that were not given keep their values.
                 svc.save_provider(ProviderInput {
                     id: Some(id.clone()),
-                    name: name.unwrap_or_else(|| id.clone()),
+                    name: name.unwrap_or(old.name),
                     kind,
                     base_url,
-                    default_model: model,
-                    extra_headers: Default::default(),
+                    default_model: model.unwrap_or(old.default_model),
+                    extra_headers: old.extra_headers,
+                })
+                .map(|saved| {
+                    if saved.key_removed {
+                        eprintln!("runnel: the host changed, so the saved key was removed: set it again with `runnel key set {}`", saved.id);
+                    }
+                    saved.id
                 })
             } else {
+                let model = model.unwrap_or_default();
                 let mut p =
                     Provider::new(&id, name.as_deref().unwrap_or(&id), kind, &base_url, &model);
                 p.name = p.name.trim().to_owned();

@@ -614,7 +614,7 @@ async fn add_a_custom_provider_set_its_key_pick_a_model_send_and_never_leak_the_
         if n == 0 {
             Reply::sse(common::answer_stream(&["Hi", " from", " loopback"]))
         } else {
-            Reply::json(401, &serde_json::json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}))
+            Reply::json(401, &serde_json::json!({"error": {"message": format!("Incorrect API key provided: {KEY}"), "type": "invalid_request_error"}}))
         }
     }))
     .await;
@@ -669,12 +669,18 @@ async fn add_a_custom_provider_set_its_key_pick_a_model_send_and_never_leak_the_
         .await
         .expect("key");
     click(&c, "[data-testid=api-key-save]").await;
+    let key_input = css(&c, "[data-testid=api-key-input]").await;
     let status = css(&c, "#editor-key-status").await;
     eventually(20, "key status", || async {
         let t = status.text().await.ok()?;
         (t == "set ····9876").then_some(())
     })
     .await;
+    assert_eq!(
+        key_input.prop("value").await.expect("value").as_deref(),
+        Some(""),
+        "the key leaves the input once saved"
+    );
     let models_req = server
         .requests()
         .into_iter()
@@ -748,7 +754,12 @@ async fn add_a_custom_provider_set_its_key_pick_a_model_send_and_never_leak_the_
     // The leak test's failing send: a 401.
     composer.send_keys("again").await.expect("type");
     composer.send_keys("\u{E007}").await.expect("enter");
-    css(&c, "[data-testid=error][data-error-kind=auth]").await;
+    let err = css(&c, "[data-testid=error][data-error-kind=auth]").await;
+    let err_text = err.text().await.expect("error text");
+    assert!(
+        err_text.contains("<redacted>") && !err_text.contains(KEY),
+        "{err_text}"
+    );
 
     // The key appears 0 times in the page, the app's files, and the logs.
     let page = c.source().await.expect("page source");

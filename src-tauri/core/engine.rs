@@ -228,6 +228,10 @@ impl Engine {
                 on_event,
             )
             .await;
+        let outcome = match (outcome, &endpoint.api_key) {
+            (Outcome::Error(e), Some(k)) => Outcome::Error(e.redacted(k.expose())),
+            (o, _) => o,
+        };
         metrics.total_ms = ms(started.elapsed());
         let (usage, usage_estimated) = match answer.usage {
             Some(u) => (u, false),
@@ -603,7 +607,11 @@ impl Engine {
                 probe.check()?;
             }
         }
-        match self.get_models(endpoint).await {
+        let redact = |e: EngineError| match &endpoint.api_key {
+            Some(k) => e.redacted(k.expose()),
+            None => e,
+        };
+        match self.get_models(endpoint).await.map_err(redact) {
             Ok(models) => Ok(models),
             Err(e) if matches!(e.status(), Some(404)) || is_not_an_api(&e) => {
                 // A base URL without /v1 is the usual mistake: say so when /v1 answers.

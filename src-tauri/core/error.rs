@@ -184,6 +184,51 @@ impl EngineError {
         }
     }
 
+    /// The same error with every occurrence of `secret` replaced by
+    /// `<redacted>`: a server that echoes the key back cannot leak it into the
+    /// window or the logs.
+    pub fn redacted(self, secret: &str) -> Self {
+        if secret.len() < 4 {
+            return self;
+        }
+        let r = |s: String| {
+            if s.contains(secret) {
+                s.replace(secret, "<redacted>")
+            } else {
+                s
+            }
+        };
+        match self {
+            Self::Http {
+                status,
+                message,
+                body,
+                retry_after,
+            } => Self::Http {
+                status,
+                message: r(message),
+                body: r(body),
+                retry_after,
+            },
+            Self::Network { url, detail } => Self::Network {
+                url: r(url),
+                detail: r(detail),
+            },
+            Self::Stream {
+                message,
+                error_type,
+            } => Self::Stream {
+                message: r(message),
+                error_type,
+            },
+            Self::Config { kind, message } => Self::Config {
+                kind,
+                message: r(message),
+            },
+            t @ Self::Timeout { .. } => t,
+        }
+    }
+
     /// The serializable `{kind, message}` form used at the IPC and CLI boundary.
     pub fn to_info(&self) -> ErrorInfo {
         ErrorInfo {
@@ -301,6 +346,20 @@ mod tests {
         );
         assert!(provider_message("<!DOCTYPE html><html>...").contains("HTML page"));
         assert_eq!(provider_message(&"x".repeat(600)).chars().count(), 501);
+    }
+
+    #[test]
+    fn regression_an_echoed_key_is_redacted() {
+        let e = EngineError::Http {
+            status: 401,
+            message: "Incorrect API key provided: sk-live-secret-1234".into(),
+            body: r#"{"error":{"message":"Incorrect API key provided: sk-live-secret-1234"}}"#
+                .into(),
+            retry_after: None,
+        }
+        .redacted("sk-live-secret-1234");
+        assert!(!format!("{e} {e:?}").contains("sk-live-secret-1234"));
+        assert!(e.to_string().contains("<redacted>"));
     }
 
     #[test]

@@ -113,16 +113,11 @@ pub struct StreamEnd {
 }
 
 impl StreamEnd {
-    /// The end of a stream that failed inside Runnel itself.
-    pub fn internal_error(message: &str) -> Self {
+    /// The end of a stream that failed before or outside the engine.
+    pub fn failed(error: ErrorInfo) -> Self {
         Self {
             status: "error",
-            error: Some(ErrorInfo {
-                kind: crate::core::error::ErrorKind::Stream,
-                message: message.to_owned(),
-                status: None,
-                retry_after_s: None,
-            }),
+            error: Some(error),
             finish_reason: None,
             metrics: Metrics::default(),
             usage: Usage::default(),

@@ -11,4 +11,5 @@ pub mod secrets;
 pub mod service;
 pub mod settings;
 pub mod sse;
+pub mod store;
 pub mod stream;

@@ -213,31 +213,35 @@ pub struct KeyStatus {
 impl KeyStatus {
     /// `not set`, or `set ····abcd` (plus `(not saved)` for a session-only key).
     pub fn label(&self) -> String {
-        match (&self.last4, self.set) {
-            (Some(l4), true) if self.saved => format!("set ····{l4}"),
-            (Some(l4), true) => format!("set ····{l4} (not saved: this session only)"),
-            _ => "not set".to_owned(),
+        if !self.set {
+            return "not set".to_owned();
+        }
+        let tail = self
+            .last4
+            .as_deref()
+            .map(|l4| format!(" ····{l4}"))
+            .unwrap_or_default();
+        if self.saved {
+            format!("set{tail}")
+        } else {
+            format!("set{tail} (not saved: this session only)")
         }
     }
 }
 
-fn last4(key: &ApiKey) -> String {
+/// The last 4 characters, shown as a reminder; none for a key shorter than 8
+/// (showing 4 of 5 characters would show the key).
+pub fn last4(key: &ApiKey) -> Option<String> {
     let chars: Vec<char> = key.expose().chars().collect();
-    chars[chars.len().saturating_sub(4)..].iter().collect()
+    (chars.len() >= 8).then(|| chars[chars.len() - 4..].iter().collect())
 }
 
-#[derive(Clone)]
-struct Held {
-    key: ApiKey,
-    saved: bool,
-}
-
-/// Keys for providers: the keychain, plus an in-memory copy (redacted wrapper)
-/// so a send does not wait on the keychain, and session-only keys when the
-/// keychain cannot be used.
+/// Keys for providers: the keychain, read on each use (so a key changed by the
+/// CLI is seen at once), plus session-only keys (redacted wrapper, in memory)
+/// for when the keychain cannot be used.
 pub struct Secrets {
     store: Arc<dyn SecretStore>,
-    held: Mutex<HashMap<String, Held>>,
+    session: Mutex<HashMap<String, ApiKey>>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -251,90 +255,95 @@ impl Secrets {
     pub fn new(store: Arc<dyn SecretStore>) -> Self {
         Self {
             store,
-            held: Mutex::new(HashMap::new()),
+            session: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The key of a provider, if one is set.
-    pub fn key(&self, provider_id: &str) -> Result<Option<ApiKey>, SecretError> {
-        if let Some(h) = self
-            .held
+    fn session_key(&self, provider_id: &str) -> Option<ApiKey> {
+        self.session
             .lock()
             .ok()
             .and_then(|m| m.get(provider_id).cloned())
-        {
-            return Ok(Some(h.key));
+    }
+
+    /// The key of a provider, if one is set: a session-only key, else the keychain's.
+    pub fn key(&self, provider_id: &str) -> Result<Option<ApiKey>, SecretError> {
+        if let Some(k) = self.session_key(provider_id) {
+            return Ok(Some(k));
         }
-        let key = self
+        Ok(self
             .store
             .get(provider_id)?
             .map(ApiKey::new)
-            .filter(|k| !k.expose().is_empty());
-        if let (Some(k), Ok(mut m)) = (&key, self.held.lock()) {
-            m.insert(
-                provider_id.to_owned(),
-                Held {
-                    key: k.clone(),
-                    saved: true,
-                },
-            );
-        }
-        Ok(key)
+            .filter(|k| !k.expose().is_empty()))
     }
 
     /// Saves a key to the keychain. When the keychain cannot be used, the key
     /// is kept for this session only and the error says why.
     pub fn set(&self, provider_id: &str, key: ApiKey) -> (KeyStatus, Option<SecretError>) {
         let result = self.store.set(provider_id, key.expose());
-        let saved = result.is_ok();
-        if let Ok(mut m) = self.held.lock() {
-            m.insert(provider_id.to_owned(), Held { key, saved });
+        let mut status = KeyStatus {
+            set: true,
+            last4: last4(&key),
+            saved: result.is_ok(),
+            problem: None,
+        };
+        if let Ok(mut m) = self.session.lock() {
+            if result.is_ok() {
+                m.remove(provider_id);
+            } else {
+                m.insert(provider_id.to_owned(), key);
+            }
         }
         let err = result.err();
-        let mut status = self.status_held(provider_id);
         status.problem = err.as_ref().map(ToString::to_string);
         (status, err)
     }
 
     /// Deletes a provider's key from the keychain and from memory.
     pub fn delete(&self, provider_id: &str) -> Result<(), SecretError> {
-        if let Ok(mut m) = self.held.lock() {
+        if let Ok(mut m) = self.session.lock() {
             m.remove(provider_id);
         }
         self.store.delete(provider_id).map(|_| ())
     }
 
+    /// The status of a session-only key, without touching the keychain.
+    pub fn session_status(&self, provider_id: &str) -> Option<KeyStatus> {
+        self.session_key(provider_id).map(|k| KeyStatus {
+            set: true,
+            last4: last4(&k),
+            saved: false,
+            problem: None,
+        })
+    }
+
     /// What the window may show about a provider's key.
     pub fn status(&self, provider_id: &str) -> KeyStatus {
-        match self.key(provider_id) {
-            Ok(_) => self.status_held(provider_id),
+        if let Some(st) = self.session_status(provider_id) {
+            return st;
+        }
+        match self.store.get(provider_id) {
+            Ok(Some(k)) => {
+                let k = ApiKey::new(k);
+                KeyStatus {
+                    set: !k.expose().is_empty(),
+                    last4: last4(&k),
+                    saved: true,
+                    problem: None,
+                }
+            }
+            Ok(None) => KeyStatus {
+                set: false,
+                last4: None,
+                saved: false,
+                problem: None,
+            },
             Err(e) => KeyStatus {
                 set: false,
                 last4: None,
                 saved: false,
                 problem: Some(e.to_string()),
-            },
-        }
-    }
-
-    fn status_held(&self, provider_id: &str) -> KeyStatus {
-        match self
-            .held
-            .lock()
-            .ok()
-            .and_then(|m| m.get(provider_id).cloned())
-        {
-            Some(h) => KeyStatus {
-                set: true,
-                last4: Some(last4(&h.key)),
-                saved: h.saved,
-                problem: None,
-            },
-            None => KeyStatus {
-                set: false,
-                last4: None,
-                saved: false,
-                problem: None,
             },
         }
     }
@@ -452,6 +461,14 @@ mod tests {
         assert!(msg.contains("locked"), "{msg}");
         let msg = classify(&keyring::Error::NoStorageAccess(Box::new(TimedOut(10)))).to_string();
         assert!(msg.contains("did not answer within 10 s"), "{msg}");
+    }
+
+    #[test]
+    fn regression_a_short_key_is_never_shown_whole() {
+        let s = Secrets::new(Arc::new(MemStore::default()));
+        let (st, _) = s.set("vllm", ApiKey::new("abc12"));
+        assert_eq!(st.label(), "set");
+        assert_eq!(s.status("vllm").label(), "set");
     }
 
     #[test]

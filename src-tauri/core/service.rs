@@ -84,7 +84,8 @@ impl EnvProvider {
         let base = var("OPENAI_BASE_URL");
         let key = var("OPENAI_API_KEY").map(ApiKey::new);
         let anthropic_key = var("ANTHROPIC_API_KEY").is_some();
-        if base.is_none() && key.is_none() && !anthropic_key {
+        // Only the OpenAI variables make an OpenAI-compatible provider.
+        if base.is_none() && key.is_none() {
             return None;
         }
         let base_url = base.unwrap_or_else(|| crate::core::provider::DEFAULT_BASE_URL.to_owned());
@@ -179,6 +180,15 @@ pub struct ProviderInput {
     pub extra_headers: std::collections::BTreeMap<String, String>,
 }
 
+/// The result of saving a provider.
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedProvider {
+    /// Its id.
+    pub id: String,
+    /// Its host changed, so its key was removed (set it again for the new host).
+    pub key_removed: bool,
+}
+
 /// The result of saving a key.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeySaveResult {
@@ -203,6 +213,11 @@ pub struct Service {
     notice: Mutex<Option<String>>,
     secrets: Arc<Secrets>,
     env: Option<EnvProvider>,
+    mtime: Mutex<Option<SystemTime>>,
+}
+
+fn file_mtime(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 impl std::fmt::Debug for Service {
@@ -247,6 +262,7 @@ impl Service {
             t.first_byte_ms,
         );
         config.idle_timeout = pick(config.idle_timeout, d.idle_timeout, t.idle_ms);
+        let mtime = Mutex::new(file_mtime(store.path()));
         Ok(Self {
             engine: Arc::new(Engine::new(config)?),
             store,
@@ -254,11 +270,13 @@ impl Service {
             notice: Mutex::new(loaded.notice),
             secrets,
             env,
+            mtime,
         })
     }
 
-    /// A copy of the settings in force.
+    /// A copy of the settings in force (re-read if the file changed).
     pub fn settings(&self) -> Settings {
+        self.reload_if_changed();
         self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
@@ -271,11 +289,33 @@ impl Service {
         &self,
         f: impl FnOnce(&mut Settings) -> Result<T, SettingsError>,
     ) -> Result<T, ServiceError> {
-        let (fresh, out) = self.store.update(f)?;
-        if let Ok(mut s) = self.settings.lock() {
-            *s = fresh;
-        }
+        let (loaded, out) = self.store.update(f)?;
+        self.install(loaded);
         Ok(out)
+    }
+
+    /// Takes a freshly loaded file as the settings in force.
+    fn install(&self, loaded: crate::core::settings::Loaded) {
+        if let Ok(mut s) = self.settings.lock() {
+            *s = loaded.settings;
+        }
+        if let (Some(n), Ok(mut notice)) = (loaded.notice, self.notice.lock()) {
+            *notice = Some(n);
+        }
+        if let Ok(mut m) = self.mtime.lock() {
+            *m = file_mtime(self.store.path());
+        }
+    }
+
+    /// Re-reads the settings file when another process (the CLI) changed it.
+    fn reload_if_changed(&self) {
+        let now = file_mtime(self.store.path());
+        let seen = self.mtime.lock().map(|m| *m).unwrap_or(None);
+        if now != seen {
+            if let Ok(loaded) = self.store.load() {
+                self.install(loaded);
+            }
+        }
     }
 
     /// The environment provider, if any.
@@ -294,13 +334,12 @@ impl Service {
             let k = self.env.as_ref().and_then(|e| e.key.clone());
             KeyStatus {
                 set: k.is_some(),
-                last4: k.map(|k| {
-                    let c: Vec<char> = k.expose().chars().collect();
-                    c[c.len().saturating_sub(4)..].iter().collect()
-                }),
+                last4: k.as_ref().and_then(crate::core::secrets::last4),
                 saved: false,
                 problem: None,
             }
+        } else if let Some(st) = self.secrets.session_status(&p.id) {
+            st
         } else if let Some(problem) = keychain_down.clone() {
             // One unreachable keychain is enough: do not wait on it for every provider.
             KeyStatus {
@@ -322,10 +361,12 @@ impl Service {
             st
         };
         let key_label = if from_env && key.set {
-            format!(
-                "set ····{} (from OPENAI_API_KEY, not saved)",
-                key.last4.clone().unwrap_or_default()
-            )
+            let tail = key
+                .last4
+                .as_deref()
+                .map(|l| format!(" ····{l}"))
+                .unwrap_or_default();
+            format!("set{tail} (from OPENAI_API_KEY, not saved)")
         } else {
             key.label()
         };
@@ -375,13 +416,19 @@ impl Service {
             theme: settings.theme,
             system_prompts: settings.system_prompts.clone(),
             notice: self.notice.lock().ok().and_then(|n| n.clone()),
-            env_import: self.env.as_ref().map(|e| EnvImport {
-                openai_key: e.key.is_some(),
-                base_url: std::env::var("OPENAI_BASE_URL")
+            env_import: {
+                let anthropic_key =
+                    std::env::var("ANTHROPIC_API_KEY").is_ok_and(|v| !v.trim().is_empty());
+                let base_url = std::env::var("OPENAI_BASE_URL")
                     .ok()
-                    .filter(|v| !v.trim().is_empty()),
-                anthropic_key: e.anthropic_key,
-            }),
+                    .filter(|v| !v.trim().is_empty());
+                let openai_key = self.env.as_ref().is_some_and(|e| e.key.is_some());
+                (openai_key || base_url.is_some() || anthropic_key).then_some(EnvImport {
+                    openai_key,
+                    base_url,
+                    anthropic_key,
+                })
+            },
             providers,
             presets: presets(),
             settings_path: self.store.path().display().to_string(),
@@ -389,13 +436,18 @@ impl Service {
     }
 
     /// Adds or edits a provider; returns its id.
-    pub fn save_provider(&self, input: ProviderInput) -> Result<String, ServiceError> {
+    pub fn save_provider(&self, input: ProviderInput) -> Result<SavedProvider, ServiceError> {
         if input.id.as_deref() == Some(ENV_PROVIDER_ID) {
             return Err(ServiceError::Invalid(
                 "The environment provider cannot be edited: import it first".into(),
             ));
         }
-        self.update(|s| {
+        let host = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+        };
+        let (id, host_changed) = self.update(|s| {
             let id = match &input.id {
                 Some(id) => {
                     if s.provider(id).is_none() {
@@ -405,13 +457,16 @@ impl Service {
                 }
                 None => s.unused_id(&input.name),
             };
-            let mut p = s.provider(&id).cloned().unwrap_or_else(|| {
+            let existing = s.provider(&id).cloned();
+            let mut p = existing.clone().unwrap_or_else(|| {
                 Provider::new(&id, &input.name, input.kind, &input.base_url, "")
             });
-            let base_changed = p.base_url != input.base_url.trim().trim_end_matches('/');
+            let new_base = input.base_url.trim().trim_end_matches('/').to_owned();
+            let base_changed = p.base_url != new_base;
+            let host_changed = existing.is_some() && host(&p.base_url) != host(&new_base);
             p.name = input.name.trim().to_owned();
             p.kind = input.kind;
-            p.base_url = input.base_url.trim().trim_end_matches('/').to_owned();
+            p.base_url = new_base;
             p.default_model = input.default_model.trim().to_owned();
             p.extra_headers = input.extra_headers.clone();
             if base_changed {
@@ -419,8 +474,12 @@ impl Service {
                 p.no_stream_options = false;
             }
             s.upsert_provider(p)?;
-            Ok(id)
-        })
+            Ok((id, host_changed))
+        })?;
+        // A key is never sent to a host the user did not enter it for.
+        let key_removed =
+            host_changed && self.secrets.status(&id).set && self.secrets.delete(&id).is_ok();
+        Ok(SavedProvider { id, key_removed })
     }
 
     /// Adds a provider with a chosen id (CLI); fails if the id is taken.
@@ -455,11 +514,12 @@ impl Service {
 
     /// Deletes a provider and its key.
     pub fn delete_provider(&self, id: &str) -> Result<(), ServiceError> {
-        let removed = self.update(|s| Ok(s.remove_provider(id)))?;
-        if !removed {
+        if self.settings().provider(id).is_none() {
             return Err(SettingsError::NoSuchProvider(id.to_owned()).into());
         }
+        // The key goes first: a provider is never removed while its key stays behind.
         self.secrets.delete(id)?;
+        self.update(|s| Ok(s.remove_provider(id)))?;
         Ok(())
     }
 
@@ -690,14 +750,17 @@ impl Service {
                 .map(|p| p.id.clone());
             match existing {
                 Some(id) => id,
-                None => self.save_provider(ProviderInput {
-                    id: None,
-                    name: format!("Imported ({host})"),
-                    kind: ProviderKind::OpenaiCompatible,
-                    base_url: base.clone(),
-                    default_model: env.provider.default_model.clone(),
-                    extra_headers: Default::default(),
-                })?,
+                None => {
+                    self.save_provider(ProviderInput {
+                        id: None,
+                        name: format!("Imported ({host})"),
+                        kind: ProviderKind::OpenaiCompatible,
+                        base_url: base.clone(),
+                        default_model: env.provider.default_model.clone(),
+                        extra_headers: Default::default(),
+                    })?
+                    .id
+                }
             }
         };
         if self.settings().provider(&id).is_none() {
@@ -725,5 +788,108 @@ impl Service {
             self.set_default_provider(&id)?;
         }
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::secrets::SecretStore;
+
+    /// A keychain that is down (no Secret Service).
+    struct DownKeychain;
+
+    impl SecretStore for DownKeychain {
+        fn get(&self, _: &str) -> Result<Option<String>, SecretError> {
+            Err(SecretError::Unavailable {
+                cause: "No Secret Service".into(),
+                help: "Start one.".into(),
+            })
+        }
+        fn set(&self, a: &str, _: &str) -> Result<(), SecretError> {
+            self.get(a).map(|_| ())
+        }
+        fn delete(&self, a: &str) -> Result<bool, SecretError> {
+            self.get(a).map(|_| false)
+        }
+    }
+
+    fn service(dir: &std::path::Path) -> Arc<Service> {
+        let store = SettingsStore::at(dir.join("settings.json"));
+        Arc::new(
+            Service::new(store, Arc::new(Secrets::new(Arc::new(DownKeychain))), None)
+                .expect("service"),
+        )
+    }
+
+    #[tokio::test]
+    async fn regression_session_only_keys_count_while_the_keychain_is_down() {
+        let dir = std::env::temp_dir().join(format!(
+            "runnel-svc-{}-{}",
+            std::process::id(),
+            crate::core::store::new_id()
+        ));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let svc = service(&dir);
+        // `groq` comes after other providers whose keychain reads fail first.
+        let r = svc
+            .set_key("groq", "gsk_session_only_key_1234", true)
+            .await
+            .expect("set");
+        assert!(r.stored && !r.status.saved);
+        assert!(r
+            .keychain_error
+            .expect("keychain error")
+            .contains("No Secret Service"));
+        svc.set_default_provider("groq").expect("default");
+        let st = svc.state();
+        let groq = st
+            .providers
+            .iter()
+            .find(|p| p.provider.id == "groq")
+            .expect("groq");
+        assert!(groq.usable, "{:?}", groq.key);
+        assert_eq!(
+            groq.key_label,
+            "set ····1234 (not saved: this session only)"
+        );
+        assert!(!st.onboarding, "a usable default hides onboarding");
+        let openai = st
+            .providers
+            .iter()
+            .find(|p| p.provider.id == "openai")
+            .expect("openai");
+        assert!(openai
+            .key
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("No Secret Service")));
+        // The session key is what a send uses.
+        let ep = svc.endpoint(Some("groq"), None).await.expect("endpoint");
+        assert_eq!(
+            ep.api_key.map(|k| k.expose().to_owned()).as_deref(),
+            Some("gsk_session_only_key_1234")
+        );
+        // Nothing was written anywhere in plain text.
+        let settings = std::fs::read_to_string(dir.join("settings.json")).expect("settings");
+        assert!(!settings.contains("gsk_session_only_key_1234"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn deleting_a_provider_whose_key_cannot_be_deleted_keeps_the_provider() {
+        let dir = std::env::temp_dir().join(format!(
+            "runnel-svc-{}-{}",
+            std::process::id(),
+            crate::core::store::new_id()
+        ));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let svc = service(&dir);
+        assert!(matches!(
+            svc.delete_provider("openai"),
+            Err(ServiceError::Keychain(_))
+        ));
+        assert!(svc.settings().provider("openai").is_some());
+        std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -521,7 +521,12 @@ impl SettingsStore {
         };
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
-        let tmp = dir.join(format!(".settings.json.tmp-{}", std::process::id()));
+        // A unique temp name: two writers never share (and truncate) one.
+        let tmp = dir.join(format!(
+            ".settings.json.tmp-{}-{:016x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
         let mut json = serde_json::to_vec_pretty(settings)
             .map_err(|e| SettingsError::Invalid(format!("could not encode the settings: {e}")))?;
         json.push(b'\n');
@@ -541,16 +546,35 @@ impl SettingsStore {
         result.map_err(io)
     }
 
-    /// Loads the latest file, applies `f`, and saves: edits from the window
-    /// and the CLI do not overwrite each other's earlier changes.
+    /// Loads the latest file, applies `f`, and saves, holding a lock (a mutex
+    /// in this process, an advisory lock on `settings.json.lock` across
+    /// processes) so that edits from the window and the CLI, or from two tasks,
+    /// never overwrite each other. The notice is set when a bad file was moved aside.
     pub fn update<T>(
         &self,
         f: impl FnOnce(&mut Settings) -> Result<T, SettingsError>,
-    ) -> Result<(Settings, T), SettingsError> {
-        let mut settings = self.load()?.settings;
-        let out = f(&mut settings)?;
-        self.save(&settings)?;
-        Ok((settings, out))
+    ) -> Result<(Loaded, T), SettingsError> {
+        static IN_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
+        let io = |action, source| SettingsError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| io("write", e))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("settings.json.lock"))
+            .map_err(|e| io("lock", e))?;
+        lock.lock().map_err(|e| io("lock", e))?;
+        let mut loaded = self.load()?;
+        let out = f(&mut loaded.settings)?;
+        self.save(&loaded.settings)?;
+        let _ = lock.unlock();
+        Ok((loaded, out))
     }
 }
 
@@ -703,6 +727,36 @@ mod tests {
             .expect("second");
         let s = store.load().expect("load").settings;
         assert!(s.provider("a").is_some() && s.provider("b").is_some());
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn regression_concurrent_updates_lose_nothing() {
+        let (dir, store) = temp_store();
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let store = store.clone();
+                scope.spawn(move || {
+                    for i in 0..10 {
+                        let id = format!("p{t}-{i}");
+                        store
+                            .update(|s| {
+                                s.upsert_provider(Provider::new(
+                                    &id,
+                                    "P",
+                                    ProviderKind::OpenaiCompatible,
+                                    "http://h/v1",
+                                    "m",
+                                ))
+                            })
+                            .expect("update");
+                    }
+                });
+            }
+        });
+        let loaded = store.load().expect("load");
+        assert!(loaded.notice.is_none(), "never torn or moved aside");
+        assert_eq!(loaded.settings.providers.len(), presets().len() + 40);
         std::fs::remove_dir_all(dir).ok();
     }
 

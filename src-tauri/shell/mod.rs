@@ -5,10 +5,11 @@
 
 use crate::core::conversation::{ConversationError, Conversations, TurnStatus};
 use crate::core::engine::{ChatOptions, Outcome};
+use crate::core::error::{ErrorInfo, ErrorKind};
 use crate::core::feed::{self, StreamEnd, StreamMessage};
 use crate::core::secrets::{OsKeychain, Secrets};
 use crate::core::service::{
-    EnvProvider, KeySaveResult, ProviderInput, Service, ServiceError, UiState,
+    EnvProvider, KeySaveResult, ProviderInput, SavedProvider, Service, ServiceError, UiState,
 };
 use crate::core::settings::{SettingsStore, Theme, APP_ID};
 use serde::Serialize;
@@ -136,7 +137,7 @@ async fn get_state(state: tauri::State<'_, AppState>) -> Result<UiState, IpcErro
 async fn save_provider(
     state: tauri::State<'_, AppState>,
     provider: ProviderInput,
-) -> Result<String, IpcError> {
+) -> Result<SavedProvider, IpcError> {
     blocking(&state, move |s| s.save_provider(provider)).await
 }
 
@@ -226,10 +227,6 @@ async fn send_message(
     text: Option<String>,
     on_event: Channel<StreamMessage>,
 ) -> Result<(), IpcError> {
-    let endpoint = state
-        .service
-        .endpoint(provider_id.as_deref(), model.as_deref())
-        .await?;
     // Register the stream first: a rejected id must not leave a turn behind.
     let token = state.streams.insert(&stream_id)?;
     let begun = state
@@ -248,6 +245,23 @@ async fn send_message(
         Err(e) => {
             state.streams.remove(&stream_id);
             return Err(e);
+        }
+    };
+    // The turn is recorded: a provider that cannot be used (keychain locked,
+    // provider deleted) ends this answer with an error and loses nothing.
+    let endpoint = match state
+        .service
+        .endpoint(provider_id.as_deref(), model.as_deref())
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            if let Ok(mut c) = state.conversations.lock() {
+                c.finish(&conversation_id, String::new(), TurnStatus::Error);
+            }
+            state.streams.remove(&stream_id);
+            let _ = on_event.send(StreamMessage::End(StreamEnd::failed(e.to_info())));
+            return Ok(());
         }
     };
     let service = state.service.clone();
@@ -300,9 +314,12 @@ async fn send_message(
             Err(e) => {
                 tracing::error!(error = %e, "stream task failed");
                 (
-                    StreamEnd::internal_error(&format!(
-                        "internal error: the stream stopped unexpectedly ({e})"
-                    )),
+                    StreamEnd::failed(ErrorInfo {
+                        kind: ErrorKind::Stream,
+                        message: format!("internal error: the stream stopped unexpectedly ({e})"),
+                        status: None,
+                        retry_after_s: None,
+                    }),
                     String::new(),
                     TurnStatus::Error,
                 )

@@ -224,8 +224,12 @@ async function refreshState() {
   }
   // An empty conversation whose provider the user did not pick follows the default.
   const empty = !messages.querySelector('[data-testid="message"]');
-  if (current.providerId === null || (!current.explicit && empty)) choose(current.explicit ? current.providerId : null, current.explicit ? current.model : '');
-  else renderPickers();
+  if (current.providerId === null || (!current.explicit && empty)) {
+    const before = current.providerId;
+    const next = pickProvider(uiState.providers, uiState.default_provider, null);
+    // A model typed for this provider survives a refresh; a new provider brings its own.
+    choose(null, next && next.id === before ? current.model : '');
+  } else renderPickers();
   settings.render();
   return uiState;
 }

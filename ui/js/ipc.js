@@ -42,7 +42,8 @@ async function call(cmd, args) {
  * @typedef {{set: boolean, last4: string|null, saved: boolean, problem: string|null}} KeyStatus
  * @typedef {{id: string, name: string, kind: string, base_url: string, default_model: string,
  *   extra_headers?: Record<string, string>, models?: {fetched_at: number, models: string[]},
- *   key: KeyStatus, key_label: string, needs_key: boolean, usable: boolean, from_env: boolean}} ProviderView
+ *   key: KeyStatus, key_label: string, needs_key: boolean, usable: boolean, from_env: boolean,
+ *   problem: string|null}} ProviderView
  * @typedef {{id: string, name: string, kind: string, base_url: string, default_model: string}} Preset
  * @typedef {{providers: ProviderView[], default_provider: string|null, theme: 'system'|'light'|'dark',
  *   system_prompts: {name: string, text: string}[], notice: string|null,
@@ -50,6 +51,7 @@ async function call(cmd, args) {
  *   onboarding: boolean, presets: Preset[], settings_path: string}} UiState
  * @typedef {{stored: boolean, status: KeyStatus, test_error: ErrorInfo|null, keychain_error: string|null,
  *   models: string[]}} KeySaveResult
+ * @typedef {{id: string, key_removed: boolean}} SavedProvider
  */
 
 /** @returns {Promise<UiState>} providers (never keys), theme, onboarding */
@@ -58,10 +60,11 @@ export function getState() {
 }
 
 /**
- * Adds (id null) or edits a provider; resolves to its id.
+ * Adds (id null) or edits a provider; resolves to its id and whether its key
+ * was removed (its host changed).
  * @param {{id: string|null, name: string, kind: string, base_url: string, default_model: string,
  *   extra_headers?: Record<string, string>}} provider
- * @returns {Promise<string>}
+ * @returns {Promise<SavedProvider>}
  */
 export function saveProvider(provider) {
   return call('save_provider', { provider });

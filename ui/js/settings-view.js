@@ -67,7 +67,14 @@ export function initSettings(host) {
         const edit = el('button', { type: 'button', 'data-testid': 'provider-edit' }, 'Edit');
         edit.addEventListener('click', () => openEditor(p.id));
         const dup = el('button', { type: 'button', 'data-testid': 'provider-duplicate' }, 'Duplicate');
-        dup.addEventListener('click', () => run(async () => openEditor(await ipc.duplicateProvider(p.id))));
+        dup.addEventListener('click', async () => {
+          let copy = null;
+          await run(async () => {
+            copy = await ipc.duplicateProvider(p.id);
+          });
+          // The copy exists in the refreshed state now.
+          if (copy) openEditor(copy);
+        });
         const del = el('button', { type: 'button', 'data-testid': 'provider-delete' }, 'Delete');
         del.addEventListener('click', () => {
           if (!confirm(`Delete ${p.name} and its saved key?`)) return;
@@ -82,20 +89,28 @@ export function initSettings(host) {
         actions.append(edit, dup, def, del);
       }
       row.append(title, actions, meta, key);
-      if (p.key.problem) row.append(el('div', { class: 'row-error', 'data-testid': 'provider-row-error' }, p.key.problem));
+      const problem = p.key.problem ?? (p.usable ? null : p.problem);
+      if (problem) row.append(el('div', { class: 'row-error', 'data-testid': 'provider-row-error' }, problem));
       list.append(row);
     }
   }
 
-  /** Runs an action, then refreshes; errors show in the editor. @param {() => Promise<unknown>} f */
+  /**
+   * Runs an action, then refreshes; errors show in the editor.
+   * @param {() => Promise<unknown>} f
+   * @returns {Promise<boolean>} whether the action succeeded
+   */
   async function run(f) {
     showError('provider-error', '');
+    let ok = true;
     try {
       await f();
     } catch (e) {
+      ok = false;
       showError('provider-error', /** @type {Error} */ (e).message);
     }
     await host.refresh();
+    return ok;
   }
 
   function fillKinds() {
@@ -138,6 +153,7 @@ export function initSettings(host) {
   function closeEditor() {
     editingId = null;
     editor.hidden = true;
+    keyInput.value = '';
   }
 
   function renderKeySection() {
@@ -167,9 +183,11 @@ export function initSettings(host) {
       showError('provider-error', error);
       return;
     }
+    /** @type {import('./ipc.js').SavedProvider | null} */
+    let saved = null;
     run(async () => {
       // A new provider gets its id from its name (a deleted preset comes back under its own id).
-      const id = await ipc.saveProvider({
+      saved = await ipc.saveProvider({
         id: editingId,
         name: nameInput.value,
         kind: 'openai-compatible',
@@ -177,17 +195,15 @@ export function initSettings(host) {
         default_model: modelInput.value,
         extra_headers: headers,
       });
-      editingId = id;
-    }).then(() => {
-      if (editingId) openEditorKeepingMessages(editingId);
+    }).then((ok) => {
+      // On failure the fields keep what the user typed; the error shows below them.
+      if (!ok || !saved) return;
+      openEditor(saved.id);
+      keyResult.textContent = saved.key_removed
+        ? 'The host changed, so the saved key was removed: paste the key for the new host.'
+        : 'Saved.';
     });
   });
-
-  function openEditorKeepingMessages(/** @type {string} */ id) {
-    const err = $('provider-error').textContent;
-    openEditor(id);
-    showError('provider-error', err);
-  }
 
   async function saveKey(/** @type {boolean} */ force) {
     if (!editingId) return;
@@ -230,8 +246,8 @@ export function initSettings(host) {
   $('api-key-delete').addEventListener('click', () => {
     if (!editingId) return;
     const id = editingId;
-    run(() => ipc.deleteApiKey(id)).then(() => {
-      keyResult.textContent = 'The key was deleted from the keychain.';
+    run(() => ipc.deleteApiKey(id)).then((ok) => {
+      keyResult.textContent = ok ? 'The key was deleted from the keychain.' : $('provider-error').textContent;
       renderKeySection();
     });
   });
@@ -239,6 +255,10 @@ export function initSettings(host) {
   $('provider-cancel').addEventListener('click', closeEditor);
   $('settings-open').addEventListener('click', () => open());
   $('settings-close').addEventListener('click', () => dialog.close());
+  // A typed key never lingers in a closed dialog.
+  dialog.addEventListener('close', () => {
+    keyInput.value = '';
+  });
   $('theme-select').addEventListener('change', (/** @type {Event} */ ev) => {
     const theme = /** @type {'system'|'light'|'dark'} */ (/** @type {HTMLSelectElement} */ (ev.target).value);
     applyTheme(theme);
@@ -315,10 +335,17 @@ export function initSettings(host) {
     const env = st?.env_import;
     const banner = $('env-banner');
     const alreadySaved = st?.providers.some((p) => !p.from_env && p.key.saved && st.default_provider === p.id);
-    banner.hidden = envDismissed || !env?.openai_key || !!alreadySaved;
-    $('env-banner-text').textContent = env?.openai_key
-      ? `OPENAI_API_KEY is set in your environment${env.base_url ? ` (for ${env.base_url})` : ''}. Save it in your system keychain so Runnel has it next time?`
-      : '';
+    const importable = !!env && (env.openai_key || !!env.base_url);
+    banner.hidden = envDismissed || !env || (!importable && !env.anthropic_key) || !!alreadySaved;
+    $('env-import').hidden = !importable;
+    const parts = [];
+    if (env?.openai_key) {
+      parts.push(`OPENAI_API_KEY is set in your environment${env.base_url ? ` (for ${env.base_url})` : ''}. Save it in your system keychain so Runnel has it next time?`);
+    } else if (env?.base_url) {
+      parts.push(`OPENAI_BASE_URL is set to ${env.base_url}. Save it as a provider?`);
+    }
+    if (env?.anthropic_key) parts.push('ANTHROPIC_API_KEY is set, but this version of Runnel cannot use Anthropic yet.');
+    $('env-banner-text').textContent = parts.join(' ');
   }
   $('env-import').addEventListener('click', async () => {
     try {
