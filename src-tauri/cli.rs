@@ -1,6 +1,7 @@
 //! Command line: `runnel` opens the window; `runnel ask` runs the same engine
 //! headless, streaming the answer to stdout.
 
+use crate::core::chats;
 use crate::core::engine::{ChatOptions, Engine, EngineConfig, EngineEvent, Outcome, StreamResult};
 use crate::core::error::ErrorInfo;
 use crate::core::openai::{ChatMessage, Role};
@@ -8,6 +9,7 @@ use crate::core::provider::{ApiKey, Endpoint, DEFAULT_BASE_URL, DEFAULT_MODEL};
 use crate::core::secrets::{OsKeychain, Secrets};
 use crate::core::service::{ProviderInput, Service, ServiceError};
 use crate::core::settings::{Provider, ProviderKind, SettingsStore, APP_ID};
+use crate::core::store::{Store, StoreError};
 use crate::core::stream::{Delta, ToolCall};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
@@ -40,6 +42,12 @@ pub enum Command {
         /// What to do (default: list).
         #[command(subcommand)]
         action: Option<ProvidersAction>,
+    },
+    /// Browse, search and export stored conversations.
+    History {
+        /// What to do.
+        #[command(subcommand)]
+        action: HistoryAction,
     },
     /// Save or delete a provider's API key in the OS keychain.
     Key {
@@ -79,6 +87,47 @@ pub enum ProvidersAction {
     Remove {
         /// Provider id.
         id: String,
+    },
+}
+
+/// `runnel history ...`
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Conversations, newest first (pinned on top).
+    List {
+        /// Print a JSON array of {id, title, updated, ...}.
+        #[arg(long)]
+        json: bool,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One conversation with its messages.
+    Show {
+        /// Conversation id.
+        id: String,
+        /// Print {id, title, messages: [...]} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full-text search over every message and title, newest first.
+    Search {
+        /// Words to find.
+        query: String,
+        /// Print a JSON array of {id, title, updated, message_id, snippet}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a conversation as Markdown or Runnel JSON.
+    Export {
+        /// Conversation id.
+        id: String,
+        /// md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<std::path::PathBuf>,
     },
 }
 
@@ -124,6 +173,12 @@ pub struct AskArgs {
     /// Ask for one complete response instead of a stream.
     #[arg(long)]
     pub no_stream: bool,
+    /// Store the exchange as a new conversation (see `runnel history`).
+    #[arg(long)]
+    pub save: bool,
+    /// Continue a stored conversation (implies --save).
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<String>,
     /// The prompt; `-` reads it from stdin.
     pub prompt: String,
 }
@@ -149,6 +204,12 @@ pub struct AskJson<'a> {
     pub error: Option<ErrorInfo>,
     /// Timings.
     pub metrics: crate::core::engine::Metrics,
+    /// The stored conversation, with --save.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// The stored answer, with --save.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
 }
 
 impl<'a> AskJson<'a> {
@@ -167,6 +228,8 @@ impl<'a> AskJson<'a> {
                 _ => None,
             },
             metrics: r.metrics,
+            conversation_id: None,
+            message_id: None,
         }
     }
 }
@@ -223,6 +286,10 @@ pub fn main() -> i32 {
         Some(Command::Key { action }) => {
             init_logging("error");
             run_async(key(action))
+        }
+        Some(Command::History { action }) => {
+            init_logging("error");
+            history(action)
         }
     }
 }
@@ -360,6 +427,167 @@ async fn providers(action: ProvidersAction) -> i32 {
     }
 }
 
+/// Records the turn for `--save` / `--conversation`.
+fn save_turn(
+    args: &AskArgs,
+    endpoint: &Endpoint,
+    prompt: &str,
+) -> Result<(Arc<Store>, chats::Prepared), StoreError> {
+    let store = Arc::new(Store::open_default()?);
+    let id = match &args.conversation {
+        Some(id) => {
+            if !store.exists(id)? {
+                return Err(StoreError::NotFound(format!("conversation {id}")));
+            }
+            id.clone()
+        }
+        None => crate::core::store::new_id(),
+    };
+    let system_prompt = match (&args.system, &args.conversation) {
+        (Some(s), _) => s.clone(),
+        (None, Some(id)) => store.conversation(id)?.system_prompt,
+        (None, None) => String::new(),
+    };
+    let settings = chats::SendSettings {
+        provider: args.provider.clone(),
+        model: Some(endpoint.model.clone()),
+        system_prompt,
+    };
+    let prepared = chats::prepare(
+        &store,
+        &id,
+        &settings,
+        &chats::SendKind::New {
+            text: prompt.to_owned(),
+        },
+    )?;
+    Ok((store, prepared))
+}
+
+fn history(action: HistoryAction) -> i32 {
+    let store = match Store::open_default() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("runnel: error [storage]: {e}");
+            return 1;
+        }
+    };
+    let plain = |s: &str| {
+        s.replace(crate::core::store::MARK_START, "**")
+            .replace(crate::core::store::MARK_END, "**")
+    };
+    let result: Result<(), StoreError> = (|| {
+        match action {
+            HistoryAction::List { json, limit } => {
+                let list = store.list(None, limit)?;
+                if json {
+                    let v: Vec<serde_json::Value> = list
+                        .iter()
+                        .map(|c| serde_json::json!({"id": c.id, "title": c.title, "updated": c.updated, "created": c.created, "pinned": c.pinned, "provider": c.provider, "model": c.model}))
+                        .collect();
+                    println!("{}", serde_json::Value::Array(v));
+                } else {
+                    for c in list {
+                        println!(
+                            "{}  {}  {}{}",
+                            c.id,
+                            format_time(c.updated),
+                            if c.pinned { "📌 " } else { "" },
+                            c.title
+                        );
+                    }
+                }
+            }
+            HistoryAction::Show { id, json } => {
+                let c = store.conversation(&id)?;
+                let messages = store.messages(&id, None, 1_000_000)?;
+                if json {
+                    let v = serde_json::json!({
+                        "id": c.id, "title": c.title, "created": c.created, "updated": c.updated,
+                        "provider": c.provider, "model": c.model, "system_prompt": c.system_prompt,
+                        "messages": messages.iter().map(|m| serde_json::json!({
+                            "id": m.id, "role": m.role, "status": m.status.as_str(), "content": m.content,
+                            "reasoning": m.reasoning, "tool_calls": m.tool_calls, "finish_reason": m.finish_reason,
+                            "error": m.error_kind.as_ref().map(|k| serde_json::json!({"kind": k, "message": m.error_message})),
+                            "usage": m.usage, "metrics": m.metrics, "created": m.created,
+                        })).collect::<Vec<_>>(),
+                    });
+                    println!("{v}");
+                } else {
+                    print!("{}", store.export_markdown(&id)?);
+                }
+            }
+            HistoryAction::Search { query, json } => {
+                let hits = store.search(&query, 50)?;
+                if json {
+                    let v: Vec<serde_json::Value> = hits
+                        .iter()
+                        .map(|h| serde_json::json!({"id": h.id, "title": h.title, "updated": h.updated, "message_id": h.message_id, "snippet": plain(&h.snippet)}))
+                        .collect();
+                    println!("{}", serde_json::Value::Array(v));
+                } else {
+                    for h in hits {
+                        println!(
+                            "{}  {}\n    {}",
+                            h.id,
+                            h.title,
+                            plain(&h.snippet).replace('\n', " ")
+                        );
+                    }
+                }
+            }
+            HistoryAction::Export { id, format, output } => {
+                let text = match format.as_str() {
+                    "md" => store.export_markdown(&id)?,
+                    "json" => serde_json::to_string_pretty(&store.export_json(&id)?)
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    other => {
+                        return Err(StoreError::Invalid(format!(
+                            "unknown format {other:?}: use md or json"
+                        )))
+                    }
+                };
+                match output {
+                    Some(path) => std::fs::write(&path, text).map_err(|e| {
+                        StoreError::Invalid(format!("could not write {}: {e}", path.display()))
+                    })?,
+                    None => print!("{text}"),
+                }
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("runnel: error [storage]: {e}");
+            1
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) for ms since the epoch.
+fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
 fn read_key(prompt: &str) -> std::io::Result<String> {
     use std::io::IsTerminal;
     if std::io::stdin().is_terminal() {
@@ -491,6 +719,17 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
             }
         }
     };
+    let saved = if args.save || args.conversation.is_some() {
+        match save_turn(&args, &endpoint, &prompt) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("runnel: error [storage]: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
     let mut messages = Vec::with_capacity(2);
     if let Some(system) = args.system.as_deref().filter(|s| !s.trim().is_empty()) {
         messages.push(ChatMessage::new(Role::System, system));
@@ -514,43 +753,65 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
     let options = ChatOptions {
         stream: !args.no_stream,
     };
-    let result = engine
-        .chat(&endpoint, &messages, options, &cancel, &mut |ev| match ev {
-            EngineEvent::Delta(Delta::Text(t) | Delta::Refusal(t)) if !json => {
-                broken_pipe |= out.write_all(t.as_bytes()).is_err();
-                if broken_pipe {
-                    cancel.cancel();
-                }
-                last_char_newline = t.ends_with('\n');
+    let mut on_event = |ev| match ev {
+        EngineEvent::Delta(Delta::Text(t) | Delta::Refusal(t)) if !json => {
+            broken_pipe |= out.write_all(t.as_bytes()).is_err();
+            if broken_pipe {
+                cancel.cancel();
             }
-            EngineEvent::Delta(Delta::Reasoning(t)) if !json => {
-                let _ = err.write_all(t.as_bytes());
+            last_char_newline = t.ends_with('\n');
+        }
+        EngineEvent::Delta(Delta::Reasoning(t)) if !json => {
+            let _ = err.write_all(t.as_bytes());
+        }
+        EngineEvent::Retrying {
+            attempt,
+            max,
+            delay,
+            reason,
+        } => {
+            let _ = writeln!(
+                err,
+                "runnel: retrying in {:.0} s ({attempt}/{max}): {reason}",
+                delay.as_secs_f64().ceil()
+            );
+        }
+        EngineEvent::ReadEnd => {
+            // One flush per network read keeps latency low without a syscall per token.
+            broken_pipe |= out.flush().is_err();
+            if broken_pipe {
+                cancel.cancel();
             }
-            EngineEvent::Retrying {
-                attempt,
-                max,
-                delay,
-                reason,
-            } => {
-                let _ = writeln!(
-                    err,
-                    "runnel: retrying in {:.0} s ({attempt}/{max}): {reason}",
-                    delay.as_secs_f64().ceil()
-                );
-            }
-            EngineEvent::ReadEnd => {
-                // One flush per network read keeps latency low without a syscall per token.
-                broken_pipe |= out.flush().is_err();
-                if broken_pipe {
-                    cancel.cancel();
-                }
-            }
-            _ => {}
-        })
-        .await;
+        }
+        _ => {}
+    };
+    let result = match &saved {
+        Some((store, prepared)) => {
+            chats::stream(
+                &engine,
+                store,
+                prepared,
+                &endpoint,
+                options,
+                &cancel,
+                &mut on_event,
+            )
+            .await
+        }
+        None => {
+            engine
+                .chat(&endpoint, &messages, options, &cancel, &mut on_event)
+                .await
+        }
+    };
 
     if json {
-        match serde_json::to_string(&AskJson::from_result(&result)) {
+        let mut obj = AskJson::from_result(&result);
+        if let Some((_, p)) = &saved {
+            obj.conversation_id = Some(p.conversation_id.clone());
+            obj.message_id = Some(p.answer.id.clone());
+        }
+        match serde_json::to_string(&obj) {
             Ok(line) => {
                 let _ = writeln!(out, "{line}");
             }

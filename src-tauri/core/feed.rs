@@ -91,6 +91,25 @@ pub struct ToolCallView {
     pub valid_json: bool,
 }
 
+impl ToolCallView {
+    /// A finished call: arguments pretty-printed when they are valid JSON.
+    pub fn from_call(c: &crate::core::stream::ToolCall) -> Self {
+        let parsed = if c.arguments.trim().is_empty() {
+            Some(serde_json::Value::Object(Default::default()))
+        } else {
+            serde_json::from_str::<serde_json::Value>(&c.arguments).ok()
+        };
+        Self {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            valid_json: parsed.is_some(),
+            arguments: parsed
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_else(|| c.arguments.clone()),
+        }
+    }
+}
+
 /// The last message of a stream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StreamEnd {
@@ -143,21 +162,7 @@ impl StreamEnd {
                 .answer
                 .tool_calls
                 .iter()
-                .map(|c| {
-                    let parsed = if c.arguments.trim().is_empty() {
-                        Some(serde_json::Value::Object(Default::default()))
-                    } else {
-                        serde_json::from_str::<serde_json::Value>(&c.arguments).ok()
-                    };
-                    ToolCallView {
-                        id: c.id.clone(),
-                        name: c.name.clone(),
-                        valid_json: parsed.is_some(),
-                        arguments: parsed
-                            .and_then(|v| serde_json::to_string_pretty(&v).ok())
-                            .unwrap_or_else(|| c.arguments.clone()),
-                    }
-                })
+                .map(ToolCallView::from_call)
                 .collect(),
             text: r.answer.text.clone(),
         }

@@ -1,6 +1,6 @@
 //! The engine, with no `tauri` import: everything here is tested without a window.
 
-pub mod conversation;
+pub mod chats;
 pub mod engine;
 pub mod error;
 pub mod feed;

@@ -803,6 +803,29 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Version groups of a conversation with more than one member: the first
+    /// message's id -> the members' ids, oldest first.
+    pub fn version_groups(
+        &self,
+        conversation_id: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
+        let conn = self.conn();
+        let rows: Vec<(String, String)> = conn
+            .prepare_cached(
+                "SELECT COALESCE(variant_of, id), id FROM messages WHERE conversation_id = ?1 \
+                 AND COALESCE(variant_of, id) IN (SELECT variant_of FROM messages WHERE conversation_id = ?1 AND variant_of IS NOT NULL) \
+                 ORDER BY created, rowid",
+            )?
+            .query_map(params![conversation_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut groups: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for (root, id) in rows {
+            groups.entry(root).or_default().push(id);
+        }
+        Ok(groups)
+    }
+
     /// One message.
     pub fn message(&self, id: &str) -> Result<Message, StoreError> {
         self.conn()

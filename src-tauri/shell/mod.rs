@@ -3,10 +3,8 @@
 //! `tauri::ipc::Channel` per stream; a stream-id -> CancellationToken registry
 //! lives in managed state.
 
-use crate::core::conversation::{ConversationError, Conversations, TurnStatus};
-use crate::core::engine::{ChatOptions, Outcome};
-use crate::core::error::{ErrorInfo, ErrorKind};
-use crate::core::feed::{self, StreamEnd, StreamMessage};
+mod chat;
+
 use crate::core::secrets::{OsKeychain, Secrets};
 use crate::core::service::{
     EnvProvider, KeySaveResult, ProviderInput, SavedProvider, Service, ServiceError, UiState,
@@ -15,9 +13,7 @@ use crate::core::settings::{SettingsStore, Theme, APP_ID};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tauri::ipc::Channel;
 use tauri::{WebviewUrl, WebviewWindowBuilder};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// The error every command returns: `{kind, message}`.
@@ -45,16 +41,6 @@ impl From<ServiceError> for IpcError {
             kind: info.kind.as_str().to_owned(),
             message: info.message,
         }
-    }
-}
-
-impl From<ConversationError> for IpcError {
-    fn from(e: ConversationError) -> Self {
-        let kind = match e {
-            ConversationError::Busy => "busy",
-            ConversationError::Empty | ConversationError::NothingToRetry => "invalid",
-        };
-        Self::new(kind, e.to_string())
     }
 }
 
@@ -105,37 +91,30 @@ impl StreamRegistry {
     }
 }
 
-/// Everything the commands share.
-pub struct AppState {
-    service: Arc<Service>,
-    conversations: Arc<Mutex<Conversations>>,
-    streams: Arc<StreamRegistry>,
-}
-
 /// Runs a blocking core call (keychain) off the UI thread.
 async fn blocking<T: Send + 'static>(
-    state: &AppState,
+    service: &Arc<Service>,
     f: impl FnOnce(&Service) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, IpcError> {
-    let service = state.service.clone();
+    let service = service.clone();
     tauri::async_runtime::spawn_blocking(move || f(&service))
         .await
         .map_err(|e| IpcError::new("internal", format!("background task failed: {e}")))?
         .map_err(IpcError::from)
 }
 
-async fn ui_state(state: &AppState) -> Result<UiState, IpcError> {
-    blocking(state, |s| Ok(s.state())).await
+async fn ui_state(service: &Arc<Service>) -> Result<UiState, IpcError> {
+    blocking(service, |s| Ok(s.state())).await
 }
 
 #[tauri::command]
-async fn get_state(state: tauri::State<'_, AppState>) -> Result<UiState, IpcError> {
+async fn get_state(state: tauri::State<'_, Arc<Service>>) -> Result<UiState, IpcError> {
     ui_state(&state).await
 }
 
 #[tauri::command]
 async fn save_provider(
-    state: tauri::State<'_, AppState>,
+    state: tauri::State<'_, Arc<Service>>,
     provider: ProviderInput,
 ) -> Result<SavedProvider, IpcError> {
     blocking(&state, move |s| s.save_provider(provider)).await
@@ -143,205 +122,69 @@ async fn save_provider(
 
 #[tauri::command]
 async fn duplicate_provider(
-    state: tauri::State<'_, AppState>,
+    state: tauri::State<'_, Arc<Service>>,
     id: String,
 ) -> Result<String, IpcError> {
     blocking(&state, move |s| s.duplicate_provider(&id)).await
 }
 
 #[tauri::command]
-async fn delete_provider(state: tauri::State<'_, AppState>, id: String) -> Result<(), IpcError> {
+async fn delete_provider(
+    state: tauri::State<'_, Arc<Service>>,
+    id: String,
+) -> Result<(), IpcError> {
     blocking(&state, move |s| s.delete_provider(&id)).await
 }
 
 #[tauri::command]
 async fn set_default_provider(
-    state: tauri::State<'_, AppState>,
+    state: tauri::State<'_, Arc<Service>>,
     id: String,
 ) -> Result<(), IpcError> {
     blocking(&state, move |s| s.set_default_provider(&id)).await
 }
 
 #[tauri::command]
-async fn set_theme(state: tauri::State<'_, AppState>, theme: Theme) -> Result<(), IpcError> {
+async fn set_theme(state: tauri::State<'_, Arc<Service>>, theme: Theme) -> Result<(), IpcError> {
     blocking(&state, move |s| s.set_theme(theme)).await
 }
 
 /// Tests and saves a key. The key comes in once and never goes back out.
 #[tauri::command]
 async fn set_api_key(
-    state: tauri::State<'_, AppState>,
+    state: tauri::State<'_, Arc<Service>>,
     provider_id: String,
     key: String,
     force: bool,
 ) -> Result<KeySaveResult, IpcError> {
-    Ok(state.service.set_key(&provider_id, &key, force).await?)
+    Ok(state.set_key(&provider_id, &key, force).await?)
 }
 
 #[tauri::command]
 async fn delete_api_key(
-    state: tauri::State<'_, AppState>,
+    state: tauri::State<'_, Arc<Service>>,
     provider_id: String,
 ) -> Result<(), IpcError> {
-    Ok(state.service.delete_key(&provider_id).await?)
+    Ok(state.delete_key(&provider_id).await?)
 }
 
 #[tauri::command]
 async fn list_models(
-    state: tauri::State<'_, AppState>,
+    state: tauri::State<'_, Arc<Service>>,
     provider_id: String,
     refresh: bool,
 ) -> Result<Vec<String>, IpcError> {
-    Ok(state.service.models(&provider_id, refresh).await?)
+    Ok(state.models(&provider_id, refresh).await?)
 }
 
 #[tauri::command]
-async fn import_env(state: tauri::State<'_, AppState>) -> Result<String, IpcError> {
-    Ok(state.service.import_env().await?)
+async fn import_env(state: tauri::State<'_, Arc<Service>>) -> Result<String, IpcError> {
+    Ok(state.import_env().await?)
 }
 
 #[tauri::command]
-fn forget_conversation(
-    state: tauri::State<'_, AppState>,
-    conversation_id: String,
-) -> Result<(), IpcError> {
-    let mut convs = state
-        .conversations
-        .lock()
-        .map_err(|_| IpcError::new("internal", "state poisoned"))?;
-    convs.remove(&conversation_id);
-    Ok(())
-}
-
-/// Starts a stream. `text: None` answers the last user message again (Retry).
-/// `provider_id: None` uses the default provider.
-#[allow(clippy::too_many_arguments)]
-#[tauri::command]
-async fn send_message(
-    state: tauri::State<'_, AppState>,
-    conversation_id: String,
-    stream_id: String,
-    provider_id: Option<String>,
-    model: Option<String>,
-    system_prompt: String,
-    text: Option<String>,
-    on_event: Channel<StreamMessage>,
-) -> Result<(), IpcError> {
-    // Register the stream first: a rejected id must not leave a turn behind.
-    let token = state.streams.insert(&stream_id)?;
-    let begun = state
-        .conversations
-        .lock()
-        .map_err(|_| IpcError::new("internal", "state poisoned"))
-        .and_then(|mut convs| {
-            match &text {
-                Some(t) => convs.begin_send(&conversation_id, &system_prompt, t),
-                None => convs.begin_retry(&conversation_id, &system_prompt),
-            }
-            .map_err(IpcError::from)
-        });
-    let messages = match begun {
-        Ok(m) => m,
-        Err(e) => {
-            state.streams.remove(&stream_id);
-            return Err(e);
-        }
-    };
-    // The turn is recorded: a provider that cannot be used (keychain locked,
-    // provider deleted) ends this answer with an error and loses nothing.
-    let endpoint = match state
-        .service
-        .endpoint(provider_id.as_deref(), model.as_deref())
-        .await
-    {
-        Ok(e) => e,
-        Err(e) => {
-            if let Ok(mut c) = state.conversations.lock() {
-                c.finish(&conversation_id, String::new(), TurnStatus::Error);
-            }
-            state.streams.remove(&stream_id);
-            let _ = on_event.send(StreamMessage::End(StreamEnd::failed(e.to_info())));
-            return Ok(());
-        }
-    };
-    let service = state.service.clone();
-    let conversations = state.conversations.clone();
-    let streams = state.streams.clone();
-    tauri::async_runtime::spawn(async move {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let channel = on_event.clone();
-        let cancel_on_close = token.clone();
-        let pump = feed::pump(rx, feed::FRAME, move |ops| {
-            if channel.send(StreamMessage::Ops { ops }).is_err() {
-                // The window is gone: stop streaming.
-                cancel_on_close.cancel();
-            }
-        });
-        let engine_service = service.clone();
-        let engine_endpoint = endpoint.clone();
-        // The stream runs in its own task so that even a panic in it ends in a
-        // terminal state the window sees.
-        let run = tauri::async_runtime::spawn(async move {
-            // `tx` moves in and is dropped when the engine is done, which ends the pump.
-            let tx = tx;
-            engine_service
-                .engine
-                .chat(
-                    &engine_endpoint,
-                    &messages,
-                    ChatOptions::default(),
-                    &token,
-                    &mut |ev| {
-                        let _ = tx.send(ev);
-                    },
-                )
-                .await
-        });
-        let (result, ()) = tokio::join!(run, pump);
-        let (end, text, status) = match result {
-            Ok(result) => {
-                let status = match result.outcome {
-                    Outcome::Done => TurnStatus::Done,
-                    Outcome::Cancelled => TurnStatus::Cancelled,
-                    Outcome::Error(_) => TurnStatus::Error,
-                };
-                (
-                    StreamEnd::from_result(&result),
-                    result.answer.history_text(),
-                    status,
-                )
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "stream task failed");
-                (
-                    StreamEnd::failed(ErrorInfo {
-                        kind: ErrorKind::Stream,
-                        message: format!("internal error: the stream stopped unexpectedly ({e})"),
-                        status: None,
-                        retry_after_s: None,
-                    }),
-                    String::new(),
-                    TurnStatus::Error,
-                )
-            }
-        };
-        if let Ok(mut c) = conversations.lock() {
-            c.finish(&conversation_id, text, status);
-        }
-        streams.remove(&stream_id);
-        let _ = on_event.send(StreamMessage::End(end));
-        let quirks = service.clone();
-        let _ = tauri::async_runtime::spawn_blocking(move || {
-            quirks.remember_quirks(provider_id.as_deref(), &endpoint)
-        })
-        .await;
-    });
-    Ok(())
-}
-
-#[tauri::command]
-fn cancel_stream(state: tauri::State<'_, AppState>, stream_id: String) -> bool {
-    state.streams.cancel(&stream_id)
+fn cancel_stream(streams: tauri::State<'_, Arc<StreamRegistry>>, stream_id: String) -> bool {
+    streams.cancel(&stream_id)
 }
 
 /// Opens an http(s) or mailto link in the system browser, never in the app window.
@@ -380,11 +223,10 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     let streams = Arc::new(StreamRegistry::default());
     let streams_on_exit = streams.clone();
     let app = tauri::Builder::default()
-        .manage(AppState {
-            service,
-            conversations: Arc::new(Mutex::new(Conversations::new())),
-            streams,
-        })
+        .plugin(tauri_plugin_dialog::init())
+        .manage(service)
+        .manage(chat::ChatState::open())
+        .manage(streams)
         .invoke_handler(tauri::generate_handler![
             get_state,
             save_provider,
@@ -396,10 +238,21 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
             delete_api_key,
             list_models,
             import_env,
-            send_message,
             cancel_stream,
-            forget_conversation,
-            open_external
+            open_external,
+            chat::store_problem,
+            chat::reset_store,
+            chat::list_conversations,
+            chat::open_conversation,
+            chat::rename_conversation,
+            chat::pin_conversation,
+            chat::delete_conversation,
+            chat::undo_delete,
+            chat::search_conversations,
+            chat::activate_version,
+            chat::export_conversation,
+            chat::import_conversation,
+            chat::send_message
         ])
         .setup(|app| {
             WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
