@@ -116,6 +116,7 @@ type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
     requests: Arc<Mutex<Vec<Request>>>,
+    sent: Arc<Mutex<Vec<(Instant, Vec<u8>)>>>,
     closed_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Instant>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -137,6 +138,8 @@ impl TestServer {
         let (closed_tx, closed_rx) = mpsc::unbounded_channel();
         let handler: Arc<Handler> = Arc::new(handler);
         let reqs = requests.clone();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let sent_log = sent.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
@@ -146,14 +149,16 @@ impl TestServer {
                 let handler = handler.clone();
                 let reqs = reqs.clone();
                 let closed_tx = closed_tx.clone();
+                let sent_log = sent_log.clone();
                 tokio::spawn(async move {
-                    serve(sock, handler, reqs, closed_tx).await;
+                    serve(sock, handler, reqs, closed_tx, sent_log).await;
                 });
             }
         });
         Self {
             addr,
             requests,
+            sent,
             closed_rx: tokio::sync::Mutex::new(closed_rx),
             task,
         }
@@ -172,6 +177,11 @@ impl TestServer {
     /// Every request so far.
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().expect("lock").clone()
+    }
+
+    /// Every streamed piece written so far, with when it was written.
+    pub fn sent(&self) -> Vec<(Instant, Vec<u8>)> {
+        self.sent.lock().expect("lock").clone()
     }
 
     /// The chat completion requests so far (not `/models`).
@@ -265,6 +275,7 @@ async fn serve(
     handler: Arc<Handler>,
     reqs: Arc<Mutex<Vec<Request>>>,
     closed_tx: mpsc::UnboundedSender<Instant>,
+    sent_log: Arc<Mutex<Vec<(Instant, Vec<u8>)>>>,
 ) {
     // One request per connection keeps the script simple.
     let Some(req) = read_request(&mut sock).await else {
@@ -326,6 +337,7 @@ async fn serve(
                     chunk.extend_from_slice(&piece);
                     chunk.extend_from_slice(b"\r\n");
                     wr.write_all(&chunk).await?;
+                    sent_log.lock().expect("lock").push((Instant::now(), piece));
                 }
                 match end {
                     End::Finish => wr.write_all(b"0\r\n\r\n").await?,
