@@ -473,8 +473,10 @@ fn history(action: HistoryAction) -> i32 {
         }
     };
     let plain = |s: &str| {
-        s.replace(crate::core::store::MARK_START, "**")
-            .replace(crate::core::store::MARK_END, "**")
+        s.replace(
+            [crate::core::store::MARK_START, crate::core::store::MARK_END],
+            "**",
+        )
     };
     let result: Result<(), StoreError> = (|| {
         match action {

@@ -298,6 +298,8 @@ pub struct MessageView {
     pub metrics: Option<serde_json::Value>,
     /// Position among its versions (1-based) and how many there are.
     pub version: (usize, usize),
+    /// The ids of all its versions, oldest first (just itself when there is one).
+    pub versions: Vec<String>,
     /// Position in the conversation.
     pub seq: i64,
     /// The user message an answer answers.
@@ -316,13 +318,14 @@ pub fn message_views(
         .into_iter()
         .map(|m| {
             let root = m.variant_of.clone().unwrap_or_else(|| m.id.clone());
-            let version = groups
+            let versions = groups
                 .get(&root)
-                .and_then(|ids| {
-                    ids.iter()
-                        .position(|i| *i == m.id)
-                        .map(|p| (p + 1, ids.len()))
-                })
+                .cloned()
+                .unwrap_or_else(|| vec![m.id.clone()]);
+            let version = versions
+                .iter()
+                .position(|i| *i == m.id)
+                .map(|p| (p + 1, versions.len()))
                 .unwrap_or((1, 1));
             let tool_calls: Vec<crate::core::stream::ToolCall> = m
                 .tool_calls
@@ -347,6 +350,7 @@ pub fn message_views(
                     .collect(),
                 error,
                 version,
+                versions,
                 id: m.id,
                 role: m.role,
                 status: m.status,

@@ -112,11 +112,14 @@ impl Reply {
 
 type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
 
+/// Every streamed piece the server wrote, with when.
+type SentLog = Arc<Mutex<Vec<(Instant, Vec<u8>)>>>;
+
 /// A running server; it stops when dropped.
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
     requests: Arc<Mutex<Vec<Request>>>,
-    sent: Arc<Mutex<Vec<(Instant, Vec<u8>)>>>,
+    sent: SentLog,
     closed_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Instant>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -275,7 +278,7 @@ async fn serve(
     handler: Arc<Handler>,
     reqs: Arc<Mutex<Vec<Request>>>,
     closed_tx: mpsc::UnboundedSender<Instant>,
-    sent_log: Arc<Mutex<Vec<(Instant, Vec<u8>)>>>,
+    sent_log: SentLog,
 ) {
     // One request per connection keeps the script simple.
     let Some(req) = read_request(&mut sock).await else {

@@ -25,6 +25,9 @@ test('composer keys: Enter sends, Shift+Enter is a newline, Esc stops, IME compo
   assert.equal(globalKey({ key: 'n', ctrlKey: true }), 'new_chat');
   assert.equal(globalKey({ key: 'Escape' }), 'cancel');
   assert.equal(globalKey({ key: 'n' }), null);
+  assert.equal(globalKey({ key: 'k', ctrlKey: true }), 'search');
+  assert.equal(globalKey({ key: 'Backspace', ctrlKey: true, shiftKey: true }), 'delete_chat');
+  assert.equal(globalKey({ key: 'Backspace', ctrlKey: true }), null);
 });
 
 test('formatMetrics shows server usage plainly and marks estimates', () => {
@@ -92,4 +95,22 @@ test('pickProvider prefers the conversation, then the default, then the environm
   assert.equal(pickProvider(ps, null, null)?.id, 'env');
   assert.equal(pickProvider(ps.slice(1), null, null)?.id, 'ollama');
   assert.equal(pickProvider([], null, null), null);
+});
+
+import { snippetParts, formatDate } from '../../ui/js/format.js';
+
+test('snippetParts marks matches without any HTML', () => {
+  assert.deepEqual(snippetParts('about the \uE000zygomorphic\uE001 <b>flowers</b>'), [
+    { text: 'about the ', mark: false },
+    { text: 'zygomorphic', mark: true },
+    { text: ' <b>flowers</b>', mark: false },
+  ]);
+  assert.deepEqual(snippetParts(''), []);
+});
+
+test('formatDate: time today, weekday this week, date before', () => {
+  const now = new Date(2026, 10, 21, 15, 0).getTime();
+  assert.equal(formatDate(new Date(2026, 10, 21, 9, 5).getTime(), now), '09:05');
+  assert.equal(formatDate(new Date(2025, 0, 2, 9, 5).getTime(), now), '2025-01-02');
+  assert.match(formatDate(new Date(2026, 10, 19, 9, 5).getTime(), now), /^\S+$/);
 });

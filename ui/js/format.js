@@ -61,11 +61,14 @@ export function composerKey(ev) {
 /**
  * What a key press anywhere in the window means.
  * @param {{key: string, shiftKey?: boolean, ctrlKey?: boolean, metaKey?: boolean}} ev
- * @returns {'cancel'|'new_chat'|null}
+ * @returns {'cancel'|'new_chat'|'search'|'delete_chat'|null}
  */
 export function globalKey(ev) {
+  const mod = ev.ctrlKey || ev.metaKey;
   if (ev.key === 'Escape') return 'cancel';
-  if ((ev.ctrlKey || ev.metaKey) && !ev.shiftKey && (ev.key === 'n' || ev.key === 'N')) return 'new_chat';
+  if (mod && !ev.shiftKey && (ev.key === 'n' || ev.key === 'N')) return 'new_chat';
+  if (mod && !ev.shiftKey && (ev.key === 'k' || ev.key === 'K')) return 'search';
+  if (mod && ev.shiftKey && ev.key === 'Backspace') return 'delete_chat';
   return null;
 }
 
@@ -176,4 +179,43 @@ export function formatHeaders(headers) {
 export function pickProvider(providers, defaultId, preferredId) {
   const byId = (/** @type {string|null} */ id) => (id ? providers.find((p) => p.id === id) ?? null : null);
   return byId(preferredId) ?? byId(defaultId) ?? providers.find((p) => p.from_env) ?? providers.find((p) => p.usable) ?? null;
+}
+
+/**
+ * Splits a search snippet into plain and highlighted parts (the backend marks
+ * matches with U+E000 … U+E001), so the page builds <mark> elements from text
+ * and never parses HTML.
+ * @param {string} snippet
+ * @returns {{text: string, mark: boolean}[]}
+ */
+export function snippetParts(snippet) {
+  /** @type {{text: string, mark: boolean}[]} */
+  const parts = [];
+  let mark = false;
+  let buf = '';
+  for (const ch of snippet) {
+    if (ch === '\uE000' || ch === '\uE001') {
+      if (buf) parts.push({ text: buf, mark });
+      buf = '';
+      mark = ch === '\uE000';
+    } else {
+      buf += ch;
+    }
+  }
+  if (buf) parts.push({ text: buf, mark });
+  return parts;
+}
+
+/**
+ * A short date for the sidebar: the time today, the weekday this week, else the date.
+ * @param {number} ms
+ * @param {number} now
+ */
+export function formatDate(ms, now) {
+  const d = new Date(ms);
+  const n = new Date(now);
+  const pad = (/** @type {number} */ x) => String(x).padStart(2, '0');
+  if (d.toDateString() === n.toDateString()) return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (now - ms < 6 * 86_400_000 && now >= ms) return d.toLocaleDateString(undefined, { weekday: 'short' });
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }

@@ -118,11 +118,27 @@ export function importEnv() {
 }
 
 /**
- * Starts a stream. `text` null answers the last user message again.
+ * @typedef {{kind: 'new', text: string} | {kind: 'regenerate'} | {kind: 'edit', text: string}} SendKind
+ * @typedef {{id: string, role: 'user'|'assistant', status: string, content: string, html: string|null,
+ *   reasoning: string|null, tool_calls: ToolCallView[], error: ErrorInfo|null, finish_reason: string|null,
+ *   usage: {input_tokens: number, output_tokens: number, estimated?: boolean}|null,
+ *   metrics: {ttft_ms: number|null, total_ms: number, chunks: number, tokens_per_s: number|null}|null,
+ *   version: [number, number], versions: string[], seq: number, parent_id: string|null}} MessageView
+ * @typedef {{conversation_id: string, user_message: MessageView, answer_id: string}} Sent
+ * @typedef {{id: string, title: string, created: number, updated: number, pinned: boolean,
+ *   provider: string|null, model: string|null, system_prompt: string}} ConversationSummary
+ * @typedef {{pinned: boolean, updated: number, id: string}} Cursor
+ * @typedef {{id: string, title: string, updated: number, message_id: string|null, snippet: string}} SearchHit
+ * @typedef {{conversation: ConversationSummary, messages: MessageView[], has_more: boolean}} ConversationPage
+ * @typedef {{path: string, message: string, can_move_aside: boolean}} StoreProblem
+ */
+
+/**
+ * Records a turn in the stored conversation and starts streaming its answer.
  * @param {{conversationId: string, streamId: string, providerId: string|null, model: string|null,
- *   systemPrompt: string, text: string|null}} req
+ *   systemPrompt: string, send: SendKind}} req
  * @param {(msg: StreamMessage) => void} onMessage called in order for every message
- * @returns {Promise<void>}
+ * @returns {Promise<Sent>}
  */
 export function sendMessage(req, onMessage) {
   const channel = new (tauri().Channel)();
@@ -133,9 +149,74 @@ export function sendMessage(req, onMessage) {
     providerId: req.providerId,
     model: req.model,
     systemPrompt: req.systemPrompt,
-    text: req.text,
+    send: req.send,
     onEvent: channel,
   });
+}
+
+/** @returns {Promise<StoreProblem|null>} why the conversation database is unavailable */
+export function storeProblem() {
+  return call('store_problem');
+}
+
+/** @returns {Promise<string>} where the unusable database was moved */
+export function resetStore() {
+  return call('reset_store');
+}
+
+/** @param {Cursor|null} cursor @param {number} limit @returns {Promise<ConversationSummary[]>} */
+export function listConversations(cursor, limit) {
+  return call('list_conversations', { cursor, limit });
+}
+
+/**
+ * @param {string} id
+ * @param {number|null} beforeSeq
+ * @param {number} limit
+ * @returns {Promise<ConversationPage>}
+ */
+export function openConversation(id, beforeSeq, limit) {
+  return call('open_conversation', { id, beforeSeq, limit });
+}
+
+/** @param {string} id @param {string} title @returns {Promise<void>} */
+export function renameConversation(id, title) {
+  return call('rename_conversation', { id, title });
+}
+
+/** @param {string} id @param {boolean} pinned @returns {Promise<void>} */
+export function pinConversation(id, pinned) {
+  return call('pin_conversation', { id, pinned });
+}
+
+/** @param {string} id @returns {Promise<string>} a token for undoDelete */
+export function deleteConversation(id) {
+  return call('delete_conversation', { id });
+}
+
+/** @param {string} token @returns {Promise<string>} the restored conversation's id */
+export function undoDelete(token) {
+  return call('undo_delete', { token });
+}
+
+/** @param {string} query @returns {Promise<SearchHit[]>} */
+export function searchConversations(query) {
+  return call('search_conversations', { query });
+}
+
+/** @param {string} messageId @returns {Promise<void>} */
+export function activateVersion(messageId) {
+  return call('activate_version', { messageId });
+}
+
+/** @param {string} id @param {'md'|'json'} format @returns {Promise<string|null>} the path written */
+export function exportConversation(id, format) {
+  return call('export_conversation', { id, format });
+}
+
+/** @returns {Promise<string|null>} the imported conversation's id */
+export function importConversation() {
+  return call('import_conversation');
 }
 
 /** @param {string} streamId @returns {Promise<boolean>} */
@@ -143,10 +224,6 @@ export function cancelStream(streamId) {
   return call('cancel_stream', { streamId });
 }
 
-/** @param {string} conversationId @returns {Promise<void>} */
-export function forgetConversation(conversationId) {
-  return call('forget_conversation', { conversationId });
-}
 
 /** @param {string} url @returns {Promise<void>} */
 export function openExternal(url) {

@@ -58,15 +58,51 @@ function decorateCode(root) {
 }
 
 /**
- * A user message.
+ * Version arrows ("‹ 2/3 ›") for a message with several versions.
+ * @param {[number, number]} version 1-based position and count
+ * @param {string[]} ids all versions, oldest first
+ * @param {(id: string) => void} onPick
+ */
+function versionArrows(version, ids, onPick) {
+  const [i, n] = version;
+  const box = el('span', { class: 'versions', 'data-testid': 'versions' });
+  const prev = el('button', { type: 'button', 'data-testid': 'version-prev', title: 'Previous version' }, '‹');
+  const next = el('button', { type: 'button', 'data-testid': 'version-next', title: 'Next version' }, '›');
+  prev.disabled = i <= 1;
+  next.disabled = i >= n;
+  prev.addEventListener('click', () => onPick(ids[i - 2]));
+  next.addEventListener('click', () => onPick(ids[i]));
+  box.append(prev, el('span', { 'data-testid': 'version' }, `${i}/${n}`), next);
+  return box;
+}
+
+/**
+ * @typedef {{onRetry: () => void, onRegenerate?: () => void, onVersion?: (id: string) => void,
+ *   onEdit?: (text: string) => void}} Handlers
+ */
+
+/**
+ * A user message (its text as plain text).
  * @param {string} text
  * @param {string} messageId
+ * @param {{version?: [number, number], versions?: string[], last?: boolean}} [opts]
+ * @param {Handlers} [handlers]
  */
-export function userMessage(text, messageId) {
+export function userMessage(text, messageId, opts = {}, handlers) {
   const node = el('article', {
     class: 'message', 'data-testid': 'message', 'data-role': 'user', 'data-status': 'done', 'data-message-id': messageId,
   });
-  node.textContent = text;
+  node.append(el('div', { class: 'user-text', 'data-testid': 'user-text' }, text));
+  const actions = el('div', { class: 'actions' });
+  if (opts.version && opts.version[1] > 1 && handlers?.onVersion) {
+    actions.append(versionArrows(opts.version, opts.versions ?? [], handlers.onVersion));
+  }
+  if (opts.last && handlers?.onEdit) {
+    const edit = el('button', { type: 'button', 'data-testid': 'edit', title: 'Edit and resend' }, 'Edit');
+    edit.addEventListener('click', () => handlers.onEdit?.(text));
+    actions.append(edit);
+  }
+  if (actions.childNodes.length) node.append(actions);
   return node;
 }
 
@@ -74,7 +110,7 @@ export function userMessage(text, messageId) {
 export class AssistantView {
   /**
    * @param {string} messageId
-   * @param {{onRetry: () => void}} handlers
+   * @param {Handlers} handlers
    */
   constructor(messageId, handlers) {
     this.handlers = handlers;
@@ -227,8 +263,40 @@ export class AssistantView {
     return t;
   }
 
-  /** @param {import('./ipc.js').StreamEnd} end */
-  finish(end) {
+  /**
+   * A stored answer, rendered through the same steps as a streamed one.
+   * @param {import('./ipc.js').MessageView} m
+   * @param {Handlers} handlers
+   * @param {boolean} last the conversation's last answer (gets Retry / Regenerate)
+   */
+  static fromStored(m, handlers, last) {
+    const v = new AssistantView(m.id, handlers);
+    if (m.reasoning) v.appendReasoning(m.reasoning);
+    if (m.html) v.appendBlock(m.html);
+    if (m.status === 'streaming') {
+      v.root.setAttribute('data-status', 'streaming');
+      return v;
+    }
+    const u = m.usage;
+    v.finish({
+      status: /** @type {any} */ (m.status),
+      error: m.error,
+      finish_reason: m.finish_reason,
+      metrics: m.metrics ?? { ttft_ms: null, total_ms: 0, chunks: 0, tokens_per_s: null },
+      usage: { input_tokens: u?.input_tokens ?? 0, output_tokens: u?.output_tokens ?? 0 },
+      usage_estimated: u ? !!u.estimated : true,
+      tool_calls: m.tool_calls,
+      text: m.content,
+    }, last, m.version[1] > 1 ? { version: m.version, versions: m.versions } : undefined);
+    return v;
+  }
+
+  /**
+   * @param {import('./ipc.js').StreamEnd} end
+   * @param {boolean} [last] the conversation's last answer
+   * @param {{version: [number, number], versions: string[]}} [versions]
+   */
+  finish(end, last = true, versions) {
     this.clearRetrying();
     this.closeCode();
     this.rawText = end.text ?? '';
@@ -250,16 +318,22 @@ export class AssistantView {
     const copy = el('button', { type: 'button', 'data-testid': 'copy', title: 'Copy the answer as markdown' }, 'Copy');
     copy.addEventListener('click', () => copyText(this.rawText));
     actions.append(copy);
-    if (end.status !== 'done') {
+    if (last && end.status !== 'done') {
       const retry = el('button', { type: 'button', 'data-testid': 'retry', title: 'Ask again' }, 'Retry');
       retry.addEventListener('click', () => this.handlers.onRetry());
       actions.append(retry);
+    } else if (last && this.handlers.onRegenerate) {
+      const regen = el('button', { type: 'button', 'data-testid': 'regenerate', title: 'Answer again (this answer is kept)' }, 'Regenerate');
+      regen.addEventListener('click', () => this.handlers.onRegenerate?.());
+      actions.append(regen);
     }
+    if (versions && this.handlers.onVersion) actions.append(versionArrows(versions.version, versions.versions, this.handlers.onVersion));
     this.root.append(actions);
   }
 
-  /** The Retry button leaves once a newer turn exists. */
+  /** Retry and Regenerate leave once a newer turn exists. */
   dropRetry() {
     this.root.querySelector('[data-testid="retry"]')?.remove();
+    this.root.querySelector('[data-testid="regenerate"]')?.remove();
   }
 }
