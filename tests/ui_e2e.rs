@@ -984,3 +984,149 @@ async fn conversations_survive_a_restart_search_jumps_to_a_message_and_export_ma
     );
     c.close().await.expect("close");
 }
+
+/// The text the server had sent by `t` (content deltas only).
+fn sent_text_by(server: &TestServer, t: Instant) -> String {
+    let mut text = String::new();
+    for (at, piece) in server.sent() {
+        if at > t {
+            break;
+        }
+        for line in String::from_utf8_lossy(&piece).lines() {
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(data) {
+                // Only the long stream's deltas ("k0 ", "k1 ", ...).
+                if let Some(c) = v["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .filter(|c| c.starts_with('k'))
+                {
+                    text.push_str(c);
+                }
+            }
+        }
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_killed_mid_stream_leaves_an_interrupted_answer_with_its_text() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, n| {
+        if n == 0 {
+            Reply::sse(common::answer_stream(&["A", " finished", " answer."]))
+        } else {
+            let pieces = (0..3000)
+                .map(|i| (Duration::from_millis(10), content_event(&format!("k{i} "))))
+                .collect();
+            Reply::sse_pieces(pieces, End::Finish)
+        }
+    }))
+    .await;
+    let base = server.base_url();
+    let mut driver =
+        start_driver_with(&[("OPENAI_BASE_URL", &base), ("RUNNEL_MODEL", "e2e-model")]).await;
+    let c = connect(&driver).await;
+    send_text(&c, "First").await;
+    eventually(20, "first answer", || async {
+        (status_of_last_answer(&c).await? == "done").then_some(())
+    })
+    .await;
+    send_text(&c, "Second, long").await;
+    eventually(20, "streaming", || async {
+        (server.sent().len() > 60).then_some(())
+    })
+    .await;
+
+    // The app's writer lock file is named after its pid.
+    let dirs = driver.dirs.take().expect("dirs");
+    let data = dirs.0.join("data/dev.runnel.app");
+    let pid: i32 = std::fs::read_dir(data.join("writers"))
+        .expect("writers dir")
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .split('-')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .next()
+        .expect("a writer lock");
+    // SAFETY: signalling the app this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let killed_at = Instant::now();
+    // kill() returns at once; the process releases its files (and its writer
+    // lock) as it exits. Wait until it is gone or a zombie.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if state.is_empty()
+            || state
+                .lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the app did not exit after SIGKILL"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(c);
+    drop(driver);
+    let must_have = sent_text_by(&server, killed_at - Duration::from_millis(250));
+
+    // The last thread of a killed multi-threaded process releases its files a
+    // few ms after the leader turns zombie: reopen until the writer is gone.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (store, msgs) = loop {
+        let store = runnel::core::store::Store::open(&data.join("runnel.sqlite3")).expect("reopen");
+        let convs = store.list(None, 10).expect("list");
+        assert_eq!(convs.len(), 1);
+        let msgs = store.messages(&convs[0].id, None, 10).expect("messages");
+        if msgs
+            .last()
+            .is_some_and(|m| m.status != runnel::core::store::MessageStatus::Streaming)
+            || Instant::now() > deadline
+        {
+            break (store, msgs);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    drop(store);
+    let shown: Vec<(&str, &str)> = msgs
+        .iter()
+        .map(|m| (m.role.as_str(), m.status.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("user", "done"),
+            ("assistant", "done"),
+            ("user", "done"),
+            ("assistant", "interrupted")
+        ]
+    );
+    assert_eq!(
+        msgs[1].content, "A finished answer.",
+        "earlier messages are intact"
+    );
+    assert!(
+        msgs[3].content.starts_with(&must_have),
+        "kept {} chars; {} were sent 250 ms before the kill",
+        msgs[3].content.len(),
+        must_have.len()
+    );
+    eprintln!(
+        "app kill -9: kept {} chars, {} were due",
+        msgs[3].content.len(),
+        must_have.len()
+    );
+    drop(dirs);
+}
