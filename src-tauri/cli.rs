@@ -430,6 +430,7 @@ async fn providers(action: ProvidersAction) -> i32 {
 /// Records the turn for `--save` / `--conversation`.
 fn save_turn(
     args: &AskArgs,
+    provider: Option<String>,
     endpoint: &Endpoint,
     prompt: &str,
 ) -> Result<(Arc<Store>, chats::Prepared), StoreError> {
@@ -449,7 +450,7 @@ fn save_turn(
         (None, None) => String::new(),
     };
     let settings = chats::SendSettings {
-        provider: args.provider.clone(),
+        provider,
         model: Some(endpoint.model.clone()),
         system_prompt,
     };
@@ -684,13 +685,28 @@ fn ask(args: AskArgs) -> i32 {
 }
 
 async fn ask_async(args: AskArgs, prompt: String) -> i32 {
-    let (engine, endpoint) = match &args.provider {
+    // A stored conversation continues with its own provider and model unless
+    // told otherwise.
+    let mut provider = args.provider.clone();
+    let mut model = args.model.clone();
+    if let (None, None, Some(cid)) = (&provider, &args.base_url, &args.conversation) {
+        if let Ok(c) = Store::open_default().and_then(|s| s.conversation(cid)) {
+            if let Some(p) = c
+                .provider
+                .filter(|p| p != crate::core::service::ENV_PROVIDER_ID)
+            {
+                provider = Some(p);
+                model = model.or(c.model);
+            }
+        }
+    }
+    let (engine, endpoint) = match &provider {
         Some(id) => {
             let svc = match service() {
                 Ok(s) => s,
                 Err(e) => return fail(&e),
             };
-            match svc.endpoint(Some(id), args.model.as_deref()).await {
+            match svc.endpoint(Some(id), model.as_deref()).await {
                 Ok(ep) => (svc.engine.clone(), ep),
                 Err(e) => return fail(&e),
             }
@@ -706,8 +722,7 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
                 .clone()
                 .or_else(|| var("OPENAI_BASE_URL"))
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-            let model = args
-                .model
+            let model = model
                 .clone()
                 .or_else(|| var("RUNNEL_MODEL"))
                 .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
@@ -722,7 +737,7 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
         }
     };
     let saved = if args.save || args.conversation.is_some() {
-        match save_turn(&args, &endpoint, &prompt) {
+        match save_turn(&args, provider.clone(), &endpoint, &prompt) {
             Ok(s) => Some(s),
             Err(e) => {
                 eprintln!("runnel: error [storage]: {e}");

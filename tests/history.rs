@@ -237,3 +237,52 @@ async fn sigkill_mid_stream_leaves_an_interrupted_message_with_the_text_so_far()
     );
     std::fs::remove_dir_all(data).ok();
 }
+
+#[tokio::test]
+async fn a_stream_of_another_live_process_is_never_marked_interrupted() {
+    let data = temp_dir("live");
+    let mut pieces: Vec<_> = (0..300)
+        .map(|i| (Duration::from_millis(10), content_event(&format!("x{i} "))))
+        .collect();
+    pieces.push((Duration::ZERO, common::finish_events("stop", 3, 300)));
+    let server = TestServer::always(Reply::sse_pieces(pieces, End::Finish)).await;
+    let child = runnel(&data, &server.base_url())
+        .args(["ask", "--save", "--json", "Stream please"])
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.sent().len() < 40 {
+        assert!(Instant::now() < deadline, "the stream started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Another process (this test, like the window) opens the store meanwhile.
+    let store = Store::open(&data.join("runnel.sqlite3")).expect("open while streaming");
+    let id = store.list(None, 5).expect("list")[0].id.clone();
+    let answer = store
+        .messages(&id, None, 10)
+        .expect("messages")
+        .pop()
+        .expect("answer");
+    assert_eq!(
+        answer.status,
+        MessageStatus::Streaming,
+        "a live writer is left alone"
+    );
+    assert!(store.has_live_stream(&id).expect("check"));
+    drop(store);
+    let out = child.wait_with_output().await.expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = Store::open(&data.join("runnel.sqlite3")).expect("reopen");
+    let answer = store
+        .messages(&id, None, 10)
+        .expect("messages")
+        .pop()
+        .expect("answer");
+    assert_eq!(answer.status, MessageStatus::Done);
+    assert!(answer.content.starts_with("x0 x1 ") && answer.content.ends_with("x299 "));
+    std::fs::remove_dir_all(data).ok();
+}

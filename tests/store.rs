@@ -5,7 +5,22 @@ use runnel::core::store::{
     fts_query, Cursor, FinalState, MessageStatus, Store, StoreError, MARK_END, MARK_START,
     SCHEMA_V1, SCHEMA_VERSION,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// FTS5's own consistency check of the external-content indexes.
+fn assert_index_consistent(db: &Path) {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    conn.execute(
+        "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')",
+        [],
+    )
+    .expect("messages index consistent");
+    conn.execute(
+        "INSERT INTO titles_fts(titles_fts) VALUES('integrity-check')",
+        [],
+    )
+    .expect("titles index consistent");
+}
 
 fn temp_db(name: &str) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!(
@@ -85,7 +100,9 @@ fn crud_title_rename_pin_delete_and_undo() {
         store.search("moon", 10).expect("search").is_empty(),
         "deleted messages leave the index"
     );
+    assert_index_consistent(&db);
     store.restore(&deleted).expect("undo");
+    assert_index_consistent(&db);
     assert_eq!(store.messages(&id, None, 100).expect("messages").len(), 3);
     assert_eq!(store.search("moon", 10).expect("search").len(), 1);
     std::fs::remove_dir_all(dir).ok();
@@ -175,7 +192,12 @@ fn search_finds_a_word_in_message_1_of_1000_with_a_highlighted_snippet() {
     // Quotes and operators in the query are harmless.
     assert!(store.search("\"AND OR NOT (", 20).is_ok());
     assert_eq!(fts_query("  "), None);
-    assert_eq!(fts_query("a \"b").as_deref(), Some("\"a\" \"b\"*"));
+    assert_eq!(fts_query("a \"bcd").as_deref(), Some("\"a\" \"bcd\"*"));
+    assert_eq!(
+        fts_query("x a").as_deref(),
+        Some("\"x\" \"a\""),
+        "no prefix under 3 letters"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -205,6 +227,7 @@ fn streaming_text_is_indexed_only_when_the_answer_ends() {
         )
         .expect("finish");
     assert_eq!(store.search("quasar", 5).expect("search").len(), 1);
+    assert_index_consistent(&db);
     assert_eq!(
         store.message(&a.id).expect("m").status,
         MessageStatus::Cancelled
@@ -226,7 +249,12 @@ fn regenerate_and_edit_keep_every_version() {
         ["Name a colour", "Blue"]
     );
     assert_eq!(store.versions(&a2.id).expect("versions").len(), 2);
+    assert!(
+        store.search("Red", 5).expect("search").is_empty(),
+        "a hidden version is not a hit"
+    );
     store.activate(&a1).expect("flip back");
+    assert_eq!(store.search("Red", 5).expect("search").len(), 1);
     assert_eq!(store.messages(&id, None, 10).expect("m")[1].content, "Red");
     // Edit the last user message: a new version with its own answer.
     let u2 = store
@@ -261,6 +289,7 @@ fn regenerate_and_edit_keep_every_version() {
         5,
         "nothing destroyed"
     );
+    assert_index_consistent(&db);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -1130,3 +1130,59 @@ async fn the_app_killed_mid_stream_leaves_an_interrupted_answer_with_its_text() 
     );
     drop(dirs);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regenerate_keeps_the_old_answer_behind_a_version_arrow() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, n| {
+        Reply::sse(common::answer_stream(&[if n == 0 {
+            "First take."
+        } else {
+            "Second take."
+        }]))
+    }))
+    .await;
+    let base = server.base_url();
+    let driver =
+        start_driver_with(&[("OPENAI_BASE_URL", &base), ("RUNNEL_MODEL", "e2e-model")]).await;
+    let c = connect(&driver).await;
+    send_text(&c, "Give me a take").await;
+    eventually(20, "first answer", || async {
+        (status_of_last_answer(&c).await? == "done").then_some(())
+    })
+    .await;
+    click(&c, "[data-testid=regenerate]").await;
+    eventually(20, "second answer", || async {
+        (answer_text(&c, 0).await == "Second take.").then_some(())
+    })
+    .await;
+    // The conversation shows version 2 of 2; the arrow flips back to the kept first answer.
+    eventually(20, "reload with versions", || async {
+        let v = c
+            .find(Locator::Css("[data-role=assistant] [data-testid=version]"))
+            .await
+            .ok()?;
+        (v.text().await.ok()? == "2/2").then_some(())
+    })
+    .await;
+    click(&c, "[data-role=assistant] [data-testid=version-prev]").await;
+    eventually(20, "first answer again", || async {
+        let v = c
+            .find(Locator::Css("[data-role=assistant] [data-testid=version]"))
+            .await
+            .ok()?;
+        (v.text().await.ok()? == "1/2" && answer_text(&c, 0).await == "First take.").then_some(())
+    })
+    .await;
+    assert_eq!(server.chat_requests().len(), 2);
+    let second = server.chat_requests()[1].json();
+    let msgs = second["messages"].as_array().expect("messages");
+    assert_eq!(
+        msgs.len(),
+        1,
+        "regenerate sends the question without the answer it replaces: {msgs:?}"
+    );
+    c.close().await.expect("close");
+}

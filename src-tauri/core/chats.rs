@@ -88,6 +88,11 @@ pub fn prepare(
             &settings.system_prompt,
         )?;
     } else {
+        if store.has_live_stream(conversation_id)? {
+            return Err(StoreError::Invalid(
+                "An answer is still streaming in this conversation: stop it first".into(),
+            ));
+        }
         store.set_settings(
             conversation_id,
             settings.provider.as_deref(),

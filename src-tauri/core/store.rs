@@ -13,7 +13,7 @@
 //! kept in step by triggers. A message is indexed when it leaves `streaming`,
 //! so flushes during a stream do not re-index a growing text.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -90,6 +90,7 @@ CREATE TRIGGER conversations_au AFTER UPDATE OF title ON conversations BEGIN
   INSERT INTO titles_fts(rowid, title) VALUES (new.rowid, new.title);
 END;
 CREATE INDEX messages_by_parent ON messages(parent_id);
+CREATE INDEX messages_streaming ON messages(conversation_id, writer) WHERE status = 'streaming';
 ";
 
 const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
@@ -340,8 +341,11 @@ fn writer_is_dead(dir: &Path, writer: &str) -> bool {
         return false;
     }
     let path = dir.join("writers").join(format!("{writer}.lock"));
-    let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else {
-        return true;
+    let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+        Ok(f) => f,
+        // No lock file: its writer never started or cleaned up. Any other
+        // error (permissions) proves nothing: leave the stream alone.
+        Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
     };
     match file.try_lock() {
         Ok(()) => {
@@ -384,7 +388,7 @@ fn open_error(path: &Path, e: &rusqlite::Error) -> StoreError {
         Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
             ("is locked by another program", false)
         }
-        _ => ("could not be opened", true),
+        _ => ("could not be opened", false),
     };
     StoreError::Open {
         path: path.to_owned(),
@@ -457,10 +461,9 @@ pub fn title_from(text: &str) -> String {
 /// An FTS5 query for what the user typed: every word must match; the last
 /// word also matches as a prefix (search as you type). Operators are quoted away.
 pub fn fts_query(input: &str) -> Option<String> {
-    let words: Vec<String> = input
+    let words: Vec<&str> = input
         .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '\'')
         .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect();
     let last = words.len().checked_sub(1)?;
     Some(
@@ -468,10 +471,12 @@ pub fn fts_query(input: &str) -> Option<String> {
             .iter()
             .enumerate()
             .map(|(i, w)| {
-                if i == last {
-                    format!("{w}*")
+                let quoted = format!("\"{}\"", w.replace('"', "\"\""));
+                // Prefix matching from 3 letters: "a"* would expand over the whole index.
+                if i == last && w.chars().count() >= 3 {
+                    format!("{quoted}*")
                 } else {
-                    w.clone()
+                    quoted
                 }
             })
             .collect::<Vec<_>>()
@@ -526,6 +531,7 @@ impl Store {
         };
         store.migrate(version).map_err(|e| open_error(path, &e))?;
         store.recover_interrupted()?;
+        store.clean_writer_locks();
         Ok(store)
     }
 
@@ -546,7 +552,13 @@ impl Store {
             if v <= from {
                 continue;
             }
-            let tx = conn.transaction()?;
+            // Another process (the window, the CLI) may have migrated meanwhile:
+            // decide inside a write-locked transaction.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now: i32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if v <= now {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", v)?;
             tx.commit()?;
@@ -580,6 +592,30 @@ impl Store {
             );
         }
         Ok(n)
+    }
+
+    /// True while a live writer (this process or another) streams into the conversation.
+    pub fn has_live_stream(&self, conversation_id: &str) -> Result<bool, StoreError> {
+        let writers: Vec<Option<String>> = self
+            .conn()
+            .prepare_cached("SELECT DISTINCT writer FROM messages WHERE conversation_id = ?1 AND status = 'streaming'")?
+            .query_map(params![conversation_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(writers
+            .iter()
+            .any(|w| w.as_deref().is_some_and(|w| !writer_is_dead(&self.dir, w))))
+    }
+
+    /// Removes lock files of writers that are gone (their streams are already recovered).
+    fn clean_writer_locks(&self) {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("writers")) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if let Some(token) = e.file_name().to_str().and_then(|n| n.strip_suffix(".lock")) {
+                writer_is_dead(&self.dir, token);
+            }
+        }
     }
 
     /// Moves a database that cannot be opened aside (with a timestamp), so a
@@ -735,7 +771,7 @@ impl Store {
     /// Puts back a deleted (or imported) conversation.
     pub fn restore(&self, d: &Deleted) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let c = &d.conversation;
         tx.execute(
             "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned) \
@@ -784,7 +820,7 @@ impl Store {
                 "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND active = 1 AND seq < ?2 \
                  ORDER BY seq DESC, created DESC, rowid DESC LIMIT ?3"
             ))?
-            .query_map(params![id, before_seq.unwrap_or(i64::MAX), limit.clamp(1, 5000) as i64], row_message)?
+            .query_map(params![id, before_seq.unwrap_or(i64::MAX), limit.clamp(1, 10_000_000) as i64], row_message)?
             .collect::<Result<_, _>>()?;
         rows.reverse();
         Ok(rows)
@@ -859,7 +895,7 @@ impl Store {
         let now = now_ms();
         {
             let mut conn = self.conn();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (seq, root) = match variant_of {
                 Some(old) => {
                     let (seq, root): (i64, Option<String>) = tx.query_row(
@@ -905,7 +941,7 @@ impl Store {
         let now = now_ms();
         {
             let mut conn = self.conn();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let parent_seq: i64 = tx
                 .query_row(
                     "SELECT seq FROM messages WHERE id = ?1 AND conversation_id = ?2",
@@ -914,6 +950,16 @@ impl Store {
                 )
                 .optional()?
                 .ok_or_else(|| StoreError::NotFound(format!("message {parent_id}")))?;
+            // The answer follows its question; a new version takes the place
+            // of the one it replaces. Never a seq another message has.
+            let seq = match variant_of {
+                Some(old) => tx.query_row(
+                    "SELECT seq FROM messages WHERE id = ?1",
+                    params![old],
+                    |r| r.get(0),
+                )?,
+                None => Self::next_seq(&tx, conversation_id)?.max(parent_seq + 1),
+            };
             let root = match variant_of {
                 Some(old) => {
                     let root: Option<String> = tx.query_row(
@@ -932,7 +978,7 @@ impl Store {
             tx.execute(
                 "INSERT INTO messages (id, conversation_id, seq, role, content, status, created, writer, parent_id, variant_of, active) \
                  VALUES (?1, ?2, ?3, 'assistant', '', 'streaming', ?4, ?5, ?6, ?7, 1)",
-                params![id, conversation_id, parent_seq + 1, now, writer.id, parent_id, root],
+                params![id, conversation_id, seq, now, writer.id, parent_id, root],
             )?;
             tx.execute(
                 "UPDATE conversations SET updated = ?2 WHERE id = ?1",
@@ -980,7 +1026,7 @@ impl Store {
         let m = self.message(message_id)?;
         let root = m.variant_of.clone().unwrap_or_else(|| m.id.clone());
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE messages SET active = 0 WHERE id = ?1 OR variant_of = ?1",
             params![root],
@@ -1016,7 +1062,7 @@ impl Store {
             .prepare_cached(&format!(
                 "SELECT c.id, c.title, c.updated, m.id, {marks} FROM messages_fts \
                  JOIN messages m ON m.rowid = messages_fts.rowid JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE messages_fts MATCH ?1 ORDER BY messages_fts.rowid DESC LIMIT ?2"
+                 WHERE messages_fts MATCH ?1 AND m.active = 1 ORDER BY messages_fts.rowid DESC LIMIT ?2"
             ))?
             .query_map(params![q, limit], |r| {
                 Ok(SearchHit { id: r.get(0)?, title: r.get(1)?, updated: r.get(2)?, message_id: r.get(3)?, snippet: r.get(4)? })

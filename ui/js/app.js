@@ -43,8 +43,12 @@ let lastAnswer = null;
 let lastUser = null;
 /** The last user message is being edited. */
 let editing = false;
-/** Sidebar paging. */
-const sidebar = { cursor: /** @type {import('./ipc.js').Cursor|null} */ (null), done: false, loading: false };
+/** Sidebar paging; `gen` drops the results of a load that a refresh superseded. */
+const sidebar = { cursor: /** @type {import('./ipc.js').Cursor|null} */ (null), done: false, loading: false, gen: 0 };
+/** Bumped on every open: a slower earlier open never overwrites a later one. */
+let openGen = 0;
+/** The open conversation is stored (it has at least one message). */
+let stored = false;
 
 function setStreaming(/** @type {boolean} */ on) {
   sendBtn.disabled = on;
@@ -118,6 +122,8 @@ function startStream(send, userNode) {
           active = null;
           setStreaming(false);
           refreshList();
+          // A regenerated or edited turn has versions now: show their arrows.
+          if (send.kind !== 'new' && convId === conversationId) openConversation(convId, null);
         }
       }
     }
@@ -144,6 +150,7 @@ function startStream(send, userNode) {
       },
     )
     .then((sent) => {
+      if (convId === conversationId) stored = true;
       view.root.setAttribute('data-message-id', sent.answer_id);
       if (userNode) userNode.setAttribute('data-message-id', sent.user_message.id);
       refreshList();
@@ -224,6 +231,8 @@ function newChat() {
   $('editing-banner').hidden = true;
   paging.oldestSeq = null;
   paging.hasMore = false;
+  openGen++;
+  stored = false;
   setStreaming(false);
   messages.replaceChildren();
   systemPrompt.value = '';
@@ -243,11 +252,13 @@ function renderStored(/** @type {import('./ipc.js').MessageView[]} */ msgs, /** 
   let user = null;
   for (const m of msgs) {
     if (m.role === 'user') {
-      const node = userMessage(m.content, m.id, { version: m.version, versions: m.versions, last: m.id === lastUserId }, handlers);
+      // Versions are flipped on the last turn only: an older flip would hide the turns after it.
+      const tail = m.id === lastUserId;
+      const node = userMessage(m.content, m.id, tail ? { version: m.version, versions: m.versions, last: true } : {}, handlers);
       if (m.id === lastUserId) user = node;
       frag.append(node);
     } else {
-      const v = AssistantView.fromStored(m, handlers, m.id === lastAnswerId);
+      const v = AssistantView.fromStored(m.id === lastAnswerId ? m : { ...m, version: [1, 1] }, handlers, m.id === lastAnswerId);
       if (m.id === lastAnswerId) answer = v;
       frag.append(v.root);
     }
@@ -262,7 +273,9 @@ function renderStored(/** @type {import('./ipc.js').MessageView[]} */ msgs, /** 
  * @param {string|null} focusMessage
  */
 async function openConversation(id, focusMessage) {
-  if (active && id !== conversationId) cancel();
+  // The stream keeps going in the backend only while its view is on screen.
+  if (active) cancel();
+  const gen = ++openGen;
   try {
     let page = await ipc.openConversation(id, null, PAGE);
     let msgs = page.messages;
@@ -270,7 +283,9 @@ async function openConversation(id, focusMessage) {
       page = await ipc.openConversation(id, msgs[0]?.seq ?? null, PAGE * 4);
       msgs = [...page.messages, ...msgs];
     }
+    if (gen !== openGen) return;
     conversationId = id;
+    stored = true;
     active = null;
     setStreaming(false);
     editing = false;
@@ -309,8 +324,9 @@ async function loadOlder() {
   paging.loading = true;
   const id = conversationId;
   try {
+    const gen = openGen;
     const page = await ipc.openConversation(id, paging.oldestSeq, PAGE);
-    if (id !== conversationId) return;
+    if (id !== conversationId || gen !== openGen) return;
     const before = messages.scrollHeight;
     const { frag } = renderStored(page.messages, null, null);
     messages.prepend(frag);
@@ -374,17 +390,23 @@ function conversationItem(c) {
 
 /** Reloads the sidebar's first page. */
 async function refreshList() {
+  sidebar.gen++;
   sidebar.cursor = null;
   sidebar.done = false;
-  list.replaceChildren();
+  sidebar.loading = false;
   await loadMoreConversations();
 }
 
 async function loadMoreConversations() {
   if (sidebar.loading || sidebar.done) return;
   sidebar.loading = true;
+  const gen = sidebar.gen;
+  const first = sidebar.cursor === null;
   try {
     const page = await ipc.listConversations(sidebar.cursor, LIST_PAGE);
+    if (gen !== sidebar.gen) return;
+    // The first page replaces the list in one step (no flash, no mixed pages).
+    if (first) list.replaceChildren();
     for (const c of page) list.append(conversationItem(c));
     const last = page[page.length - 1];
     if (last) sidebar.cursor = { pinned: last.pinned, updated: last.updated, id: last.id };
@@ -392,7 +414,7 @@ async function loadMoreConversations() {
   } catch (e) {
     sidebar.done = true;
   } finally {
-    sidebar.loading = false;
+    if (gen === sidebar.gen) sidebar.loading = false;
   }
 }
 
@@ -611,7 +633,7 @@ document.addEventListener('keydown', (ev) => {
   } else if (action === 'delete_chat') {
     ev.preventDefault();
     const item = list.querySelector(`[data-conversation-id="${CSS.escape(conversationId)}"]`);
-    if (item) deleteConversation(conversationId, item.querySelector('.title')?.textContent ?? '');
+    if (stored) deleteConversation(conversationId, item?.querySelector('.title')?.textContent ?? '');
   }
 });
 sendBtn.addEventListener('click', send);
@@ -625,8 +647,7 @@ $('edit-cancel').addEventListener('click', () => {
 
 for (const format of /** @type {const} */ (['md', 'json'])) {
   $(`export-${format}`).addEventListener('click', async () => {
-    const items = list.querySelector(`[data-conversation-id="${CSS.escape(conversationId)}"]`);
-    if (!items) {
+    if (!stored) {
       toast('Nothing to export yet: send a message first.');
       return;
     }

@@ -97,6 +97,9 @@ export function userMessage(text, messageId, opts = {}, handlers) {
   if (opts.version && opts.version[1] > 1 && handlers?.onVersion) {
     actions.append(versionArrows(opts.version, opts.versions ?? [], handlers.onVersion));
   }
+  const copy = el('button', { type: 'button', 'data-testid': 'copy', title: 'Copy this message' }, 'Copy');
+  copy.addEventListener('click', () => copyText(text));
+  actions.append(copy);
   if (opts.last && handlers?.onEdit) {
     const edit = el('button', { type: 'button', 'data-testid': 'edit', title: 'Edit and resend' }, 'Edit');
     edit.addEventListener('click', () => handlers.onEdit?.(text));
