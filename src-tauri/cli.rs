@@ -173,6 +173,12 @@ pub struct AskArgs {
     /// Ask for one complete response instead of a stream.
     #[arg(long)]
     pub no_stream: bool,
+    /// Protocol of --base-url: openai (default) or anthropic.
+    #[arg(long, value_name = "openai|anthropic", conflicts_with = "provider")]
+    pub protocol: Option<String>,
+    /// Anthropic extended thinking with this token budget.
+    #[arg(long, value_name = "TOKENS")]
+    pub thinking_budget: Option<u32>,
     /// Store the exchange as a new conversation (see `runnel history`).
     #[arg(long)]
     pub save: bool,
@@ -453,6 +459,7 @@ fn save_turn(
         provider,
         model: Some(endpoint.model.clone()),
         system_prompt,
+        thinking_budget: args.thinking_budget,
     };
     let prepared = chats::prepare(
         &store,
@@ -713,20 +720,48 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
         }
         None => {
             let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+            let anthropic = match args.protocol.as_deref() {
+                None | Some("openai") | Some("openai-compatible") => false,
+                Some("anthropic") => true,
+                Some(other) => {
+                    eprintln!("runnel: unknown protocol {other:?}: use openai or anthropic");
+                    return 2;
+                }
+            };
+            let (default_key, default_base, default_model) = if anthropic {
+                (
+                    "ANTHROPIC_API_KEY",
+                    "https://api.anthropic.com",
+                    "claude-sonnet-4-5",
+                )
+            } else {
+                ("OPENAI_API_KEY", DEFAULT_BASE_URL, DEFAULT_MODEL)
+            };
             let key_var = args
                 .api_key_env
                 .clone()
-                .unwrap_or_else(|| "OPENAI_API_KEY".to_owned());
+                .unwrap_or_else(|| default_key.to_owned());
             let base = args
                 .base_url
                 .clone()
-                .or_else(|| var("OPENAI_BASE_URL"))
-                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+                .or_else(|| {
+                    if anthropic {
+                        None
+                    } else {
+                        var("OPENAI_BASE_URL")
+                    }
+                })
+                .unwrap_or_else(|| default_base.to_owned());
             let model = model
                 .clone()
                 .or_else(|| var("RUNNEL_MODEL"))
-                .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
-            let endpoint = Endpoint::new(&base, &model, var(&key_var).map(ApiKey::new), &key_var);
+                .unwrap_or_else(|| default_model.to_owned());
+            let key = var(&key_var).map(ApiKey::new);
+            let endpoint = if anthropic {
+                Endpoint::anthropic(&base, &model, key, &key_var)
+            } else {
+                Endpoint::new(&base, &model, key, &key_var)
+            };
             match Engine::new(EngineConfig::from_env()) {
                 Ok(e) => (Arc::new(e), endpoint),
                 Err(e) => {
@@ -736,6 +771,10 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
             }
         }
     };
+    let mut endpoint = endpoint;
+    if endpoint.kind == ProviderKind::Anthropic {
+        endpoint.thinking_budget = args.thinking_budget;
+    }
     let saved = if args.save || args.conversation.is_some() {
         match save_turn(&args, provider.clone(), &endpoint, &prompt) {
             Ok(s) => Some(s),

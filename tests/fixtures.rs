@@ -142,12 +142,25 @@ fn engine() -> Engine {
 }
 
 async fn run_through_engine(server: &TestServer) -> StreamResult {
-    let endpoint = Endpoint::new(
-        &server.base_url(),
-        "test-model",
-        Some(ApiKey::new("sk-test")),
-        "OPENAI_API_KEY",
-    );
+    run_with(server, false).await
+}
+
+async fn run_with(server: &TestServer, anthropic: bool) -> StreamResult {
+    let endpoint = if anthropic {
+        Endpoint::anthropic(
+            &format!("http://{}", server.addr),
+            "claude-test",
+            Some(ApiKey::new("sk-ant-test")),
+            "ANTHROPIC_API_KEY",
+        )
+    } else {
+        Endpoint::new(
+            &server.base_url(),
+            "test-model",
+            Some(ApiKey::new("sk-test")),
+            "OPENAI_API_KEY",
+        )
+    };
     let messages = vec![ChatMessage::new(Role::User, "hi")];
     let mut deltas = 0usize;
     let r = engine()
@@ -204,7 +217,9 @@ fn check(name: &str, how: &str, r: &StreamResult, expected: &Value) {
     match (&r.outcome, expected["error"].as_str()) {
         (Outcome::Error(e), Some(msg)) => {
             assert_eq!(e.to_string(), msg, "{ctx}: error message");
-            assert_eq!(e.kind().as_str(), "stream", "{ctx}: error kind");
+            let overloaded = expected["extra"]["error_type"] == "overloaded_error";
+            let kind = if overloaded { "overloaded" } else { "stream" };
+            assert_eq!(e.kind().as_str(), kind, "{ctx}: error kind");
         }
         (Outcome::Done, None) => {}
         (other, exp) => panic!("{ctx}: outcome {other:?}, expected error {exp:?}"),
@@ -254,4 +269,64 @@ async fn openai_compatible_fixtures_reassemble_exactly_over_http() {
         checked += 1;
     }
     assert_eq!(checked, 23, "all OpenAI-compatible fixtures were checked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_fixtures_reassemble_exactly_over_http() {
+    let Some(dir) = common::shared_fixtures() else {
+        return;
+    };
+    let mut checked = 0;
+    for path in fixtures(&dir).into_iter().filter(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("anthropic_"))
+    }) {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = std::fs::read(&path).expect("read");
+        let expected: Value = serde_json::from_slice(
+            &std::fs::read(path.with_extension("expected.json")).expect("expected"),
+        )
+        .expect("json");
+        let whole = TestServer::always(Reply::sse(bytes.clone())).await;
+        let r = run_with(&whole, true).await;
+        check(&name, "whole", &r, &expected);
+        let req = &whole.requests()[0];
+        assert_eq!(req.path, "/v1/messages");
+        assert_eq!(req.header("x-api-key"), Some("sk-ant-test"));
+        assert_eq!(req.header("anthropic-version"), Some("2023-06-01"));
+        assert_eq!(
+            req.header("authorization"),
+            None,
+            "no bearer token for Anthropic"
+        );
+        // Thinking signatures are kept for the next turn.
+        if let Some(sigs) = expected["extra"]["thinking_signatures"].as_array() {
+            let got: Vec<&str> = r
+                .answer
+                .thinking_blocks
+                .iter()
+                .map(|b| b.signature.as_str())
+                .collect();
+            let want: Vec<&str> = sigs.iter().filter_map(Value::as_str).collect();
+            assert_eq!(got, want, "{name}: signatures");
+        }
+        let pieces = bytes
+            .chunks(1)
+            .map(|c| (Duration::ZERO, c.to_vec()))
+            .collect();
+        let split = TestServer::always(Reply::sse_pieces(pieces, End::Finish)).await;
+        check(
+            &name,
+            "1-byte pieces",
+            &run_with(&split, true).await,
+            &expected,
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 7, "all anthropic fixtures were checked");
 }

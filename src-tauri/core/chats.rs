@@ -45,6 +45,8 @@ pub struct SendSettings {
     pub model: Option<String>,
     /// System prompt.
     pub system_prompt: String,
+    /// Anthropic extended thinking budget, when enabled.
+    pub thinking_budget: Option<u32>,
 }
 
 /// A recorded turn, ready to stream.
@@ -87,6 +89,15 @@ pub fn prepare(
             settings.model.as_deref(),
             &settings.system_prompt,
         )?;
+        if settings.thinking_budget.is_some() {
+            store.set_settings(
+                conversation_id,
+                settings.provider.as_deref(),
+                settings.model.as_deref(),
+                &settings.system_prompt,
+                settings.thinking_budget,
+            )?;
+        }
     } else {
         if store.has_live_stream(conversation_id)? {
             return Err(StoreError::Invalid(
@@ -98,6 +109,7 @@ pub fn prepare(
             settings.provider.as_deref(),
             settings.model.as_deref(),
             &settings.system_prompt,
+            settings.thinking_budget,
         )?;
     }
     let shown = store.messages(conversation_id, None, 100_000)?;
@@ -157,7 +169,13 @@ pub fn history(
         } else {
             Role::Assistant
         };
-        out.push(ChatMessage::new(role, m.content));
+        let mut msg = ChatMessage::new(role, m.content);
+        // Anthropic requires a turn's thinking blocks (with signatures) back.
+        msg.thinking = m
+            .thinking_blocks
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        out.push(msg);
     }
     Ok(out)
 }
@@ -189,6 +207,8 @@ pub fn final_state(r: &StreamResult) -> FinalState {
             "estimated": r.usage_estimated,
         })),
         metrics: serde_json::to_value(r.metrics).ok(),
+        thinking_blocks: (!r.answer.thinking_blocks.is_empty())
+            .then(|| serde_json::to_value(&r.answer.thinking_blocks).unwrap_or_default()),
     }
 }
 

@@ -5,9 +5,11 @@
 //! Per-chunk work is constant: bytes go through the incremental SSE decoder, one
 //! JSON parse per event, and deltas are appended to the answer.
 
+use crate::core::anthropic;
 use crate::core::error::{provider_message, EngineError, TimeoutPhase};
 use crate::core::openai::{self, ChatMessage, ChunkAssembler, Control};
 use crate::core::provider::Endpoint;
+use crate::core::settings::ProviderKind;
 use crate::core::sse::{SseDecoder, SseEvent};
 use crate::core::stream::{estimate_tokens, Answer, Delta, Usage};
 use futures_util::StreamExt;
@@ -297,8 +299,11 @@ impl Engine {
         if let Err(e) = endpoint.check() {
             return Outcome::Error(e);
         }
-        let mut include_usage =
-            options.stream && !endpoint.no_stream_options && !self.skips_stream_options(endpoint);
+        let openai = endpoint.kind == ProviderKind::OpenaiCompatible;
+        let mut include_usage = openai
+            && options.stream
+            && !endpoint.no_stream_options
+            && !self.skips_stream_options(endpoint);
         let mut dropped_stream_options = false;
         let mut retries = 0u32;
         let response = loop {
@@ -366,11 +371,27 @@ impl Engine {
         }
         if !options.stream || is_json {
             return self
-                .read_whole(response, cancel, started, answer, metrics, on_event)
+                .read_whole(
+                    endpoint.kind,
+                    response,
+                    cancel,
+                    started,
+                    answer,
+                    metrics,
+                    on_event,
+                )
                 .await;
         }
-        self.read_stream(response, cancel, started, answer, metrics, on_event)
-            .await
+        self.read_stream(
+            endpoint.kind,
+            response,
+            cancel,
+            started,
+            answer,
+            metrics,
+            on_event,
+        )
+        .await
     }
 
     async fn attempt(
@@ -382,7 +403,18 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Attempt {
         let url = endpoint.chat_url();
-        let body = openai::request_body(&endpoint.model, messages, options.stream, include_usage);
+        let body = match endpoint.kind {
+            ProviderKind::OpenaiCompatible => {
+                openai::request_body(&endpoint.model, messages, options.stream, include_usage)
+            }
+            ProviderKind::Anthropic => anthropic::request_body(
+                &endpoint.model,
+                messages,
+                endpoint.max_tokens,
+                endpoint.thinking_budget,
+                options.stream,
+            ),
+        };
         let mut req = self
             .client
             .post(&url)
@@ -471,8 +503,10 @@ impl Engine {
         jittered.min(self.config.max_retry_wait)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn read_stream(
         &self,
+        endpoint_kind: ProviderKind,
         response: reqwest::Response,
         cancel: &CancellationToken,
         started: Instant,
@@ -482,7 +516,7 @@ impl Engine {
     ) -> Outcome {
         let mut body = response.bytes_stream();
         let mut decoder = SseDecoder::new();
-        let mut assembler = ChunkAssembler::new();
+        let mut assembler = Assembler::new(endpoint_kind);
         let mut events: Vec<SseEvent> = Vec::new();
         let mut deltas: Vec<Delta> = Vec::new();
         let mut got_bytes = false;
@@ -553,8 +587,10 @@ impl Engine {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn read_whole(
         &self,
+        endpoint_kind: ProviderKind,
         response: reqwest::Response,
         cancel: &CancellationToken,
         started: Instant,
@@ -580,7 +616,11 @@ impl Engine {
             }
         };
         metrics.chunks = 1;
-        let (deltas, outcome) = match openai::completion_deltas(&value) {
+        let parsed = match endpoint_kind {
+            ProviderKind::OpenaiCompatible => openai::completion_deltas(&value),
+            ProviderKind::Anthropic => anthropic::message_deltas(&value),
+        };
+        let (deltas, outcome) = match parsed {
             Ok(d) => (d, Outcome::Done),
             Err(e) => (Vec::new(), Outcome::Error(e)),
         };
@@ -635,7 +675,7 @@ impl Engine {
     }
 
     async fn get_models(&self, endpoint: &Endpoint) -> Result<Vec<String>, EngineError> {
-        let url = format!("{}/models", endpoint.base_url);
+        let url = endpoint.models_url();
         let req = with_auth(
             self.client
                 .get(&url)
@@ -731,14 +771,50 @@ fn with_auth(mut req: reqwest::RequestBuilder, endpoint: &Endpoint) -> reqwest::
     for (k, v) in &endpoint.extra_headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    if let Some(key) = &endpoint.api_key {
-        req = req.bearer_auth(key.expose());
+    match endpoint.kind {
+        ProviderKind::OpenaiCompatible => {
+            if let Some(key) = &endpoint.api_key {
+                req = req.bearer_auth(key.expose());
+            }
+        }
+        ProviderKind::Anthropic => {
+            req = req.header("anthropic-version", anthropic::API_VERSION);
+            if let Some(key) = &endpoint.api_key {
+                req = req.header("x-api-key", key.expose());
+            }
+        }
     }
     req
 }
 
+/// The protocol's event assembler.
+enum Assembler {
+    OpenAi(ChunkAssembler),
+    Anthropic(anthropic::EventAssembler),
+}
+
+impl Assembler {
+    fn new(kind: ProviderKind) -> Self {
+        match kind {
+            ProviderKind::OpenaiCompatible => Self::OpenAi(ChunkAssembler::new()),
+            ProviderKind::Anthropic => Self::Anthropic(anthropic::EventAssembler::new()),
+        }
+    }
+
+    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Delta>) -> Result<Control, EngineError> {
+        match self {
+            Self::OpenAi(a) => a.on_event(ev, out),
+            Self::Anthropic(a) => a.on_event(ev, out),
+        }
+    }
+}
+
 fn record(d: &Delta, answer: &mut Answer, metrics: &mut Metrics, started: Instant) {
-    if metrics.ttft_ms.is_none() && !matches!(d, Delta::Usage(_) | Delta::Finish(_)) {
+    let bookkeeping = matches!(
+        d,
+        Delta::Usage(_) | Delta::Finish(_) | Delta::ThinkingStart { .. } | Delta::Signature(_)
+    );
+    if metrics.ttft_ms.is_none() && !bookkeeping {
         metrics.ttft_ms = Some(ms(started.elapsed()));
     }
     answer.apply(d);

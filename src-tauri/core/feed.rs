@@ -241,7 +241,10 @@ impl UiFeed {
                         text: fragment,
                     }),
                 },
-                Delta::Usage(_) | Delta::Finish(_) => {}
+                Delta::Usage(_)
+                | Delta::Finish(_)
+                | Delta::ThinkingStart { .. }
+                | Delta::Signature(_) => {}
             },
         }
     }

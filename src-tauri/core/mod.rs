@@ -1,5 +1,6 @@
 //! The engine, with no `tauri` import: everything here is tested without a window.
 
+pub mod anthropic;
 pub mod chats;
 pub mod engine;
 pub mod error;

@@ -34,6 +34,10 @@ pub struct ChatMessage {
     pub role: Role,
     /// What was said.
     pub content: String,
+    /// Thinking blocks of an assistant turn, sent back to Anthropic (never in
+    /// an OpenAI request).
+    #[serde(skip)]
+    pub thinking: Vec<crate::core::stream::ThinkingBlock>,
 }
 
 impl ChatMessage {
@@ -42,6 +46,7 @@ impl ChatMessage {
         Self {
             role,
             content: content.into(),
+            thinking: Vec::new(),
         }
     }
 }

@@ -53,6 +53,12 @@ pub struct Endpoint {
     pub extra_headers: Vec<(String, String)>,
     /// The server is known to reject `stream_options`.
     pub no_stream_options: bool,
+    /// The protocol.
+    pub kind: crate::core::settings::ProviderKind,
+    /// Anthropic `max_tokens`.
+    pub max_tokens: u32,
+    /// Anthropic extended thinking budget, when enabled.
+    pub thinking_budget: Option<u32>,
 }
 
 impl Endpoint {
@@ -70,7 +76,17 @@ impl Endpoint {
             ),
             extra_headers: Vec::new(),
             no_stream_options: false,
+            kind: crate::core::settings::ProviderKind::OpenaiCompatible,
+            max_tokens: crate::core::anthropic::DEFAULT_MAX_TOKENS,
+            thinking_budget: None,
         }
+    }
+
+    /// An ad-hoc Anthropic endpoint (base URL like `https://api.anthropic.com`).
+    pub fn anthropic(base_url: &str, model: &str, api_key: Option<ApiKey>, key_var: &str) -> Self {
+        let mut e = Self::new(base_url, model, api_key, key_var);
+        e.kind = crate::core::settings::ProviderKind::Anthropic;
+        e
     }
 
     /// The endpoint of a saved provider, with `model` or its default model.
@@ -94,6 +110,10 @@ impl Endpoint {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         e.no_stream_options = p.no_stream_options;
+        e.kind = p.kind;
+        e.max_tokens = p
+            .max_tokens
+            .unwrap_or(crate::core::anthropic::DEFAULT_MAX_TOKENS);
         e
     }
 
@@ -108,9 +128,36 @@ impl Endpoint {
         )
     }
 
-    /// The chat completions URL.
+    /// The URL answers are requested from: `/chat/completions`, or
+    /// Anthropic's `/v1/messages`.
     pub fn chat_url(&self) -> String {
-        format!("{}/chat/completions", self.base_url)
+        match self.kind {
+            crate::core::settings::ProviderKind::OpenaiCompatible => {
+                format!("{}/chat/completions", self.base_url)
+            }
+            crate::core::settings::ProviderKind::Anthropic => {
+                format!("{}/messages", self.v1_base())
+            }
+        }
+    }
+
+    /// The model list URL.
+    pub fn models_url(&self) -> String {
+        match self.kind {
+            crate::core::settings::ProviderKind::OpenaiCompatible => {
+                format!("{}/models", self.base_url)
+            }
+            crate::core::settings::ProviderKind::Anthropic => format!("{}/models", self.v1_base()),
+        }
+    }
+
+    /// Anthropic's base with `/v1` (its base URL is given without it).
+    fn v1_base(&self) -> String {
+        if self.base_url.ends_with("/v1") {
+            self.base_url.clone()
+        } else {
+            format!("{}/v1", self.base_url)
+        }
     }
 
     /// True when the base URL points at this machine (Ollama, llama.cpp, LM Studio...).

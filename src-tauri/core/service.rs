@@ -684,13 +684,6 @@ impl Service {
             .provider(&id)
             .cloned()
             .ok_or_else(|| ServiceError::Settings(SettingsError::NoSuchProvider(id.clone())))?;
-        if provider.kind != ProviderKind::OpenaiCompatible {
-            return Err(ServiceError::Invalid(format!(
-                "{} uses the {} protocol, which this version cannot speak yet",
-                provider.name,
-                provider.kind.as_str()
-            )));
-        }
         let key = if provider.is_local() {
             // A local server may still want a key: use it when one is saved.
             let this = self.clone();

@@ -168,6 +168,13 @@ pub fn presets() -> Vec<Provider> {
             "http://localhost:8080/v1",
             "default",
         ),
+        Provider::new(
+            "anthropic",
+            "Anthropic",
+            ProviderKind::Anthropic,
+            "https://api.anthropic.com",
+            "claude-sonnet-4-5",
+        ),
     ]
 }
 
@@ -618,7 +625,8 @@ mod tests {
                 "together",
                 "ollama",
                 "lmstudio",
-                "llamacpp"
+                "llamacpp",
+                "anthropic"
             ]
         );
         assert_eq!(loaded.settings.default_provider, None);

@@ -90,6 +90,8 @@ CREATE TRIGGER conversations_au AFTER UPDATE OF title ON conversations BEGIN
   INSERT INTO titles_fts(rowid, title) VALUES (new.rowid, new.title);
 END;
 CREATE INDEX messages_by_parent ON messages(parent_id);
+ALTER TABLE messages ADD COLUMN thinking_blocks TEXT;
+ALTER TABLE conversations ADD COLUMN thinking_budget INTEGER;
 CREATE INDEX messages_streaming ON messages(conversation_id, writer) WHERE status = 'streaming';
 ";
 
@@ -177,6 +179,9 @@ pub struct ConversationSummary {
     pub model: Option<String>,
     /// System prompt.
     pub system_prompt: String,
+    /// Anthropic extended thinking budget, when enabled for this conversation.
+    #[serde(default)]
+    pub thinking_budget: Option<u32>,
 }
 
 /// One stored message.
@@ -216,6 +221,9 @@ pub struct Message {
     pub variant_of: Option<String>,
     /// Shown (one version of each message is).
     pub active: bool,
+    /// Thinking blocks with signatures (Anthropic), sent back on later turns.
+    #[serde(default)]
+    pub thinking_blocks: Option<serde_json::Value>,
 }
 
 /// How a stream ended, for [`Store::finish_message`].
@@ -239,6 +247,8 @@ pub struct FinalState {
     pub usage: Option<serde_json::Value>,
     /// Metrics.
     pub metrics: Option<serde_json::Value>,
+    /// Thinking blocks with signatures.
+    pub thinking_blocks: Option<serde_json::Value>,
 }
 
 /// One search hit.
@@ -410,13 +420,15 @@ fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSummary> {
         provider: r.get(5)?,
         model: r.get(6)?,
         system_prompt: r.get(7)?,
+        thinking_budget: r.get(8)?,
     })
 }
 
-const SUMMARY_COLS: &str = "id, title, created, updated, pinned, provider, model, system_prompt";
+const SUMMARY_COLS: &str =
+    "id, title, created, updated, pinned, provider, model, system_prompt, thinking_budget";
 const MESSAGE_COLS: &str =
     "id, conversation_id, seq, role, content, reasoning, tool_calls, status, error_kind, \
-     error_message, finish_reason, usage, metrics, created, parent_id, variant_of, active";
+     error_message, finish_reason, usage, metrics, created, parent_id, variant_of, active, thinking_blocks";
 
 fn json_col(s: Option<String>) -> Option<serde_json::Value> {
     s.and_then(|s| serde_json::from_str(&s).ok())
@@ -441,6 +453,7 @@ fn row_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         parent_id: r.get(14)?,
         variant_of: r.get(15)?,
         active: r.get::<_, i64>(16)? != 0,
+        thinking_blocks: json_col(r.get(17)?),
     })
 }
 
@@ -742,10 +755,11 @@ impl Store {
         provider: Option<&str>,
         model: Option<&str>,
         system_prompt: &str,
+        thinking_budget: Option<u32>,
     ) -> Result<(), StoreError> {
         self.changed(self.conn().execute(
-            "UPDATE conversations SET provider = ?2, model = ?3, system_prompt = ?4 WHERE id = ?1",
-            params![id, provider, model, system_prompt],
+            "UPDATE conversations SET provider = ?2, model = ?3, system_prompt = ?4, thinking_budget = ?5 WHERE id = ?1",
+            params![id, provider, model, system_prompt, thinking_budget],
         )?, id)
     }
 
@@ -774,9 +788,9 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let c = &d.conversation;
         tx.execute(
-            "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned) \
-             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![c.id, c.title, c.created, c.updated, c.provider, c.model, c.system_prompt, c.pinned as i64],
+            "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned, thinking_budget) \
+             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![c.id, c.title, c.created, c.updated, c.provider, c.model, c.system_prompt, c.pinned as i64, c.thinking_budget],
         )?;
         for m in &d.messages {
             let status = if m.status == MessageStatus::Streaming {
@@ -785,11 +799,11 @@ impl Store {
                 m.status
             };
             tx.execute(
-                &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"),
+                &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"),
                 params![
                     m.id, c.id, m.seq, m.role, m.content, m.reasoning, to_json(&m.tool_calls), status.as_str(),
                     m.error_kind, m.error_message, m.finish_reason, to_json(&m.usage), to_json(&m.metrics),
-                    m.created, m.parent_id, m.variant_of, m.active as i64
+                    m.created, m.parent_id, m.variant_of, m.active as i64, to_json(&m.thinking_blocks)
                 ],
             )?;
         }
@@ -1008,10 +1022,10 @@ impl Store {
         let conn = self.conn();
         conn.execute(
             "UPDATE messages SET content = ?2, reasoning = ?3, tool_calls = ?4, status = ?5, error_kind = ?6, \
-             error_message = ?7, finish_reason = ?8, usage = ?9, metrics = ?10, writer = NULL WHERE id = ?1",
+             error_message = ?7, finish_reason = ?8, usage = ?9, metrics = ?10, thinking_blocks = ?11, writer = NULL WHERE id = ?1",
             params![
                 id, f.content, f.reasoning, to_json(&f.tool_calls), status.as_str(), f.error_kind, f.error_message,
-                f.finish_reason, to_json(&f.usage), to_json(&f.metrics)
+                f.finish_reason, to_json(&f.usage), to_json(&f.metrics), to_json(&f.thinking_blocks)
             ],
         )?;
         conn.execute(

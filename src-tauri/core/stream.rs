@@ -46,6 +46,13 @@ pub enum Delta {
         /// The fragment, concatenated as is.
         fragment: String,
     },
+    /// A thinking block starts (Anthropic); `redacted` holds a redacted block's data.
+    ThinkingStart {
+        /// The encrypted data of a redacted thinking block.
+        redacted: Option<String>,
+    },
+    /// A piece of the current thinking block's signature (Anthropic).
+    Signature(String),
     /// Usage as last reported by the server (replaces any earlier one).
     Usage(Usage),
     /// Finish reason (the last non-null one wins).
@@ -63,6 +70,35 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
+/// A thinking block kept so a later turn can send it back (Anthropic requires
+/// the signature with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ThinkingBlock {
+    /// A redacted block (only `data` is set).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+    /// The thinking text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thinking: String,
+    /// Its signature.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub signature: String,
+    /// A redacted block's data.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub data: String,
+}
+
+impl ThinkingBlock {
+    /// The block as Anthropic's request content.
+    pub fn to_json(&self) -> serde_json::Value {
+        if self.redacted {
+            serde_json::json!({"type": "redacted_thinking", "data": self.data})
+        } else {
+            serde_json::json!({"type": "thinking", "thinking": self.thinking, "signature": self.signature})
+        }
+    }
+}
+
 /// Everything an answer holds so far. Appending is amortized O(delta length).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Answer {
@@ -78,6 +114,9 @@ pub struct Answer {
     pub finish_reason: Option<String>,
     /// Last usage reported by the server.
     pub usage: Option<Usage>,
+    /// Thinking blocks with their signatures (Anthropic), to send back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thinking_blocks: Vec<ThinkingBlock>,
 }
 
 impl Answer {
@@ -85,7 +124,22 @@ impl Answer {
     pub fn apply(&mut self, delta: &Delta) {
         match delta {
             Delta::Text(t) => self.text.push_str(t),
-            Delta::Reasoning(t) => self.reasoning.get_or_insert_with(String::new).push_str(t),
+            Delta::Reasoning(t) => {
+                self.reasoning.get_or_insert_with(String::new).push_str(t);
+                if let Some(b) = self.thinking_blocks.last_mut().filter(|b| !b.redacted) {
+                    b.thinking.push_str(t);
+                }
+            }
+            Delta::ThinkingStart { redacted } => self.thinking_blocks.push(ThinkingBlock {
+                redacted: redacted.is_some(),
+                data: redacted.clone().unwrap_or_default(),
+                ..ThinkingBlock::default()
+            }),
+            Delta::Signature(s) => {
+                if let Some(b) = self.thinking_blocks.last_mut() {
+                    b.signature.push_str(s);
+                }
+            }
             Delta::Refusal(t) => self.refusal.get_or_insert_with(String::new).push_str(t),
             Delta::ToolCallStart { index, id, name } => {
                 let call = self.slot(*index);

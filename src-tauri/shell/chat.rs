@@ -358,6 +358,7 @@ pub(super) async fn send_message(
     provider_id: Option<String>,
     model: Option<String>,
     system_prompt: String,
+    thinking_budget: Option<u32>,
     send: SendKind,
     on_event: Channel<StreamMessage>,
 ) -> Result<Sent, IpcError> {
@@ -366,6 +367,7 @@ pub(super) async fn send_message(
         provider: provider_id.clone(),
         model: model.clone(),
         system_prompt,
+        thinking_budget,
     };
     let conv = conversation_id.clone();
     let prepared = with_store(&chat, move |s| {
@@ -393,7 +395,12 @@ pub(super) async fn send_message(
         .endpoint(provider_id.as_deref(), model.as_deref())
         .await
     {
-        Ok(e) => e,
+        Ok(mut e) => {
+            if e.kind == crate::core::settings::ProviderKind::Anthropic {
+                e.thinking_budget = thinking_budget;
+            }
+            e
+        }
         Err(e) => {
             let info = e.to_info();
             chats::fail_before_stream(&store, &prepared, info.kind.as_str(), &info.message);

@@ -1,0 +1,463 @@
+//! Anthropic Messages protocol: the request (`POST {base}/v1/messages`) and
+//! the mapping of its stream events onto the engine's provider-neutral
+//! [`Delta`]s. Unknown event and delta types are ignored; data without an
+//! `event:` line counts by its JSON `type`.
+
+use crate::core::error::{json_error_message, EngineError};
+use crate::core::openai::{ChatMessage, Control, Role};
+use crate::core::sse::SseEvent;
+use crate::core::stream::{Delta, ThinkingBlock, Usage};
+use serde_json::{json, Value};
+
+/// The API version header value.
+pub const API_VERSION: &str = "2023-06-01";
+/// Default `max_tokens` when the provider sets none.
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// Builds the request body. The system prompt goes in its own field;
+/// consecutive same-role turns are merged, empty ones skipped, and the list
+/// starts with a user turn, as the API requires. Assistant turns carry their
+/// thinking blocks (with signatures) back, before their text.
+pub fn request_body(
+    model: &str,
+    messages: &[ChatMessage],
+    max_tokens: u32,
+    thinking_budget: Option<u32>,
+    stream: bool,
+) -> Value {
+    let system: Vec<&str> = messages
+        .iter()
+        .filter(|m| m.role == Role::System && !m.content.trim().is_empty())
+        .map(|m| m.content.as_str())
+        .collect();
+    let mut turns: Vec<(Role, Vec<Value>)> = Vec::new();
+    for m in messages.iter().filter(|m| m.role != Role::System) {
+        let mut blocks: Vec<Value> = Vec::new();
+        if m.role == Role::Assistant {
+            for b in &m.thinking {
+                blocks.push(b.to_json());
+            }
+        }
+        if !m.content.is_empty() {
+            blocks.push(json!({"type": "text", "text": m.content}));
+        }
+        if blocks.is_empty() {
+            continue;
+        }
+        match turns.last_mut() {
+            Some((role, existing)) if *role == m.role => existing.extend(blocks),
+            _ => turns.push((m.role, blocks)),
+        }
+    }
+    while turns.first().is_some_and(|(r, _)| *r != Role::User) {
+        turns.remove(0);
+    }
+    let messages: Vec<Value> = turns
+        .into_iter()
+        .map(|(role, content)| {
+            json!({"role": if role == Role::User { "user" } else { "assistant" }, "content": content})
+        })
+        .collect();
+    let mut body = json!({
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": messages,
+        "stream": stream,
+    });
+    if !system.is_empty() {
+        body["system"] = Value::String(system.join("\n\n"));
+    }
+    if let Some(budget) = thinking_budget {
+        body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+        // The API requires max_tokens above the thinking budget.
+        if max_tokens <= budget {
+            body["max_tokens"] = json!(budget + DEFAULT_MAX_TOKENS);
+        }
+    }
+    body
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Text,
+    Thinking,
+    Tool(usize),
+    Other,
+}
+
+/// Turns Anthropic stream events into deltas. One per stream.
+#[derive(Debug, Default)]
+pub struct EventAssembler {
+    /// Kind of each content block by its index.
+    blocks: Vec<(u64, BlockKind)>,
+    tools: usize,
+    input_tokens: u64,
+}
+
+impl EventAssembler {
+    /// A fresh assembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn kind_of(&self, index: u64) -> BlockKind {
+        self.blocks
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == index)
+            .map(|(_, k)| *k)
+            .unwrap_or(BlockKind::Other)
+    }
+
+    /// Handles one SSE event, appending deltas to `out`.
+    pub fn on_event(
+        &mut self,
+        ev: &SseEvent,
+        out: &mut Vec<Delta>,
+    ) -> Result<Control, EngineError> {
+        let data = ev.data.trim();
+        if data.is_empty() {
+            return Ok(Control::Continue);
+        }
+        let v: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(e) => {
+                if ev.event == "error" {
+                    return Err(EngineError::Stream {
+                        message: crate::core::error::shorten(data, 500),
+                        error_type: None,
+                    });
+                }
+                return Err(EngineError::Stream {
+                    message: format!(
+                        "malformed event from the provider ({e}): {}",
+                        crate::core::error::shorten(data, 200)
+                    ),
+                    error_type: None,
+                });
+            }
+        };
+        let kind = match ev.event.as_str() {
+            "" | "message" => v.get("type").and_then(Value::as_str).unwrap_or(""),
+            e => e,
+        };
+        match kind {
+            "message_start" => {
+                if let Some(u) = v.get("message").and_then(|m| m.get("usage")) {
+                    self.input_tokens = u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0);
+                    let output = u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0);
+                    out.push(Delta::Usage(Usage {
+                        input_tokens: self.input_tokens,
+                        output_tokens: output,
+                    }));
+                }
+            }
+            "content_block_start" => {
+                let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let block = v.get("content_block").cloned().unwrap_or(Value::Null);
+                let btype = block.get("type").and_then(Value::as_str).unwrap_or("");
+                let kind = match btype {
+                    "text" => {
+                        if let Some(t) = block
+                            .get("text")
+                            .and_then(Value::as_str)
+                            .filter(|t| !t.is_empty())
+                        {
+                            out.push(Delta::Text(t.to_owned()));
+                        }
+                        BlockKind::Text
+                    }
+                    "thinking" => {
+                        out.push(Delta::ThinkingStart { redacted: None });
+                        if let Some(t) = block
+                            .get("thinking")
+                            .and_then(Value::as_str)
+                            .filter(|t| !t.is_empty())
+                        {
+                            out.push(Delta::Reasoning(t.to_owned()));
+                        }
+                        BlockKind::Thinking
+                    }
+                    "redacted_thinking" => {
+                        let data = block
+                            .get("data")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned();
+                        out.push(Delta::ThinkingStart {
+                            redacted: Some(data),
+                        });
+                        BlockKind::Other
+                    }
+                    "tool_use" | "server_tool_use" => {
+                        let slot = self.tools;
+                        self.tools += 1;
+                        out.push(Delta::ToolCallStart {
+                            index: slot,
+                            id: block
+                                .get("id")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_owned(),
+                            name: block
+                                .get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_owned(),
+                        });
+                        BlockKind::Tool(slot)
+                    }
+                    _ => BlockKind::Other,
+                };
+                self.blocks.push((index, kind));
+            }
+            "content_block_delta" => {
+                let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let delta = v.get("delta").cloned().unwrap_or(Value::Null);
+                let s = |k: &str| {
+                    delta
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                match (
+                    delta.get("type").and_then(Value::as_str).unwrap_or(""),
+                    self.kind_of(index),
+                ) {
+                    ("text_delta", _) => push(out, s("text"), Delta::Text),
+                    ("thinking_delta", _) => push(out, s("thinking"), Delta::Reasoning),
+                    ("signature_delta", _) => push(out, s("signature"), Delta::Signature),
+                    ("input_json_delta", BlockKind::Tool(slot)) => {
+                        let fragment = s("partial_json");
+                        if !fragment.is_empty() {
+                            out.push(Delta::ToolCallArgs {
+                                index: slot,
+                                fragment,
+                            });
+                        }
+                    }
+                    _ => {} // citations_delta and unknown deltas are ignored
+                }
+            }
+            "message_delta" => {
+                if let Some(r) = v
+                    .get("delta")
+                    .and_then(|d| d.get("stop_reason"))
+                    .and_then(Value::as_str)
+                {
+                    out.push(Delta::Finish(r.to_owned()));
+                }
+                if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+                    if let Some(i) = u.get("input_tokens").and_then(Value::as_u64) {
+                        self.input_tokens = i;
+                    }
+                    if let Some(o) = u.get("output_tokens").and_then(Value::as_u64) {
+                        out.push(Delta::Usage(Usage {
+                            input_tokens: self.input_tokens,
+                            output_tokens: o,
+                        }));
+                    }
+                }
+            }
+            "message_stop" => return Ok(Control::Done),
+            "error" => {
+                let message = json_error_message(&v).unwrap_or_else(|| v.to_string());
+                let error_type = v
+                    .get("error")
+                    .and_then(|e| e.get("type"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                return Err(EngineError::Stream {
+                    message,
+                    error_type,
+                });
+            }
+            _ => {} // ping, content_block_stop, unknown events
+        }
+        Ok(Control::Continue)
+    }
+}
+
+fn push(out: &mut Vec<Delta>, t: String, f: fn(String) -> Delta) {
+    if !t.is_empty() {
+        out.push(f(t));
+    }
+}
+
+/// Deltas of a non-streaming Messages response.
+pub fn message_deltas(v: &Value) -> Result<Vec<Delta>, EngineError> {
+    if v.get("type").and_then(Value::as_str) == Some("error") {
+        let message = json_error_message(v).unwrap_or_else(|| v.to_string());
+        return Err(EngineError::Stream {
+            message,
+            error_type: None,
+        });
+    }
+    let content =
+        v.get("content")
+            .and_then(Value::as_array)
+            .ok_or_else(|| EngineError::Stream {
+                message: format!(
+                    "the response is not a message: {}",
+                    crate::core::error::shorten(&v.to_string(), 200)
+                ),
+                error_type: None,
+            })?;
+    let mut out = Vec::new();
+    let mut tools = 0;
+    for b in content {
+        match b.get("type").and_then(Value::as_str).unwrap_or("") {
+            "text" => push(
+                &mut out,
+                b.get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                Delta::Text,
+            ),
+            "thinking" => {
+                out.push(Delta::ThinkingStart { redacted: None });
+                push(
+                    &mut out,
+                    b.get("thinking")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    Delta::Reasoning,
+                );
+                push(
+                    &mut out,
+                    b.get("signature")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    Delta::Signature,
+                );
+            }
+            "redacted_thinking" => out.push(Delta::ThinkingStart {
+                redacted: Some(
+                    b.get("data")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                ),
+            }),
+            "tool_use" | "server_tool_use" => {
+                out.push(Delta::ToolCallStart {
+                    index: tools,
+                    id: b.get("id").and_then(Value::as_str).unwrap_or("").to_owned(),
+                    name: b
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                });
+                let input = b.get("input").cloned().unwrap_or(json!({}));
+                out.push(Delta::ToolCallArgs {
+                    index: tools,
+                    fragment: input.to_string(),
+                });
+                tools += 1;
+            }
+            _ => {}
+        }
+    }
+    if let Some(r) = v.get("stop_reason").and_then(Value::as_str) {
+        out.push(Delta::Finish(r.to_owned()));
+    }
+    if let Some(u) = v.get("usage") {
+        out.push(Delta::Usage(Usage {
+            input_tokens: u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0),
+            output_tokens: u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0),
+        }));
+    }
+    Ok(out)
+}
+
+/// For tests and callers that build blocks by hand.
+pub fn thinking_block(thinking: &str, signature: &str) -> ThinkingBlock {
+    ThinkingBlock {
+        redacted: false,
+        thinking: thinking.to_owned(),
+        signature: signature.to_owned(),
+        data: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_merges_turns_puts_system_apart_and_sends_signatures_back() {
+        let mut answer = ChatMessage::new(Role::Assistant, "It is 18°C.");
+        answer.thinking = vec![thinking_block("Check the weather.", "sig-123")];
+        let msgs = vec![
+            ChatMessage::new(Role::System, "Be brief."),
+            ChatMessage::new(Role::Assistant, "orphan answer before any question"),
+            ChatMessage::new(Role::User, "Weather?"),
+            ChatMessage::new(Role::User, "In Paris."),
+            answer,
+            ChatMessage::new(Role::Assistant, ""),
+            ChatMessage::new(Role::User, "Thanks"),
+        ];
+        let b = request_body("claude-x", &msgs, 1024, Some(2048), true);
+        assert_eq!(b["system"], "Be brief.");
+        assert_eq!(b["stream"], true);
+        assert_eq!(
+            b["thinking"],
+            json!({"type": "enabled", "budget_tokens": 2048})
+        );
+        assert_eq!(
+            b["max_tokens"],
+            2048 + DEFAULT_MAX_TOKENS,
+            "max_tokens above the budget"
+        );
+        let m = b["messages"].as_array().expect("messages");
+        let roles: Vec<&str> = m.iter().map(|x| x["role"].as_str().unwrap_or("")).collect();
+        assert_eq!(roles, ["user", "assistant", "user"]);
+        assert_eq!(
+            m[0]["content"].as_array().map(Vec::len),
+            Some(2),
+            "merged user turns"
+        );
+        assert_eq!(
+            m[1]["content"][0],
+            json!({"type": "thinking", "thinking": "Check the weather.", "signature": "sig-123"})
+        );
+        assert_eq!(
+            m[1]["content"][1],
+            json!({"type": "text", "text": "It is 18°C."})
+        );
+    }
+
+    #[test]
+    fn events_without_an_event_line_count_by_their_type() {
+        let mut a = EventAssembler::new();
+        let mut out = Vec::new();
+        let ev = SseEvent {
+            event: "message".into(),
+            data: r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.into(),
+            id: None,
+            retry: None,
+        };
+        a.on_event(&ev, &mut out).expect("ok");
+        let ev = SseEvent {
+            event: "message".into(),
+            data: r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#.into(),
+            id: None,
+            retry: None,
+        };
+        a.on_event(&ev, &mut out).expect("ok");
+        let ev = SseEvent {
+            event: "message".into(),
+            data: r#"{"type":"future_event","x":1}"#.into(),
+            id: None,
+            retry: None,
+        };
+        a.on_event(&ev, &mut out)
+            .expect("unknown events are ignored");
+        assert_eq!(out, vec![Delta::Text("Hi".into())]);
+    }
+}
