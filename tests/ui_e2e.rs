@@ -1186,3 +1186,87 @@ async fn regenerate_keeps_the_old_answer_behind_a_version_arrow() {
     );
     c.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_thinking_fills_the_thinking_section_then_the_answer() {
+    if !can_run() {
+        return;
+    }
+    let ev = |name: &str, data: serde_json::Value| {
+        format!("event: {name}\ndata: {data}\n\n").into_bytes()
+    };
+    let server = TestServer::start(move |req, _| {
+        if req.path.ends_with("/models") {
+            return common::models_reply(&["claude-test"]);
+        }
+        let mut pieces = vec![
+            (Duration::ZERO, ev("message_start", serde_json::json!({"type": "message_start", "message": {"usage": {"input_tokens": 9, "output_tokens": 1}}}))),
+            (Duration::ZERO, ev("content_block_start", serde_json::json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}))),
+        ];
+        for i in 0..40 {
+            pieces.push((Duration::from_millis(30), ev("content_block_delta", serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": format!("step{i} ")}}))));
+        }
+        pieces.push((Duration::ZERO, ev("content_block_delta", serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}}))));
+        pieces.push((Duration::ZERO, ev("content_block_start", serde_json::json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}))));
+        for w in ["The ", "answer ", "is ", "42."] {
+            pieces.push((Duration::from_millis(30), ev("content_block_delta", serde_json::json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": w}}))));
+        }
+        pieces.push((Duration::ZERO, ev("message_delta", serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 60}}))));
+        pieces.push((Duration::ZERO, ev("message_stop", serde_json::json!({"type": "message_stop"}))));
+        Reply::sse_pieces(pieces, End::Finish)
+    })
+    .await;
+    let mut driver = start_driver_with(&[]).await;
+    // A saved Anthropic provider on this machine (no key needed), the default.
+    let dirs = driver.dirs.take().expect("dirs");
+    let config = dirs.0.join("config/dev.runnel.app");
+    std::fs::create_dir_all(&config).expect("config dir");
+    let settings = serde_json::json!({
+        "version": 1,
+        "providers": [{"id": "claude-local", "name": "Claude (loopback)", "kind": "anthropic",
+                       "base_url": format!("http://{}", server.addr), "default_model": "claude-test"}],
+        "default_provider": "claude-local",
+    });
+    std::fs::write(config.join("settings.json"), settings.to_string()).expect("settings");
+    driver.dirs = Some(dirs);
+    let c = connect(&driver).await;
+
+    let toggle = css(&c, "[data-testid=thinking-toggle]").await;
+    eventually(20, "thinking toggle shown", || async {
+        toggle.is_displayed().await.ok().filter(|d| *d).map(|_| ())
+    })
+    .await;
+    toggle.click().await.expect("enable thinking");
+    send_text(&c, "What is the answer?").await;
+
+    // The Thinking section fills while it streams, open.
+    let reasoning = css(&c, "[data-testid=reasoning]").await;
+    eventually(20, "thinking streams", || async {
+        let html = reasoning.html(false).await.ok()?;
+        (html.contains("step3") && reasoning.attr("open").await.ok()?.is_some()).then_some(())
+    })
+    .await;
+    assert!(
+        answer_text(&c, 0).await.is_empty(),
+        "no answer text yet while thinking"
+    );
+    // Then the answer, with the Thinking section collapsed.
+    eventually(20, "answer done", || async {
+        (status_of_last_answer(&c).await? == "done").then_some(())
+    })
+    .await;
+    assert_eq!(answer_text(&c, 0).await, "The answer is 42.");
+    assert!(
+        reasoning.attr("open").await.expect("attr").is_none(),
+        "collapsed when the answer started"
+    );
+    assert!(reasoning
+        .html(false)
+        .await
+        .expect("html")
+        .contains("step39"));
+    let body = server.chat_requests_any().pop().expect("request").json();
+    assert_eq!(body["thinking"]["budget_tokens"], 4096);
+    assert_eq!(body["model"], "claude-test");
+    c.close().await.expect("close");
+}

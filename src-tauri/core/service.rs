@@ -722,9 +722,37 @@ impl Service {
     /// clicked Import): `openai`, or a new provider for another base URL.
     /// Returns the provider id.
     pub async fn import_env(self: &Arc<Self>) -> Result<String, ServiceError> {
+        let anthropic_key = std::env::var("ANTHROPIC_API_KEY")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        if let Some(key) = &anthropic_key {
+            // Into the Anthropic preset (re-added if it was deleted).
+            if self.settings().provider("anthropic").is_none() {
+                if let Some(p) = crate::core::settings::presets()
+                    .into_iter()
+                    .find(|p| p.id == "anthropic")
+                {
+                    self.update(|s| s.upsert_provider(p))?;
+                }
+            }
+            let this = self.clone();
+            let key = ApiKey::new(key.clone());
+            let (_, err) = tokio::task::spawn_blocking(move || this.secrets.set("anthropic", key))
+                .await
+                .map_err(|e| ServiceError::Invalid(format!("keychain task failed: {e}")))?;
+            if let Some(e) = err {
+                return Err(e.into());
+            }
+            if self.env.is_none() {
+                if self.settings().default_provider.is_none() {
+                    self.set_default_provider("anthropic")?;
+                }
+                return Ok("anthropic".to_owned());
+            }
+        }
         let env = self.env.clone().ok_or_else(|| {
             ServiceError::Invalid(
-                "Nothing to import: OPENAI_API_KEY and OPENAI_BASE_URL are not set".into(),
+                "Nothing to import: OPENAI_API_KEY, OPENAI_BASE_URL and ANTHROPIC_API_KEY are not set".into(),
             )
         })?;
         let base = env.provider.base_url.clone();

@@ -182,6 +182,14 @@ impl TestServer {
         self.requests.lock().expect("lock").clone()
     }
 
+    /// Requests for answers in either protocol (`/chat/completions`, `/messages`).
+    pub fn chat_requests_any(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/chat/completions") || r.path.ends_with("/messages"))
+            .collect()
+    }
+
     /// Every streamed piece written so far, with when it was written.
     pub fn sent(&self) -> Vec<(Instant, Vec<u8>)> {
         self.sent.lock().expect("lock").clone()

@@ -142,7 +142,7 @@ function startStream(send, userNode) {
     .sendMessage(
       {
         conversationId: convId, streamId, providerId: current.providerId, model: current.model || null,
-        systemPrompt: systemPrompt.value, send,
+        systemPrompt: systemPrompt.value, thinkingBudget: thinkingBudget(), send,
       },
       (msg) => {
         queue.push(msg);
@@ -236,6 +236,7 @@ function newChat() {
   setStreaming(false);
   messages.replaceChildren();
   systemPrompt.value = '';
+  setThinking(null);
   markCurrent();
   // New conversations use the default provider.
   current.explicit = false;
@@ -300,6 +301,7 @@ async function openConversation(id, focusMessage) {
     lastAnswer = answer;
     lastUser = user;
     systemPrompt.value = page.conversation.system_prompt;
+    setThinking(page.conversation.thinking_budget);
     current.explicit = true;
     choose(page.conversation.provider, page.conversation.model ?? '');
     markCurrent();
@@ -344,6 +346,20 @@ async function loadOlder() {
 messages.addEventListener('scroll', () => {
   if (messages.scrollTop < 200) loadOlder();
 });
+
+/** The thinking budget to send: Anthropic providers with the toggle on only. */
+function thinkingBudget() {
+  const on = /** @type {HTMLInputElement} */ ($('thinking-toggle')).checked;
+  if (!on || currentProvider()?.kind !== 'anthropic') return null;
+  const n = Number(/** @type {HTMLInputElement} */ ($('thinking-budget')).value);
+  return Number.isFinite(n) && n >= 1024 ? Math.round(n) : 1024;
+}
+
+/** @param {number|null|undefined} budget */
+function setThinking(budget) {
+  /** @type {HTMLInputElement} */ ($('thinking-toggle')).checked = budget != null;
+  if (budget != null) /** @type {HTMLInputElement} */ ($('thinking-budget')).value = String(budget);
+}
 
 // ---- Sidebar -------------------------------------------------------------
 
@@ -544,6 +560,7 @@ function renderPickers() {
   providerSelect.value = current.providerId ?? '';
   modelInput.value = current.model;
   const p = currentProvider();
+  $('thinking-box').hidden = p?.kind !== 'anthropic';
   $('provider-base').textContent = p ? p.base_url : 'no provider';
   $('provider-model').textContent = current.model;
   const banner = $('setup-banner');

@@ -126,7 +126,7 @@ export function importEnv() {
  *   version: [number, number], versions: string[], seq: number, parent_id: string|null}} MessageView
  * @typedef {{conversation_id: string, user_message: MessageView, answer_id: string}} Sent
  * @typedef {{id: string, title: string, created: number, updated: number, pinned: boolean,
- *   provider: string|null, model: string|null, system_prompt: string}} ConversationSummary
+ *   provider: string|null, model: string|null, system_prompt: string, thinking_budget: number|null}} ConversationSummary
  * @typedef {{pinned: boolean, updated: number, id: string}} Cursor
  * @typedef {{id: string, title: string, updated: number, message_id: string|null, snippet: string}} SearchHit
  * @typedef {{conversation: ConversationSummary, messages: MessageView[], has_more: boolean}} ConversationPage
@@ -136,7 +136,7 @@ export function importEnv() {
 /**
  * Records a turn in the stored conversation and starts streaming its answer.
  * @param {{conversationId: string, streamId: string, providerId: string|null, model: string|null,
- *   systemPrompt: string, send: SendKind}} req
+ *   systemPrompt: string, thinkingBudget: number|null, send: SendKind}} req
  * @param {(msg: StreamMessage) => void} onMessage called in order for every message
  * @returns {Promise<Sent>}
  */
@@ -149,6 +149,7 @@ export function sendMessage(req, onMessage) {
     providerId: req.providerId,
     model: req.model,
     systemPrompt: req.systemPrompt,
+    thinkingBudget: req.thinkingBudget,
     send: req.send,
     onEvent: channel,
   });

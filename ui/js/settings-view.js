@@ -115,7 +115,10 @@ export function initSettings(host) {
 
   function fillKinds() {
     const st = host.state();
-    kindSelect.replaceChildren(el('option', { value: 'custom' }, 'Custom (OpenAI-compatible)'));
+    kindSelect.replaceChildren(
+      el('option', { value: 'custom' }, 'Custom (OpenAI-compatible)'),
+      el('option', { value: 'custom-anthropic' }, 'Custom (Anthropic Messages)'),
+    );
     for (const p of st?.presets ?? []) kindSelect.append(el('option', { value: p.id }, p.name));
   }
 
@@ -148,6 +151,15 @@ export function initSettings(host) {
     }
     renderKeySection();
     nameInput.focus();
+  }
+
+  /** The protocol of the provider being edited. */
+  function editingKind() {
+    const existing = providerById(editingId);
+    if (existing) return existing.kind;
+    const preset = host.state()?.presets.find((p) => p.id === kindSelect.value);
+    if (preset) return preset.kind;
+    return kindSelect.value === 'custom-anthropic' ? 'anthropic' : 'openai-compatible';
   }
 
   function closeEditor() {
@@ -190,7 +202,7 @@ export function initSettings(host) {
       saved = await ipc.saveProvider({
         id: editingId,
         name: nameInput.value,
-        kind: 'openai-compatible',
+        kind: editingKind(),
         base_url: baseInput.value,
         default_model: modelInput.value,
         extra_headers: headers,
@@ -335,8 +347,8 @@ export function initSettings(host) {
     const env = st?.env_import;
     const banner = $('env-banner');
     const alreadySaved = st?.providers.some((p) => !p.from_env && p.key.saved && st.default_provider === p.id);
-    const importable = !!env && (env.openai_key || !!env.base_url);
-    banner.hidden = envDismissed || !env || (!importable && !env.anthropic_key) || !!alreadySaved;
+    const importable = !!env && (env.openai_key || !!env.base_url || env.anthropic_key);
+    banner.hidden = envDismissed || !env || !importable || !!alreadySaved;
     $('env-import').hidden = !importable;
     const parts = [];
     if (env?.openai_key) {
@@ -344,7 +356,7 @@ export function initSettings(host) {
     } else if (env?.base_url) {
       parts.push(`OPENAI_BASE_URL is set to ${env.base_url}. Save it as a provider?`);
     }
-    if (env?.anthropic_key) parts.push('ANTHROPIC_API_KEY is set, but this version of Runnel cannot use Anthropic yet.');
+    if (env?.anthropic_key) parts.push('ANTHROPIC_API_KEY is set: save it in your keychain for the Anthropic provider?');
     $('env-banner-text').textContent = parts.join(' ');
   }
   $('env-import').addEventListener('click', async () => {
