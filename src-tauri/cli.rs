@@ -437,6 +437,7 @@ async fn providers(action: ProvidersAction) -> i32 {
 fn save_turn(
     args: &AskArgs,
     provider: Option<String>,
+    thinking_budget: Option<u32>,
     endpoint: &Endpoint,
     prompt: &str,
 ) -> Result<(Arc<Store>, chats::Prepared), StoreError> {
@@ -459,7 +460,7 @@ fn save_turn(
         provider,
         model: Some(endpoint.model.clone()),
         system_prompt,
-        thinking_budget: args.thinking_budget,
+        thinking_budget,
     };
     let prepared = chats::prepare(
         &store,
@@ -771,12 +772,25 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
             }
         }
     };
+    if let Some(b) = args.thinking_budget.filter(|b| *b < 1024) {
+        eprintln!("runnel: --thinking-budget must be at least 1024 tokens (got {b})");
+        return 2;
+    }
     let mut endpoint = endpoint;
+    // A stored conversation keeps its thinking budget unless told otherwise.
+    let stored_budget = args
+        .conversation
+        .as_ref()
+        .and_then(|cid| Store::open_default().and_then(|s| s.conversation(cid)).ok())
+        .and_then(|c| c.thinking_budget);
+    let budget = args.thinking_budget.or(stored_budget);
     if endpoint.kind == ProviderKind::Anthropic {
-        endpoint.thinking_budget = args.thinking_budget;
+        endpoint.thinking_budget = budget;
+    } else if args.thinking_budget.is_some() {
+        eprintln!("runnel: --thinking-budget applies to Anthropic providers only; ignored");
     }
     let saved = if args.save || args.conversation.is_some() {
-        match save_turn(&args, provider.clone(), &endpoint, &prompt) {
+        match save_turn(&args, provider.clone(), budget, &endpoint, &prompt) {
             Ok(s) => Some(s),
             Err(e) => {
                 eprintln!("runnel: error [storage]: {e}");

@@ -164,7 +164,7 @@ async fn thinking_is_requested_and_its_signature_is_sent_back_on_the_next_turn()
             &SendKind::New { text: text.into() },
         )
         .expect("prepare");
-        let mut saw_reasoning_first = None;
+        let mut first_delta = None;
         let r = chats::stream(
             &engine,
             &store,
@@ -173,17 +173,21 @@ async fn thinking_is_requested_and_its_signature_is_sent_back_on_the_next_turn()
             ChatOptions::default(),
             &CancellationToken::new(),
             &mut |ev| {
-                if let EngineEvent::Delta(d) = &ev {
-                    saw_reasoning_first.get_or_insert(matches!(
-                        d,
-                        runnel::core::stream::Delta::Usage(_)
-                            | runnel::core::stream::Delta::ThinkingStart { .. }
-                            | runnel::core::stream::Delta::Reasoning(_)
-                    ));
+                if let EngineEvent::Delta(d) = ev {
+                    if !matches!(d, runnel::core::stream::Delta::Usage(_)) {
+                        first_delta.get_or_insert(d);
+                    }
                 }
             },
         )
         .await;
+        assert!(
+            matches!(
+                first_delta,
+                Some(runnel::core::stream::Delta::ThinkingStart { .. })
+            ),
+            "thinking comes first: {first_delta:?}"
+        );
         assert!(matches!(r.outcome, Outcome::Done), "{:?}", r.outcome);
     }
     let first = server.requests()[0].json();
@@ -319,7 +323,10 @@ async fn the_model_list_comes_from_v1_models_with_the_anthropic_headers() {
         .expect("models");
     assert_eq!(models, ["claude-a", "claude-b"]);
     let req = &server.requests()[0];
-    assert_eq!(req.path, "/v1/models");
+    assert_eq!(
+        req.path, "/v1/models?limit=1000",
+        "one page of up to 1000 models"
+    );
     assert_eq!(req.header("x-api-key"), Some("sk-ant-secret"));
     assert_eq!(req.header("anthropic-version"), Some("2023-06-01"));
 }

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use runnel::core::engine::{ChatOptions, Engine, EngineConfig, Outcome, StreamResult};
 use runnel::core::openai::{ChatMessage, Role};
 use runnel::core::provider::{ApiKey, Endpoint};
-use runnel::core::sse::{decode_all, SseDecoder, SseEvent};
+use runnel::core::sse::{decode_all, decode_pieces};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -36,16 +36,6 @@ fn fixtures(dir: &Path) -> Vec<PathBuf> {
 fn is_openai_compatible(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
     !name.starts_with("anthropic_") && !name.starts_with("gemini_native_")
-}
-
-fn decode_pieces(pieces: &[&[u8]]) -> Vec<SseEvent> {
-    let mut d = SseDecoder::new();
-    let mut out = Vec::new();
-    for p in pieces {
-        d.feed(p, &mut out);
-    }
-    d.finish();
-    out
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use runnel::core::store::{
     fts_query, Cursor, FinalState, MessageStatus, Store, StoreError, MARK_END, MARK_START,
-    SCHEMA_V1, SCHEMA_VERSION,
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION,
 };
 use std::path::{Path, PathBuf};
 
@@ -45,7 +45,14 @@ fn done(content: &str) -> FinalState {
 fn exchange(store: &Store, question: &str, answer: &str) -> (String, String, String) {
     let id = runnel::core::store::new_id();
     store
-        .create_conversation(&id, "", Some("openai"), Some("gpt-4o-mini"), "Be brief.")
+        .create_conversation(
+            &id,
+            "",
+            Some("openai"),
+            Some("gpt-4o-mini"),
+            "Be brief.",
+            None,
+        )
         .expect("create");
     let u = store.add_user_message(&id, question, None).expect("user");
     let a = store.begin_answer(&id, &u.id, None).expect("answer");
@@ -151,7 +158,7 @@ fn search_finds_a_word_in_message_1_of_1000_with_a_highlighted_snippet() {
     let store = Store::open(&db).expect("open");
     let id = runnel::core::store::new_id();
     store
-        .create_conversation(&id, "", None, None, "")
+        .create_conversation(&id, "", None, None, "", None)
         .expect("create");
     let mut first = None;
     for i in 0..500 {
@@ -181,7 +188,7 @@ fn search_finds_a_word_in_message_1_of_1000_with_a_highlighted_snippet() {
     // Titles are searched too (a title hit shows when no message matched).
     let other = runnel::core::store::new_id();
     store
-        .create_conversation(&other, "", None, None, "")
+        .create_conversation(&other, "", None, None, "", None)
         .expect("create");
     store.rename(&other, "Botany notes").expect("rename");
     let hits = store.search("botany", 20).expect("search");
@@ -207,7 +214,7 @@ fn streaming_text_is_indexed_only_when_the_answer_ends() {
     let store = Store::open(&db).expect("open");
     let id = runnel::core::store::new_id();
     store
-        .create_conversation(&id, "", None, None, "")
+        .create_conversation(&id, "", None, None, "", None)
         .expect("create");
     let u = store.add_user_message(&id, "hi", None).expect("user");
     let a = store.begin_answer(&id, &u.id, None).expect("answer");
@@ -383,7 +390,7 @@ fn a_dead_writers_stream_becomes_interrupted_but_a_live_one_does_not() {
     let store = Store::open(&db).expect("open");
     let id = runnel::core::store::new_id();
     store
-        .create_conversation(&id, "", None, None, "")
+        .create_conversation(&id, "", None, None, "", None)
         .expect("create");
     let u = store.add_user_message(&id, "hi", None).expect("user");
     // This process's stream: its writer lock is held, so it stays streaming.
@@ -458,5 +465,30 @@ fn export_markdown_and_json_then_import() {
         store.import_json(&serde_json::json!({"hello": 1})),
         Err(StoreError::Invalid(_))
     ));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_database_at_schema_2_gains_the_thinking_columns() {
+    let (dir, db) = temp_db("migrate-v2");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch(SCHEMA_V1).expect("v1");
+        conn.execute_batch(SCHEMA_V2).expect("v2");
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO conversations (id, title, created, updated, system_prompt) VALUES ('c2', 'Old', 1, 2, '');
+             INSERT INTO messages (id, conversation_id, seq, role, content, status, created) VALUES ('u', 'c2', 0, 'user', 'hello there', 'done', 1);",
+        )
+        .expect("v2 data");
+    }
+    let store = Store::open(&db).expect("migrate to the latest schema");
+    assert_eq!(store.conversation("c2").expect("c").thinking_budget, None);
+    assert_eq!(
+        store.messages("c2", None, 5).expect("m")[0].thinking_blocks,
+        None
+    );
+    assert_eq!(store.search("hello", 5).expect("search").len(), 1);
+    assert_index_consistent(&db);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -1196,7 +1196,7 @@ async fn anthropic_thinking_fills_the_thinking_section_then_the_answer() {
         format!("event: {name}\ndata: {data}\n\n").into_bytes()
     };
     let server = TestServer::start(move |req, _| {
-        if req.path.ends_with("/models") {
+        if req.path_only().ends_with("/models") {
             return common::models_reply(&["claude-test"]);
         }
         let mut pieces = vec![

@@ -32,21 +32,38 @@ pub fn request_body(
         .collect();
     let mut turns: Vec<(Role, Vec<Value>)> = Vec::new();
     for m in messages.iter().filter(|m| m.role != Role::System) {
-        let mut blocks: Vec<Value> = Vec::new();
-        if m.role == Role::Assistant {
-            for b in &m.thinking {
-                blocks.push(b.to_json());
-            }
+        let mut thinking: Vec<Value> = Vec::new();
+        // Signed blocks go back only while thinking is on: the API rejects
+        // them otherwise, and an unsigned (cut off) block is never valid.
+        if m.role == Role::Assistant && thinking_budget.is_some() {
+            thinking.extend(
+                m.thinking
+                    .iter()
+                    .filter(|b| b.is_complete())
+                    .map(ThinkingBlock::to_json),
+            );
         }
-        if !m.content.is_empty() {
+        let mut blocks: Vec<Value> = Vec::new();
+        if !m.content.trim().is_empty() {
             blocks.push(json!({"type": "text", "text": m.content}));
         }
-        if blocks.is_empty() {
+        if blocks.is_empty() && thinking.is_empty() {
             continue;
         }
         match turns.last_mut() {
-            Some((role, existing)) if *role == m.role => existing.extend(blocks),
-            _ => turns.push((m.role, blocks)),
+            Some((role, existing)) if *role == m.role => {
+                // Thinking stays ahead of text and tool use in a merged turn.
+                let first_other = existing
+                    .iter()
+                    .position(|b| !is_thinking(b))
+                    .unwrap_or(existing.len());
+                existing.splice(first_other..first_other, thinking);
+                existing.extend(blocks);
+            }
+            _ => {
+                thinking.extend(blocks);
+                turns.push((m.role, thinking));
+            }
         }
     }
     while turns.first().is_some_and(|(r, _)| *r != Role::User) {
@@ -75,6 +92,13 @@ pub fn request_body(
         }
     }
     body
+}
+
+fn is_thinking(b: &Value) -> bool {
+    matches!(
+        b.get("type").and_then(Value::as_str),
+        Some("thinking" | "redacted_thinking")
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,24 +143,7 @@ impl EventAssembler {
         if data.is_empty() {
             return Ok(Control::Continue);
         }
-        let v: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(e) => {
-                if ev.event == "error" {
-                    return Err(EngineError::Stream {
-                        message: crate::core::error::shorten(data, 500),
-                        error_type: None,
-                    });
-                }
-                return Err(EngineError::Stream {
-                    message: format!(
-                        "malformed event from the provider ({e}): {}",
-                        crate::core::error::shorten(data, 200)
-                    ),
-                    error_type: None,
-                });
-            }
-        };
+        let v = crate::core::sse::event_json(ev, "event")?;
         let kind = match ev.event.as_str() {
             "" | "message" => v.get("type").and_then(Value::as_str).unwrap_or(""),
             e => e,
@@ -430,6 +437,55 @@ mod tests {
             m[1]["content"][1],
             json!({"type": "text", "text": "It is 18°C."})
         );
+    }
+
+    #[test]
+    fn thinking_goes_back_only_when_on_and_signed_and_ahead_of_text() {
+        let mut a1 = ChatMessage::new(Role::Assistant, "First part.");
+        a1.thinking = vec![
+            thinking_block("cut off", ""),
+            ThinkingBlock {
+                redacted: true,
+                data: "opaque".into(),
+                ..ThinkingBlock::default()
+            },
+        ];
+        let mut a2 = ChatMessage::new(Role::Assistant, "Second part.");
+        a2.thinking = vec![thinking_block("more", "sig-2")];
+        let msgs = vec![
+            ChatMessage::new(Role::User, "Q"),
+            a1,
+            a2,
+            ChatMessage::new(Role::Assistant, "\n\n"),
+        ];
+        let on = request_body("m", &msgs, 100, Some(1024), true);
+        let content = on["messages"][1]["content"]
+            .as_array()
+            .expect("content")
+            .clone();
+        let types: Vec<&str> = content
+            .iter()
+            .map(|b| b["type"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            types,
+            ["redacted_thinking", "thinking", "text", "text"],
+            "unsigned dropped, thinking first: {content:?}"
+        );
+        assert_eq!(content[0]["data"], "opaque");
+        let off = request_body("m", &msgs, 100, None, true);
+        let types: Vec<String> = off["messages"][1]["content"]
+            .as_array()
+            .expect("content")
+            .iter()
+            .map(|b| b["type"].as_str().unwrap_or("").to_owned())
+            .collect();
+        assert_eq!(
+            types,
+            ["text", "text"],
+            "no thinking blocks while thinking is off"
+        );
+        assert!(off.get("thinking").is_none());
     }
 
     #[test]

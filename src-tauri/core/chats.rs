@@ -88,16 +88,8 @@ pub fn prepare(
             settings.provider.as_deref(),
             settings.model.as_deref(),
             &settings.system_prompt,
+            settings.thinking_budget,
         )?;
-        if settings.thinking_budget.is_some() {
-            store.set_settings(
-                conversation_id,
-                settings.provider.as_deref(),
-                settings.model.as_deref(),
-                &settings.system_prompt,
-                settings.thinking_budget,
-            )?;
-        }
     } else {
         if store.has_live_stream(conversation_id)? {
             return Err(StoreError::Invalid(

@@ -118,21 +118,7 @@ impl ChunkAssembler {
             }
             return Ok(Control::Continue); // keep-alive
         }
-        let chunk: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(e) => {
-                if ev.event == "error" {
-                    return Err(stream_error(crate::core::error::shorten(data, 500), None));
-                }
-                return Err(stream_error(
-                    format!(
-                        "malformed chunk from the provider ({e}): {}",
-                        crate::core::error::shorten(data, 200)
-                    ),
-                    None,
-                ));
-            }
-        };
+        let chunk = crate::core::sse::event_json(ev, "chunk")?;
         self.on_chunk(&chunk, out)?;
         if ev.event == "error" {
             let message = json_error_message(&chunk).unwrap_or_else(|| chunk.to_string());

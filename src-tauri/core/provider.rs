@@ -86,6 +86,9 @@ impl Endpoint {
     pub fn anthropic(base_url: &str, model: &str, api_key: Option<ApiKey>, key_var: &str) -> Self {
         let mut e = Self::new(base_url, model, api_key, key_var);
         e.kind = crate::core::settings::ProviderKind::Anthropic;
+        e.key_help = format!(
+            "Set it in the environment before running Runnel, e.g. `export {key_var}=sk-ant-...`."
+        );
         e
     }
 
@@ -147,7 +150,10 @@ impl Endpoint {
             crate::core::settings::ProviderKind::OpenaiCompatible => {
                 format!("{}/models", self.base_url)
             }
-            crate::core::settings::ProviderKind::Anthropic => format!("{}/models", self.v1_base()),
+            // One page of up to 1000 (the default page is 20 models).
+            crate::core::settings::ProviderKind::Anthropic => {
+                format!("{}/models?limit=1000", self.v1_base())
+            }
         }
     }
 

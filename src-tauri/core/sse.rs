@@ -174,6 +174,41 @@ impl SseDecoder {
     }
 }
 
+/// The JSON in an event's data. An `event: error` whose data is not JSON
+/// becomes a stream error with that text; other non-JSON data is a malformed
+/// event. `what` names the event in the message ("chunk", "event").
+pub fn event_json(
+    ev: &SseEvent,
+    what: &str,
+) -> Result<serde_json::Value, crate::core::error::EngineError> {
+    let data = ev.data.trim();
+    serde_json::from_str(data).map_err(|e| {
+        let message = if ev.event == "error" {
+            crate::core::error::shorten(data, 500)
+        } else {
+            format!(
+                "malformed {what} from the provider ({e}): {}",
+                crate::core::error::shorten(data, 200)
+            )
+        };
+        crate::core::error::EngineError::Stream {
+            message,
+            error_type: None,
+        }
+    })
+}
+
+/// Decodes a stream given in pieces (the way a network delivers it).
+pub fn decode_pieces(pieces: &[&[u8]]) -> Vec<SseEvent> {
+    let mut decoder = SseDecoder::new();
+    let mut out = Vec::new();
+    for p in pieces {
+        decoder.feed(p, &mut out);
+    }
+    decoder.finish();
+    out
+}
+
 /// Decodes a whole byte slice at once (for tests and small bodies).
 pub fn decode_all(bytes: &[u8]) -> Vec<SseEvent> {
     let mut decoder = SseDecoder::new();
@@ -190,16 +225,6 @@ mod tests {
 
     fn datas(events: &[SseEvent]) -> Vec<&str> {
         events.iter().map(|e| e.data.as_str()).collect()
-    }
-
-    fn decode_pieces(pieces: &[&[u8]]) -> Vec<SseEvent> {
-        let mut d = SseDecoder::new();
-        let mut out = Vec::new();
-        for p in pieces {
-            d.feed(p, &mut out);
-        }
-        d.finish();
-        out
     }
 
     // The examples from the WHATWG spec, section 9.2.6/9.2.7.

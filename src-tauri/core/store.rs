@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Version 1: conversations and messages.
 pub const SCHEMA_V1: &str = "
@@ -90,12 +90,17 @@ CREATE TRIGGER conversations_au AFTER UPDATE OF title ON conversations BEGIN
   INSERT INTO titles_fts(rowid, title) VALUES (new.rowid, new.title);
 END;
 CREATE INDEX messages_by_parent ON messages(parent_id);
+";
+
+/// Version 3: Anthropic thinking (blocks kept per answer, a budget per
+/// conversation) and an index that makes crash recovery at start instant.
+pub const SCHEMA_V3: &str = "
 ALTER TABLE messages ADD COLUMN thinking_blocks TEXT;
 ALTER TABLE conversations ADD COLUMN thinking_budget INTEGER;
 CREATE INDEX messages_streaming ON messages(conversation_id, writer) WHERE status = 'streaming';
 ";
 
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -662,11 +667,13 @@ impl Store {
         provider: Option<&str>,
         model: Option<&str>,
         system_prompt: &str,
+        thinking_budget: Option<u32>,
     ) -> Result<ConversationSummary, StoreError> {
         let now = now_ms();
         self.conn().execute(
-            "INSERT INTO conversations (id, title, created, updated, provider, model, system_prompt) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
-            params![id, title, now, provider, model, system_prompt],
+            "INSERT INTO conversations (id, title, created, updated, provider, model, system_prompt, thinking_budget) \
+             VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
+            params![id, title, now, provider, model, system_prompt, thinking_budget],
         )?;
         self.conversation(id)
     }

@@ -89,6 +89,15 @@ pub struct ThinkingBlock {
 }
 
 impl ThinkingBlock {
+    /// Complete enough to send back: signed, or redacted with its data.
+    pub fn is_complete(&self) -> bool {
+        if self.redacted {
+            !self.data.is_empty()
+        } else {
+            !self.signature.is_empty()
+        }
+    }
+
     /// The block as Anthropic's request content.
     pub fn to_json(&self) -> serde_json::Value {
         if self.redacted {

@@ -28,6 +28,11 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The path without its query string.
+    pub fn path_only(&self) -> &str {
+        self.path.split('?').next().unwrap_or("")
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("request body is JSON")
     }
@@ -388,7 +393,7 @@ pub fn chat_and_models(
 ) -> impl Fn(&Request, usize) -> Reply + Send + Sync + 'static {
     let n = std::sync::atomic::AtomicUsize::new(0);
     move |req, _| {
-        if req.method == "GET" && req.path.ends_with("/models") {
+        if req.method == "GET" && req.path_only().ends_with("/models") {
             models_reply(models)
         } else {
             chat(req, n.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
