@@ -37,7 +37,7 @@ step "cargo test (under Xvfb + D-Bus + gnome-keyring)"
 set +e
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   echo -n runnel-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
-  cargo test --locked --no-fail-fast -- --test-threads=2
+  cargo test --locked --no-fail-fast
 ' | tee "$tmp/cargo.log"
 cargo_status=${PIPESTATUS[0]}
 set -e

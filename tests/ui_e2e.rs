@@ -158,12 +158,19 @@ async fn connect(driver: &Driver) -> Client {
         "tauri:options".into(),
         serde_json::json!({ "application": env!("CARGO_BIN_EXE_runnel") }),
     );
-    ClientBuilder::rustls()
+    let c = ClientBuilder::rustls()
         .expect("rustls")
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
-        .expect("WebDriver session with the app")
+        .expect("WebDriver session with the app");
+    // The window finished starting (state loaded, sidebar listed).
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("body[data-ready=true]"))
+        .await
+        .expect("the window finished starting");
+    c
 }
 
 async fn css(c: &Client, sel: &str) -> fantoccini::elements::Element {
@@ -864,23 +871,20 @@ async fn conversations_survive_a_restart_search_jumps_to_a_message_and_export_ma
     })
     .await;
     let partial = answer_text(&c, 0).await;
-    let items = eventually(20, "two conversations", || async {
-        let n = c
-            .find_all(Locator::Css("[data-testid=conversation-item]"))
-            .await
-            .ok()?;
-        (n.len() == 2).then_some(n)
-    })
+    // The list re-renders after each answer: read it fresh each time.
+    eventually(
+        20,
+        "two conversations, the open one first and current",
+        || async {
+            let items = c
+                .find_all(Locator::Css("[data-testid=conversation-item]"))
+                .await
+                .ok()?;
+            let first_current = items.first()?.attr("aria-current").await.ok()??;
+            (items.len() == 2 && first_current == "true").then_some(())
+        },
+    )
     .await;
-    assert_eq!(
-        items[0]
-            .attr("aria-current")
-            .await
-            .expect("attr")
-            .as_deref(),
-        Some("true"),
-        "the open one is current"
-    );
 
     // Restart the app: a new session launches it again on the same data.
     c.close().await.expect("close");

@@ -742,6 +742,8 @@ async function init() {
   await refreshList();
   // Never steal focus from a field the user is already typing in.
   if (document.activeElement === document.body || document.activeElement === null) composer.focus();
+  // Start-up is done (state, sidebar): automation waits for this.
+  document.body.dataset.ready = 'true';
 }
 
 init();

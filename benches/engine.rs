@@ -1,0 +1,314 @@
+//! Engine benchmarks (issue: benchmarks), with their own loopback stream
+//! server written in Rust.
+//!
+//! - Throughput: a stream of realistic chat.completion.chunk events as fast as
+//!   possible, through `runnel ask --json` (the whole process), through
+//!   `curl -sN > /dev/null` (the limit), and through the OpenAI Python SDK
+//!   (`client.chat.completions.create(..., stream=True)`, joining
+//!   `delta.content`) when `RUNNEL_BENCH_PYTHON` names a Python with `openai`.
+//!   Median of several runs each, interleaved, so every ratio comes from one run.
+//! - Latency: chunks sent every 20 ms, each carrying its send time (µs since
+//!   the epoch, same clock); the time from that stamp to the engine emitting
+//!   the delta, p50 and p99.
+//!
+//! `cargo bench --bench engine` runs the full sizes and writes
+//! `target/bench/engine.json`; under `cargo test` it runs tiny sizes (no
+//! timing is asserted anywhere).
+
+use runnel::core::engine::{ChatOptions, Engine, EngineConfig, EngineEvent};
+use runnel::core::openai::{ChatMessage, Role};
+use runnel::core::provider::Endpoint;
+use runnel::core::stream::Delta;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+const WORDS: &[&str] = &[
+    " the", " stream", " token", " answer", " model", " fast", " window", " render", " block",
+    " code", " and", " of", " to", " is", " in", " that", " it", " for", " with", " as",
+];
+
+/// What the server sends for one request.
+#[derive(Clone, Copy)]
+enum Script {
+    /// `n` chunks in one go (as fast as the socket takes them).
+    Burst(usize),
+    /// `n` chunks, one every `every`, each stamped with its send time.
+    Paced(usize, Duration),
+}
+
+fn chunk(content: &str) -> String {
+    // The shape of a real OpenAI chunk (ids, model, fingerprint, logprobs: null).
+    format!(
+        "data: {{\"id\":\"chatcmpl-AbCdEfGhIjKlMnOpQrStUv\",\"object\":\"chat.completion.chunk\",\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_5050236cbd\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}},\"logprobs\":null,\"finish_reason\":null}}]}}\n\n",
+        serde_json::Value::String(content.to_owned())
+    )
+}
+
+fn finish() -> String {
+    "data: {\"id\":\"chatcmpl-AbCdEfGhIjKlMnOpQrStUv\",\"object\":\"chat.completion.chunk\",\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\ndata: {\"id\":\"chatcmpl-AbCdEfGhIjKlMnOpQrStUv\",\"object\":\"chat.completion.chunk\",\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":200000,\"total_tokens\":200012}}\n\ndata: [DONE]\n\n".to_owned()
+}
+
+fn burst_body(n: usize) -> Vec<u8> {
+    let mut body = String::with_capacity(n * 260);
+    for i in 0..n {
+        body.push_str(&chunk(WORDS[i % WORDS.len()]));
+    }
+    body.push_str(&finish());
+    body.into_bytes()
+}
+
+fn now_us() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
+}
+
+/// The loopback stream server: answers every request with `script`.
+async fn serve(script: Script) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let burst = match script {
+        Script::Burst(n) => burst_body(n),
+        Script::Paced(..) => Vec::new(),
+    };
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let _ = sock.set_nodelay(true);
+            let burst = burst.clone();
+            tokio::spawn(async move {
+                // Read the request head and body.
+                let mut buf = Vec::new();
+                let mut tmp = [0u8; 16384];
+                loop {
+                    let Ok(n) = sock.read(&mut tmp).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                match script {
+                    Script::Burst(_) => {
+                        let _ = sock.write_all(&burst).await;
+                    }
+                    Script::Paced(n, every) => {
+                        let mut tick = tokio::time::interval(every);
+                        for _ in 0..n {
+                            tick.tick().await;
+                            let c = chunk(&format!("t{} ", now_us()));
+                            if sock.write_all(c.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        let _ = sock.write_all(finish().as_bytes()).await;
+                    }
+                }
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn pct(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// Runs a command to completion, returning its wall time in seconds.
+fn time_cmd(cmd: &mut Command) -> Option<f64> {
+    let t = Instant::now();
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    status.success().then(|| t.elapsed().as_secs_f64())
+}
+
+const PYTHON_CLIENT: &str = r#"
+import sys, openai
+client = openai.OpenAI(base_url=sys.argv[1], api_key="bench")
+parts = []
+for ev in client.chat.completions.create(model="m", messages=[{"role": "user", "content": "go"}], stream=True):
+    if ev.choices and ev.choices[0].delta.content:
+        parts.append(ev.choices[0].delta.content)
+print(len("".join(parts)))
+"#;
+
+fn runnel_bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_runnel"))
+}
+
+async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
+    let addr = serve(Script::Paced(n, every)).await;
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    let ep = Endpoint::new(&format!("http://{addr}/v1"), "m", None, "OPENAI_API_KEY");
+    let mut lat = Vec::with_capacity(n);
+    let r = engine
+        .chat(
+            &ep,
+            &[ChatMessage::new(Role::User, "go")],
+            ChatOptions::default(),
+            &CancellationToken::new(),
+            &mut |ev| {
+                if let EngineEvent::Delta(Delta::Text(t)) = ev {
+                    let now = now_us();
+                    if let Some(sent) = t
+                        .trim()
+                        .strip_prefix('t')
+                        .and_then(|s| s.parse::<u128>().ok())
+                    {
+                        lat.push((now.saturating_sub(sent)) as f64 / 1000.0);
+                    }
+                }
+            },
+        )
+        .await;
+    assert!(
+        r.answer.finish_reason.is_some(),
+        "the paced stream completed"
+    );
+    (
+        pct(lat.clone(), 0.5),
+        pct(lat.clone(), 0.99),
+        lat.iter().cloned().fold(0.0, f64::max),
+    )
+}
+
+async fn engine_in_process_throughput(n: usize) -> f64 {
+    let addr = serve(Script::Burst(n)).await;
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    let ep = Endpoint::new(&format!("http://{addr}/v1"), "m", None, "OPENAI_API_KEY");
+    let t = Instant::now();
+    let mut deltas = 0usize;
+    let r = engine
+        .chat(
+            &ep,
+            &[ChatMessage::new(Role::User, "go")],
+            ChatOptions::default(),
+            &CancellationToken::new(),
+            &mut |ev| {
+                if matches!(ev, EngineEvent::Delta(Delta::Text(_))) {
+                    deltas += 1;
+                }
+            },
+        )
+        .await;
+    assert_eq!(deltas, n);
+    assert_eq!(r.answer.finish_reason.as_deref(), Some("stop"));
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (n, runs, paced_n) = if full {
+        (200_000, 5, 250)
+    } else {
+        (2_000, 1, 20)
+    };
+    let body_bytes = burst_body(n).len() as f64;
+    let addr = serve(Script::Burst(n)).await;
+    let url = format!("http://{addr}/v1");
+
+    let in_process = engine_in_process_throughput(n).await;
+
+    // Whole processes on the same stream, interleaved run by run.
+    let python = std::env::var("RUNNEL_BENCH_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let (mut runnel_s, mut curl_s, mut py_s) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let bin = runnel_bin();
+        if let Some(s) = time_cmd(
+            Command::new(&bin)
+                .args(["ask", "--json", "--base-url", &url, "go"])
+                .env_remove("OPENAI_API_KEY"),
+        ) {
+            runnel_s.push(s);
+        }
+        if let Some(s) = time_cmd(Command::new("curl").args([
+            "-sN",
+            "-o",
+            "/dev/null",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            "{}",
+            &format!("{url}/chat/completions"),
+        ])) {
+            curl_s.push(s);
+        }
+        if let Some(py) = &python {
+            if let Some(s) = time_cmd(Command::new(py).args(["-c", PYTHON_CLIENT, &url])) {
+                py_s.push(s);
+            }
+        }
+    }
+    let rate = |v: &Vec<f64>| (!v.is_empty()).then(|| n as f64 / median(v.clone()));
+    let runnel_cps = rate(&runnel_s);
+    let curl_cps = rate(&curl_s);
+    let py_cps = rate(&py_s);
+    let (p50, p99, max) =
+        engine_latency(paced_n, Duration::from_millis(if full { 20 } else { 5 })).await;
+
+    let result = serde_json::json!({
+        "full": full,
+        "chunks": n,
+        "stream_mb": round(body_bytes / 1e6, 1),
+        "engine_in_process_chunks_per_s": round(in_process, 0),
+        "runnel_ask_chunks_per_s": runnel_cps.map(|x| round(x, 0)),
+        "runnel_ask_mb_per_s": runnel_cps.map(|x| round(x * body_bytes / n as f64 / 1e6, 1)),
+        "curl_chunks_per_s": curl_cps.map(|x| round(x, 0)),
+        "curl_mb_per_s": curl_cps.map(|x| round(x * body_bytes / n as f64 / 1e6, 1)),
+        "openai_python_chunks_per_s": py_cps.map(|x| round(x, 0)),
+        "runnel_vs_curl": runnel_cps.zip(curl_cps).map(|(a, b)| round(a / b, 2)),
+        "runnel_vs_openai_python": runnel_cps.zip(py_cps).map(|(a, b)| round(a / b, 1)),
+        "latency_p50_ms": round(p50, 3),
+        "latency_p99_ms": round(p99, 3),
+        "latency_max_ms": round(max, 3),
+        "latency_chunks": paced_n,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&result).unwrap_or_default()
+    );
+    if full {
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = std::fs::write(out.join("engine.json"), result.to_string());
+    }
+}

@@ -1,0 +1,105 @@
+//! Micro-benchmarks (criterion) of the per-token hot path: the SSE decoder,
+//! the chunk assembler and the streaming markdown renderer. Under `cargo
+//! test` criterion runs each once, as a check that they still work.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use runnel::core::markdown::{MarkdownStream, MdOp};
+use runnel::core::openai::ChunkAssembler;
+use runnel::core::sse::{SseDecoder, SseEvent};
+use std::hint::black_box;
+
+fn chunk(content: &str) -> String {
+    format!(
+        "data: {{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}},\"finish_reason\":null}}]}}\n\n",
+        serde_json::Value::String(content.to_owned())
+    )
+}
+
+fn stream(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| chunk(&format!(" word{i}")))
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn sse_decoder(c: &mut Criterion) {
+    let body = stream(1000);
+    let mut g = c.benchmark_group("sse_decoder");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    for piece in [16usize, 1400, 65536] {
+        g.bench_with_input(
+            BenchmarkId::new("piece_bytes", piece),
+            &piece,
+            |b, &piece| {
+                b.iter(|| {
+                    let mut d = SseDecoder::new();
+                    let mut out = Vec::with_capacity(1000);
+                    for p in body.chunks(piece) {
+                        d.feed(black_box(p), &mut out);
+                    }
+                    out.len()
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+fn assembler(c: &mut Criterion) {
+    let events: Vec<SseEvent> = {
+        let mut d = SseDecoder::new();
+        let mut out = Vec::new();
+        d.feed(&stream(1000), &mut out);
+        out
+    };
+    let mut g = c.benchmark_group("chunk_assembler");
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("1000_chunks", |b| {
+        b.iter(|| {
+            let mut a = ChunkAssembler::new();
+            let mut out = Vec::with_capacity(2);
+            let mut n = 0;
+            for ev in &events {
+                let _ = a.on_event(black_box(ev), &mut out);
+                n += out.len();
+                out.clear();
+            }
+            n
+        })
+    });
+    g.finish();
+}
+
+fn markdown(c: &mut Criterion) {
+    let text: String = (0..200)
+        .map(|i| {
+            if i % 10 == 0 {
+                "```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\n".to_owned()
+            } else {
+                format!("Paragraph {i} with **bold**, `code` and a [link](https://example.com). More words here.\n\n")
+            }
+        })
+        .collect();
+    let tokens: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
+    let mut g = c.benchmark_group("markdown_stream");
+    g.throughput(Throughput::Elements(tokens.len() as u64));
+    // A frame every 8 tokens, as at several thousand tokens/s.
+    g.bench_function("tokens_with_a_frame_every_8", |b| {
+        b.iter(|| {
+            let mut md = MarkdownStream::new();
+            let mut ops: Vec<MdOp> = Vec::new();
+            for (i, t) in tokens.iter().enumerate() {
+                md.push(black_box(t), &mut ops);
+                if i % 8 == 7 {
+                    md.flush(&mut ops);
+                }
+            }
+            md.finish(&mut ops);
+            ops.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sse_decoder, assembler, markdown);
+criterion_main!(benches);

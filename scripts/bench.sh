@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every benchmark (release build) and writes BENCHMARKS.md plus
+# target/bench/*.json. Installs what a fresh Debian/Ubuntu machine lacks,
+# including the OpenAI Python SDK (in target/bench-venv) for the comparison.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/setup.sh
+source scripts/setup.sh
+ensure_packages "${BUILD_PACKAGES[@]}" curl python3 python3-venv
+ensure_rust
+
+venv=target/bench-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai" 2>/dev/null; then
+  step "installing the OpenAI Python SDK into $venv (the reference client)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet openai
+fi
+export RUNNEL_BENCH_PYTHON="$PWD/$venv/bin/python"
+
+step "engine: throughput against curl and openai-python, and latency"
+cargo bench --locked --bench engine
+step "store: 10,000 conversations, 1,000,000 messages"
+cargo bench --locked --bench store
+step "writing BENCHMARKS.md"
+python3 scripts/bench_report.py target/bench > BENCHMARKS.md
+cat BENCHMARKS.md
