@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every benchmark (release build) and writes BENCHMARKS.md plus
-# target/bench/*.json. Installs what a fresh Debian/Ubuntu machine lacks,
+# Runs every benchmark (release build) and writes BENCHMARKS.md and
+# BENCHMARKS.json (raw results also in target/bench/*.json). Installs what a fresh Debian/Ubuntu machine lacks,
 # including the OpenAI Python SDK (in target/bench-venv) for the comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."

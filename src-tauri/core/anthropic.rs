@@ -144,7 +144,7 @@ impl EventAssembler {
             return Ok(Control::Continue);
         }
         let v = crate::core::sse::event_json(ev, "event")?;
-        let kind = match ev.event.as_str() {
+        let kind = match &*ev.event {
             "" | "message" => v.get("type").and_then(Value::as_str).unwrap_or(""),
             e => e,
         };

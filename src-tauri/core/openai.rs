@@ -14,6 +14,7 @@ use crate::core::sse::SseEvent;
 use crate::core::stream::{Delta, Usage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Who said a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +119,17 @@ impl ChunkAssembler {
             }
             return Ok(Control::Continue); // keep-alive
         }
+        // Fast path: the common chunk shape, typed and borrowing (no Value tree).
+        // Anything unusual (an error, an odd type) takes the general path below,
+        // which gives the same deltas.
+        if ev.event != "error" {
+            if let Ok(fast) = serde_json::from_str::<FastChunk<'_>>(data) {
+                if !fast.needs_general_path() {
+                    self.on_fast_chunk(&fast, out)?;
+                    return Ok(Control::Continue);
+                }
+            }
+        }
         let chunk = crate::core::sse::event_json(ev, "chunk")?;
         self.on_chunk(&chunk, out)?;
         if ev.event == "error" {
@@ -125,6 +137,59 @@ impl ChunkAssembler {
             return Err(stream_error(message, error_type(&chunk)));
         }
         Ok(Control::Continue)
+    }
+
+    fn on_fast_chunk(
+        &mut self,
+        chunk: &FastChunk<'_>,
+        out: &mut Vec<Delta>,
+    ) -> Result<(), EngineError> {
+        let mut finish_error = false;
+        if let Some(choice) = chunk.choices.iter().find(|c| c.index.unwrap_or(0) == 0) {
+            if let Some(d) = choice.delta.as_ref().or(choice.message.as_ref()) {
+                match (&d.reasoning_content, &d.reasoning) {
+                    (Some(t), _) | (None, Some(t)) => push_nonempty(out, t, Delta::Reasoning),
+                    (None, None) => {}
+                }
+                if let Some(t) = &d.content {
+                    push_nonempty(out, t, Delta::Text);
+                }
+                if let Some(t) = &d.refusal {
+                    push_nonempty(out, t, Delta::Refusal);
+                }
+                if let Some(calls) = d.tool_calls.as_ref().and_then(Value::as_array) {
+                    for call in calls {
+                        self.on_tool_call(call, out);
+                    }
+                }
+            }
+            if let Some(reason) = &choice.finish_reason {
+                finish_error = reason == "error";
+                out.push(Delta::Finish(reason.to_string()));
+            }
+        }
+        if let Some(usage) = chunk
+            .usage
+            .as_ref()
+            .filter(|u| u.is_object())
+            .or_else(|| {
+                chunk
+                    .x_groq
+                    .as_ref()
+                    .and_then(|x| x.get("usage"))
+                    .filter(|u| u.is_object())
+            })
+            .and_then(parse_usage)
+        {
+            out.push(Delta::Usage(usage));
+        }
+        if finish_error {
+            return Err(stream_error(
+                "the provider ended the answer with an error".to_owned(),
+                None,
+            ));
+        }
+        Ok(())
     }
 
     /// Handles one parsed chunk.
@@ -252,6 +317,55 @@ impl ChunkAssembler {
             });
         }
     }
+}
+
+/// The fields of a chunk the assembler reads, typed and borrowed from the
+/// event's data; everything else is skipped without being built.
+#[derive(Deserialize)]
+struct FastChunk<'a> {
+    #[serde(default, borrow)]
+    choices: Vec<FastChoice<'a>>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default)]
+    x_groq: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default, borrow)]
+    object: Option<Cow<'a, str>>,
+}
+
+impl FastChunk<'_> {
+    /// Errors go the general way, which reports them exactly.
+    fn needs_general_path(&self) -> bool {
+        self.error.as_ref().is_some_and(is_truthy) || self.object.as_deref() == Some("error")
+    }
+}
+
+#[derive(Deserialize)]
+struct FastChoice<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(default, borrow)]
+    delta: Option<FastDelta<'a>>,
+    #[serde(default, borrow)]
+    message: Option<FastDelta<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct FastDelta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    refusal: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<Value>,
 }
 
 /// Converts a non-streaming `chat.completion` response into deltas.

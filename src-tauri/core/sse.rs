@@ -14,8 +14,8 @@
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
-    /// The `event:` field, or `"message"` when none was given.
-    pub event: String,
+    /// The `event:` field, or `"message"` when none was given (no allocation then).
+    pub event: std::borrow::Cow<'static, str>,
     /// All `data:` lines of the event joined with `"\n"`.
     pub data: String,
     /// The last event id seen so far in the stream (sticky across events, per spec).
@@ -159,9 +159,9 @@ impl SseDecoder {
             return;
         }
         let event = if self.event_type.is_empty() {
-            "message".to_owned()
+            std::borrow::Cow::Borrowed("message")
         } else {
-            std::mem::take(&mut self.event_type)
+            std::borrow::Cow::Owned(std::mem::take(&mut self.event_type))
         };
         self.event_type.clear();
         self.has_data = false;
