@@ -558,6 +558,51 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_path_gives_the_same_deltas_as_the_general_path() {
+        let chunks = [
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi \u00e9\n","refusal":null},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":1,"delta":{"content":"other choice"}},{"index":0,"delta":{"content":"zero"}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning_content":"","reasoning":"ignored"}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning_content":null,"reasoning":"used"}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"usage":{"prompt_tokens":1,"completion_tokens":2}}}"#,
+            r#"{"choices":[{"index":0,"delta":{"refusal":"no"}}],"usage":null,"error":null}"#,
+            r#"{"choices":[{"index":0,"message":{"content":"whole"},"finish_reason":"length"}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"error"}]}"#,
+        ];
+        for c in chunks {
+            let fast: FastChunk<'_> = serde_json::from_str(c).expect("fast parse");
+            assert!(!fast.needs_general_path(), "{c}");
+            let (mut a, mut b) = (ChunkAssembler::new(), ChunkAssembler::new());
+            let (mut fo, mut go) = (Vec::new(), Vec::new());
+            let fr = a.on_fast_chunk(&fast, &mut fo).map_err(|e| e.to_string());
+            let value: Value = serde_json::from_str(c).expect("json");
+            let gr = b.on_chunk(&value, &mut go).map_err(|e| e.to_string());
+            assert_eq!(fo, go, "{c}");
+            assert_eq!(fr, gr, "{c}");
+        }
+        // Errors and odd shapes take the general path.
+        for c in [
+            r#"{"error":{"message":"boom"}}"#,
+            r#"{"object":"error","message":"bad"}"#,
+        ] {
+            let fast: FastChunk<'_> = serde_json::from_str(c).expect("parse");
+            assert!(fast.needs_general_path(), "{c}");
+        }
+        for c in [
+            r#"{"choices":null}"#,
+            r#"{"choices":[{"index":"0"}]}"#,
+            r#"{"choices":[{"delta":{"content":["a"]}}]}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<FastChunk<'_>>(c).is_err(),
+                "{c} falls back"
+            );
+        }
+    }
+
+    #[test]
     fn request_body_shape() {
         let msgs = vec![
             ChatMessage::new(Role::System, "s"),
