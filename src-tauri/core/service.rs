@@ -158,6 +158,8 @@ pub struct UiState {
     pub presets: Vec<Provider>,
     /// Where the settings live.
     pub settings_path: String,
+    /// The page measures its streaming pipeline (`RUNNEL_PAGE_METRICS=1`, for the window benchmark).
+    pub page_metrics: bool,
 }
 
 /// A provider as edited in the window or the CLI.
@@ -432,6 +434,7 @@ impl Service {
             providers,
             presets: presets(),
             settings_path: self.store.path().display().to_string(),
+            page_metrics: std::env::var("RUNNEL_PAGE_METRICS").is_ok_and(|v| v == "1"),
         }
     }
 

@@ -114,3 +114,16 @@ test('formatDate: time today, weekday this week, date before', () => {
   assert.equal(formatDate(new Date(2025, 0, 2, 9, 5).getTime(), now), '2025-01-02');
   assert.match(formatDate(new Date(2026, 10, 19, 9, 5).getTime(), now), /^\S+$/);
 });
+
+import { stampsIn } from '../../ui/js/page-metrics.js';
+
+test('stampsIn finds the send stamps in html and text operations', () => {
+  assert.deepEqual(
+    stampsIn([
+      { op: 'open', html: '<p>t1795297000123 t1795297000124</p>' },
+      { op: 'code_append', text: 'x t1795297000125\n' },
+      { op: 'reasoning', text: 'no stamp here t12' },
+    ]),
+    [1795297000123, 1795297000124, 1795297000125],
+  );
+});

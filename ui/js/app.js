@@ -8,6 +8,7 @@ import * as ipc from './ipc.js';
 import { composerKey, formatDate, globalKey, newId, pickProvider, snippetParts } from './format.js';
 import { AssistantView, el, userMessage } from './message-view.js';
 import { initSettings } from './settings-view.js';
+import { PageMetrics } from './page-metrics.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const messages = $('messages');
@@ -49,6 +50,8 @@ const sidebar = { cursor: /** @type {import('./ipc.js').Cursor|null} */ (null), 
 let openGen = 0;
 /** The open conversation is stored (it has at least one message). */
 let stored = false;
+/** Pipeline measurement, only with RUNNEL_PAGE_METRICS=1 (the window benchmark). @type {PageMetrics|null} */
+let metrics = null;
 
 function setStreaming(/** @type {boolean} */ on) {
   sendBtn.disabled = on;
@@ -103,6 +106,12 @@ function startStream(send, userNode) {
   const stream = { streamId, view };
   active = stream;
   setStreaming(true);
+  if (uiState?.page_metrics) {
+    metrics = new PageMetrics();
+    /** @type {any} */ (window).__runnelMetrics = metrics;
+    metrics.start();
+  }
+  const m = metrics;
 
   /** @type {import('./ipc.js').StreamMessage[]} */
   let queue = [];
@@ -115,9 +124,12 @@ function startStream(send, userNode) {
     const stick = nearBottom();
     for (const msg of batch) {
       if (msg.type === 'ops') {
+        const t0 = m ? performance.now() : 0;
         view.apply(msg.ops);
+        m?.applied(msg.ops, performance.now() - t0);
       } else {
         view.finish(msg);
+        m?.end();
         if (active === stream) {
           active = null;
           setStreaming(false);
@@ -217,7 +229,9 @@ function resend(kind) {
 }
 
 function cancel() {
-  if (active) ipc.cancelStream(active.streamId).catch(() => {});
+  if (!active) return;
+  metrics?.cancelled();
+  ipc.cancelStream(active.streamId).catch(() => {});
 }
 
 /** Shows an empty conversation (stored at its first message). */

@@ -48,7 +48,7 @@ async function call(cmd, args) {
  * @typedef {{providers: ProviderView[], default_provider: string|null, theme: 'system'|'light'|'dark',
  *   system_prompts: {name: string, text: string}[], notice: string|null,
  *   env_import: {openai_key: boolean, base_url: string|null, anthropic_key: boolean}|null,
- *   onboarding: boolean, presets: Preset[], settings_path: string}} UiState
+ *   onboarding: boolean, presets: Preset[], settings_path: string, page_metrics: boolean}} UiState
  * @typedef {{stored: boolean, status: KeyStatus, test_error: ErrorInfo|null, keychain_error: string|null,
  *   models: string[]}} KeySaveResult
  * @typedef {{id: string, key_removed: boolean}} SavedProvider

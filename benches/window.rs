@@ -1,0 +1,316 @@
+//! Window benchmark (issue: benchmarks): the real app under the display the
+//! caller provides (Xvfb), driven through tauri-driver, with the page's own
+//! measurement switched on (RUNNEL_PAGE_METRICS=1).
+//!
+//! - A long answer at a set rate (full: 100,000 tokens at 5,000 tokens/s):
+//!   send-to-paint p50/p99, frames over 50 ms, lag after the last token, and
+//!   the cost per token in the last 10% against the first 10%.
+//! - The same with a 2,000-message conversation open.
+//! - Stop pressed under load: time until the window shows cancelled, and any
+//!   text that still appears after.
+//! - Footprint: release binary size, start to a ready window, PSS of the app
+//!   and its WebKit processes idle and after the long answer.
+//!
+//! `cargo bench --bench window` (under xvfb-run, see scripts/bench.sh) runs the
+//! full sizes and writes `target/bench/window.json`; under `cargo test` it runs
+//! tiny sizes. Without a display or tauri-driver it says so and skips.
+
+#[path = "support/server.rs"]
+mod server;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use runnel::core::store::{FinalState, MessageStatus, Store};
+use server::{serve, Script};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn on_path(bin: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+}
+
+struct Driver(Child);
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child; SIGTERM lets it stop WebKitWebDriver.
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(4444)
+}
+
+/// Sum of Pss (kB) of `pid` and its descendants.
+fn pss_kb(pid: u32) -> u64 {
+    let mut pids = vec![pid];
+    let mut i = 0;
+    while i < pids.len() {
+        let parent = pids[i];
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid ...
+            let ppid = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(parent) && !pids.contains(&child) {
+                pids.push(child);
+            }
+        }
+        i += 1;
+    }
+    pids.iter()
+        .map(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/smaps_rollup"))
+                .unwrap_or_default()
+                .lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// The running app: the process whose executable is the benchmarked binary.
+fn app_pid(bin: &Path) -> Option<u32> {
+    let bin = std::fs::canonicalize(bin).ok()?;
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+        (std::fs::read_link(e.path().join("exe")).ok()? == bin).then_some(pid)
+    })
+}
+
+async fn wait_status(c: &Client, nth_from_end: usize, want: &str, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok(all) = c
+            .find_all(Locator::Css("[data-testid=message][data-role=assistant]"))
+            .await
+        {
+            if let Some(m) = all.iter().rev().nth(nth_from_end) {
+                if m.attr("data-status").await.ok().flatten().as_deref() == Some(want) {
+                    return true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn send(c: &Client, text: &str) {
+    let composer = c
+        .find(Locator::Css("[data-testid=composer]"))
+        .await
+        .expect("composer");
+    composer.send_keys(text).await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+}
+
+async fn summary(c: &Client) -> serde_json::Value {
+    c.execute(
+        "return window.__runnelMetrics ? window.__runnelMetrics.summary() : null",
+        vec![],
+    )
+    .await
+    .unwrap_or_default()
+}
+
+/// Fills a conversation with `n` messages in the app's store before it starts.
+fn seed_long_conversation(data: &Path, n: usize) -> String {
+    let store = Store::open(&data.join("runnel.sqlite3")).expect("store");
+    let id = runnel::core::store::new_id();
+    store
+        .create_conversation(&id, "", None, None, "", None)
+        .expect("create");
+    for i in 0..n / 2 {
+        let u = store
+            .add_user_message(
+                &id,
+                &format!("Question {i}: how does the {i}th step work?"),
+                None,
+            )
+            .expect("user");
+        let a = store.begin_answer(&id, &u.id, None).expect("answer");
+        let text = format!("Step {i} works like this.\n\n- first, the input\n- then, the **output**\n\n```rust\nfn step_{i}() {{}}\n```\n");
+        store
+            .finish_message(
+                &a.id,
+                &FinalState {
+                    status: Some(MessageStatus::Done),
+                    content: text,
+                    ..FinalState::default()
+                },
+            )
+            .expect("finish");
+    }
+    store.rename(&id, "Long conversation").expect("rename");
+    id
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let display = std::env::var_os("DISPLAY").is_some();
+    if !display || !on_path("tauri-driver") || !on_path("WebKitWebDriver") {
+        println!("window benchmark skipped: it needs a display (xvfb-run) and tauri-driver with WebKitWebDriver");
+        return;
+    }
+    let (tokens, rate, long) = if full {
+        (100_000usize, 5_000u32, 2_000usize)
+    } else {
+        (400, 2_000, 40)
+    };
+    let stream_secs = tokens as u64 / rate as u64 + 60;
+
+    let dir = std::env::temp_dir().join(format!("runnel-window-bench-{}", std::process::id()));
+    for sub in ["data", "config", "cache"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("dirs");
+    }
+    let data = dir.join("data/dev.runnel.app");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let long_id = seed_long_conversation(&data, long);
+
+    let addr = serve(Script::Rate(tokens, rate)).await;
+    let port = free_port();
+    let native = free_port();
+    let driver = Driver(
+        Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
+            .env("RUNNEL_MODEL", "bench-model")
+            .env_remove("OPENAI_API_KEY")
+            .env("RUNNEL_PAGE_METRICS", "1")
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tauri-driver listens");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({"application": env!("CARGO_BIN_EXE_runnel")}),
+    );
+    let t_start = Instant::now();
+    let c = ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("session");
+    c.wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("body[data-ready=true]"))
+        .await
+        .expect("ready");
+    let start_ms = t_start.elapsed().as_secs_f64() * 1000.0;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = app_pid(Path::new(env!("CARGO_BIN_EXE_runnel"))).expect("the app's process");
+    let idle_pss_kb = pss_kb(pid);
+
+    // 1. A long answer in a new conversation.
+    send(&c, "go").await;
+    assert!(
+        wait_status(&c, 0, "done", stream_secs).await,
+        "the long answer completes"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let plain = summary(&c).await;
+    let after_pss_kb = pss_kb(pid);
+
+    // 2. The same with the 2,000-message conversation open.
+    c.find(Locator::Css(&format!(
+        "[data-conversation-id=\"{long_id}\"]"
+    )))
+    .await
+    .expect("long item")
+    .click()
+    .await
+    .expect("open");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    send(&c, "go again").await;
+    assert!(
+        wait_status(&c, 0, "done", stream_secs).await,
+        "the second long answer completes"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let with_long = summary(&c).await;
+
+    // 3. Stop under load, about a second into a stream.
+    c.find(Locator::Css("[data-testid=clear]"))
+        .await
+        .expect("clear")
+        .click()
+        .await
+        .expect("new chat");
+    send(&c, "go and stop").await;
+    tokio::time::sleep(Duration::from_millis(if full { 1500 } else { 100 })).await;
+    c.execute(
+        "document.querySelector('[data-testid=cancel]').click()",
+        vec![],
+    )
+    .await
+    .expect("stop");
+    assert!(
+        wait_status(&c, 0, "cancelled", 30).await || !full,
+        "stopped"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cancel = summary(&c).await;
+
+    let binary_mb = std::fs::metadata(env!("CARGO_BIN_EXE_runnel"))
+        .map(|m| m.len() as f64 / 1e6)
+        .unwrap_or(0.0);
+    let _ = c.close().await;
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let result = serde_json::json!({
+        "full": full,
+        "tokens": tokens,
+        "rate_per_s": rate,
+        "long_conversation_messages": long,
+        "answer": plain,
+        "answer_with_long_conversation_open": with_long,
+        "cancel_to_stopped_ms": cancel["cancel_to_stopped_ms"],
+        "changes_after_cancel": cancel["changes_after_end"],
+        "start_to_ready_ms_via_webdriver": (start_ms * 10.0).round() / 10.0,
+        "pss_idle_mb": idle_pss_kb as f64 / 1024.0,
+        "pss_after_answer_mb": after_pss_kb as f64 / 1024.0,
+        "binary_mb": (binary_mb * 10.0).round() / 10.0,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&result).unwrap_or_default()
+    );
+    if full {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = std::fs::write(out.join("window.json"), result.to_string());
+    }
+}

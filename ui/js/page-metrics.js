@@ -1,0 +1,116 @@
+// @ts-check
+/**
+ * In-page measurement of the streaming pipeline, for the window benchmark.
+ * Off unless the app runs with RUNNEL_PAGE_METRICS=1. The benchmark server
+ * puts each token's send time (ms since the epoch) in the token as `t<ms>`;
+ * this records, for every token, the time from that stamp to the next paint
+ * after it entered the page, plus frame lengths, the cost of applying ops per
+ * token, and how fast Stop takes effect. Results: `window.__runnelMetrics`.
+ */
+
+const STAMP = /t(\d{13})/g;
+
+/**
+ * Stamps (ms) in a batch of render operations.
+ * @param {{op: string, html?: string, text?: string}[]} ops
+ * @returns {number[]}
+ */
+export function stampsIn(ops) {
+  const out = [];
+  for (const op of ops) {
+    const s = op.html ?? op.text ?? '';
+    for (const m of s.matchAll(STAMP)) out.push(Number(m[1]));
+  }
+  return out;
+}
+
+/**
+ * @param {number[]} v
+ * @param {number} p
+ */
+function pct(v, p) {
+  if (v.length === 0) return null;
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.round((s.length - 1) * p)];
+}
+
+export class PageMetrics {
+  constructor() {
+    /** @type {number[]} send-to-paint per token, ms */
+    this.latency = [];
+    /** @type {number[]} apply cost per token, ms, in arrival order */
+    this.costPerToken = [];
+    /** @type {number[]} frame lengths while streaming, ms */
+    this.frames = [];
+    this.lastStamp = 0;
+    this.lastPaintOfLastToken = 0;
+    this.streaming = false;
+    /** @type {number|null} */ this.cancelAt = null;
+    /** @type {number|null} */ this.cancelDoneAt = null;
+    this.changesAfterEnd = 0;
+    this.ended = false;
+  }
+
+  /** A stream starts: frame timing runs until it ends. */
+  start() {
+    this.streaming = true;
+    let prev = performance.now();
+    const loop = () => {
+      const now = performance.now();
+      this.frames.push(now - prev);
+      prev = now;
+      if (this.streaming) requestAnimationFrame(loop);
+    };
+    requestAnimationFrame(loop);
+  }
+
+  /**
+   * Ops were applied (taking `applyMs`); their tokens are painted at the next frame.
+   * @param {{op: string, html?: string, text?: string}[]} ops
+   * @param {number} applyMs
+   */
+  applied(ops, applyMs) {
+    if (this.ended) this.changesAfterEnd += ops.length;
+    const fresh = stampsIn(ops).filter((s) => s > this.lastStamp);
+    if (fresh.length === 0) return;
+    this.lastStamp = Math.max(...fresh);
+    for (let i = 0; i < fresh.length; i++) this.costPerToken.push(applyMs / fresh.length);
+    requestAnimationFrame(() => {
+      const paint = Date.now();
+      for (const s of fresh) this.latency.push(paint - s);
+      this.lastPaintOfLastToken = paint;
+    });
+  }
+
+  cancelled() {
+    this.cancelAt = performance.now();
+  }
+
+  end() {
+    this.streaming = false;
+    this.ended = true;
+    if (this.cancelAt !== null && this.cancelDoneAt === null) this.cancelDoneAt = performance.now();
+  }
+
+  summary() {
+    const n = this.costPerToken.length;
+    const tenth = Math.max(1, Math.floor(n / 10));
+    const mean = (/** @type {number[]} */ v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0);
+    const first = mean(this.costPerToken.slice(0, tenth));
+    const last = mean(this.costPerToken.slice(n - tenth));
+    return {
+      tokens_painted: this.latency.length,
+      paint_p50_ms: pct(this.latency, 0.5),
+      paint_p99_ms: pct(this.latency, 0.99),
+      frames: this.frames.length,
+      frames_over_50ms: this.frames.filter((f) => f > 50).length,
+      max_frame_ms: this.frames.length ? Math.max(...this.frames) : null,
+      final_lag_ms: this.lastStamp ? this.lastPaintOfLastToken - this.lastStamp : null,
+      cost_per_token_first_10pct_ms: first,
+      cost_per_token_last_10pct_ms: last,
+      cost_ratio_last_vs_first: first > 0 ? last / first : null,
+      cancel_to_stopped_ms: this.cancelAt !== null && this.cancelDoneAt !== null ? this.cancelDoneAt - this.cancelAt : null,
+      changes_after_end: this.changesAfterEnd,
+    };
+  }
+}
