@@ -15,6 +15,8 @@
 //! `target/bench/engine.json`; under `cargo test` it runs tiny sizes (no
 //! timing is asserted anywhere).
 
+#[path = "support/report.rs"]
+mod report;
 use runnel::core::engine::{ChatOptions, Engine, EngineConfig, EngineEvent};
 use runnel::core::openai::{ChatMessage, Role};
 use runnel::core::provider::Endpoint;
@@ -199,13 +201,5 @@ async fn main() {
         "latency_max_ms": round(max, 3),
         "latency_chunks": paced_n,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&result).unwrap_or_default()
-    );
-    if full {
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-        let _ = std::fs::create_dir_all(&out);
-        let _ = std::fs::write(out.join("engine.json"), result.to_string());
-    }
+    report::report("engine", full, &result);
 }

@@ -8,6 +8,8 @@
 //! Under `cargo test` (no `--bench` argument) it runs a tiny smoke size so
 //! the harness never rots; no timing is asserted anywhere.
 
+#[path = "support/report.rs"]
+mod report;
 use runnel::core::store::{new_id, Store};
 use std::time::{Duration, Instant};
 
@@ -264,15 +266,7 @@ fn main() {
         "open_2000_message_conversation_backend_ms": ms(open_long),
         "full": full,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&result).unwrap_or_default()
-    );
-    if full {
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-        let _ = std::fs::create_dir_all(&out);
-        let _ = std::fs::write(out.join("store.json"), result.to_string());
-    }
+    report::report("store", full, &result);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,6 +18,8 @@
 #[path = "support/server.rs"]
 mod server;
 
+#[path = "support/report.rs"]
+mod report;
 use fantoccini::{Client, ClientBuilder, Locator};
 use runnel::core::store::{FinalState, MessageStatus, Store};
 use server::{serve, Script};
@@ -304,13 +306,5 @@ async fn main() {
         "pss_after_answer_mb": after_pss_kb as f64 / 1024.0,
         "binary_mb": (binary_mb * 10.0).round() / 10.0,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&result).unwrap_or_default()
-    );
-    if full {
-        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-        let _ = std::fs::create_dir_all(&out);
-        let _ = std::fs::write(out.join("window.json"), result.to_string());
-    }
+    report::report("window", full, &result);
 }

@@ -838,6 +838,16 @@ mod tests {
         }
     }
 
+    fn temp_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "runnel-svc-{}-{}",
+            std::process::id(),
+            crate::core::store::new_id()
+        ));
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
+    }
+
     fn service(dir: &std::path::Path) -> Arc<Service> {
         let store = SettingsStore::at(dir.join("settings.json"));
         Arc::new(
@@ -848,12 +858,7 @@ mod tests {
 
     #[tokio::test]
     async fn regression_session_only_keys_count_while_the_keychain_is_down() {
-        let dir = std::env::temp_dir().join(format!(
-            "runnel-svc-{}-{}",
-            std::process::id(),
-            crate::core::store::new_id()
-        ));
-        std::fs::create_dir_all(&dir).expect("dir");
+        let dir = temp_dir();
         let svc = service(&dir);
         // `groq` comes after other providers whose keychain reads fail first.
         let r = svc
@@ -902,12 +907,7 @@ mod tests {
 
     #[tokio::test]
     async fn deleting_a_provider_whose_key_cannot_be_deleted_keeps_the_provider() {
-        let dir = std::env::temp_dir().join(format!(
-            "runnel-svc-{}-{}",
-            std::process::id(),
-            crate::core::store::new_id()
-        ));
-        std::fs::create_dir_all(&dir).expect("dir");
+        let dir = temp_dir();
         let svc = service(&dir);
         assert!(matches!(
             svc.delete_provider("openai"),

@@ -1,0 +1,15 @@
+//! How every benchmark reports: pretty JSON on stdout, and at full size the
+//! same in `target/bench/<name>.json` for `scripts/bench_report.py`.
+
+/// Prints `result`; writes it to `target/bench/<name>.json` when `full`.
+pub fn report(name: &str, full: bool, result: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(result).unwrap_or_default()
+    );
+    if full {
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = std::fs::write(out.join(format!("{name}.json")), result.to_string());
+    }
+}
