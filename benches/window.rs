@@ -21,7 +21,9 @@ mod server;
 #[path = "support/report.rs"]
 mod report;
 use fantoccini::{Client, ClientBuilder, Locator};
-use runnel::core::store::{FinalState, MessageStatus, Store};
+#[path = "support/fill.rs"]
+mod fill;
+use fill::fill;
 use server::{serve, Script};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -130,36 +132,32 @@ async fn summary(c: &Client) -> serde_json::Value {
     .unwrap_or_default()
 }
 
-/// Fills a conversation with `n` messages in the app's store before it starts.
-fn seed_long_conversation(data: &Path, n: usize) -> String {
-    let store = Store::open(&data.join("runnel.sqlite3")).expect("store");
-    let id = runnel::core::store::new_id();
-    store
-        .create_conversation(&id, "", None, None, "", None)
-        .expect("create");
-    for i in 0..n / 2 {
-        let u = store
-            .add_user_message(
-                &id,
-                &format!("Question {i}: how does the {i}th step work?"),
-                None,
-            )
-            .expect("user");
-        let a = store.begin_answer(&id, &u.id, None).expect("answer");
-        let text = format!("Step {i} works like this.\n\n- first, the input\n- then, the **output**\n\n```rust\nfn step_{i}() {{}}\n```\n");
-        store
-            .finish_message(
-                &a.id,
-                &FinalState {
-                    status: Some(MessageStatus::Done),
-                    content: text,
-                    ..FinalState::default()
-                },
-            )
-            .expect("finish");
-    }
-    store.rename(&id, "Long conversation").expect("rename");
-    id
+/// When `pid` started, in ms since the epoch (from /proc, 10 ms resolution).
+fn process_start_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let start_ticks: f64 = stat
+        .rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()?;
+    // Boot time from /proc/uptime (10 ms resolution; /proc/stat's btime is whole seconds).
+    let uptime_s: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64()
+        * 1000.0;
+    let boot_ms = now_ms - uptime_s * 1000.0;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(boot_ms + start_ticks * 1000.0 / hz)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -175,6 +173,11 @@ async fn main() {
     } else {
         (400, 2_000, 40)
     };
+    let (conversations, messages) = if full {
+        (10_000usize, 1_000_000usize)
+    } else {
+        (20, 400)
+    };
     let stream_secs = tokens as u64 / rate as u64 + 60;
 
     let dir = std::env::temp_dir().join(format!("runnel-window-bench-{}", std::process::id()));
@@ -183,7 +186,8 @@ async fn main() {
     }
     let data = dir.join("data/dev.runnel.app");
     std::fs::create_dir_all(&data).expect("data dir");
-    let long_id = seed_long_conversation(&data, long);
+    // The store benchmark's database: 10,000 conversations, 1,000,000 messages.
+    let long_id = fill(&data.join("runnel.sqlite3"), conversations, messages, long);
 
     let addr = serve(Script::Rate(tokens, rate)).await;
     let port = free_port();
@@ -231,8 +235,23 @@ async fn main() {
         .await
         .expect("ready");
     let start_ms = t_start.elapsed().as_secs_f64() * 1000.0;
-    tokio::time::sleep(Duration::from_secs(2)).await;
     let pid = app_pid(Path::new(env!("CARGO_BIN_EXE_runnel"))).expect("the app's process");
+    // App start (its process) to the sidebar painted, with this database.
+    let painted = c
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("body[data-painted-at]"))
+        .await
+        .expect("sidebar painted");
+    let painted_at: f64 = painted
+        .attr("data-painted-at")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let start_to_sidebar_ms = process_start_ms(pid).map(|s| painted_at - s);
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_pss_kb = pss_kb(pid);
 
     // 1. A long answer in a new conversation.
@@ -245,15 +264,29 @@ async fn main() {
     let plain = summary(&c).await;
     let after_pss_kb = pss_kb(pid);
 
-    // 2. The same with the 2,000-message conversation open.
-    c.find(Locator::Css(&format!(
-        "[data-conversation-id=\"{long_id}\"]"
-    )))
-    .await
-    .expect("long item")
-    .click()
-    .await
-    .expect("open");
+    // 2. Open the 2,000-message conversation (click to first paint), then the
+    //    same long answer with it open.
+    c.execute("window.__runnelLastOpenMs = null", vec![])
+        .await
+        .expect("reset");
+    let item = c
+        .find(Locator::Css(&format!(
+            "[data-conversation-id=\"{long_id}\"]"
+        )))
+        .await
+        .expect("long item");
+    item.click().await.expect("open");
+    let mut open_ms = serde_json::Value::Null;
+    for _ in 0..100 {
+        open_ms = c
+            .execute("return window.__runnelLastOpenMs", vec![])
+            .await
+            .unwrap_or_default();
+        if !open_ms.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     send(&c, "go again").await;
     assert!(
@@ -302,6 +335,10 @@ async fn main() {
         "cancel_to_stopped_ms": cancel["cancel_to_stopped_ms"],
         "changes_after_cancel": cancel["changes_after_end"],
         "start_to_ready_ms_via_webdriver": (start_ms * 10.0).round() / 10.0,
+        "start_to_painted_sidebar_ms": start_to_sidebar_ms.map(|v| v.round()),
+        "open_long_conversation_to_paint_ms": open_ms,
+        "store_conversations": conversations,
+        "store_messages": messages,
         "pss_idle_mb": idle_pss_kb as f64 / 1024.0,
         "pss_after_answer_mb": after_pss_kb as f64 / 1024.0,
         "binary_mb": (binary_mb * 10.0).round() / 10.0,
