@@ -69,11 +69,13 @@ fn runnel_bin() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_runnel"))
 }
 
-async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
-    let addr = serve(Script::Paced(n, every)).await;
+/// Streams `script` from the loopback server through the engine in this
+/// process; `on_text` sees every text delta. Returns the seconds it took.
+async fn run_engine(script: Script, mut on_text: impl FnMut(&str) + Send) -> f64 {
+    let addr = serve(script).await;
     let engine = Engine::new(EngineConfig::default()).expect("engine");
     let ep = Endpoint::new(&format!("http://{addr}/v1"), "m", None, "OPENAI_API_KEY");
-    let mut lat = Vec::with_capacity(n);
+    let t = Instant::now();
     let r = engine
         .chat(
             &ep,
@@ -81,23 +83,33 @@ async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
             ChatOptions::default(),
             &CancellationToken::new(),
             &mut |ev| {
-                if let EngineEvent::Delta(Delta::Text(t)) = ev {
-                    let now = now_us();
-                    if let Some(sent) = t
-                        .trim()
-                        .strip_prefix('t')
-                        .and_then(|s| s.parse::<u128>().ok())
-                    {
-                        lat.push((now.saturating_sub(sent)) as f64 / 1000.0);
-                    }
+                if let EngineEvent::Delta(Delta::Text(text)) = ev {
+                    on_text(&text);
                 }
             },
         )
         .await;
-    assert!(
-        r.answer.finish_reason.is_some(),
-        "the paced stream completed"
+    assert_eq!(
+        r.answer.finish_reason.as_deref(),
+        Some("stop"),
+        "the stream completed"
     );
+    t.elapsed().as_secs_f64()
+}
+
+async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
+    let mut lat = Vec::with_capacity(n);
+    run_engine(Script::Paced(n, every), |t| {
+        let now = now_us();
+        if let Some(sent) = t
+            .trim()
+            .strip_prefix('t')
+            .and_then(|s| s.parse::<u128>().ok())
+        {
+            lat.push((now.saturating_sub(sent)) as f64 / 1000.0);
+        }
+    })
+    .await;
     (
         pct(lat.clone(), 0.5),
         pct(lat.clone(), 0.99),
@@ -106,27 +118,10 @@ async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
 }
 
 async fn engine_in_process_throughput(n: usize) -> f64 {
-    let addr = serve(Script::Burst(n)).await;
-    let engine = Engine::new(EngineConfig::default()).expect("engine");
-    let ep = Endpoint::new(&format!("http://{addr}/v1"), "m", None, "OPENAI_API_KEY");
-    let t = Instant::now();
     let mut deltas = 0usize;
-    let r = engine
-        .chat(
-            &ep,
-            &[ChatMessage::new(Role::User, "go")],
-            ChatOptions::default(),
-            &CancellationToken::new(),
-            &mut |ev| {
-                if matches!(ev, EngineEvent::Delta(Delta::Text(_))) {
-                    deltas += 1;
-                }
-            },
-        )
-        .await;
+    let secs = run_engine(Script::Burst(n), |_| deltas += 1).await;
     assert_eq!(deltas, n);
-    assert_eq!(r.answer.finish_reason.as_deref(), Some("stop"));
-    n as f64 / t.elapsed().as_secs_f64()
+    n as f64 / secs
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

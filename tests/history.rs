@@ -157,26 +157,6 @@ async fn ask_save_then_history_list_show_search_and_export() {
     std::fs::remove_dir_all(data).ok();
 }
 
-/// The text the server had sent by `t`.
-fn sent_text_by(server: &TestServer, t: Instant) -> String {
-    let mut text = String::new();
-    for (at, piece) in server.sent() {
-        if at > t {
-            break;
-        }
-        for line in String::from_utf8_lossy(&piece).lines() {
-            if let Some(data) = line.strip_prefix("data: ") {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(data) {
-                    if let Some(c) = v["choices"][0]["delta"]["content"].as_str() {
-                        text.push_str(c);
-                    }
-                }
-            }
-        }
-    }
-    text
-}
-
 #[tokio::test]
 async fn sigkill_mid_stream_leaves_an_interrupted_message_with_the_text_so_far() {
     let data = temp_dir("crash");
@@ -212,7 +192,7 @@ async fn sigkill_mid_stream_leaves_an_interrupted_message_with_the_text_so_far()
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
     let killed_at = Instant::now();
     let _ = child.wait().await;
-    let must_have = sent_text_by(&server, killed_at - Duration::from_millis(250));
+    let must_have = server.sent_text_by(killed_at - Duration::from_millis(250), "w");
     assert!(!must_have.is_empty());
 
     let store = Store::open(&data.join("runnel.sqlite3")).expect("reopen");

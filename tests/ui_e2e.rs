@@ -989,31 +989,6 @@ async fn conversations_survive_a_restart_search_jumps_to_a_message_and_export_ma
     c.close().await.expect("close");
 }
 
-/// The text the server had sent by `t` (content deltas only).
-fn sent_text_by(server: &TestServer, t: Instant) -> String {
-    let mut text = String::new();
-    for (at, piece) in server.sent() {
-        if at > t {
-            break;
-        }
-        for line in String::from_utf8_lossy(&piece).lines() {
-            let Some(data) = line.strip_prefix("data: ") else {
-                continue;
-            };
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(data) {
-                // Only the long stream's deltas ("k0 ", "k1 ", ...).
-                if let Some(c) = v["choices"][0]["delta"]["content"]
-                    .as_str()
-                    .filter(|c| c.starts_with('k'))
-                {
-                    text.push_str(c);
-                }
-            }
-        }
-    }
-    text
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_killed_mid_stream_leaves_an_interrupted_answer_with_its_text() {
     if !can_run() {
@@ -1084,7 +1059,7 @@ async fn the_app_killed_mid_stream_leaves_an_interrupted_answer_with_its_text() 
     }
     drop(c);
     drop(driver);
-    let must_have = sent_text_by(&server, killed_at - Duration::from_millis(250));
+    let must_have = server.sent_text_by(killed_at - Duration::from_millis(250), "k");
 
     // The last thread of a killed multi-threaded process releases its files a
     // few ms after the leader turns zombie: reopen until the writer is gone.

@@ -200,6 +200,31 @@ impl TestServer {
         self.sent.lock().expect("lock").clone()
     }
 
+    /// The content the server had streamed by `t`: the deltas starting with
+    /// `prefix`, in order (the prefix picks one stream when a test runs several).
+    pub fn sent_text_by(&self, t: Instant, prefix: &str) -> String {
+        let mut text = String::new();
+        for (at, piece) in self.sent() {
+            if at > t {
+                break;
+            }
+            for line in String::from_utf8_lossy(&piece).lines() {
+                let Some(data) = line.strip_prefix("data: ") else {
+                    continue;
+                };
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(data) {
+                    if let Some(c) = v["choices"][0]["delta"]["content"]
+                        .as_str()
+                        .filter(|c| c.starts_with(prefix))
+                    {
+                        text.push_str(c);
+                    }
+                }
+            }
+        }
+        text
+    }
+
     /// The chat completion requests so far (not `/models`).
     pub fn chat_requests(&self) -> Vec<Request> {
         self.requests()
