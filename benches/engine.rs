@@ -117,6 +117,26 @@ async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
     )
 }
 
+/// The cost no JSON client can avoid: checking that every chunk is valid JSON
+/// (serde_json, nothing built), best of 3, in seconds.
+fn json_validation_floor(body: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(body);
+    let chunks: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .collect();
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            for c in &chunks {
+                let _: serde::de::IgnoredAny = serde_json::from_str(c).expect("valid chunk");
+            }
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
 async fn engine_in_process_throughput(n: usize) -> f64 {
     let mut deltas = 0usize;
     let secs = run_engine(Script::Burst(n), |_| deltas += 1).await;
@@ -143,8 +163,15 @@ async fn main() {
         .ok()
         .filter(|p| !p.is_empty());
     let (mut runnel_s, mut curl_s, mut py_s) = (Vec::new(), Vec::new(), Vec::new());
+    let mut start_s = Vec::new();
     for _ in 0..runs {
         let bin = runnel_bin();
+        // The binary's own start and exit (it links WebKitGTK for the window).
+        for _ in 0..3 {
+            if let Some(s) = time_cmd(Command::new(&bin).arg("--version")) {
+                start_s.push(s);
+            }
+        }
         if let Some(s) = time_cmd(
             Command::new(&bin)
                 .args(["ask", "--json", "--base-url", &url, "go"])
@@ -176,6 +203,8 @@ async fn main() {
     let runnel_cps = rate(&runnel_s);
     let curl_cps = rate(&curl_s);
     let py_cps = rate(&py_s);
+    let json_floor_s = json_validation_floor(&burst_body(n));
+    let ms = |v: &Vec<f64>| (!v.is_empty()).then(|| round(median(v.clone()) * 1000.0, 1));
     let (p50, p99, max) =
         engine_latency(paced_n, Duration::from_millis(if full { 20 } else { 5 })).await;
 
@@ -189,6 +218,10 @@ async fn main() {
         "curl_chunks_per_s": curl_cps.map(|x| round(x, 0)),
         "curl_mb_per_s": curl_cps.map(|x| round(x * body_bytes / n as f64 / 1e6, 1)),
         "openai_python_chunks_per_s": py_cps.map(|x| round(x, 0)),
+        "runnel_ask_ms": ms(&runnel_s),
+        "curl_ms": ms(&curl_s),
+        "process_start_ms": ms(&start_s),
+        "json_validation_floor_ms": round(json_floor_s * 1000.0, 1),
         "runnel_vs_curl": runnel_cps.zip(curl_cps).map(|(a, b)| round(a / b, 2)),
         "runnel_vs_openai_python": runnel_cps.zip(py_cps).map(|(a, b)| round(a / b, 1)),
         "latency_p50_ms": round(p50, 3),

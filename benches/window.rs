@@ -54,6 +54,11 @@ fn free_port() -> u16 {
 
 /// Sum of Pss (kB) of `pid` and its descendants.
 fn pss_kb(pid: u32) -> u64 {
+    pss_by_process(pid).iter().map(|(_, kb)| kb).sum()
+}
+
+/// Pss (kB) of `pid` and each of its descendants, by process name.
+fn pss_by_process(pid: u32) -> Vec<(String, u64)> {
     let mut pids = vec![pid];
     let mut i = 0;
     while i < pids.len() {
@@ -77,14 +82,16 @@ fn pss_kb(pid: u32) -> u64 {
     }
     pids.iter()
         .map(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/smaps_rollup"))
+            let kb = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup"))
                 .unwrap_or_default()
                 .lines()
                 .find_map(|l| l.strip_prefix("Pss:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .unwrap_or(0)
+                .unwrap_or(0);
+            let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            (name.trim().to_owned(), kb)
         })
-        .sum()
+        .collect()
 }
 
 /// The running app: the process whose executable is the benchmarked binary.
@@ -160,6 +167,110 @@ fn process_start_ms(pid: u32) -> Option<f64> {
     Some(boot_ms + start_ticks * 1000.0 / hz)
 }
 
+fn median_of(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// Median of each numeric figure over `runs` (nulls left out), with the
+/// number of runs; the raw runs stay in `all`.
+fn medians(runs: &[serde_json::Value]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    if let Some(first) = runs.first().and_then(|r| r.as_object()) {
+        for key in first.keys() {
+            let mut v: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
+            if v.is_empty() {
+                out.insert(key.clone(), serde_json::Value::Null);
+                continue;
+            }
+            v.sort_by(f64::total_cmp);
+            out.insert(key.clone(), serde_json::json!(v[v.len() / 2]));
+        }
+    }
+    out.insert("runs".into(), serde_json::json!(runs.len()));
+    out.insert("all".into(), serde_json::json!(runs));
+    serde_json::Value::Object(out)
+}
+
+/// A started app: the WebDriver session, its process, and how long it took
+/// to a ready window (through WebDriver) and to a painted sidebar (from the
+/// process start).
+struct Started {
+    c: Client,
+    pid: u32,
+    ready_ms: f64,
+    sidebar_ms: Option<f64>,
+}
+
+async fn start_app(port: u16) -> Started {
+    let bin = Path::new(env!("CARGO_BIN_EXE_runnel"));
+    // The previous session's app must be gone, or its pid would be found.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app_pid(bin).is_some() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({"application": bin}),
+    );
+    let t_start = Instant::now();
+    let c = ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("session");
+    c.wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("body[data-ready=true]"))
+        .await
+        .expect("ready");
+    let ready_ms = t_start.elapsed().as_secs_f64() * 1000.0;
+    let pid = app_pid(bin).expect("the app's process");
+    // App start (its process) to the sidebar painted, with this database.
+    let painted = c
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("body[data-painted-at]"))
+        .await
+        .expect("sidebar painted");
+    let painted_at: f64 = painted
+        .attr("data-painted-at")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let sidebar_ms = process_start_ms(pid).map(|s| painted_at - s);
+    Started {
+        c,
+        pid,
+        ready_ms,
+        sidebar_ms,
+    }
+}
+
+/// PSS by process (MB), as a JSON object.
+fn mb_by_process(pid: u32) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (name, kb) in pss_by_process(pid) {
+        let mb = out.get(&name).and_then(|v| v.as_f64()).unwrap_or(0.0) + kb as f64 / 1024.0;
+        out.insert(name, serde_json::json!((mb * 10.0).round() / 10.0));
+    }
+    serde_json::Value::Object(out)
+}
+
+async fn new_chat(c: &Client) {
+    c.find(Locator::Css("[data-testid=clear]"))
+        .await
+        .expect("clear")
+        .click()
+        .await
+        .expect("new chat");
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -173,6 +284,16 @@ async fn main() {
     } else {
         (400, 2_000, 40)
     };
+    // Answers in new chats (the leak check), answers with the long chat open,
+    // and app starts.
+    let (mut repeats, long_repeats, starts) = if full { (10, 3, 5) } else { (2, 1, 2) };
+    // For experiments: fewer (or more) repeated answers.
+    if let Some(n) = std::env::var("RUNNEL_BENCH_REPEATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        repeats = n;
+    }
     let (conversations, messages) = if full {
         (10_000usize, 1_000_000usize)
     } else {
@@ -217,92 +338,76 @@ async fn main() {
         assert!(Instant::now() < deadline, "tauri-driver listens");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({"application": env!("CARGO_BIN_EXE_runnel")}),
-    );
-    let t_start = Instant::now();
-    let c = ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("session");
-    c.wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("body[data-ready=true]"))
-        .await
-        .expect("ready");
-    let start_ms = t_start.elapsed().as_secs_f64() * 1000.0;
-    let pid = app_pid(Path::new(env!("CARGO_BIN_EXE_runnel"))).expect("the app's process");
-    // App start (its process) to the sidebar painted, with this database.
-    let painted = c
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("body[data-painted-at]"))
-        .await
-        .expect("sidebar painted");
-    let painted_at: f64 = painted
-        .attr("data-painted-at")
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let start_to_sidebar_ms = process_start_ms(pid).map(|s| painted_at - s);
+    let Started {
+        c,
+        pid,
+        ready_ms,
+        sidebar_ms,
+    } = start_app(port).await;
+    let (mut ready, mut sidebar) = (vec![ready_ms], vec![sidebar_ms]);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_pss_kb = pss_kb(pid);
 
-    // 1. A long answer in a new conversation.
-    send(&c, "go").await;
-    assert!(
-        wait_status(&c, 0, "done", stream_secs).await,
-        "the long answer completes"
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let plain = summary(&c).await;
-    let after_pss_kb = pss_kb(pid);
+    // 1. Long answers, each in a new conversation, one after the other in one
+    //    window: the page figures of every run, and PSS after each (leak check).
+    let mut plain = Vec::new();
+    let mut pss_after = Vec::new();
+    let mut by_process = Vec::new();
+    for i in 0..repeats {
+        if i > 0 {
+            new_chat(&c).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        send(&c, "go").await;
+        assert!(
+            wait_status(&c, 0, "done", stream_secs).await,
+            "long answer {i} completes"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        plain.push(summary(&c).await);
+        pss_after.push(pss_kb(pid) as f64 / 1024.0);
+        by_process.push(mb_by_process(pid));
+    }
 
     // 2. Open the 2,000-message conversation (click to first paint), then the
     //    same long answer with it open.
-    c.execute("window.__runnelLastOpenMs = null", vec![])
-        .await
-        .expect("reset");
-    let item = c
-        .find(Locator::Css(&format!(
-            "[data-conversation-id=\"{long_id}\"]"
-        )))
-        .await
-        .expect("long item");
-    item.click().await.expect("open");
-    let mut open_ms = serde_json::Value::Null;
-    for _ in 0..100 {
-        open_ms = c
-            .execute("return window.__runnelLastOpenMs", vec![])
+    let mut with_long = Vec::new();
+    let mut open = Vec::new();
+    for i in 0..long_repeats {
+        new_chat(&c).await;
+        c.execute("window.__runnelLastOpenMs = null", vec![])
             .await
-            .unwrap_or_default();
-        if !open_ms.is_null() {
-            break;
+            .expect("reset");
+        let item = c
+            .find(Locator::Css(&format!(
+                "[data-conversation-id=\"{long_id}\"]"
+            )))
+            .await
+            .expect("long item");
+        item.click().await.expect("open");
+        for _ in 0..100 {
+            let ms = c
+                .execute("return window.__runnelLastOpenMs", vec![])
+                .await
+                .unwrap_or_default();
+            if let Some(ms) = ms.as_f64() {
+                open.push(serde_json::json!({ "open_ms": ms }));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        send(&c, "go again").await;
+        assert!(
+            wait_status(&c, 0, "done", stream_secs).await,
+            "long answer {i} with the long conversation open completes"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        with_long.push(summary(&c).await);
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    send(&c, "go again").await;
-    assert!(
-        wait_status(&c, 0, "done", stream_secs).await,
-        "the second long answer completes"
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let with_long = summary(&c).await;
 
     // 3. Stop under load, about a second into a stream.
-    c.find(Locator::Css("[data-testid=clear]"))
-        .await
-        .expect("clear")
-        .click()
-        .await
-        .expect("new chat");
+    new_chat(&c).await;
     send(&c, "go and stop").await;
     tokio::time::sleep(Duration::from_millis(if full { 1500 } else { 100 })).await;
     c.execute(
@@ -322,6 +427,17 @@ async fn main() {
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
     let _ = c.close().await;
+
+    // 4. More app starts, for the median start and idle footprint.
+    let mut idle = vec![idle_pss_kb as f64 / 1024.0];
+    for _ in 1..starts {
+        let s = start_app(port).await;
+        ready.push(s.ready_ms);
+        sidebar.push(s.sidebar_ms);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        idle.push(pss_kb(s.pid) as f64 / 1024.0);
+        let _ = s.c.close().await;
+    }
     drop(driver);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -330,17 +446,24 @@ async fn main() {
         "tokens": tokens,
         "rate_per_s": rate,
         "long_conversation_messages": long,
-        "answer": plain,
-        "answer_with_long_conversation_open": with_long,
+        "answer": medians(&plain),
+        "answer_with_long_conversation_open": medians(&with_long),
         "cancel_to_stopped_ms": cancel["cancel_to_stopped_ms"],
         "changes_after_cancel": cancel["changes_after_end"],
-        "start_to_ready_ms_via_webdriver": (start_ms * 10.0).round() / 10.0,
-        "start_to_painted_sidebar_ms": start_to_sidebar_ms.map(|v| v.round()),
-        "open_long_conversation_to_paint_ms": open_ms,
+        "start_to_ready_ms_via_webdriver": median_of(&ready).map(|v| v.round()),
+        "start_to_painted_sidebar_ms": median_of(&sidebar.iter().flatten().copied().collect::<Vec<_>>()).map(|v| v.round()),
+        "starts": starts,
+        "start_to_painted_sidebar_all_ms": sidebar,
+        "open_long_conversation_to_paint_ms": medians(&open)["open_ms"],
+        "open_long_conversation_all": open,
         "store_conversations": conversations,
         "store_messages": messages,
-        "pss_idle_mb": idle_pss_kb as f64 / 1024.0,
-        "pss_after_answer_mb": after_pss_kb as f64 / 1024.0,
+        "pss_idle_mb": median_of(&idle),
+        "pss_idle_all_mb": idle,
+        "pss_after_answer_mb": pss_after.first().copied(),
+        "pss_after_each_answer_mb": pss_after,
+        "pss_after_each_answer_by_process_mb": by_process,
+        "pss_growth_first_to_last_answer_mb": pss_after.last().zip(pss_after.first()).map(|(l, f)| l - f),
         "binary_mb": (binary_mb * 10.0).round() / 10.0,
     });
     report::report("window", full, &result);

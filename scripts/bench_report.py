@@ -61,6 +61,16 @@ if e:
         f"{fmt(e.get('runnel_vs_openai_python'))}x",
         "> 200x",
     )
+    if e.get("process_start_ms") is not None:
+        budget = 2 * e["curl_ms"] if e.get("curl_ms") else None
+        floor = e["process_start_ms"] + e["json_validation_floor_ms"]
+        row(
+            "whole-process floor: the `runnel` binary's start and exit (`--version`, it links WebKitGTK) + validating each chunk's JSON with serde_json in process",
+            f"{e['process_start_ms']} + {e['json_validation_floor_ms']} = {round(floor, 1)} ms (runnel ask: {fmt(e.get('runnel_ask_ms'))} ms)",
+            f"curl's whole run: {fmt(e.get('curl_ms'))} ms; 0.5x curl allows {fmt(round(budget, 1) if budget else None)} ms",
+            f"{round(floor / budget, 2) if budget else 'n/a'}x the budget before any byte is read",
+            "",
+        )
     row(
         "engine in process (no process start, no stdout)",
         f"{fmt(e.get('engine_in_process_chunks_per_s'))} chunks/s",
@@ -80,7 +90,7 @@ if w:
     for key, label in (("answer", "new chat"), ("answer_with_long_conversation_open", "with a 2,000-message chat open")):
         a = w.get(key) or {}
         row(
-            f"window: {w['tokens']:,}-token answer at {w['rate_per_s']:,} tokens/s, {label}: send to paint",
+            f"window: {w['tokens']:,}-token answer at {w['rate_per_s']:,} tokens/s, {label}: send to paint (median of {a.get('runs', 1)} answers)",
             f"p50 {fmt(a.get('paint_p50_ms'))} ms, p99 {fmt(a.get('paint_p99_ms'))} ms",
             "",
             "",
@@ -101,10 +111,19 @@ if w:
             "",
             "<= 1.2x",
         )
+    series = w.get("pss_after_each_answer_mb") or []
+    if len(series) > 1:
+        row(
+            f"leak check: PSS after each of {len(series)} answers of {w['tokens']:,} tokens in one window (each in a new chat)",
+            " / ".join(str(round(x)) for x in series) + " MB",
+            "",
+            f"{w['pss_growth_first_to_last_answer_mb']:+.0f} MB first to last",
+            "no growth",
+        )
     row("window: Stop at full rate until the window shows cancelled", f"{fmt(w.get('cancel_to_stopped_ms'))} ms ({w.get('changes_after_cancel')} changes after)", "", "", "<= 100 ms")
     msgs = w.get("store_messages")
     row(
-        f"app start (its process) to a painted sidebar, with {fmt(msgs)} stored messages",
+        f"app start (its process) to a painted sidebar, with {fmt(msgs)} stored messages (median of {w.get('starts', 1)} starts)",
         f"{fmt(w.get('start_to_painted_sidebar_ms'))} ms",
         "",
         "",
@@ -118,7 +137,7 @@ if w:
         "< 150 ms",
     )
     row("footprint: start to a ready window (through WebDriver, session set-up included)", f"{fmt(w.get('start_to_ready_ms_via_webdriver'))} ms", "", "", "")
-    row("footprint: PSS of the app and its WebKit processes, idle / after the long answer", f"{round(w['pss_idle_mb'])} / {round(w['pss_after_answer_mb'])} MB", "", "", "<= 250 / <= 350 MB")
+    row(f"footprint: PSS of the app and its WebKit processes, idle (median of {w.get('starts', 1)} starts) / after the first long answer", f"{round(w['pss_idle_mb'])} / {round(w['pss_after_answer_mb'])} MB", "", "", "<= 250 / <= 350 MB")
     row("footprint: release binary", f"{w.get('binary_mb')} MB", "", "", "")
 if s:
     row(f"store: sidebar first page ({s['messages']:,} messages)", f"{s['sidebar_first_page_ms']} ms", "", "", "< 20 ms")

@@ -15,6 +15,7 @@ use crate::core::stream::{estimate_tokens, Answer, Delta, Usage};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
@@ -517,7 +518,6 @@ impl Engine {
         let mut body = response.bytes_stream();
         let mut decoder = SseDecoder::new();
         let mut assembler = Assembler::new(endpoint_kind);
-        let mut events: Vec<SseEvent> = Vec::new();
         let mut deltas: Vec<Delta> = Vec::new();
         let mut got_bytes = false;
         loop {
@@ -563,27 +563,23 @@ impl Engine {
                 Ok(Some(Ok(b))) => b,
             };
             got_bytes = true;
-            decoder.feed(&bytes, &mut events);
-            for ev in events.drain(..) {
+            let flow = decoder.feed_with(&bytes, &mut |ev| {
                 metrics.chunks += 1;
-                let control = assembler.on_event(&ev, &mut deltas);
+                let control = assembler.on_event(ev, &mut deltas);
                 for d in deltas.drain(..) {
                     record(&d, answer, metrics, started);
                     on_event(EngineEvent::Delta(d));
                 }
                 match control {
-                    Ok(Control::Continue) => {}
-                    Ok(Control::Done) => {
-                        on_event(EngineEvent::ReadEnd);
-                        return Outcome::Done;
-                    }
-                    Err(e) => {
-                        on_event(EngineEvent::ReadEnd);
-                        return Outcome::Error(e);
-                    }
+                    Ok(Control::Continue) => ControlFlow::Continue(()),
+                    Ok(Control::Done) => ControlFlow::Break(Outcome::Done),
+                    Err(e) => ControlFlow::Break(Outcome::Error(e)),
                 }
-            }
+            });
             on_event(EngineEvent::ReadEnd);
+            if let ControlFlow::Break(outcome) = flow {
+                return outcome;
+            }
         }
     }
 

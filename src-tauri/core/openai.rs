@@ -13,6 +13,7 @@ use crate::core::error::{json_error_message, EngineError};
 use crate::core::sse::SseEvent;
 use crate::core::stream::{Delta, Usage};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -145,11 +146,10 @@ impl ChunkAssembler {
         out: &mut Vec<Delta>,
     ) -> Result<(), EngineError> {
         let mut finish_error = false;
-        if let Some(choice) = chunk.choices.iter().find(|c| c.index.unwrap_or(0) == 0) {
-            if let Some(d) = choice.delta.as_ref().or(choice.message.as_ref()) {
-                match (&d.reasoning_content, &d.reasoning) {
-                    (Some(t), _) | (None, Some(t)) => push_nonempty(out, t, Delta::Reasoning),
-                    (None, None) => {}
+        if let Some(choice) = &chunk.choices.0 {
+            if let Some(d) = &choice.delta {
+                if let Some(t) = &d.reasoning_content {
+                    push_nonempty(out, t, Delta::Reasoning);
                 }
                 if let Some(t) = &d.content {
                     push_nonempty(out, t, Delta::Text);
@@ -157,8 +157,8 @@ impl ChunkAssembler {
                 if let Some(t) = &d.refusal {
                     push_nonempty(out, t, Delta::Refusal);
                 }
-                if let Some(calls) = d.tool_calls.as_ref().and_then(Value::as_array) {
-                    for call in calls {
+                if let Some(calls) = d.tool_calls.and_then(raw_json) {
+                    for call in calls.as_array().into_iter().flatten() {
                         self.on_tool_call(call, out);
                     }
                 }
@@ -168,19 +168,15 @@ impl ChunkAssembler {
                 out.push(Delta::Finish(reason.to_string()));
             }
         }
-        if let Some(usage) = chunk
-            .usage
-            .as_ref()
-            .filter(|u| u.is_object())
-            .or_else(|| {
-                chunk
-                    .x_groq
-                    .as_ref()
-                    .and_then(|x| x.get("usage"))
-                    .filter(|u| u.is_object())
-            })
-            .and_then(parse_usage)
-        {
+        let usage = chunk.usage.and_then(raw_json).filter(Value::is_object);
+        let usage = usage.or_else(|| {
+            chunk
+                .x_groq
+                .and_then(raw_json)
+                .and_then(|mut x| x.get_mut("usage").map(Value::take))
+                .filter(Value::is_object)
+        });
+        if let Some(usage) = usage.as_ref().and_then(parse_usage) {
             out.push(Delta::Usage(usage));
         }
         if finish_error {
@@ -319,18 +315,24 @@ impl ChunkAssembler {
     }
 }
 
+/// Parses a rare field kept raw by the fast path (keeping the common chunk
+/// small to move: most chunks only carry text).
+fn raw_json(raw: &RawValue) -> Option<Value> {
+    serde_json::from_str(raw.get()).ok()
+}
+
 /// The fields of a chunk the assembler reads, typed and borrowed from the
 /// event's data; everything else is skipped without being built.
 #[derive(Deserialize)]
 struct FastChunk<'a> {
     #[serde(default, borrow)]
-    choices: Vec<FastChoice<'a>>,
-    #[serde(default)]
-    usage: Option<Value>,
-    #[serde(default)]
-    x_groq: Option<Value>,
-    #[serde(default)]
-    error: Option<Value>,
+    choices: ChoiceZero<'a>,
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    x_groq: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
     #[serde(default, borrow)]
     object: Option<Cow<'a, str>>,
 }
@@ -338,7 +340,38 @@ struct FastChunk<'a> {
 impl FastChunk<'_> {
     /// Errors go the general way, which reports them exactly.
     fn needs_general_path(&self) -> bool {
-        self.error.as_ref().is_some_and(is_truthy) || self.object.as_deref() == Some("error")
+        self.error.and_then(raw_json).is_some_and(|e| is_truthy(&e))
+            || self.object.as_deref() == Some("error")
+    }
+}
+
+/// The first choice with index 0 (a missing index counts as 0); the others
+/// are skipped as they are read, so a chunk costs no vector.
+#[derive(Default)]
+struct ChoiceZero<'a>(Option<FastChoice<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ChoiceZero<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Choices<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Choices<'a> {
+            type Value = ChoiceZero<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of choices")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut zero = None;
+                while let Some(choice) = seq.next_element::<FastChoice<'a>>()? {
+                    if zero.is_none() && choice.index.unwrap_or(0) == 0 {
+                        zero = Some(choice);
+                    }
+                }
+                Ok(ChoiceZero(zero))
+            }
+        }
+        d.deserialize_seq(Choices(std::marker::PhantomData))
     }
 }
 
@@ -346,10 +379,10 @@ impl FastChunk<'_> {
 struct FastChoice<'a> {
     #[serde(default)]
     index: Option<u64>,
-    #[serde(default, borrow)]
+    /// `delta` when streaming, `message` in a whole completion (a choice
+    /// with both is a duplicate field here and takes the general path).
+    #[serde(default, borrow, alias = "message")]
     delta: Option<FastDelta<'a>>,
-    #[serde(default, borrow)]
-    message: Option<FastDelta<'a>>,
     #[serde(default, borrow)]
     finish_reason: Option<Cow<'a, str>>,
 }
@@ -360,12 +393,12 @@ struct FastDelta<'a> {
     content: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     refusal: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    /// DeepSeek's `reasoning_content` or OpenRouter/vLLM's `reasoning` (a
+    /// delta with both takes the general path, which prefers the first).
+    #[serde(default, borrow, alias = "reasoning")]
     reasoning_content: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    reasoning: Option<Cow<'a, str>>,
-    #[serde(default)]
-    tool_calls: Option<Value>,
+    tool_calls: Option<&'a RawValue>,
 }
 
 /// Converts a non-streaming `chat.completion` response into deltas.
@@ -562,8 +595,7 @@ mod tests {
         let chunks = [
             r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi \u00e9\n","refusal":null},"logprobs":null,"finish_reason":null}]}"#,
             r#"{"choices":[{"index":1,"delta":{"content":"other choice"}},{"index":0,"delta":{"content":"zero"}}]}"#,
-            r#"{"choices":[{"delta":{"reasoning_content":"","reasoning":"ignored"}}]}"#,
-            r#"{"choices":[{"delta":{"reasoning_content":null,"reasoning":"used"}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning":"used"}}]}"#,
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
             r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#,
             r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"usage":{"prompt_tokens":1,"completion_tokens":2}}}"#,
@@ -594,11 +626,34 @@ mod tests {
             r#"{"choices":null}"#,
             r#"{"choices":[{"index":"0"}]}"#,
             r#"{"choices":[{"delta":{"content":["a"]}}]}"#,
+            // Both spellings of a field: the general path decides which wins.
+            r#"{"choices":[{"delta":{"reasoning_content":"","reasoning":"ignored"}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning_content":null,"reasoning":"used"}}]}"#,
+            r#"{"choices":[{"delta":{"content":"d"},"message":{"content":"m"}}]}"#,
         ] {
             assert!(
                 serde_json::from_str::<FastChunk<'_>>(c).is_err(),
                 "{c} falls back"
             );
+            // ...and on_event still gives what the general path gives.
+            let ev = SseEvent {
+                event: "message".into(),
+                data: c.into(),
+                id: None,
+                retry: None,
+            };
+            let (mut a, mut b) = (ChunkAssembler::new(), ChunkAssembler::new());
+            let (mut eo, mut go) = (Vec::new(), Vec::new());
+            let er = a
+                .on_event(&ev, &mut eo)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let gr = match serde_json::from_str::<Value>(c) {
+                Ok(v) => b.on_chunk(&v, &mut go).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            assert_eq!(eo, go, "{c}");
+            assert_eq!(er.is_ok(), gr.is_ok(), "{c}");
         }
     }
 

@@ -9,7 +9,10 @@
 //! and U+2028 inside a JSON string is never taken for a line break.
 //!
 //! Cost per fed byte is constant: the pending line buffer only ever holds the
-//! current, unfinished line.
+//! current, unfinished line, line ends are found with `memchr`, and the
+//! buffers of one event are reused for the next.
+
+use std::ops::ControlFlow;
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +27,12 @@ pub struct SseEvent {
     pub retry: Option<u64>,
 }
 
-/// Incremental SSE decoder. Feed bytes with [`SseDecoder::feed`]; call
-/// [`SseDecoder::finish`] at end of stream (an event not closed by a blank line
-/// is discarded, as the spec requires).
-#[derive(Debug, Default)]
+/// Incremental SSE decoder. Feed bytes with [`SseDecoder::feed`] (events
+/// collected into a `Vec`) or [`SseDecoder::feed_with`] (each event lent to a
+/// callback, with no allocation per event); call [`SseDecoder::finish`] at end
+/// of stream (an event not closed by a blank line is discarded, as the spec
+/// requires).
+#[derive(Debug)]
 pub struct SseDecoder {
     line: Vec<u8>,
     /// The previous piece ended with CR: an LF at the start of the next piece
@@ -35,11 +40,39 @@ pub struct SseDecoder {
     skip_lf: bool,
     /// Start of stream: a leading UTF-8 BOM is dropped.
     started: bool,
+    /// The `event:` field of the event being built (empty: none yet).
     event_type: String,
-    data: String,
     has_data: bool,
-    last_id: Option<String>,
-    retry: Option<u64>,
+    /// The event being built. Its `data` buffer and the sticky `id` live here
+    /// and are reused from one event to the next.
+    current: SseEvent,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self {
+            line: Vec::new(),
+            skip_lf: false,
+            started: false,
+            event_type: String::new(),
+            has_data: false,
+            current: SseEvent {
+                event: std::borrow::Cow::Borrowed("message"),
+                data: String::new(),
+                id: None,
+                retry: None,
+            },
+        }
+    }
+}
+
+/// Appends bytes as text: valid UTF-8 is copied as is, anything else with
+/// U+FFFD replacements (checking first is much faster than going lossy).
+fn push_text(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+    }
 }
 
 impl SseDecoder {
@@ -50,26 +83,44 @@ impl SseDecoder {
 
     /// Feeds a piece of the byte stream and appends every event it completes to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
+        let _: ControlFlow<()> = self.feed_with(bytes, &mut |ev| {
+            out.push(ev.clone());
+            ControlFlow::Continue(())
+        });
+    }
+
+    /// Feeds a piece of the byte stream and lends every event it completes to
+    /// `on_event`, in order. The event borrows the decoder's buffers, so there
+    /// is no allocation per event. When `on_event` breaks, the rest of the piece
+    /// is dropped and the break is returned: the stream is over for the caller.
+    pub fn feed_with<B>(
+        &mut self,
+        bytes: &[u8],
+        on_event: &mut impl FnMut(&SseEvent) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         if self.started {
-            self.feed_started(bytes, out);
-            return;
+            return self.feed_started(bytes, on_event);
         }
         // Start of stream: hold bytes until we can tell whether a BOM is present.
         const BOM: &[u8] = b"\xEF\xBB\xBF";
         self.line.extend_from_slice(bytes);
         let n = self.line.len().min(3);
         if self.line.len() < 3 && self.line[..n] == BOM[..n] {
-            return;
+            return ControlFlow::Continue(());
         }
         self.started = true;
         let mut head = std::mem::take(&mut self.line);
         if head.starts_with(BOM) {
             head.drain(..3);
         }
-        self.feed_started(&head, out);
+        self.feed_started(&head, on_event)
     }
 
-    fn feed_started(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) {
+    fn feed_started<B>(
+        &mut self,
+        mut bytes: &[u8],
+        on_event: &mut impl FnMut(&SseEvent) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         if self.skip_lf && !bytes.is_empty() {
             // Only the very next byte can complete a CRLF split across reads.
             self.skip_lf = false;
@@ -77,16 +128,17 @@ impl SseDecoder {
                 bytes = &bytes[1..];
             }
         }
-        while let Some(pos) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(pos) = memchr::memchr2(b'\n', b'\r', bytes) {
             let is_cr = bytes[pos] == b'\r';
             if self.line.is_empty() {
-                self.process_line(&bytes[..pos], out);
+                self.process_line(&bytes[..pos], on_event)?;
             } else {
                 self.line.extend_from_slice(&bytes[..pos]);
                 let line = std::mem::take(&mut self.line);
-                self.process_line(&line, out);
+                let flow = self.process_line(&line, on_event);
                 self.line = line;
                 self.line.clear();
+                flow?;
             }
             bytes = &bytes[pos + 1..];
             if is_cr {
@@ -98,27 +150,31 @@ impl SseDecoder {
             }
         }
         self.line.extend_from_slice(bytes);
+        ControlFlow::Continue(())
     }
 
     /// Ends the stream. Any event still being built (no closing blank line) is
     /// discarded, per spec.
     pub fn finish(&mut self) {
         self.line.clear();
-        self.data.clear();
+        self.current.data.clear();
         self.event_type.clear();
         self.has_data = false;
-        self.retry = None;
+        self.current.retry = None;
     }
 
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+    fn process_line<B>(
+        &mut self,
+        line: &[u8],
+        on_event: &mut impl FnMut(&SseEvent) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         if line.is_empty() {
-            self.dispatch(out);
-            return;
+            return self.dispatch(on_event);
         }
         if line[0] == b':' {
-            return; // comment
+            return ControlFlow::Continue(()); // comment
         }
-        let (field, value) = match line.iter().position(|&b| b == b':') {
+        let (field, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
                 let mut value = &line[colon + 1..];
                 if let Some((&b' ', rest)) = value.split_first() {
@@ -131,46 +187,55 @@ impl SseDecoder {
         match field {
             b"data" => {
                 if self.has_data {
-                    self.data.push('\n');
+                    self.current.data.push('\n');
                 }
-                self.data.push_str(&String::from_utf8_lossy(value));
+                push_text(&mut self.current.data, value);
                 self.has_data = true;
             }
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                push_text(&mut self.event_type, value);
             }
             // An id containing NUL is ignored, per spec.
             b"id" if !value.contains(&0) => {
-                self.last_id = Some(String::from_utf8_lossy(value).into_owned());
+                let id = self.current.id.get_or_insert_with(String::new);
+                id.clear();
+                push_text(id, value);
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                self.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+                self.current.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
             }
             _ => {} // unknown fields are ignored
         }
+        ControlFlow::Continue(())
     }
 
-    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
-        let retry = self.retry.take();
+    fn dispatch<B>(
+        &mut self,
+        on_event: &mut impl FnMut(&SseEvent) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         if !self.has_data {
             // Per spec: no data, no event (the type buffer is reset too).
             self.event_type.clear();
-            return;
+            self.current.retry = None;
+            return ControlFlow::Continue(());
         }
-        let event = if self.event_type.is_empty() {
-            std::borrow::Cow::Borrowed("message")
-        } else {
-            std::borrow::Cow::Owned(std::mem::take(&mut self.event_type))
-        };
-        self.event_type.clear();
+        if !self.event_type.is_empty() {
+            self.current.event = std::borrow::Cow::Owned(std::mem::take(&mut self.event_type));
+        }
+        let flow = on_event(&self.current);
+        // Reset for the next event, keeping the buffers' capacity.
+        if let std::borrow::Cow::Owned(mut name) = std::mem::replace(
+            &mut self.current.event,
+            std::borrow::Cow::Borrowed("message"),
+        ) {
+            name.clear();
+            self.event_type = name;
+        }
+        self.current.data.clear();
+        self.current.retry = None;
         self.has_data = false;
-        out.push(SseEvent {
-            event,
-            data: std::mem::take(&mut self.data),
-            id: self.last_id.clone(),
-            retry,
-        });
+        flow
     }
 }
 
@@ -329,6 +394,32 @@ mod tests {
         }
         let one_by_one: Vec<&[u8]> = body.chunks(1).collect();
         assert_eq!(datas(&decode_pieces(&one_by_one)), vec!["你好 👋 °C á"]);
+    }
+
+    #[test]
+    fn feed_with_lends_each_event_and_stops_at_a_break() {
+        let mut d = SseDecoder::new();
+        let mut seen = Vec::new();
+        let flow = d.feed_with(
+            b"event: a\nid: 7\ndata: 1\n\ndata: 2\n\ndata: 3\n\n",
+            &mut |ev| {
+                seen.push((ev.event.to_string(), ev.data.clone(), ev.id.clone()));
+                if ev.data == "2" {
+                    ControlFlow::Break("stop")
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        );
+        assert_eq!(flow, ControlFlow::Break("stop"));
+        assert_eq!(
+            seen,
+            vec![
+                ("a".to_owned(), "1".to_owned(), Some("7".to_owned())),
+                // The type resets, the id is sticky, the data buffer is reused.
+                ("message".to_owned(), "2".to_owned(), Some("7".to_owned())),
+            ]
+        );
     }
 
     #[test]

@@ -116,7 +116,8 @@ function startStream(send, userNode) {
   /** @type {import('./ipc.js').StreamMessage[]} */
   let queue = [];
   let scheduled = false;
-  const drain = () => {
+  /** @param {boolean} inFrame called from an animation frame */
+  const drain = (inFrame) => {
     scheduled = false;
     if (queue.length === 0) return;
     const batch = queue;
@@ -126,7 +127,7 @@ function startStream(send, userNode) {
       if (msg.type === 'ops') {
         const t0 = m ? performance.now() : 0;
         view.apply(msg.ops);
-        m?.applied(msg.ops, performance.now() - t0);
+        m?.applied(msg.ops, performance.now() - t0, inFrame);
       } else {
         view.finish(msg);
         m?.end();
@@ -146,8 +147,8 @@ function startStream(send, userNode) {
     scheduled = true;
     // One DOM update per animation frame; the timer covers a hidden window,
     // where animation frames may not run.
-    requestAnimationFrame(drain);
-    setTimeout(drain, 100);
+    requestAnimationFrame(() => drain(true));
+    setTimeout(() => drain(false), 100);
   };
   const convId = conversationId;
   ipc

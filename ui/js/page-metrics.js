@@ -65,21 +65,27 @@ export class PageMetrics {
   }
 
   /**
-   * Ops were applied (taking `applyMs`); their tokens are painted at the next frame.
+   * Ops were applied (taking `applyMs`). Their tokens count as painted when
+   * the frame that draws them is done: from inside an animation-frame callback
+   * (`inFrame`) that is the first task after this frame; otherwise the first
+   * task after the next frame.
    * @param {{op: string, html?: string, text?: string}[]} ops
    * @param {number} applyMs
+   * @param {boolean} inFrame
    */
-  applied(ops, applyMs) {
+  applied(ops, applyMs, inFrame) {
     if (this.ended) this.changesAfterEnd += ops.length;
     const fresh = stampsIn(ops).filter((s) => s > this.lastStamp);
     if (fresh.length === 0) return;
     this.lastStamp = Math.max(...fresh);
     for (let i = 0; i < fresh.length; i++) this.costPerToken.push(applyMs / fresh.length);
-    requestAnimationFrame(() => {
+    const painted = () => {
       const paint = Date.now();
       for (const s of fresh) this.latency.push(paint - s);
       this.lastPaintOfLastToken = paint;
-    });
+    };
+    if (inFrame) setTimeout(painted, 0);
+    else requestAnimationFrame(() => setTimeout(painted, 0));
   }
 
   cancelled() {
