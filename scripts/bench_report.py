@@ -30,8 +30,8 @@ def cpu():
 def fmt(x, unit=""):
     if x is None:
         return "not measured"
-    if isinstance(x, float) and x >= 1000:
-        x = round(x)
+    if isinstance(x, float):
+        x = round(x) if x >= 1000 or x == int(x) else round(x, 1)
     return f"{x:,}{unit}" if isinstance(x, int) else f"{x}{unit}"
 
 
@@ -120,7 +120,7 @@ if w:
             f"{w['pss_growth_first_to_last_answer_mb']:+.0f} MB first to last",
             "no growth",
         )
-    row("window: Stop at full rate until the window shows cancelled", f"{fmt(w.get('cancel_to_stopped_ms'))} ms ({w.get('changes_after_cancel')} changes after)", "", "", "<= 100 ms")
+    row("window: Stop at full rate until the window shows cancelled", f"{fmt(round(w['cancel_to_stopped_ms'], 1) if w.get('cancel_to_stopped_ms') is not None else None)} ms ({w.get('changes_after_cancel')} changes after)", "", "", "<= 100 ms")
     msgs = w.get("store_messages")
     row(
         f"app start (its process) to a painted sidebar, with {fmt(msgs)} stored messages (median of {w.get('starts', 1)} starts)",
@@ -158,45 +158,65 @@ print("\n".join(rows))
 print("""
 Raw results: `BENCHMARKS.json`, and `target/bench/{engine,window,store}.json` after a run.
 
-## Not measured yet
+## How the window is measured
 
-- Memory growth over 10 repeated 100,000-token answers in one window (the leak check).
-- App start is measured from the app's process start (from /proc, 10 ms resolution)
-  to the first frame after the sidebar is listed.
-- The window figures are measured in the page (`RUNNEL_PAGE_METRICS=1`): "paint" is
-  the animation frame after the text entered the DOM, with the page's millisecond
-  clock against the server's send stamp.
+- The window figures are measured in the page (`RUNNEL_PAGE_METRICS=1`): a token
+  counts as painted at the first task after the animation frame that drew it,
+  with the page's millisecond clock against the server's send stamp. Each of
+  the 10 answers is one run; the table gives medians, `BENCHMARKS.json` every run.
+- App start is from the app's process start (from /proc, 10 ms resolution) to the
+  first frame after the sidebar is listed, over 5 starts.
+- The leak check sends 10 answers of 100,000 tokens one after the other in one
+  window, each in a new chat, and reads the PSS of the app and each WebKit
+  process after each.
 
-## What was changed after measuring
+## What was changed after measuring, and what remains
 
-- Engine throughput missed its goals (first run: 356,000 chunks/s through `runnel ask`,
-  0.10x curl, 35x openai-python; 390,000 chunks/s in process, p99 latency 0.88 ms).
-  The cost was in the engine: each chunk was parsed into a full `serde_json::Value`
-  tree and each SSE event allocated its type name. A typed, borrowing parse of the
-  fields the assembler reads (falling back to the general path for errors and odd
-  shapes, so every recorded stream reassembles as before) and a static `message`
-  event name gave 1,110,000 chunks/s in process, 900,000 through `runnel ask`, and
-  p99 latency 0.15 ms. What remains: the whole-process goal (>= 0.5x curl, which
-  writes bytes to /dev/null without parsing) would need about 0.3 µs per chunk end
-  to end; the next steps are a SIMD scan for line ends in the SSE decoder, reusing
-  event buffers, and profiling with callgrind to find the rest.
-- The window missed its paint goals: WebKit laid out and painted the whole growing
-  answer (about 2,500 paragraphs) every frame. The page's own work is tiny (about
-  1.5 µs per token, flat), so completed blocks and older messages now use
-  `content-visibility: auto` and are skipped while off screen. One run each, before
-  -> after (release, Xvfb software rendering, both cores shared with the stream
-  server): frames 316 -> 477 (about 16 -> 24 fps), frames over 50 ms 241 -> 139, PSS
-  after the answer 528 -> 443 MB; send-to-paint p50 62 -> 58 ms but p99 148 -> 188 ms
-  and final lag 56 -> 157 ms, within this machine's noise. What remains: frames are
-  still far from 60 fps under Xvfb without a GPU; measure on a real display, batch
-  paragraph blocks into fewer DOM nodes, and check memory (idle PSS is about 300 MB,
-  most of it the WebKit web process) against a bare Tauri window.
-- App start to a painted sidebar missed 500 ms (721 ms, then 887 ms in the next run).
-  The database's share is under 1 ms (opening and listing 10,000 conversations) and
-  the figure is the same with a 400-message database, so the cost is the Tauri and
-  WebKit start-up under Xvfb. The sidebar no longer waits for the provider state
-  (which asks the keychain about every provider); what remains is to profile the
-  start-up itself (web process spawn, page load) against a bare Tauri window.
+- Window on a machine without a GPU: WebKitGTK composited the page with OpenGL,
+  which without a GPU is Mesa's software renderer (llvmpipe), burning both cores.
+  The app now lets WebKit draw without compositing when there is no GPU render
+  node (`/dev/dri/renderD*`) and the user has not set
+  `WEBKIT_DISABLE_COMPOSITING_MODE` (`0` keeps compositing). One run before ->
+  after, same machine: start to a painted sidebar 1,113 -> 347 ms, idle PSS 316 ->
+  229 MB, PSS after the long answer 432 -> 310 MB, frames during the answer 352 ->
+  962 (17 -> 48 fps). The start and footprint (idle, after one answer) goals are
+  met since; machines with a GPU keep compositing.
+- Send-to-paint missed p50 <= 16 / p99 <= 50 ms. It is now measured after the frame
+  that draws the text (before, one animation frame later, which added a frame to
+  every figure). What remains is structural at these rates: a token waits up to
+  one 16 ms batch in Rust, crosses the IPC, waits for the next animation frame
+  and is drawn in it; with frames of about 20 ms under Xvfb and software drawing
+  that is 40-55 ms at the median (44 ms in one run of 10 answers, 54 ms in the run above), and frames over 50 ms (8% of them) set the
+  p99. Next steps: measure on a real display with a GPU, send the first delta of
+  a quiet stream at once, and profile the long frames (WebKit's layout of the open
+  block) with the Web Inspector's timeline.
+- Leak check missed: PSS grows with every 100,000-token answer, all of it in the
+  WebKit web process (the Rust process stays flat at about 100-115 MB; see
+  `pss_after_each_answer_by_process_mb`), about 10-20 MB an answer, slowing but
+  not flat after 10. A smaller WebKit cache model did not change it (tried, not
+  kept). Next: a JavaScript heap snapshot after a few answers to find what keeps
+  old answers' DOM or IPC payloads alive.
+- Engine throughput: the SSE decoder now finds line ends with `memchr`, checks
+  UTF-8 before going lossy, and lends each event from reused buffers (no
+  allocation per event); the chunk fast path keeps only choice 0 (no vector) and
+  keeps rare fields (`usage`, `x_groq`, `error`, `tool_calls`) as raw JSON, so the
+  common chunk is half the size to move. 900,000 -> 1,370,000 chunks/s through
+  `runnel ask` (57x -> 81x openai-python), 1.11M -> 1.66M chunks/s in process. The
+  whole-process goal (>= 0.5x curl) cannot be met by this binary: it links
+  WebKitGTK for the window, and its start and exit alone (`runnel --version`,
+  about 40 ms, half of it the dynamic loader resolving WebKitGTK's 72,000 symbol
+  relocations, per `perf`) take longer than curl's whole run (about 24 ms), and
+  start + only checking each chunk's JSON (serde_json, building nothing) is
+  already about 1.4x the time 0.5x curl allows (see the floor row). Meeting it
+  would need a separate `runnel` command-line binary without WebKitGTK (which
+  would also let `runnel ask` run on servers without GTK) and a SIMD JSON
+  scanner; `sonic-rs` was measured here and was not faster than serde_json on
+  these chunks.
+- Before (first session): each chunk was parsed into a full `serde_json::Value`
+  tree and each SSE event allocated its type name (356,000 chunks/s through `runnel
+  ask`); a typed, borrowing parse took it to 900,000 chunks/s and p99 latency to
+  0.15 ms. Completed blocks and older messages use `content-visibility: auto`, so
+  WebKit skips them while off screen.
 - Opening the store scanned all 1,000,000 messages for rows still `streaming` (crash
   recovery): 125 ms. A partial index `WHERE status = 'streaming'` made it under 1 ms.
 - Search expanded a one- or two-letter last word as a prefix over the whole index;
