@@ -29,11 +29,6 @@ use tokio_util::sync::CancellationToken;
 mod server;
 use server::{burst_body, now_us, serve, Script};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn pct(mut v: Vec<f64>, p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() as f64 - 1.0) * p).round() as usize]
@@ -199,12 +194,12 @@ async fn main() {
             }
         }
     }
-    let rate = |v: &Vec<f64>| (!v.is_empty()).then(|| n as f64 / median(v.clone()));
+    let rate = |v: &Vec<f64>| report::median(v).map(|m| n as f64 / m);
     let runnel_cps = rate(&runnel_s);
     let curl_cps = rate(&curl_s);
     let py_cps = rate(&py_s);
     let json_floor_s = json_validation_floor(&burst_body(n));
-    let ms = |v: &Vec<f64>| (!v.is_empty()).then(|| round(median(v.clone()) * 1000.0, 1));
+    let ms = |v: &Vec<f64>| report::median(v).map(|m| round(m * 1000.0, 1));
     let (p50, p99, max) =
         engine_latency(paced_n, Duration::from_millis(if full { 20 } else { 5 })).await;
 

@@ -167,25 +167,14 @@ fn process_start_ms(pid: u32) -> Option<f64> {
     Some(boot_ms + start_ticks * 1000.0 / hz)
 }
 
-fn median_of(v: &[f64]) -> Option<f64> {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
-}
-
 /// Median of each numeric figure over `runs` (nulls left out), with the
 /// number of runs; the raw runs stay in `all`.
 fn medians(runs: &[serde_json::Value]) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     if let Some(first) = runs.first().and_then(|r| r.as_object()) {
         for key in first.keys() {
-            let mut v: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
-            if v.is_empty() {
-                out.insert(key.clone(), serde_json::Value::Null);
-                continue;
-            }
-            v.sort_by(f64::total_cmp);
-            out.insert(key.clone(), serde_json::json!(v[v.len() / 2]));
+            let v: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
+            out.insert(key.clone(), serde_json::json!(report::median(&v)));
         }
     }
     out.insert("runs".into(), serde_json::json!(runs.len()));
@@ -260,6 +249,17 @@ fn mb_by_process(pid: u32) -> serde_json::Value {
         out.insert(name, serde_json::json!((mb * 10.0).round() / 10.0));
     }
     serde_json::Value::Object(out)
+}
+
+/// Sends `text` and waits for its answer to finish: the page's figures for it.
+async fn answer(c: &Client, text: &str, stream_secs: u64, what: &str) -> serde_json::Value {
+    send(c, text).await;
+    assert!(
+        wait_status(c, 0, "done", stream_secs).await,
+        "{what} completes"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    summary(c).await
 }
 
 async fn new_chat(c: &Client) {
@@ -358,13 +358,7 @@ async fn main() {
             new_chat(&c).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        send(&c, "go").await;
-        assert!(
-            wait_status(&c, 0, "done", stream_secs).await,
-            "long answer {i} completes"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        plain.push(summary(&c).await);
+        plain.push(answer(&c, "go", stream_secs, &format!("long answer {i}")).await);
         pss_after.push(pss_kb(pid) as f64 / 1024.0);
         by_process.push(mb_by_process(pid));
     }
@@ -391,19 +385,14 @@ async fn main() {
                 .await
                 .unwrap_or_default();
             if let Some(ms) = ms.as_f64() {
-                open.push(serde_json::json!({ "open_ms": ms }));
+                open.push(ms);
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-        send(&c, "go again").await;
-        assert!(
-            wait_status(&c, 0, "done", stream_secs).await,
-            "long answer {i} with the long conversation open completes"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        with_long.push(summary(&c).await);
+        let what = format!("long answer {i} with the long conversation open");
+        with_long.push(answer(&c, "go again", stream_secs, &what).await);
     }
 
     // 3. Stop under load, about a second into a stream.
@@ -450,15 +439,15 @@ async fn main() {
         "answer_with_long_conversation_open": medians(&with_long),
         "cancel_to_stopped_ms": cancel["cancel_to_stopped_ms"],
         "changes_after_cancel": cancel["changes_after_end"],
-        "start_to_ready_ms_via_webdriver": median_of(&ready).map(|v| v.round()),
-        "start_to_painted_sidebar_ms": median_of(&sidebar.iter().flatten().copied().collect::<Vec<_>>()).map(|v| v.round()),
+        "start_to_ready_ms_via_webdriver": report::median(&ready).map(|v| v.round()),
+        "start_to_painted_sidebar_ms": report::median(&sidebar.iter().flatten().copied().collect::<Vec<_>>()).map(|v| v.round()),
         "starts": starts,
         "start_to_painted_sidebar_all_ms": sidebar,
-        "open_long_conversation_to_paint_ms": medians(&open)["open_ms"],
+        "open_long_conversation_to_paint_ms": report::median(&open),
         "open_long_conversation_all": open,
         "store_conversations": conversations,
         "store_messages": messages,
-        "pss_idle_mb": median_of(&idle),
+        "pss_idle_mb": report::median(&idle),
         "pss_idle_all_mb": idle,
         "pss_after_answer_mb": pss_after.first().copied(),
         "pss_after_each_answer_mb": pss_after,

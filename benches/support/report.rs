@@ -1,6 +1,14 @@
 //! How every benchmark reports: pretty JSON on stdout, and at full size the
 //! same in `target/bench/<name>.json` for `scripts/bench_report.py`.
 
+/// The median of `v` (the upper one of an even count), None when empty.
+#[allow(dead_code)] // not every benchmark takes medians of plain numbers
+pub fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
 /// Prints `result`; writes it to `target/bench/<name>.json` when `full`.
 pub fn report(name: &str, full: bool, result: &serde_json::Value) {
     println!(
