@@ -21,6 +21,7 @@ use runnel::core::engine::{ChatOptions, Engine, EngineConfig, EngineEvent};
 use runnel::core::openai::{ChatMessage, Role};
 use runnel::core::provider::Endpoint;
 use runnel::core::stream::Delta;
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -64,10 +65,9 @@ fn runnel_bin() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_runnel"))
 }
 
-/// Streams `script` from the loopback server through the engine in this
-/// process; `on_text` sees every text delta. Returns the seconds it took.
-async fn run_engine(script: Script, mut on_text: impl FnMut(&str) + Send) -> f64 {
-    let addr = serve(script).await;
+/// Streams one answer from the loopback server at `addr` through the engine
+/// in this process; `on_text` sees every text delta. Returns the seconds it took.
+async fn run_engine(addr: SocketAddr, mut on_text: impl FnMut(&str) + Send) -> f64 {
     let engine = Engine::new(EngineConfig::default()).expect("engine");
     let ep = Endpoint::new(&format!("http://{addr}/v1"), "m", None, "OPENAI_API_KEY");
     let t = Instant::now();
@@ -94,7 +94,7 @@ async fn run_engine(script: Script, mut on_text: impl FnMut(&str) + Send) -> f64
 
 async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
     let mut lat = Vec::with_capacity(n);
-    run_engine(Script::Paced(n, every), |t| {
+    run_engine(serve(Script::Paced(n, every)).await, |t| {
         let now = now_us();
         if let Some(sent) = t
             .trim()
@@ -112,31 +112,16 @@ async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
     )
 }
 
-/// The cost no JSON client can avoid: checking that every chunk is valid JSON
-/// (serde_json, nothing built), best of 3, in seconds.
-fn json_validation_floor(body: &[u8]) -> f64 {
-    let text = String::from_utf8_lossy(body);
-    let chunks: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .filter(|d| *d != "[DONE]")
-        .collect();
-    (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            for c in &chunks {
-                let _: serde::de::IgnoredAny = serde_json::from_str(c).expect("valid chunk");
-            }
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::MAX, f64::min)
-}
-
-async fn engine_in_process_throughput(n: usize) -> f64 {
-    let mut deltas = 0usize;
-    let secs = run_engine(Script::Burst(n), |_| deltas += 1).await;
-    assert_eq!(deltas, n);
-    n as f64 / secs
+/// Chunks per second through the engine in this process, median of `runs`.
+async fn engine_in_process_throughput(addr: SocketAddr, n: usize, runs: usize) -> f64 {
+    let mut rates = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut deltas = 0usize;
+        let secs = run_engine(addr, |_| deltas += 1).await;
+        assert_eq!(deltas, n);
+        rates.push(n as f64 / secs);
+    }
+    report::median(&rates).unwrap_or(0.0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +136,7 @@ async fn main() {
     let addr = serve(Script::Burst(n)).await;
     let url = format!("http://{addr}/v1");
 
-    let in_process = engine_in_process_throughput(n).await;
+    let in_process = engine_in_process_throughput(addr, n, runs).await;
 
     // Whole processes on the same stream, interleaved run by run.
     let python = std::env::var("RUNNEL_BENCH_PYTHON")
@@ -161,7 +146,7 @@ async fn main() {
     let mut start_s = Vec::new();
     for _ in 0..runs {
         let bin = runnel_bin();
-        // The binary's own start and exit (it links WebKitGTK for the window).
+        // The command's own start and exit (no GUI libraries: milliseconds).
         for _ in 0..3 {
             if let Some(s) = time_cmd(Command::new(&bin).arg("--version")) {
                 start_s.push(s);
@@ -198,7 +183,6 @@ async fn main() {
     let runnel_cps = rate(&runnel_s);
     let curl_cps = rate(&curl_s);
     let py_cps = rate(&py_s);
-    let json_floor_s = json_validation_floor(&burst_body(n));
     let ms = |v: &Vec<f64>| report::median(v).map(|m| round(m * 1000.0, 1));
     let (p50, p99, max) =
         engine_latency(paced_n, Duration::from_millis(if full { 20 } else { 5 })).await;
@@ -216,7 +200,6 @@ async fn main() {
         "runnel_ask_ms": ms(&runnel_s),
         "curl_ms": ms(&curl_s),
         "process_start_ms": ms(&start_s),
-        "json_validation_floor_ms": round(json_floor_s * 1000.0, 1),
         "runnel_vs_curl": runnel_cps.zip(curl_cps).map(|(a, b)| round(a / b, 2)),
         "runnel_vs_openai_python": runnel_cps.zip(py_cps).map(|(a, b)| round(a / b, 1)),
         "latency_p50_ms": round(p50, 3),

@@ -8,18 +8,24 @@ use runnel::core::openai::ChunkAssembler;
 use runnel::core::sse::{SseDecoder, SseEvent};
 use std::hint::black_box;
 
-fn chunk(content: &str) -> String {
+fn chunk(content: &str, created: usize) -> String {
     format!(
-        "data: {{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}},\"finish_reason\":null}}]}}\n\n",
+        "data: {{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":\"gpt-4o\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}},\"finish_reason\":null}}]}}\n\n",
         serde_json::Value::String(content.to_owned())
     )
 }
 
-fn stream(n: usize) -> Vec<u8> {
+/// `n` chunks; with `varying`, each one differs outside its text too (a new
+/// `created`), so none matches the assembler's learnt shape and each is parsed.
+fn stream_of(n: usize, varying: bool) -> Vec<u8> {
     (0..n)
-        .map(|i| chunk(&format!(" word{i}")))
+        .map(|i| chunk(&format!(" word{i}"), if varying { i } else { 1 }))
         .collect::<String>()
         .into_bytes()
+}
+
+fn stream(n: usize) -> Vec<u8> {
+    stream_of(n, false)
 }
 
 fn sse_decoder(c: &mut Criterion) {
@@ -46,27 +52,29 @@ fn sse_decoder(c: &mut Criterion) {
 }
 
 fn assembler(c: &mut Criterion) {
-    let events: Vec<SseEvent> = {
-        let mut d = SseDecoder::new();
-        let mut out = Vec::new();
-        d.feed(&stream(1000), &mut out);
-        out
-    };
     let mut g = c.benchmark_group("chunk_assembler");
-    g.throughput(Throughput::Elements(events.len() as u64));
-    g.bench_function("1000_chunks", |b| {
-        b.iter(|| {
-            let mut a = ChunkAssembler::new();
-            let mut out = Vec::with_capacity(2);
-            let mut n = 0;
-            for ev in &events {
-                let _ = a.on_event(black_box(ev), &mut out);
-                n += out.len();
-                out.clear();
-            }
-            n
-        })
-    });
+    for (name, varying) in [("1000_chunks", false), ("1000_chunks_each_parsed", true)] {
+        let events: Vec<SseEvent> = {
+            let mut d = SseDecoder::new();
+            let mut out = Vec::new();
+            d.feed(&stream_of(1000, varying), &mut out);
+            out
+        };
+        g.throughput(Throughput::Elements(events.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut a = ChunkAssembler::new();
+                let mut out = Vec::with_capacity(2);
+                let mut n = 0;
+                for ev in &events {
+                    let _ = a.on_event(black_box(ev), &mut out);
+                    n += out.len();
+                    out.clear();
+                }
+                n
+            })
+        });
+    }
     g.finish();
 }
 

@@ -61,16 +61,13 @@ if e:
         f"{fmt(e.get('runnel_vs_openai_python'))}x",
         "> 200x",
     )
-    if e.get("process_start_ms") is not None:
-        budget = 2 * e["curl_ms"] if e.get("curl_ms") else None
-        floor = e["process_start_ms"] + e["json_validation_floor_ms"]
-        row(
-            "whole-process floor: the `runnel` binary's start and exit (`--version`, it links WebKitGTK) + validating each chunk's JSON with serde_json in process",
-            f"{e['process_start_ms']} + {e['json_validation_floor_ms']} = {round(floor, 1)} ms (runnel ask: {fmt(e.get('runnel_ask_ms'))} ms)",
-            f"curl's whole run: {fmt(e.get('curl_ms'))} ms; 0.5x curl allows {fmt(round(budget, 1) if budget else None)} ms",
-            f"{round(floor / budget, 2) if budget else 'n/a'}x the budget before any byte is read",
-            "",
-        )
+    row(
+        "`runnel` command: start and exit (`runnel --version`; it links no GUI library)",
+        f"{fmt(e.get('process_start_ms'))} ms",
+        f"curl's whole run: {fmt(e.get('curl_ms'))} ms; `runnel ask`: {fmt(e.get('runnel_ask_ms'))} ms",
+        "",
+        "",
+    )
     row(
         "engine in process (no process start, no stdout)",
         f"{fmt(e.get('engine_in_process_chunks_per_s'))} chunks/s",
@@ -196,22 +193,28 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,window,store}.json` af
   not flat after 10. A smaller WebKit cache model did not change it (tried, not
   kept). Next: a JavaScript heap snapshot after a few answers to find what keeps
   old answers' DOM or IPC payloads alive.
-- Engine throughput: the SSE decoder now finds line ends with `memchr`, checks
-  UTF-8 before going lossy, and lends each event from reused buffers (no
-  allocation per event); the chunk fast path keeps only choice 0 (no vector) and
-  keeps rare fields (`usage`, `x_groq`, `error`, `tool_calls`) as raw JSON, so the
-  common chunk is half the size to move. 900,000 -> 1,370,000 chunks/s through
-  `runnel ask` (57x -> 81x openai-python), 1.11M -> 1.66M chunks/s in process. The
-  whole-process goal (>= 0.5x curl) cannot be met by this binary: it links
-  WebKitGTK for the window, and its start and exit alone (`runnel --version`,
-  about 40 ms, half of it the dynamic loader resolving WebKitGTK's 72,000 symbol
-  relocations, per `perf`) take longer than curl's whole run (about 24 ms), and
-  start + only checking each chunk's JSON (serde_json, building nothing) is
-  already about 1.4x the time 0.5x curl allows (see the floor row). Meeting it
-  would need a separate `runnel` command-line binary without WebKitGTK (which
-  would also let `runnel ask` run on servers without GTK) and a SIMD JSON
-  scanner; `sonic-rs` was measured here and was not faster than serde_json on
-  these chunks.
+- Engine throughput (goal met since the third session): `runnel ask` took about
+  150 ms for the 200,000 chunks, 6x curl. `perf` showed a third of it in the
+  dynamic loader: the one binary linked WebKitGTK for the window, and loading
+  its ~170 libraries and resolving 72,000 symbols took about 40 ms before
+  `main` (longer than curl's whole run). `runnel` is now the command line alone
+  (libc, libdbus for the keychain; `runnel --version` 1-2 ms) and runs
+  `runnel-window`, the GUI binary, in its place when given no command. Most of
+  the rest was serde_json: every chunk repeats the same id, model and
+  fingerprint around a new string, so the assembler now keeps the bytes around
+  the `content` string of the last chunk that carried only text, and a chunk
+  that is those bytes around one JSON string costs two compares and a string
+  scan instead of a parse (same meaning, proven by a property test against the
+  general path; anything else, such as a finish reason, usage or a changed
+  field, is parsed as before). It also found that serde's `borrow` did not lend
+  optional strings (each chunk's text was copied). 1.37M -> 5.0M chunks/s
+  through `runnel ask` (0.16x -> 0.66x curl in one run of 5). Streams whose
+  chunks vary outside the text (per-chunk padding such as Azure's
+  `obfuscation`, logprobs) take the parse every time, at the old speed.
+- Engine, earlier: the SSE decoder finds line ends with `memchr`, checks UTF-8
+  before going lossy and lends each event from reused buffers; the typed fast
+  path keeps only choice 0 (no vector) and rare fields (`usage`, `x_groq`,
+  `error`, `tool_calls`) as raw JSON (900,000 -> 1,370,000 chunks/s).
 - Before (first session): each chunk was parsed into a full `serde_json::Value`
   tree and each SSE event allocated its type name (356,000 chunks/s through `runnel
   ask`); a typed, borrowing parse took it to 900,000 chunks/s and p99 latency to

@@ -1,5 +1,5 @@
-//! Command line: `runnel` opens the window; `runnel ask` runs the same engine
-//! headless, streaming the answer to stdout.
+//! Command line: `runnel` opens the window (by running `runnel-window`);
+//! `runnel ask` runs the same engine headless, streaming the answer to stdout.
 
 use crate::core::chats;
 use crate::core::engine::{ChatOptions, Engine, EngineConfig, EngineEvent, Outcome, StreamResult};
@@ -242,7 +242,7 @@ impl<'a> AskJson<'a> {
 
 /// Logs go to stderr, or appended to `RUNNEL_LOG_FILE`; the level comes from
 /// `RUNNEL_LOG` (tracing filter syntax). Keys are never logged.
-fn init_logging(default: &str) {
+pub(crate) fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUNNEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let file = std::env::var_os("RUNNEL_LOG_FILE")
@@ -264,21 +264,12 @@ fn init_logging(default: &str) {
     };
 }
 
-/// Entry point of the binary; returns the process exit code.
-pub fn main() -> i32 {
+/// Entry point of the `runnel` binary; returns the process exit code.
+/// `open_window` runs when no command is given.
+pub fn main(open_window: fn() -> i32) -> i32 {
     let cli = Cli::parse();
     match cli.command {
-        None => {
-            init_logging("warn");
-            match crate::shell::run() {
-                Ok(()) => 0,
-                Err(e) => {
-                    tracing::error!(error = %e, "Runnel could not start");
-                    eprintln!("runnel: could not start the window: {e}");
-                    1
-                }
-            }
-        }
+        None => open_window(),
         Some(Command::Ask(args)) => {
             init_logging("error");
             ask(args)
@@ -297,6 +288,45 @@ pub fn main() -> i32 {
             init_logging("error");
             history(action)
         }
+    }
+}
+
+/// The name of the window's binary, installed beside `runnel`.
+pub const WINDOW_BINARY: &str = "runnel-window";
+
+/// Opens the window by running the window's binary beside this one in this
+/// process's place. `runnel` itself does not link the GUI libraries (loading
+/// WebKitGTK and its ~170 libraries costs ~40 ms), so `runnel ask` starts in
+/// milliseconds.
+pub fn exec_window_binary() -> i32 {
+    let name = format!("{WINDOW_BINARY}{}", std::env::consts::EXE_SUFFIX);
+    let path = match std::env::current_exe() {
+        Ok(exe) => exe.with_file_name(name),
+        Err(e) => {
+            eprintln!("runnel: could not find where runnel is installed: {e}");
+            return 1;
+        }
+    };
+    let mut cmd = std::process::Command::new(&path);
+    cmd.args(std::env::args_os().skip(1));
+    let not_started = |e: std::io::Error| {
+        eprintln!(
+            "runnel: could not open the window ({}: {e}); build both binaries with \
+             `cargo build --release`, or run scripts/run.sh",
+            path.display()
+        );
+        1
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Only returns on failure.
+        not_started(cmd.exec())
+    }
+    #[cfg(not(unix))]
+    match cmd.status() {
+        Ok(status) => status.code().unwrap_or(1),
+        Err(e) => not_started(e),
     }
 }
 

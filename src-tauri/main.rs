@@ -1,5 +1,7 @@
-//! The `runnel` binary: the window by default, `runnel ask` for the terminal.
+//! The `runnel` command: `runnel ask` and the other commands for the terminal;
+//! with no command it opens the window by running `runnel-window`. It links
+//! no GUI library, so a command starts in milliseconds.
 
 fn main() {
-    std::process::exit(runnel::cli::main());
+    std::process::exit(runnel::cli::main(runnel::cli::exec_window_binary));
 }

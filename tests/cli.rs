@@ -243,3 +243,46 @@ async fn help_documents_ask() {
         .expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).contains("ask"));
 }
+
+/// `runnel` is the command line alone: it must not load the GUI libraries
+/// (they cost ~40 ms before `main` and are absent on servers); the window is
+/// the `runnel-window` binary beside it.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_runnel_command_links_no_gui_library() {
+    let out = std::process::Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_runnel"))
+        .output()
+        .expect("ldd runs");
+    let libs = String::from_utf8_lossy(&out.stdout);
+    assert!(libs.contains("libc.so"), "ldd lists the libraries:\n{libs}");
+    for gui in ["webkit", "gtk", "javascriptcore", "soup"] {
+        assert!(!libs.contains(gui), "runnel links {gui}:\n{libs}");
+    }
+    let window = std::process::Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_runnel-window"))
+        .output()
+        .expect("ldd runs");
+    assert!(String::from_utf8_lossy(&window.stdout).contains("webkit"));
+}
+
+/// With no command and no window binary beside it, `runnel` says what is
+/// missing and how to build it, instead of failing silently.
+#[test]
+fn runnel_without_its_window_binary_says_so() {
+    let dir = std::env::temp_dir().join(format!("runnel-alone-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let alone = dir.join(format!("runnel{}", std::env::consts::EXE_SUFFIX));
+    std::fs::copy(env!("CARGO_BIN_EXE_runnel"), &alone).expect("copy runnel");
+    let out = std::process::Command::new(&alone)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("could not open the window") && err.contains("runnel-window"),
+        "{err}"
+    );
+}

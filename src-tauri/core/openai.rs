@@ -92,6 +92,78 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct ChunkAssembler {
     slots: Vec<Slot>,
+    shape: Shape,
+}
+
+/// The bytes around the `content` string of the last chunk whose only effect
+/// was its text. Providers repeat the same id, model and fingerprint on every
+/// chunk, so most chunks are these bytes with another string in between; such
+/// a chunk has the same meaning with the new text, and costs a compare instead
+/// of a parse. Anything else (a finish reason, usage, a changed field) does not
+/// match and is parsed.
+#[derive(Debug, Default)]
+struct Shape {
+    /// `prefix` and `suffix` hold a learnt shape (the buffers are reused).
+    valid: bool,
+    prefix: String,
+    suffix: String,
+}
+
+impl Shape {
+    /// Learns the shape of `data` when its parse `fast` says it only carries
+    /// text in `delta.content` held unescaped in `data`; forgets it otherwise.
+    fn learn(&mut self, data: &str, fast: &FastChunk<'_>) {
+        self.valid = false;
+        let Some(choice) = &fast.choices.0 else {
+            return;
+        };
+        let Some(FastDelta {
+            content: Some(Cow::Borrowed(text)),
+            refusal: None,
+            reasoning_content: None,
+            tool_calls: None,
+        }) = &choice.delta
+        else {
+            return;
+        };
+        let only_text = choice.finish_reason.is_none()
+            && fast.usage.is_none_or(|u| u.get() == "null")
+            && fast.x_groq.is_none()
+            && fast.error.is_none_or(|e| e.get() == "null");
+        // Where the text lies in `data` (serde lends it from there).
+        let start = (text.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+        let end = start.wrapping_add(text.len());
+        let quoted = start >= 1
+            && end < data.len()
+            && data.as_bytes()[start - 1] == b'"'
+            && data.as_bytes()[end] == b'"';
+        if !only_text || !quoted {
+            return;
+        }
+        self.prefix.clear();
+        self.prefix.push_str(&data[..start - 1]);
+        self.suffix.clear();
+        self.suffix.push_str(&data[end + 1..]);
+        self.valid = true;
+    }
+
+    /// The text of `data` when it is the learnt shape around one JSON string.
+    fn text_of<'d>(&self, data: &'d str) -> Option<Cow<'d, str>> {
+        if !self.valid
+            || data.len() < self.prefix.len() + self.suffix.len() + 2
+            || !data.starts_with(self.prefix.as_str())
+            || !data.ends_with(self.suffix.as_str())
+        {
+            return None;
+        }
+        let token = data.get(self.prefix.len()..data.len() - self.suffix.len())?;
+        let inner = token.strip_prefix('"')?.strip_suffix('"')?;
+        if !inner.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+            return Some(Cow::Borrowed(inner));
+        }
+        // Escapes (or a token that is not one string): serde decides.
+        serde_json::from_str::<String>(token).ok().map(Cow::Owned)
+    }
 }
 
 impl ChunkAssembler {
@@ -124,8 +196,13 @@ impl ChunkAssembler {
         // Anything unusual (an error, an odd type) takes the general path below,
         // which gives the same deltas.
         if ev.event != "error" {
+            if let Some(text) = self.shape.text_of(data) {
+                push_nonempty(out, &text, Delta::Text);
+                return Ok(Control::Continue);
+            }
             if let Ok(fast) = serde_json::from_str::<FastChunk<'_>>(data) {
                 if !fast.needs_general_path() {
+                    self.shape.learn(data, &fast);
                     self.on_fast_chunk(&fast, out)?;
                     return Ok(Control::Continue);
                 }
@@ -333,7 +410,7 @@ struct FastChunk<'a> {
     x_groq: Option<&'a RawValue>,
     #[serde(default, borrow)]
     error: Option<&'a RawValue>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
     object: Option<Cow<'a, str>>,
 }
 
@@ -383,22 +460,37 @@ struct FastChoice<'a> {
     /// with both is a duplicate field here and takes the general path).
     #[serde(default, borrow, alias = "message")]
     delta: Option<FastDelta<'a>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
     finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct FastDelta<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
     content: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
     refusal: Option<Cow<'a, str>>,
     /// DeepSeek's `reasoning_content` or OpenRouter/vLLM's `reasoning` (a
     /// delta with both takes the general path, which prefers the first).
-    #[serde(default, borrow, alias = "reasoning")]
+    #[serde(
+        default,
+        borrow,
+        alias = "reasoning",
+        deserialize_with = "borrowed_str"
+    )]
     reasoning_content: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     tool_calls: Option<&'a RawValue>,
+}
+
+/// An optional string lent from the chunk when it has no escapes (serde's
+/// `borrow` only lends a bare `Cow<str>`, not one inside an `Option`).
+fn borrowed_str<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Lent<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Lent<'a>>::deserialize(d)?.map(|l| l.0))
 }
 
 /// Converts a non-streaming `chat.completion` response into deltas.
@@ -654,6 +746,163 @@ mod tests {
             };
             assert_eq!(eo, go, "{c}");
             assert_eq!(er.is_ok(), gr.is_ok(), "{c}");
+        }
+    }
+
+    /// One chunk of a generated stream: a kind and a text.
+    fn gen_chunk(kind: u8, id: u8, text: &str) -> String {
+        let t = serde_json::to_string(text).expect("json string");
+        let head = format!(
+            r#"{{"id":"chatcmpl-{id}","object":"chat.completion.chunk","created":1,"model":"m","choices":["#
+        );
+        match kind {
+            0..=3 => format!(
+                r#"{head}{{"index":0,"delta":{{"content":{t}}},"logprobs":null,"finish_reason":null}}]}}"#
+            ),
+            4 => format!(
+                r#"{head}{{"index":0,"delta":{{"role":"assistant","content":{t}}}}}],"usage":null}}"#
+            ),
+            5 => format!(r#"{head}{{"index":0,"delta":{{"reasoning_content":{t}}}}}]}}"#),
+            6 => format!(
+                r#"{head}{{"index":0,"delta":{{"content":{t}}},"finish_reason":"length"}}]}}"#
+            ),
+            7 => format!(r#"{head}],"usage":{{"prompt_tokens":1,"completion_tokens":2}}}}"#),
+            8 => format!(
+                r#"{head}{{"index":0,"delta":{{"tool_calls":[{{"index":0,"id":"c{id}","function":{{"name":"f","arguments":{t}}}}}]}}}}]}}"#
+            ),
+            9 => format!(
+                r#"{head}{{"index":1,"delta":{{"content":"B"}}}},{{"index":0,"delta":{{"content":{t}}}}}]}}"#
+            ),
+            10 => format!(
+                r#"{head}{{"index":0,"delta":{{"content":{t}}}}}],"error":{{"message":"boom"}}}}"#
+            ),
+            11 => format!(r#"{head}{{"index":0,"delta":{{"content":{t},"content":"twice"}}}}]}}"#),
+            // The escaped form of a plain text (what some servers send).
+            _ => format!(
+                r#"{head}{{"index":0,"delta":{{"content":"{}"}},"logprobs":null,"finish_reason":null}}]}}"#,
+                text.chars()
+                    .map(|c| format!("\\u{:04x}", c as u32 & 0xffff))
+                    .collect::<String>()
+            ),
+        }
+    }
+
+    /// The general path's deltas for `chunks`, one `Value` at a time, up to
+    /// the first error (the reference the fast paths must match).
+    fn general(chunks: &[String]) -> (Vec<Delta>, Option<String>) {
+        let mut asm = ChunkAssembler::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            let r = match serde_json::from_str::<Value>(c) {
+                Ok(v) => asm.on_chunk(&v, &mut out).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = r {
+                return (out, Some(e));
+            }
+        }
+        (out, None)
+    }
+
+    fn via_events(chunks: &[String]) -> (Vec<Delta>, Option<String>) {
+        let mut asm = ChunkAssembler::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            let ev = SseEvent {
+                event: "message".into(),
+                data: c.clone(),
+                id: None,
+                retry: None,
+            };
+            if let Err(e) = asm.on_event(&ev, &mut out) {
+                return (out, Some(e.to_string()));
+            }
+        }
+        (out, None)
+    }
+
+    #[test]
+    fn a_learnt_shape_gives_the_text_of_chunks_that_differ_only_in_it() {
+        let chunks: Vec<String> = [
+            (0, "Hel"),
+            (0, "lo \"you\"\n"),
+            (0, ""),
+            (0, "é✓"),
+            (12, "ok"),
+        ]
+        .iter()
+        .map(|(k, t)| gen_chunk(*k, 1, t))
+        .chain([gen_chunk(6, 1, "!"), gen_chunk(7, 1, "")])
+        .collect();
+        let (deltas, err) = via_events(&chunks);
+        assert!(err.is_none());
+        assert_eq!(deltas, general(&chunks).0);
+        let mut a = Answer::default();
+        deltas.iter().for_each(|d| a.apply(d));
+        assert_eq!(a.text, "Hello \"you\"\né✓ok!");
+        assert_eq!(a.finish_reason.as_deref(), Some("length"));
+        // The shape is the bytes around the string: a chunk that only looks
+        // like it (two values between the same ends) is parsed, not cut.
+        let mut asm = ChunkAssembler::new();
+        asm.on_event(
+            &SseEvent {
+                event: "message".into(),
+                data: r#"{"choices":[{"delta":{"content":"a"}}]}"#.into(),
+                id: None,
+                retry: None,
+            },
+            &mut Vec::new(),
+        )
+        .expect("plain chunk");
+        assert!(asm.shape.valid);
+        assert_eq!(
+            asm.shape
+                .text_of(r#"{"choices":[{"delta":{"content":"b\u00e9"}}]}"#)
+                .as_deref(),
+            Some("bé")
+        );
+        for odd in [
+            r#"{"choices":[{"delta":{"content":"b","x":"c"}}]}"#,
+            r#"{"choices":[{"delta":{"content":"b\"}}]}"#,
+            r#"{"choices":[{"delta":{"content":"b"c"}}]}"#,
+            r#"{"choices":[{"delta":{"content":"b
+"}}]}"#,
+            r#"{"choices":[{"delta":{"content":1}}]}"#,
+        ] {
+            assert_eq!(asm.shape.text_of(odd), None, "{odd}");
+        }
+    }
+
+    #[test]
+    fn optional_strings_are_lent_not_copied() {
+        let data =
+            r#"{"choices":[{"delta":{"content":"lent","reasoning":"r"},"finish_reason":"stop"}]}"#;
+        let fast: FastChunk<'_> = serde_json::from_str(data).expect("parse");
+        let choice = fast.choices.0.expect("choice 0");
+        let delta = choice.delta.expect("delta");
+        assert!(matches!(delta.content, Some(Cow::Borrowed("lent"))));
+        assert!(matches!(delta.reasoning_content, Some(Cow::Borrowed("r"))));
+        assert!(matches!(choice.finish_reason, Some(Cow::Borrowed("stop"))));
+        // Escapes need a copy.
+        let data = r#"{"choices":[{"delta":{"content":"\u00e9"}}]}"#;
+        let fast: FastChunk<'_> = serde_json::from_str(data).expect("parse");
+        let content = fast.choices.0.and_then(|c| c.delta).and_then(|d| d.content);
+        assert!(matches!(content, Some(Cow::Owned(ref s)) if s == "é"));
+    }
+
+    proptest::proptest! {
+        /// Whatever mix of chunks a stream sends (shapes that repeat, change,
+        /// carry escapes, finish, error), the learnt shape and the typed fast
+        /// path give exactly the deltas and error of the general path.
+        #[test]
+        fn the_shape_cache_and_fast_path_match_the_general_path(
+            chunks in proptest::collection::vec((0u8..14, 0u8..3, ".{0,6}"), 0..40)
+        ) {
+            let chunks: Vec<String> = chunks.iter().map(|(k, id, t)| gen_chunk(*k, *id, t)).collect();
+            let (fast, fast_err) = via_events(&chunks);
+            let (slow, slow_err) = general(&chunks);
+            proptest::prop_assert_eq!(fast, slow);
+            proptest::prop_assert_eq!(fast_err.is_some(), slow_err.is_some());
         }
     }
 

@@ -230,6 +230,20 @@ fn needs_software_drawing(user_choice: Option<&std::ffi::OsStr>, dri: &std::path
     !has_render_node
 }
 
+/// Entry point of the `runnel-window` binary: logs, then the window until
+/// it closes; returns the process exit code.
+pub fn main() -> i32 {
+    crate::cli::init_logging("warn");
+    match run() {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!(error = %e, "Runnel could not start");
+            eprintln!("runnel: could not start the window: {e}");
+            1
+        }
+    }
+}
+
 /// Runs the desktop app until its window closes.
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(target_os = "linux")]
