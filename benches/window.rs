@@ -103,18 +103,24 @@ fn app_pid(bin: &Path) -> Option<u32> {
     })
 }
 
+/// Waits until the `nth_from_end` answer has status `want`. Polls with a
+/// script that returns the status, not with WebDriver element lookups: the
+/// automation session keeps every element it hands out alive until the page
+/// goes away, which kept each old answer's whole DOM and showed as a leak.
 async fn wait_status(c: &Client, nth_from_end: usize, want: &str, secs: u64) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
-        if let Ok(all) = c
-            .find_all(Locator::Css("[data-testid=message][data-role=assistant]"))
+        let status = c
+            .execute(
+                "const all = document.querySelectorAll('[data-testid=message][data-role=assistant]');\
+                 const m = all[all.length - 1 - arguments[0]];\
+                 return m ? m.getAttribute('data-status') : null;",
+                vec![serde_json::json!(nth_from_end)],
+            )
             .await
-        {
-            if let Some(m) = all.iter().rev().nth(nth_from_end) {
-                if m.attr("data-status").await.ok().flatten().as_deref() == Some(want) {
-                    return true;
-                }
-            }
+            .unwrap_or_default();
+        if status.as_str() == Some(want) {
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -193,10 +199,13 @@ struct Started {
 }
 
 async fn start_app(port: u16) -> Started {
+    // Started as a user does, through `runnel`, which runs the app's binary in
+    // its place (same process).
     let bin = Path::new(env!("CARGO_BIN_EXE_runnel"));
+    let app = Path::new(env!("CARGO_BIN_EXE_runnel-window"));
     // The previous session's app must be gone, or its pid would be found.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while app_pid(bin).is_some() && Instant::now() < deadline {
+    while app_pid(app).is_some() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut caps = serde_json::Map::new();
@@ -217,7 +226,7 @@ async fn start_app(port: u16) -> Started {
         .await
         .expect("ready");
     let ready_ms = t_start.elapsed().as_secs_f64() * 1000.0;
-    let pid = app_pid(bin).expect("the app's process");
+    let pid = app_pid(app).expect("the app's process");
     // App start (its process) to the sidebar painted, with this database.
     let painted = c
         .wait()
@@ -259,7 +268,22 @@ async fn answer(c: &Client, text: &str, stream_secs: u64, what: &str) -> serde_j
         "{what} completes"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    summary(c).await
+    let mut s = summary(c).await;
+    // Leak diagnostics: IPC callbacks still registered (each holds its
+    // stream's view), and answer elements in the page.
+    let alive = c
+        .execute(
+            "return [window.__TAURI_INTERNALS__.callbacks.size,\
+             document.querySelectorAll('[data-testid=message]').length]",
+            vec![],
+        )
+        .await
+        .unwrap_or_default();
+    if let Some(o) = s.as_object_mut() {
+        o.insert("ipc_callbacks_alive".into(), alive[0].clone());
+        o.insert("message_elements".into(), alive[1].clone());
+    }
+    s
 }
 
 async fn new_chat(c: &Client) {
@@ -362,6 +386,12 @@ async fn main() {
         pss_after.push(pss_kb(pid) as f64 / 1024.0);
         by_process.push(mb_by_process(pid));
     }
+    // Garbage or kept? The same after an idle spell in an empty chat, when
+    // WebKit's idle garbage collection and memory scavenger have had time.
+    new_chat(&c).await;
+    tokio::time::sleep(Duration::from_secs(if full { 30 } else { 2 })).await;
+    let pss_after_idle = pss_kb(pid) as f64 / 1024.0;
+    let by_process_after_idle = mb_by_process(pid);
 
     // 2. Open the 2,000-message conversation (click to first paint), then the
     //    same long answer with it open.
@@ -412,9 +442,13 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cancel = summary(&c).await;
 
-    let binary_mb = std::fs::metadata(env!("CARGO_BIN_EXE_runnel"))
-        .map(|m| m.len() as f64 / 1e6)
-        .unwrap_or(0.0);
+    let size_mb = |p: &str| {
+        std::fs::metadata(p)
+            .map(|m| (m.len() as f64 / 1e5).round() / 10.0)
+            .unwrap_or(0.0)
+    };
+    let binary_mb = size_mb(env!("CARGO_BIN_EXE_runnel-window"));
+    let command_binary_mb = size_mb(env!("CARGO_BIN_EXE_runnel"));
     let _ = c.close().await;
 
     // 4. More app starts, for the median start and idle footprint.
@@ -453,7 +487,10 @@ async fn main() {
         "pss_after_each_answer_mb": pss_after,
         "pss_after_each_answer_by_process_mb": by_process,
         "pss_growth_first_to_last_answer_mb": pss_after.last().zip(pss_after.first()).map(|(l, f)| l - f),
-        "binary_mb": (binary_mb * 10.0).round() / 10.0,
+        "pss_after_answers_and_30s_idle_mb": pss_after_idle,
+        "pss_after_answers_and_30s_idle_by_process_mb": by_process_after_idle,
+        "binary_mb": binary_mb,
+        "command_binary_mb": command_binary_mb,
     });
     report::report("window", full, &result);
 }

@@ -108,6 +108,14 @@ if w:
             "",
             "<= 1.2x",
         )
+        if a.get("frame_ms_first_10pct") is not None:
+            row(
+                f"window ({label}): mean frame (style, layout, paint included), last 10% vs first 10% of the answer",
+                f"{a['frame_ms_last_10pct']:.1f} vs {a['frame_ms_first_10pct']:.1f} ms",
+                "",
+                f"{a['frame_ms_last_10pct'] / a['frame_ms_first_10pct']:.2f}x",
+                "",
+            )
     series = w.get("pss_after_each_answer_mb") or []
     if len(series) > 1:
         row(
@@ -116,6 +124,15 @@ if w:
             "",
             f"{w['pss_growth_first_to_last_answer_mb']:+.0f} MB first to last",
             "no growth",
+        )
+    if w.get("pss_after_answers_and_30s_idle_mb") is not None:
+        web = (w.get("pss_after_answers_and_30s_idle_by_process_mb") or {}).get("WebKitWebProces")
+        row(
+            "leak check: the same window after the answers, in an empty chat after 30 s idle",
+            f"{round(w['pss_after_answers_and_30s_idle_mb'])} MB (web process {fmt(web)} MB)",
+            "",
+            "",
+            "",
         )
     row("window: Stop at full rate until the window shows cancelled", f"{fmt(round(w['cancel_to_stopped_ms'], 1) if w.get('cancel_to_stopped_ms') is not None else None)} ms ({w.get('changes_after_cancel')} changes after)", "", "", "<= 100 ms")
     msgs = w.get("store_messages")
@@ -135,7 +152,7 @@ if w:
     )
     row("footprint: start to a ready window (through WebDriver, session set-up included)", f"{fmt(w.get('start_to_ready_ms_via_webdriver'))} ms", "", "", "")
     row(f"footprint: PSS of the app and its WebKit processes, idle (median of {w.get('starts', 1)} starts) / after the first long answer", f"{round(w['pss_idle_mb'])} / {round(w['pss_after_answer_mb'])} MB", "", "", "<= 250 / <= 350 MB")
-    row("footprint: release binary", f"{w.get('binary_mb')} MB", "", "", "")
+    row("footprint: release binaries: `runnel-window` (the app) / `runnel` (the commands)", f"{w.get('binary_mb')} / {fmt(w.get('command_binary_mb'))} MB", "", "", "")
 if s:
     row(f"store: sidebar first page ({s['messages']:,} messages)", f"{s['sidebar_first_page_ms']} ms", "", "", "< 20 ms")
     row("store: full-text search p50 / p95", f"{s['search_p50_ms']} / {s['search_p95_ms']} ms", "", "", "p50 < 30 ms")

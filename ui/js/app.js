@@ -123,12 +123,23 @@ function startStream(send, userNode) {
     const batch = queue;
     queue = [];
     const stick = nearBottom();
+    // The ops of all messages since the last frame go in one apply, so an
+    // open block replaced several times is drawn once.
+    /** @type {import('./ipc.js').UiOp[][]} */
+    let pending = [];
+    const applyPending = () => {
+      if (pending.length === 0) return;
+      const ops = pending.length === 1 ? pending[0] : pending.flat();
+      pending = [];
+      const t0 = m ? performance.now() : 0;
+      view.apply(ops);
+      m?.applied(ops, performance.now() - t0, inFrame);
+    };
     for (const msg of batch) {
       if (msg.type === 'ops') {
-        const t0 = m ? performance.now() : 0;
-        view.apply(msg.ops);
-        m?.applied(msg.ops, performance.now() - t0, inFrame);
+        pending.push(msg.ops);
       } else {
+        applyPending();
         view.finish(msg);
         m?.end();
         if (active === stream) {
@@ -140,6 +151,7 @@ function startStream(send, userNode) {
         }
       }
     }
+    applyPending();
     if (stick) scrollToBottom();
   };
   const schedule = () => {

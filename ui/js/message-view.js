@@ -7,6 +7,9 @@
  */
 import { coalesceOps, formatError, formatMetrics, formatRetrying } from './format.js';
 
+/** Completed blocks per group in an answer (see appendBlock). */
+const BLOCKS_PER_GROUP = 50;
+
 /**
  * @param {string} tag
  * @param {Record<string, string>} [attrs]
@@ -131,6 +134,7 @@ export class AssistantView {
     /** @type {Text|null} */ this.reasoningText = null;
     /** @type {Text|null} */ this.codeText = null;
     /** @type {HTMLElement|null} */ this.codeWrap = null;
+    /** @type {HTMLElement|null} the group completed blocks go in */ this.group = null;
     /** @type {Text|null} */ this.refusalText = null;
     /** @type {HTMLElement|null} */ this.toolBox = null;
     /** @type {Map<number, {root: HTMLElement, name: HTMLElement, args: Text}>} */ this.tools = new Map();
@@ -200,7 +204,13 @@ export class AssistantView {
     const block = el('div', { class: 'md-block' });
     block.innerHTML = html;
     decorateCode(block);
-    this.answer.insertBefore(block, this.open);
+    // Completed blocks go in groups, so that each frame's layout and paint
+    // walk a few groups instead of every block of a long answer.
+    if (!this.group || this.group.childElementCount >= BLOCKS_PER_GROUP) {
+      this.group = el('div', { class: 'md-group' });
+      this.answer.insertBefore(this.group, this.open);
+    }
+    this.group.append(block);
     this.open.textContent = '';
     this.closeCode();
   }

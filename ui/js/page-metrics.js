@@ -104,6 +104,10 @@ export class PageMetrics {
     const mean = (/** @type {number[]} */ v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0);
     const first = mean(this.costPerToken.slice(0, tenth));
     const last = mean(this.costPerToken.slice(n - tenth));
+    // Frames cover the page's whole work (style, layout, paint), not only
+    // the ops applied in script: do they get longer as the answer grows?
+    const f = this.frames.length;
+    const fTenth = Math.max(1, Math.floor(f / 10));
     return {
       tokens_painted: this.latency.length,
       paint_p50_ms: pct(this.latency, 0.5),
@@ -111,6 +115,8 @@ export class PageMetrics {
       frames: this.frames.length,
       frames_over_50ms: this.frames.filter((f) => f > 50).length,
       max_frame_ms: this.frames.length ? Math.max(...this.frames) : null,
+      frame_ms_first_10pct: f ? mean(this.frames.slice(0, fTenth)) : null,
+      frame_ms_last_10pct: f ? mean(this.frames.slice(f - fTenth)) : null,
       final_lag_ms: this.lastStamp ? this.lastPaintOfLastToken - this.lastStamp : null,
       cost_per_token_first_10pct_ms: first,
       cost_per_token_last_10pct_ms: last,
