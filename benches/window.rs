@@ -106,7 +106,7 @@ fn app_pid(bin: &Path) -> Option<u32> {
 /// Waits until the `nth_from_end` answer has status `want`. Polls with a
 /// script that returns the status, not with WebDriver element lookups: the
 /// automation session keeps every element it hands out alive until the page
-/// goes away, which kept each old answer's whole DOM and showed as a leak.
+/// goes away, and the leak check must not measure the harness's references.
 async fn wait_status(c: &Client, nth_from_end: usize, want: &str, secs: u64) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
@@ -371,6 +371,7 @@ async fn main() {
     let (mut ready, mut sidebar) = (vec![ready_ms], vec![sidebar_ms]);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_pss_kb = pss_kb(pid);
+    let idle_by_process = mb_by_process(pid);
 
     // 1. Long answers, each in a new conversation, one after the other in one
     //    window: the page figures of every run, and PSS after each (leak check).
@@ -392,6 +393,18 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(if full { 30 } else { 2 })).await;
     let pss_after_idle = pss_kb(pid) as f64 / 1024.0;
     let by_process_after_idle = mb_by_process(pid);
+    // Whose memory? A reload drops the page's whole document and script
+    // world; what stays belongs to the web process, not to the page.
+    c.execute("location.reload()", vec![])
+        .await
+        .expect("reload");
+    tokio::time::sleep(Duration::from_secs(if full { 15 } else { 2 })).await;
+    c.wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("body[data-ready=true]"))
+        .await
+        .expect("ready after the reload");
+    let by_process_after_reload = mb_by_process(pid);
 
     // 2. Open the 2,000-message conversation (click to first paint), then the
     //    same long answer with it open.
@@ -489,6 +502,8 @@ async fn main() {
         "pss_growth_first_to_last_answer_mb": pss_after.last().zip(pss_after.first()).map(|(l, f)| l - f),
         "pss_after_answers_and_30s_idle_mb": pss_after_idle,
         "pss_after_answers_and_30s_idle_by_process_mb": by_process_after_idle,
+        "pss_after_reloading_the_page_by_process_mb": by_process_after_reload,
+        "pss_idle_by_process_mb": idle_by_process,
         "binary_mb": binary_mb,
         "command_binary_mb": command_binary_mb,
     });

@@ -126,11 +126,11 @@ if w:
             "no growth",
         )
     if w.get("pss_after_answers_and_30s_idle_mb") is not None:
-        web = (w.get("pss_after_answers_and_30s_idle_by_process_mb") or {}).get("WebKitWebProces")
+        web = lambda k: (w.get(k) or {}).get("WebKitWebProces")
         row(
-            "leak check: the same window after the answers, in an empty chat after 30 s idle",
-            f"{round(w['pss_after_answers_and_30s_idle_mb'])} MB (web process {fmt(web)} MB)",
-            "",
+            "leak check, whose memory: the WebKit web process idle at start / after the answers and 30 s idle in an empty chat / after reloading the page (its document and script world dropped)",
+            f"{fmt(web('pss_idle_by_process_mb'))} / {fmt(web('pss_after_answers_and_30s_idle_by_process_mb'))} / {fmt(web('pss_after_reloading_the_page_by_process_mb'))} MB",
+            f"the app's own process: {fmt((w.get('pss_after_reloading_the_page_by_process_mb') or {}).get('runnel-window'))} MB after the reload",
             "",
             "",
         )
@@ -195,15 +195,22 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,window,store}.json` af
   229 MB, PSS after the long answer 432 -> 310 MB, frames during the answer 352 ->
   962 (17 -> 48 fps). The start and footprint (idle, after one answer) goals are
   met since; machines with a GPU keep compositing.
-- Send-to-paint missed p50 <= 16 / p99 <= 50 ms. It is now measured after the frame
-  that draws the text (before, one animation frame later, which added a frame to
-  every figure). What remains is structural at these rates: a token waits up to
-  one 16 ms batch in Rust, crosses the IPC, waits for the next animation frame
-  and is drawn in it; with frames of about 20 ms under Xvfb and software drawing
-  that is 40-55 ms at the median (44 ms in one run of 10 answers, 54 ms in the run above), and frames over 50 ms (8% of them) set the
-  p99. Next steps: measure on a real display with a GPU, send the first delta of
-  a quiet stream at once, and profile the long frames (WebKit's layout of the open
-  block) with the Web Inspector's timeline.
+- Send-to-paint (met since the third session). Before: p50 54-63 ms, p99 about
+  220 ms, 10% of frames over 50 ms, the longest about 150 ms, lag 150-180 ms.
+  A `perf` profile of the web process showed it busy in WebCore (no symbols in
+  Debian's build to say where), and a new in-page figure (the mean frame in the
+  first and last 10% of the answer) pointed at the answer's length. The
+  completed blocks were all children of one element, and each frame's layout
+  and paint walked every one of them, about 2,500 by the end of a
+  100,000-token answer, even with `content-visibility: auto` on each. Completed
+  blocks now go in groups of 50 (each group skipped as a whole while off
+  screen). In one run of 3 answers: p50 63 -> 20 ms, p99 221 -> 36 ms, frames
+  over 50 ms 98 -> 0, longest 148 -> 27 ms, lag 154 -> 12 ms. The Rust batch
+  then went from 16 to 8 ms, because a token waited 8 ms in it on average: p50
+  20 -> 10 ms, p99 36 -> 23 ms. Batches of 4 ms were tried before the groups,
+  when the page was saturated, and were no better than 16 ms. The page still
+  applies everything once per animation frame, merged into one apply per
+  frame.
 - Leak check missed: PSS grows with every 100,000-token answer, all of it in the
   WebKit web process (the Rust process stays flat at about 100-115 MB; see
   `pss_after_each_answer_by_process_mb`), about 10-20 MB an answer, slowing but

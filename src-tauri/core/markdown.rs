@@ -1,6 +1,6 @@
 //! Streaming markdown: splits a growing answer into completed blocks, which are
 //! rendered once (pulldown-cmark, then sanitized by ammonia) and never again, and
-//! one open block, re-rendered at most once per frame. An open fenced code block
+//! one open block, re-rendered at most once per batch (`feed::FRAME`). An open fenced code block
 //! grows append-only as plain text. So per-token work does not grow with the
 //! length of the answer: it is bounded by the size of the open block.
 //!

@@ -122,24 +122,32 @@ function startStream(send, userNode) {
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
+    // The page's cost of this batch (applying it, and the layout the scroll
+    // forces) is measured when metrics are on.
+    const t0 = m ? performance.now() : 0;
     const stick = nearBottom();
     // The ops of all messages since the last frame go in one apply, so an
     // open block replaced several times is drawn once.
     /** @type {import('./ipc.js').UiOp[][]} */
     let pending = [];
+    /** @type {import('./ipc.js').UiOp[][]} */
+    const applied = [];
     const applyPending = () => {
       if (pending.length === 0) return;
       const ops = pending.length === 1 ? pending[0] : pending.flat();
       pending = [];
-      const t0 = m ? performance.now() : 0;
       view.apply(ops);
-      m?.applied(ops, performance.now() - t0, inFrame);
+      if (m) applied.push(ops);
+    };
+    const measured = () => {
+      if (m && applied.length) m.applied(applied.splice(0).flat(), performance.now() - t0, inFrame);
     };
     for (const msg of batch) {
       if (msg.type === 'ops') {
         pending.push(msg.ops);
       } else {
         applyPending();
+        measured();
         view.finish(msg);
         m?.end();
         if (active === stream) {
@@ -153,6 +161,7 @@ function startStream(send, userNode) {
     }
     applyPending();
     if (stick) scrollToBottom();
+    measured();
   };
   const schedule = () => {
     if (scheduled) return;

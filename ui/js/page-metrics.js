@@ -4,8 +4,9 @@
  * Off unless the app runs with RUNNEL_PAGE_METRICS=1. The benchmark server
  * puts each token's send time (ms since the epoch) in the token as `t<ms>`;
  * this records, for every token, the time from that stamp to the next paint
- * after it entered the page, plus frame lengths, the cost of applying ops per
- * token, and how fast Stop takes effect. Results: `window.__runnelMetrics`.
+ * after it entered the page, plus frame lengths, the page's cost per token
+ * (applying the ops and the layout the scroll forces), and how fast Stop takes
+ * effect. Results: `window.__runnelMetrics`.
  */
 
 const STAMP = /t(\d{13})/g;
