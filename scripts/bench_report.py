@@ -211,12 +211,26 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,window,store}.json` af
   when the page was saturated, and were no better than 16 ms. The page still
   applies everything once per animation frame, merged into one apply per
   frame.
-- Leak check missed: PSS grows with every 100,000-token answer, all of it in the
-  WebKit web process (the Rust process stays flat at about 100-115 MB; see
-  `pss_after_each_answer_by_process_mb`), about 10-20 MB an answer, slowing but
-  not flat after 10. A smaller WebKit cache model did not change it (tried, not
-  kept). Next: a JavaScript heap snapshot after a few answers to find what keeps
-  old answers' DOM or IPC payloads alive.
+- Leak check: still missed, and the growth is not the page's. The web process
+  still grows by about 10-30 MB per 100,000-token answer. The Rust process stays
+  flat. What was ruled out, in runs of 3-4 answers:
+  - After each answer the page holds 0 IPC callbacks and 2 message elements
+    (`ipc_callbacks_alive`, `message_elements` in `BENCHMARKS.json`).
+  - The harness no longer takes WebDriver element handles, which the
+    automation session keeps alive.
+  - Halving the number of IPC messages (16 vs 8 ms batches) did not change the
+    growth.
+  - Neither did turning off the GTK accessibility bridge (`NO_AT_BRIDGE=1`), a
+    smaller JSC RAM-size heuristic, or (earlier) a smaller WebKit cache model.
+  - 30 s idle in an empty chat gives back about 10-15 MB.
+  - Reloading the page, which drops its whole document and script world, gives
+    back nothing (the "whose memory" row). So the memory is held by the WebKit web
+    process itself (allocator, JavaScriptCore heap capacity, process-wide
+    caches), not by anything the page can reach.
+  WebKitGTK can cap this with the web context's memory-pressure settings, but
+  they must be passed when the context is built, and wry builds it without
+  them (Tauri exposes no hook). That needs its own issue, against wry/Tauri or
+  with a patched wry.
 - Engine throughput (goal met since the third session): `runnel ask` took about
   150 ms for the 200,000 chunks, 6x curl. `perf` showed a third of it in the
   dynamic loader: the one binary linked WebKitGTK for the window, and loading
