@@ -295,6 +295,123 @@ async fn new_chat(c: &Client) {
         .expect("new chat");
 }
 
+/// Runs `xdotool` with `args`; its output when it succeeds.
+fn xdotool(args: &[&str]) -> Option<String> {
+    let out = Command::new("xdotool").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The status of the newest answer in the app's database (read only, so the
+/// app's streaming answer is not touched).
+fn newest_answer_status(db: &Path) -> Option<(String, String)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
+    conn.query_row(
+        "SELECT id, status FROM messages WHERE role = 'assistant' ORDER BY created DESC, seq DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .ok()
+}
+
+/// The leak check without WebDriver: starts `runnel` directly on this
+/// display with an empty store, sends `repeats` answers by typing into the
+/// window (xdotool), each in a new chat (Ctrl+N), and reads the PSS of each
+/// process after each answer and after 30 s idle. None (with a notice) when
+/// xdotool is missing.
+async fn leak_check_by_keyboard(
+    dir: &Path,
+    addr: std::net::SocketAddr,
+    repeats: usize,
+    stream_secs: u64,
+) -> Option<serde_json::Value> {
+    if !on_path("xdotool") {
+        println!("leak check without WebDriver skipped: it needs xdotool");
+        return None;
+    }
+    let home = dir.join("keyboard");
+    for sub in ["data", "config", "cache"] {
+        std::fs::create_dir_all(home.join(sub)).expect("dirs");
+    }
+    let db = home.join("data/dev.runnel.app/runnel.sqlite3");
+    let mut app = Command::new(env!("CARGO_BIN_EXE_runnel"))
+        .env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
+        .env("RUNNEL_MODEL", "bench-model")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("RUNNEL_PAGE_METRICS")
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start runnel");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let window = loop {
+        let found = xdotool(&["search", "--onlyvisible", "--name", "Runnel"])
+            .and_then(|ids| ids.lines().next().map(str::to_owned));
+        if let Some(w) = found {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "the window appears");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // The page is ready a little after the window maps.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pid = app_pid(Path::new(env!("CARGO_BIN_EXE_runnel-window"))).expect("the app's process");
+    let idle = mb_by_process(pid);
+    let mut after = Vec::new();
+    let mut last_id = None;
+    for i in 0..repeats {
+        if i > 0 {
+            xdotool(&["key", "--window", &window, "ctrl+n"]);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(stream_secs);
+        let mut typed_at: Option<Instant> = None;
+        loop {
+            // The newest answer, when it is this turn's.
+            match newest_answer_status(&db).filter(|(id, _)| Some(id) != last_id.as_ref()) {
+                Some((id, status)) if status == "done" => {
+                    last_id = Some(id);
+                    break;
+                }
+                Some(_) => {}
+                // Not started yet: type (again after 5 s, in case the page
+                // was not ready for the keys).
+                None if typed_at.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) => {
+                    xdotool(&["windowfocus", &window]);
+                    xdotool(&["type", "--window", &window, "go"]);
+                    xdotool(&["key", "--window", &window, "Return"]);
+                    typed_at = Some(Instant::now());
+                }
+                None => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "answer {i} completes (typed by xdotool)"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        after.push(mb_by_process(pid));
+    }
+    xdotool(&["key", "--window", &window, "ctrl+n"]);
+    tokio::time::sleep(Duration::from_secs(if repeats > 2 { 30 } else { 2 })).await;
+    let after_idle = mb_by_process(pid);
+    let _ = app.kill();
+    // `runnel` ran the window in its place: the same process.
+    let _ = app.wait();
+    Some(serde_json::json!({
+        "idle_by_process_mb": idle,
+        "after_each_answer_by_process_mb": after,
+        "after_answers_and_30s_idle_by_process_mb": after_idle,
+    }))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -475,6 +592,11 @@ async fn main() {
         let _ = s.c.close().await;
     }
     drop(driver);
+
+    // 5. The leak check again without WebDriver (whose automation session
+    //    holds memory in the web process of its own): the app started as a
+    //    user starts it, typed into with X key events.
+    let plain_leak = leak_check_by_keyboard(&dir, addr, repeats, stream_secs).await;
     let _ = std::fs::remove_dir_all(&dir);
 
     let result = serde_json::json!({
@@ -503,6 +625,7 @@ async fn main() {
         "pss_after_answers_and_30s_idle_mb": pss_after_idle,
         "pss_after_answers_and_30s_idle_by_process_mb": by_process_after_idle,
         "pss_after_reloading_the_page_by_process_mb": by_process_after_reload,
+        "without_webdriver": plain_leak,
         "pss_idle_by_process_mb": idle_by_process,
         "binary_mb": binary_mb,
         "command_binary_mb": command_binary_mb,

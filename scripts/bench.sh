@@ -22,7 +22,7 @@ cargo bench --locked --bench engine
 step "store: 10,000 conversations, 1,000,000 messages"
 cargo bench --locked --bench store
 step "window: the real app under Xvfb (100,000 tokens at 5,000/s, with and without a 2,000-message chat open)"
-ensure_packages xvfb xauth dbus webkit2gtk-driver
+ensure_packages xvfb xauth xdotool dbus webkit2gtk-driver
 ensure_tauri_driver
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

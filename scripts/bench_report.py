@@ -134,6 +134,19 @@ if w:
             "",
             "",
         )
+    k = w.get("without_webdriver") or {}
+    if k.get("after_each_answer_by_process_mb"):
+        total = lambda d: sum(v for v in d.values())
+        series = [total(d) for d in k["after_each_answer_by_process_mb"]]
+        webs = [d.get("WebKitWebProces", 0) for d in k["after_each_answer_by_process_mb"]]
+        tail = series[len(series) // 2:]
+        row(
+            f"leak check without WebDriver (the app typed into with xdotool): PSS after each of {len(series)} answers, each in a new chat",
+            " / ".join(str(round(x)) for x in series) + f" MB (web process {' / '.join(str(round(x)) for x in webs)} MB); after 30 s idle {round(total(k['after_answers_and_30s_idle_by_process_mb']))} MB",
+            f"idle at start: {round(total(k['idle_by_process_mb']))} MB",
+            f"{series[-1] - series[0]:+.0f} MB first to last; {max(tail) - min(tail):.0f} MB range over the second half",
+            "no growth",
+        )
     row("window: Stop at full rate until the window shows cancelled", f"{fmt(round(w['cancel_to_stopped_ms'], 1) if w.get('cancel_to_stopped_ms') is not None else None)} ms ({w.get('changes_after_cancel')} changes after)", "", "", "<= 100 ms")
     msgs = w.get("store_messages")
     row(

@@ -5,7 +5,7 @@
 
 BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev libdbus-1-dev)
-TEST_PACKAGES=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-1-0 nodejs)
+TEST_PACKAGES=(xvfb xauth xdotool dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-1-0 nodejs)
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
