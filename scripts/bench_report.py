@@ -119,16 +119,16 @@ if w:
     series = w.get("pss_after_each_answer_mb") or []
     if len(series) > 1:
         row(
-            f"leak check: PSS after each of {len(series)} answers of {w['tokens']:,} tokens in one window (each in a new chat)",
+            f"memory through WebDriver with the page metrics on (the measurement's own cost; see below): PSS after each of {len(series)} answers of {w['tokens']:,} tokens in one window (each in a new chat)",
             " / ".join(str(round(x)) for x in series) + " MB",
             "",
             f"{w['pss_growth_first_to_last_answer_mb']:+.0f} MB first to last",
-            "no growth",
+            "(see the next two rows)",
         )
     if w.get("pss_after_answers_and_30s_idle_mb") is not None:
         web = lambda k: (w.get(k) or {}).get("WebKitWebProces")
         row(
-            "leak check, whose memory: the WebKit web process idle at start / after the answers and 30 s idle in an empty chat / after reloading the page (its document and script world dropped)",
+            "memory through WebDriver with the page metrics on, whose: the WebKit web process idle at start / after the answers and 30 s idle in an empty chat / after reloading the page (its document and script world dropped)",
             f"{fmt(web('pss_idle_by_process_mb'))} / {fmt(web('pss_after_answers_and_30s_idle_by_process_mb'))} / {fmt(web('pss_after_reloading_the_page_by_process_mb'))} MB",
             f"the app's own process: {fmt((w.get('pss_after_reloading_the_page_by_process_mb') or {}).get('runnel-window'))} MB after the reload",
             "",
@@ -139,12 +139,13 @@ if w:
         total = lambda d: sum(v for v in d.values())
         series = [total(d) for d in k["after_each_answer_by_process_mb"]]
         webs = [d.get("WebKitWebProces", 0) for d in k["after_each_answer_by_process_mb"]]
-        tail = series[len(series) // 2:]
+        warm = series[2:] or series
+        idle_after = total(k["after_answers_and_30s_idle_by_process_mb"])
         row(
-            f"leak check without WebDriver (the app typed into with xdotool): PSS after each of {len(series)} answers, each in a new chat",
+            f"leak check, as a user runs it (no WebDriver; the app started by `runnel` and typed into with xdotool): PSS after each of {len(series)} answers of {w['tokens']:,} tokens in one window, each in a new chat",
             " / ".join(str(round(x)) for x in series) + f" MB (web process {' / '.join(str(round(x)) for x in webs)} MB); after 30 s idle {round(total(k['after_answers_and_30s_idle_by_process_mb']))} MB",
             f"idle at start: {round(total(k['idle_by_process_mb']))} MB",
-            f"{series[-1] - series[0]:+.0f} MB first to last; {max(tail) - min(tail):.0f} MB range over the second half",
+            f"{series[-1] - series[0]:+.0f} MB first to last; from the 3rd answer on within {round(min(warm))}-{round(max(warm))} MB, and {round(idle_after)} MB after 30 s idle ({idle_after - series[min(2, len(series) - 1)]:+.0f} MB vs the 3rd)",
             "no growth",
         )
     row("window: Stop at full rate until the window shows cancelled", f"{fmt(round(w['cancel_to_stopped_ms'], 1) if w.get('cancel_to_stopped_ms') is not None else None)} ms ({w.get('changes_after_cancel')} changes after)", "", "", "<= 100 ms")
@@ -195,7 +196,9 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,window,store}.json` af
   first frame after the sidebar is listed, over 5 starts.
 - The leak check sends 10 answers of 100,000 tokens one after the other in one
   window, each in a new chat, and reads the PSS of the app and each WebKit
-  process after each.
+  process after each: once through WebDriver with the page metrics on, and
+  once as a user runs the app (started by `runnel`, typed into with xdotool,
+  no metrics), which is the leak figure.
 
 ## What was changed after measuring, and what remains
 
@@ -224,26 +227,32 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,window,store}.json` af
   when the page was saturated, and were no better than 16 ms. The page still
   applies everything once per animation frame, merged into one apply per
   frame.
-- Leak check: still missed, and the growth is not the page's. The web process
-  still grows by about 10-30 MB per 100,000-token answer. The Rust process stays
-  flat. What was ruled out, in runs of 3-4 answers:
+- Leak check (met since the third session, measured as a user runs the app).
+  The WebDriver runs, with the page metrics on, grow about 20 MB per
+  100,000-token answer, all of it in the WebKit web process (about +200 MB over
+  10 answers). What was ruled out, in runs of 3-4 answers:
   - After each answer the page holds 0 IPC callbacks and 2 message elements
     (`ipc_callbacks_alive`, `message_elements` in `BENCHMARKS.json`).
-  - The harness no longer takes WebDriver element handles, which the
-    automation session keeps alive.
+  - The harness takes no WebDriver element handles, which the automation
+    session would keep alive.
   - Halving the number of IPC messages (16 vs 8 ms batches) did not change the
     growth.
   - Neither did turning off the GTK accessibility bridge (`NO_AT_BRIDGE=1`), a
     smaller JSC RAM-size heuristic, or (earlier) a smaller WebKit cache model.
-  - 30 s idle in an empty chat gives back about 10-15 MB.
-  - Reloading the page, which drops its whole document and script world, gives
-    back nothing (the "whose memory" row). So the memory is held by the WebKit web
-    process itself (allocator, JavaScriptCore heap capacity, process-wide
-    caches), not by anything the page can reach.
-  WebKitGTK can cap this with the web context's memory-pressure settings, but
-  they must be passed when the context is built, and wry builds it without
-  them (Tauri exposes no hook). That needs its own issue, against wry/Tauri or
-  with a patched wry.
+  - With the page applying nothing, the growth was about the same, so the
+    answers' DOM is not the cause.
+  - Reloading the page gives back nothing (the "whose" row), so the memory is
+    held by the web process itself, not by anything the page can reach.
+  - The app run as a user runs it: started by `runnel`, typed into with
+    xdotool, no WebDriver, no page metrics. The web process rises over the
+    first 3 answers (caches warming) and then stays flat (last row of the
+    leak rows; 30 s idle gives the bump of the 9th back).
+  - The same xdotool run with `RUNNEL_PAGE_METRICS=1` grew again, by about
+    20 MB per answer (web process 142 / 162 / 188 / 187 / 208 / 228 / 247 MB
+    over 7 answers). So the growth comes with the in-page measurement, which
+    keeps every token's figures and runs a frame loop, and not with the app.
+  The leak figure is therefore the run without WebDriver and without metrics.
+  The WebDriver rows stay in the table as the harness's own cost.
 - Engine throughput (goal met since the third session): `runnel ask` took about
   150 ms for the 200,000 chunks, 6x curl. `perf` showed a third of it in the
   dynamic loader: the one binary linked WebKitGTK for the window, and loading
