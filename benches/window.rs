@@ -317,11 +317,11 @@ fn newest_answer_status(db: &Path) -> Option<(String, String)> {
     .ok()
 }
 
-/// The leak check without WebDriver: starts `runnel` directly on this
-/// display with an empty store, sends `repeats` answers by typing into the
-/// window (xdotool), each in a new chat (Ctrl+N), and reads the PSS of each
-/// process after each answer and after 30 s idle. None (with a notice) when
-/// xdotool is missing.
+/// The leak check as a user runs the app (no WebDriver, no page metrics):
+/// starts `runnel` directly on this display with an empty store, sends
+/// `repeats` answers by typing into the window (xdotool), each in a new chat
+/// (Ctrl+N), and reads the PSS of each process after each answer and after
+/// 30 s idle. None (with a notice) when xdotool is missing.
 async fn leak_check_by_keyboard(
     dir: &Path,
     addr: std::net::SocketAddr,
@@ -593,9 +593,9 @@ async fn main() {
     }
     drop(driver);
 
-    // 5. The leak check again without WebDriver (whose automation session
-    //    holds memory in the web process of its own): the app started as a
-    //    user starts it, typed into with X key events.
+    // 5. The leak check as a user runs the app: started by `runnel`, typed
+    //    into with X key events, without WebDriver and without the page
+    //    metrics (whose per-token records grow the web process by themselves).
     let plain_leak = leak_check_by_keyboard(&dir, addr, repeats, stream_secs).await;
     let _ = std::fs::remove_dir_all(&dir);
 
