@@ -295,6 +295,23 @@ async fn new_chat(c: &Client) {
         .expect("new chat");
 }
 
+/// Points `cmd` (the app, or tauri-driver that starts it) at the stream
+/// server at `addr` with no key, and at its own data, config and cache
+/// folders under `home`, which it creates; the output goes nowhere.
+fn app_env<'a>(cmd: &'a mut Command, addr: std::net::SocketAddr, home: &Path) -> &'a mut Command {
+    for sub in ["data", "config", "cache"] {
+        std::fs::create_dir_all(home.join(sub)).expect("dirs");
+    }
+    cmd.env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
+        .env("RUNNEL_MODEL", "bench-model")
+        .env_remove("OPENAI_API_KEY")
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+}
+
 /// Runs `xdotool` with `args`; its output when it succeeds.
 fn xdotool(args: &[&str]) -> Option<String> {
     let out = Command::new("xdotool").args(args).output().ok()?;
@@ -333,20 +350,9 @@ async fn leak_check_by_keyboard(
         return None;
     }
     let home = dir.join("keyboard");
-    for sub in ["data", "config", "cache"] {
-        std::fs::create_dir_all(home.join(sub)).expect("dirs");
-    }
     let db = home.join("data/dev.runnel.app/runnel.sqlite3");
-    let mut app = Command::new(env!("CARGO_BIN_EXE_runnel"))
-        .env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
-        .env("RUNNEL_MODEL", "bench-model")
-        .env_remove("OPENAI_API_KEY")
+    let mut app = app_env(&mut Command::new(env!("CARGO_BIN_EXE_runnel")), addr, &home)
         .env_remove("RUNNEL_PAGE_METRICS")
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .expect("start runnel");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -443,9 +449,6 @@ async fn main() {
     let stream_secs = tokens as u64 / rate as u64 + 60;
 
     let dir = std::env::temp_dir().join(format!("runnel-window-bench-{}", std::process::id()));
-    for sub in ["data", "config", "cache"] {
-        std::fs::create_dir_all(dir.join(sub)).expect("dirs");
-    }
     let data = dir.join("data/dev.runnel.app");
     std::fs::create_dir_all(&data).expect("data dir");
     // The store benchmark's database: 10,000 conversations, 1,000,000 messages.
@@ -454,23 +457,16 @@ async fn main() {
     let addr = serve(Script::Rate(tokens, rate)).await;
     let port = free_port();
     let native = free_port();
+    let mut driver = Command::new("tauri-driver");
+    driver.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native.to_string(),
+    ]);
     let driver = Driver(
-        Command::new("tauri-driver")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
-            .env("RUNNEL_MODEL", "bench-model")
-            .env_remove("OPENAI_API_KEY")
+        app_env(&mut driver, addr, &dir)
             .env("RUNNEL_PAGE_METRICS", "1")
-            .env("XDG_DATA_HOME", dir.join("data"))
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .env("XDG_CACHE_HOME", dir.join("cache"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .expect("tauri-driver"),
     );
