@@ -15,19 +15,17 @@
 //! `target/bench/engine.json`; under `cargo test` it runs tiny sizes (no
 //! timing is asserted anywhere).
 
-#[path = "support/report.rs"]
-mod report;
-use runnel::core::engine::{ChatOptions, Engine, EngineConfig, EngineEvent};
-use runnel::core::openai::{ChatMessage, Role};
-use runnel::core::provider::Endpoint;
-use runnel::core::stream::Delta;
+use runnel_core::engine::endpoint::Endpoint;
+use runnel_core::engine::{ChatOptions, Engine, EngineConfig, EngineEvent};
+use runnel_core::types::answer::Delta;
+use runnel_core::types::chat::{ChatMessage, Role};
+use runnel_testsupport::report;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-#[path = "support/server.rs"]
-mod server;
+use runnel_testsupport::bench_server as server;
 use server::{burst_body, now_us, serve, Script};
 
 fn pct(mut v: Vec<f64>, p: f64) -> f64 {
@@ -62,7 +60,7 @@ print(len("".join(parts)))
 "#;
 
 fn runnel_bin() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_BIN_EXE_runnel"))
+    runnel_testsupport::bin::workspace_bin("runnel")
 }
 
 /// Streams one answer from the loopback server at `addr` through the engine

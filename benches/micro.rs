@@ -3,9 +3,9 @@
 //! test` criterion runs each once, as a check that they still work.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use runnel::core::markdown::{MarkdownStream, MdOp};
-use runnel::core::openai::ChunkAssembler;
-use runnel::core::sse::{SseDecoder, SseEvent};
+use runnel_core::protocol::openai::ChunkAssembler;
+use runnel_core::protocol::sse::{SseDecoder, SseEvent};
+use runnel_core::render::markdown::{MarkdownStream, MdOp};
 use std::hint::black_box;
 
 fn chunk(content: &str, created: usize) -> String {

@@ -8,12 +8,10 @@
 //! Under `cargo test` (no `--bench` argument) it runs a tiny smoke size so
 //! the harness never rots; no timing is asserted anywhere.
 
-#[path = "support/fill.rs"]
-mod fill;
-#[path = "support/report.rs"]
-mod report;
 use fill::{fill, WORDS};
-use runnel::core::store::Store;
+use runnel_core::store::Store;
+use runnel_testsupport::fill;
+use runnel_testsupport::report;
 use std::time::{Duration, Instant};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -82,8 +80,8 @@ fn main() {
             .map(|_| {
                 let t = Instant::now();
                 let msgs = store.messages(&long_id, None, 60).expect("messages");
-                let views =
-                    runnel::core::chats::message_views(&store, &long_id, msgs).expect("views");
+                let views = runnel_core::render::view::message_views(&store, &long_id, msgs)
+                    .expect("views");
                 assert_eq!(views.len(), 60.min(long));
                 t.elapsed()
             })

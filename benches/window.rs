@@ -15,15 +15,12 @@
 //! full sizes and writes `target/bench/window.json`; under `cargo test` it runs
 //! tiny sizes. Without a display or tauri-driver it says so and skips.
 
-#[path = "support/server.rs"]
-mod server;
+use runnel_testsupport::bench_server as server;
 
-#[path = "support/report.rs"]
-mod report;
 use fantoccini::{Client, ClientBuilder, Locator};
-#[path = "support/fill.rs"]
-mod fill;
 use fill::fill;
+use runnel_testsupport::fill;
+use runnel_testsupport::report;
 use server::{serve, Script};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -201,7 +198,7 @@ struct Started {
 async fn start_app(port: u16) -> Started {
     // Started as a user does, through `runnel`, which runs the app's binary in
     // its place (same process).
-    let bin = Path::new(env!("CARGO_BIN_EXE_runnel"));
+    let bin = &runnel_testsupport::bin::workspace_bin("runnel");
     let app = Path::new(env!("CARGO_BIN_EXE_runnel-window"));
     // The previous session's app must be gone, or its pid would be found.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -351,10 +348,14 @@ async fn leak_check_by_keyboard(
     }
     let home = dir.join("keyboard");
     let db = home.join("data/dev.runnel.app/runnel.sqlite3");
-    let mut app = app_env(&mut Command::new(env!("CARGO_BIN_EXE_runnel")), addr, &home)
-        .env_remove("RUNNEL_PAGE_METRICS")
-        .spawn()
-        .expect("start runnel");
+    let mut app = app_env(
+        &mut Command::new(runnel_testsupport::bin::workspace_bin("runnel")),
+        addr,
+        &home,
+    )
+    .env_remove("RUNNEL_PAGE_METRICS")
+    .spawn()
+    .expect("start runnel");
     let deadline = Instant::now() + Duration::from_secs(60);
     let window = loop {
         let found = xdotool(&["search", "--onlyvisible", "--name", "Runnel"])
@@ -568,13 +569,13 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cancel = summary(&c).await;
 
-    let size_mb = |p: &str| {
+    let size_mb = |p: &Path| {
         std::fs::metadata(p)
             .map(|m| (m.len() as f64 / 1e5).round() / 10.0)
             .unwrap_or(0.0)
     };
-    let binary_mb = size_mb(env!("CARGO_BIN_EXE_runnel-window"));
-    let command_binary_mb = size_mb(env!("CARGO_BIN_EXE_runnel"));
+    let binary_mb = size_mb(Path::new(env!("CARGO_BIN_EXE_runnel-window")));
+    let command_binary_mb = size_mb(&runnel_testsupport::bin::workspace_bin("runnel"));
     let _ = c.close().await;
 
     // 4. More app starts, for the median start and idle footprint.

@@ -12,6 +12,7 @@ started=$SECONDS
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_rust
 ensure_tauri_driver
+command -v npm >/dev/null 2>&1 || ensure_packages npm
 
 if [ ! -d ../shared/fixtures/sse ]; then
   echo "notice: ../shared/fixtures/sse is absent: tests of the recorded streams will skip (they fail under CI=true)" >&2
@@ -25,8 +26,14 @@ mkdir -p "$tmp/data" "$tmp/config" "$tmp/cache"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --locked --quiet -- -D warnings
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+
+step "npm ci (TypeScript, for the window's type check)"
+npm ci --no-audit --no-fund --silent
+
+step "tsc -p ui (the window's JS against the IPC types generated from Rust)"
+node_modules/.bin/tsc -p ui
 
 step "node --test (window modules)"
 node --test tests/js/ | tee "$tmp/node.log"
@@ -37,7 +44,7 @@ step "cargo test (under Xvfb + D-Bus + gnome-keyring)"
 set +e
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   echo -n runnel-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
-  cargo test --locked --no-fail-fast
+  cargo test --workspace --locked --no-fail-fast
 ' | tee "$tmp/cargo.log"
 cargo_status=${PIPESTATUS[0]}
 set -e

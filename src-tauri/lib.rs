@@ -1,10 +1,11 @@
-//! Runnel: a fast, lossless desktop chat app for large language models.
-//!
-//! - [`core`]: the engine (SSE, providers, assembly, markdown, conversations),
-//!   plain Rust with no `tauri` import, tested without a window.
-//! - [`shell`]: the thin Tauri layer (commands, channels, the window).
-//! - [`cli`]: the command line, including the headless `runnel ask` twin.
+//! Runnel's window: the thin Tauri face over runnel-core. Commands parse,
+//! call core and map errors to one serialized `{kind, message}`
+//! ([`error::IpcError`]); streams reach the page over a `tauri::ipc::Channel`
+//! each, with a stream-id -> CancellationToken registry ([`streams`]) in
+//! managed state; [`app`] builds and runs the window.
 
-pub mod cli;
-pub mod core;
-pub mod shell;
+pub mod app;
+pub mod commands;
+pub mod error;
+pub mod ipc_types;
+pub mod streams;

@@ -1,7 +1,8 @@
-//! The `runnel` command: `runnel ask` and the other commands for the terminal;
-//! with no command it opens the window by running `runnel-window`. It links
-//! no GUI library, so a command starts in milliseconds.
+//! The `runnel-window` binary: the desktop app (what `runnel` with no
+//! command runs, and what `cargo run` starts). It takes the same commands as
+//! `runnel`, but links Tauri and WebKitGTK, so they start slower there.
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
 
 fn main() {
-    std::process::exit(runnel::cli::main(runnel::cli::exec_window_binary));
+    std::process::exit(runnel_cli::main(runnel::app::main));
 }

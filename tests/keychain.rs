@@ -5,10 +5,10 @@
 //!
 //! Skipped with a notice when there is no session bus, except under CI=true.
 
-mod common;
+use runnel_testsupport as common;
 
 use common::{models_reply, TestServer};
-use runnel::core::secrets::{OsKeychain, SecretStore};
+use runnel_core::keys::{OsKeychain, SecretStore};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -86,7 +86,7 @@ async fn cli(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runnel"));
+    let mut cmd = Command::new(runnel_testsupport::bin::workspace_bin("runnel"));
     cmd.args(args)
         .env("RUNNEL_CONFIG_DIR", config)
         .env_remove("OPENAI_API_KEY")
@@ -397,7 +397,7 @@ async fn cli_providers_and_keys_share_the_keychain_and_never_print_keys() {
     let out = cli(&config, &["providers", "remove", &id], None, &[]).await;
     assert!(out.status.success());
     assert_eq!(
-        OsKeychain::new(runnel::core::settings::APP_ID)
+        OsKeychain::new(runnel_core::config::APP_ID)
             .get(&id)
             .expect("get"),
         None,

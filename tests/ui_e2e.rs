@@ -5,7 +5,7 @@
 //! Skipped with a notice when there is no display or no tauri-driver, except
 //! under CI=true, where that fails.
 
-mod common;
+use runnel_testsupport as common;
 
 use common::{chat_and_models, content_event, End, Reply, TestServer};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -156,7 +156,7 @@ async fn connect(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),
-        serde_json::json!({ "application": env!("CARGO_BIN_EXE_runnel") }),
+        serde_json::json!({ "application": runnel_testsupport::bin::workspace_bin("runnel") }),
     );
     let c = ClientBuilder::rustls()
         .expect("rustls")
@@ -793,8 +793,8 @@ async fn add_a_custom_provider_set_its_key_pick_a_model_send_and_never_leak_the_
     assert!(!logs.contains(KEY), "the logs hold the key");
     drop(app_dirs);
     // Clean up the test keychain entry.
-    let _ = runnel::core::secrets::SecretStore::delete(
-        &runnel::core::secrets::OsKeychain::new(runnel::core::settings::APP_ID),
+    let _ = runnel_core::keys::SecretStore::delete(
+        &runnel_core::keys::OsKeychain::new(runnel_core::config::APP_ID),
         "loopback",
     );
 }
@@ -1065,13 +1065,13 @@ async fn the_app_killed_mid_stream_leaves_an_interrupted_answer_with_its_text() 
     // few ms after the leader turns zombie: reopen until the writer is gone.
     let deadline = Instant::now() + Duration::from_secs(5);
     let (store, msgs) = loop {
-        let store = runnel::core::store::Store::open(&data.join("runnel.sqlite3")).expect("reopen");
+        let store = runnel_core::store::Store::open(&data.join("runnel.sqlite3")).expect("reopen");
         let convs = store.list(None, 10).expect("list");
         assert_eq!(convs.len(), 1);
         let msgs = store.messages(&convs[0].id, None, 10).expect("messages");
         if msgs
             .last()
-            .is_some_and(|m| m.status != runnel::core::store::MessageStatus::Streaming)
+            .is_some_and(|m| m.status != runnel_core::store::MessageStatus::Streaming)
             || Instant::now() > deadline
         {
             break (store, msgs);

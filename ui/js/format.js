@@ -3,6 +3,10 @@
  * Pure helpers of the window: no DOM, no IPC. Tested with `node --test`.
  */
 
+/** @typedef {import('../types/ipc').StreamEnd} StreamEnd */
+/** @typedef {import('../types/ipc').ErrorInfo} ErrorInfo */
+/** @typedef {import('../types/ipc').UiOp} UiOp */
+
 /** @type {Record<string, string>} */
 export const ERROR_TITLES = {
   auth: 'Authentication failed',
@@ -83,7 +87,7 @@ export function formatDuration(ms) {
 
 /**
  * The line under an answer and the data attributes of the `metrics` element.
- * @param {import('./ipc.js').StreamEnd} end
+ * @param {StreamEnd} end
  * @returns {{text: string, attrs: Record<string, string>}}
  */
 export function formatMetrics(end) {
@@ -115,7 +119,7 @@ export function formatMetrics(end) {
 
 /**
  * The text of an error on an answer.
- * @param {import('./ipc.js').ErrorInfo} err
+ * @param {ErrorInfo} err
  */
 export function formatError(err) {
   const title = errorTitle(err.kind);
@@ -129,7 +133,7 @@ export function formatError(err) {
 
 /**
  * "Retrying in N s" for a retry notice.
- * @param {{attempt: number, max: number, delay_ms: number, reason: string}} op
+ * @param {Extract<UiOp, {op: 'retrying'}>} op
  * @param {number} remainingMs
  */
 export function formatRetrying(op, remainingMs) {

@@ -4,16 +4,27 @@
  * functions. Keys never cross this boundary: the backend reads them itself.
  */
 
-/** @typedef {{kind: string, message: string, status?: number, retry_after_s?: number}} ErrorInfo */
-/** @typedef {{op: string, [k: string]: any}} UiOp */
-/** @typedef {{id: string, name: string, arguments: string, valid_json: boolean}} ToolCallView */
+/** @typedef {import('../types/ipc').ConversationPage} ConversationPage */
+/** @typedef {import('../types/ipc').ConversationSummary} ConversationSummary */
+/** @typedef {import('../types/ipc').Cursor} Cursor */
+/** @typedef {import('../types/ipc').ExportFormat} ExportFormat */
+/** @typedef {import('../types/ipc').IpcError} IpcError */
+/** @typedef {import('../types/ipc').KeySaveResult} KeySaveResult */
+/** @typedef {import('../types/ipc').ProviderInput} ProviderInput */
+/** @typedef {import('../types/ipc').SavedProvider} SavedProvider */
+/** @typedef {import('../types/ipc').SearchHit} SearchHit */
+/** @typedef {import('../types/ipc').SendKind} SendKind */
+/** @typedef {import('../types/ipc').Sent} Sent */
+/** @typedef {import('../types/ipc').StoreProblem} StoreProblem */
+/** @typedef {import('../types/ipc').StreamMessage} StreamMessage */
+/** @typedef {import('../types/ipc').Theme} Theme */
+/** @typedef {import('../types/ipc').UiState} UiState */
+
 /**
- * @typedef {{status: 'done'|'cancelled'|'error', error: ErrorInfo|null, finish_reason: string|null,
- *   metrics: {ttft_ms: number|null, total_ms: number, chunks: number, tokens_per_s: number|null},
- *   usage: {input_tokens: number, output_tokens: number}, usage_estimated: boolean,
- *   tool_calls: ToolCallView[], text: string}} StreamEnd
+ * A rejected command: an Error carrying the command error's `kind`
+ * (`internal` when the rejection was not an IpcError).
+ * @typedef {Error & {kind: IpcError['kind']}} CommandError
  */
-/** @typedef {{type: 'ops', ops: UiOp[]} | ({type: 'end'} & StreamEnd)} StreamMessage */
 
 /** @returns {any} */
 function tauri() {
@@ -23,36 +34,22 @@ function tauri() {
 }
 
 /**
- * Invokes a command; rejects with an Error carrying `kind`.
+ * Invokes a command; rejects with a CommandError. Each wrapper below names
+ * what its command resolves to.
  * @param {string} cmd
  * @param {Record<string, unknown>} [args]
+ * @returns {Promise<any>}
  */
 async function call(cmd, args) {
   try {
     return await tauri().invoke(cmd, args);
   } catch (e) {
-    const info = /** @type {any} */ (e);
-    const err = new Error(typeof info === 'string' ? info : info?.message ?? String(info));
-    /** @type {any} */ (err).kind = info?.kind ?? 'internal';
+    const info = /** @type {IpcError | string | null | undefined} */ (e);
+    const err = /** @type {CommandError} */ (new Error(typeof info === 'string' ? info : info?.message ?? String(info)));
+    err.kind = (typeof info === 'string' ? undefined : info?.kind) ?? 'internal';
     throw err;
   }
 }
-
-/**
- * @typedef {{set: boolean, last4: string|null, saved: boolean, problem: string|null}} KeyStatus
- * @typedef {{id: string, name: string, kind: string, base_url: string, default_model: string,
- *   extra_headers?: Record<string, string>, models?: {fetched_at: number, models: string[]},
- *   key: KeyStatus, key_label: string, needs_key: boolean, usable: boolean, from_env: boolean,
- *   problem: string|null}} ProviderView
- * @typedef {{id: string, name: string, kind: string, base_url: string, default_model: string}} Preset
- * @typedef {{providers: ProviderView[], default_provider: string|null, theme: 'system'|'light'|'dark',
- *   system_prompts: {name: string, text: string}[], notice: string|null,
- *   env_import: {openai_key: boolean, base_url: string|null, anthropic_key: boolean}|null,
- *   onboarding: boolean, presets: Preset[], settings_path: string, page_metrics: boolean}} UiState
- * @typedef {{stored: boolean, status: KeyStatus, test_error: ErrorInfo|null, keychain_error: string|null,
- *   models: string[]}} KeySaveResult
- * @typedef {{id: string, key_removed: boolean}} SavedProvider
- */
 
 /** @returns {Promise<UiState>} providers (never keys), theme, onboarding */
 export function getState() {
@@ -62,8 +59,7 @@ export function getState() {
 /**
  * Adds (id null) or edits a provider; resolves to its id and whether its key
  * was removed (its host changed).
- * @param {{id: string|null, name: string, kind: string, base_url: string, default_model: string,
- *   extra_headers?: Record<string, string>}} provider
+ * @param {ProviderInput} provider
  * @returns {Promise<SavedProvider>}
  */
 export function saveProvider(provider) {
@@ -85,7 +81,7 @@ export function setDefaultProvider(id) {
   return call('set_default_provider', { id });
 }
 
-/** @param {'system'|'light'|'dark'} theme @returns {Promise<void>} */
+/** @param {Theme} theme @returns {Promise<void>} */
 export function setTheme(theme) {
   return call('set_theme', { theme });
 }
@@ -118,29 +114,20 @@ export function importEnv() {
 }
 
 /**
- * @typedef {{kind: 'new', text: string} | {kind: 'regenerate'} | {kind: 'edit', text: string}} SendKind
- * @typedef {{id: string, role: 'user'|'assistant', status: string, content: string, html: string|null,
- *   reasoning: string|null, tool_calls: ToolCallView[], error: ErrorInfo|null, finish_reason: string|null,
- *   usage: {input_tokens: number, output_tokens: number, estimated?: boolean}|null,
- *   metrics: {ttft_ms: number|null, total_ms: number, chunks: number, tokens_per_s: number|null}|null,
- *   version: [number, number], versions: string[], seq: number, parent_id: string|null}} MessageView
- * @typedef {{conversation_id: string, user_message: MessageView, answer_id: string}} Sent
- * @typedef {{id: string, title: string, created: number, updated: number, pinned: boolean,
- *   provider: string|null, model: string|null, system_prompt: string, thinking_budget: number|null}} ConversationSummary
- * @typedef {{pinned: boolean, updated: number, id: string}} Cursor
- * @typedef {{id: string, title: string, updated: number, message_id: string|null, snippet: string}} SearchHit
- * @typedef {{conversation: ConversationSummary, messages: MessageView[], has_more: boolean}} ConversationPage
- * @typedef {{path: string, message: string, can_move_aside: boolean}} StoreProblem
+ * The arguments of `send_message` (the command's own, camelCase as Tauri takes them).
+ * @typedef {{conversationId: string, streamId: string, providerId: string|null, model: string|null,
+ *   systemPrompt: string, thinkingBudget: number|null, send: SendKind}} SendRequest
  */
 
 /**
  * Records a turn in the stored conversation and starts streaming its answer.
- * @param {{conversationId: string, streamId: string, providerId: string|null, model: string|null,
- *   systemPrompt: string, thinkingBudget: number|null, send: SendKind}} req
+ * Its channel carries `StreamMessage`s: render operations, then one end.
+ * @param {SendRequest} req
  * @param {(msg: StreamMessage) => void} onMessage called in order for every message
  * @returns {Promise<Sent>}
  */
 export function sendMessage(req, onMessage) {
+  /** @type {{onmessage: (msg: StreamMessage) => void}} */
   const channel = new (tauri().Channel)();
   channel.onmessage = onMessage;
   return call('send_message', {
@@ -210,7 +197,7 @@ export function activateVersion(messageId) {
   return call('activate_version', { messageId });
 }
 
-/** @param {string} id @param {'md'|'json'} format @returns {Promise<string|null>} the path written */
+/** @param {string} id @param {ExportFormat} format @returns {Promise<string|null>} the path written */
 export function exportConversation(id, format) {
   return call('export_conversation', { id, format });
 }
@@ -224,7 +211,6 @@ export function importConversation() {
 export function cancelStream(streamId) {
   return call('cancel_stream', { streamId });
 }
-
 
 /** @param {string} url @returns {Promise<void>} */
 export function openExternal(url) {

@@ -6,41 +6,14 @@
  * is replaced at most once per frame, code and reasoning grow append-only.
  */
 import { coalesceOps, formatError, formatMetrics, formatRetrying } from './format.js';
+import { copyText, el, setSanitizedHtml, setText, textNode } from './dom.js';
+
+/** @typedef {import('../types/ipc').UiOp} UiOp */
+/** @typedef {import('../types/ipc').StreamEnd} StreamEnd */
+/** @typedef {import('../types/ipc').MessageView} MessageView */
 
 /** Completed blocks per group in an answer (see appendBlock). */
 const BLOCKS_PER_GROUP = 50;
-
-/**
- * @param {string} tag
- * @param {Record<string, string>} [attrs]
- * @param {string} [text]
- */
-export function el(tag, attrs = {}, text) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-/**
- * Copies text to the clipboard, with a fallback for webviews without the async API.
- * @param {string} text
- */
-export async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return;
-  } catch {
-    const ta = /** @type {HTMLTextAreaElement} */ (el('textarea'));
-    ta.value = text;
-    ta.style.position = 'fixed';
-    ta.style.opacity = '0';
-    document.body.append(ta);
-    ta.select();
-    document.execCommand('copy');
-    ta.remove();
-  }
-}
 
 /** Adds a Copy button to every code block inside `root`. @param {Element} root */
 function decorateCode(root) {
@@ -143,14 +116,14 @@ export class AssistantView {
     this.answerSeen = false;
   }
 
-  /** @param {import('./ipc.js').UiOp[]} ops */
+  /** @param {UiOp[]} ops */
   apply(ops) {
     for (const op of coalesceOps(ops)) {
       switch (op.op) {
         case 'retrying': this.showRetrying(op); break;
         case 'reasoning': this.appendReasoning(op.text); break;
         case 'block': this.appendBlock(op.html); break;
-        case 'open': this.answerStarted(); this.open.innerHTML = op.html; break;
+        case 'open': this.answerStarted(); setSanitizedHtml(this.open, op.html); break;
         case 'code_open': this.openCode(op.lang); break;
         case 'code_append': this.codeText?.appendData(op.text); break;
         case 'refusal': this.appendRefusal(op.text); break;
@@ -161,10 +134,10 @@ export class AssistantView {
     }
   }
 
-  /** @param {{attempt: number, max: number, delay_ms: number, reason: string}} op */
+  /** @param {Extract<UiOp, {op: 'retrying'}>} op */
   showRetrying(op) {
     const until = Date.now() + op.delay_ms;
-    const tick = () => { this.retrying.textContent = formatRetrying(op, until - Date.now()); };
+    const tick = () => { setText(this.retrying, formatRetrying(op, until - Date.now())); };
     this.clearRetrying();
     this.retrying.hidden = false;
     tick();
@@ -187,10 +160,10 @@ export class AssistantView {
   appendReasoning(text) {
     this.clearRetrying();
     if (!this.reasoning) {
-      this.reasoning = /** @type {HTMLDetailsElement} */ (el('details', { class: 'reasoning', 'data-testid': 'reasoning' }));
+      this.reasoning = el('details', { class: 'reasoning', 'data-testid': 'reasoning' });
       this.reasoning.open = !this.answerSeen;
       const body = el('div', { class: 'reasoning-text' });
-      this.reasoningText = document.createTextNode('');
+      this.reasoningText = textNode();
       body.append(this.reasoningText);
       this.reasoning.append(el('summary', {}, 'Thinking'), body);
       this.root.insertBefore(this.reasoning, this.answer);
@@ -202,7 +175,7 @@ export class AssistantView {
   appendBlock(html) {
     this.answerStarted();
     const block = el('div', { class: 'md-block' });
-    block.innerHTML = html;
+    setSanitizedHtml(block, html);
     decorateCode(block);
     // Completed blocks go in groups, so that each frame's layout and paint
     // walk a few groups instead of every block of a long answer.
@@ -222,7 +195,7 @@ export class AssistantView {
     this.open.textContent = '';
     const pre = el('pre');
     const code = el('code', lang ? { class: `language-${lang}` } : {});
-    this.codeText = document.createTextNode('');
+    this.codeText = textNode();
     code.append(this.codeText);
     pre.append(code);
     this.codeWrap = el('div', { class: 'md-block code-open' });
@@ -241,7 +214,7 @@ export class AssistantView {
     this.answerStarted();
     if (!this.refusalText) {
       const box = el('div', { class: 'refusal', 'data-testid': 'refusal' });
-      this.refusalText = document.createTextNode('');
+      this.refusalText = textNode();
       box.append(this.refusalText);
       this.answer.after(box);
     }
@@ -264,7 +237,7 @@ export class AssistantView {
       const root = el('div', { class: 'tool-call', 'data-testid': 'tool-call' });
       const nameEl = el('div', { class: 'tool-name' }, '(tool call)');
       const pre = el('pre', { class: 'tool-args' });
-      const args = document.createTextNode('');
+      const args = textNode();
       pre.append(args);
       root.append(nameEl, pre);
       this.toolBox.append(root);
@@ -278,7 +251,7 @@ export class AssistantView {
 
   /**
    * A stored answer, rendered through the same steps as a streamed one.
-   * @param {import('./ipc.js').MessageView} m
+   * @param {MessageView} m
    * @param {Handlers} handlers
    * @param {boolean} last the conversation's last answer (gets Retry / Regenerate)
    */
@@ -292,7 +265,7 @@ export class AssistantView {
     }
     const u = m.usage;
     v.finish({
-      status: /** @type {any} */ (m.status),
+      status: m.status,
       error: m.error,
       finish_reason: m.finish_reason,
       metrics: m.metrics ?? { ttft_ms: null, total_ms: 0, chunks: 0, tokens_per_s: null },
@@ -305,7 +278,7 @@ export class AssistantView {
   }
 
   /**
-   * @param {import('./ipc.js').StreamEnd} end
+   * @param {StreamEnd} end
    * @param {boolean} [last] the conversation's last answer
    * @param {{version: [number, number], versions: string[]}} [versions]
    */

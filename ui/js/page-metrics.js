@@ -6,8 +6,17 @@
  * this records, for every token, the time from that stamp to the next paint
  * after it entered the page, plus frame lengths, the page's cost per token
  * (applying the ops and the layout the scroll forces), and how fast Stop takes
- * effect. Results: `window.__runnelMetrics`.
+ * effect. Results: `window.__runnelMetrics` (the latest stream's PageMetrics;
+ * the benchmark calls its `summary()`), and `window.__runnelLastOpenMs` (click
+ * to first paint of the last opened conversation).
+ *
+ * It hooks into the page from the side: `installPageMetrics` gives the
+ * conversation view its measurement hooks once the provider state says
+ * `page_metrics`; without them the view measures nothing.
  */
+
+/** @typedef {import('./state.js').AppState} AppState */
+/** @typedef {import('./conversation-view.js').Instrumentation} Instrumentation */
 
 const STAMP = /t(\d{13})/g;
 
@@ -126,4 +135,43 @@ export class PageMetrics {
       changes_after_end: this.changesAfterEnd,
     };
   }
+}
+
+/**
+ * Measures streams and opens when the app runs with RUNNEL_PAGE_METRICS=1
+ * (`state.ui.page_metrics`).
+ * @param {AppState} state
+ * @param {{instrument: (hooks: Instrumentation|null) => void}} target the conversation view
+ */
+export function installPageMetrics(state, target) {
+  const page = /** @type {any} */ (window);
+  /** The latest stream's metrics (Stop counts for it). @type {PageMetrics|null} */
+  let latest = null;
+  /** @type {Instrumentation} */
+  const hooks = {
+    streamStarted() {
+      const m = new PageMetrics();
+      latest = m;
+      page.__runnelMetrics = m;
+      m.start();
+      return m;
+    },
+    streamCancelled() {
+      latest?.cancelled();
+    },
+    opened(openedAt) {
+      // Click to first paint of the conversation (the window benchmark reads it).
+      requestAnimationFrame(() => {
+        page.__runnelLastOpenMs = performance.now() - openedAt;
+      });
+    },
+  };
+  state.on('ui', (ui) => target.instrument(ui?.page_metrics ? hooks : null));
+}
+
+/** Marks when the sidebar is on screen (`body[data-painted-at]`, ms since the epoch; the window benchmark reads it). */
+export function markSidebarPainted() {
+  requestAnimationFrame(() => {
+    document.body.dataset.paintedAt = String(Date.now());
+  });
 }

@@ -1,29 +1,34 @@
 // @ts-check
 /**
- * Settings dialog (providers, keys, theme), first-run onboarding and the
- * banners about the settings file and the environment. A key typed here goes
- * to the backend once and is never shown again: only its status comes back.
+ * The settings dialog: providers (add, edit, duplicate, delete, default),
+ * their keys, and the theme. A key typed here goes to the backend once and is
+ * never shown again: only its status comes back.
  */
 import * as ipc from './ipc.js';
 import { formatError, formatHeaders, parseHeaders } from './format.js';
-import { el } from './message-view.js';
+import { $, el } from './dom.js';
 
-const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
+/** @typedef {import('../types/ipc').UiState} UiState */
+/** @typedef {import('../types/ipc').Theme} Theme */
+/** @typedef {import('../types/ipc').SavedProvider} SavedProvider */
+/** @typedef {import('./state.js').AppState} AppState */
 
 /**
- * @typedef {{refresh: () => Promise<import('./ipc.js').UiState>,
- *   state: () => import('./ipc.js').UiState | null,
- *   onProviderChosen: (id: string) => void}} Host
+ * @typedef {{state: AppState, refresh: () => Promise<UiState>}} Host
  */
 
-/** Applies the theme to the page. @param {'system'|'light'|'dark'} theme */
+/** Applies the theme to the page. @param {Theme} theme */
 export function applyTheme(theme) {
   if (theme === 'system') delete document.documentElement.dataset.theme;
   else document.documentElement.dataset.theme = theme;
 }
 
-/** @param {Host} host */
-export function initSettings(host) {
+/**
+ * Builds the settings dialog; it re-renders whenever `state.ui` changes.
+ * @param {Host} host
+ */
+export function createSettingsView(host) {
+  const state = () => host.state.data.ui;
   const dialog = /** @type {HTMLDialogElement} */ ($('settings'));
   const editor = /** @type {HTMLFormElement} */ ($('provider-editor'));
   const kindSelect = /** @type {HTMLSelectElement} */ ($('provider-kind-select'));
@@ -43,11 +48,11 @@ export function initSettings(host) {
   };
 
   function providerById(/** @type {string|null} */ id) {
-    return host.state()?.providers.find((p) => p.id === id) ?? null;
+    return state()?.providers.find((p) => p.id === id) ?? null;
   }
 
   function renderList() {
-    const st = host.state();
+    const st = state();
     if (!st) return;
     $('settings-path').textContent = st.settings_path;
     /** @type {HTMLSelectElement} */ ($('theme-select')).value = st.theme;
@@ -114,7 +119,7 @@ export function initSettings(host) {
   }
 
   function fillKinds() {
-    const st = host.state();
+    const st = state();
     kindSelect.replaceChildren(
       el('option', { value: 'custom' }, 'Custom (OpenAI-compatible)'),
       el('option', { value: 'custom-anthropic' }, 'Custom (Anthropic Messages)'),
@@ -157,7 +162,7 @@ export function initSettings(host) {
   function editingKind() {
     const existing = providerById(editingId);
     if (existing) return existing.kind;
-    const preset = host.state()?.presets.find((p) => p.id === kindSelect.value);
+    const preset = state()?.presets.find((p) => p.id === kindSelect.value);
     if (preset) return preset.kind;
     return kindSelect.value === 'custom-anthropic' ? 'anthropic' : 'openai-compatible';
   }
@@ -181,7 +186,7 @@ export function initSettings(host) {
   }
 
   kindSelect.addEventListener('change', () => {
-    const preset = host.state()?.presets.find((p) => p.id === kindSelect.value);
+    const preset = state()?.presets.find((p) => p.id === kindSelect.value);
     if (!preset) return;
     nameInput.value = preset.name;
     baseInput.value = preset.base_url;
@@ -195,7 +200,7 @@ export function initSettings(host) {
       showError('provider-error', error);
       return;
     }
-    /** @type {import('./ipc.js').SavedProvider | null} */
+    /** @type {SavedProvider | null} */
     let saved = null;
     run(async () => {
       // A new provider gets its id from its name (a deleted preset comes back under its own id).
@@ -272,106 +277,9 @@ export function initSettings(host) {
     keyInput.value = '';
   });
   $('theme-select').addEventListener('change', (/** @type {Event} */ ev) => {
-    const theme = /** @type {'system'|'light'|'dark'} */ (/** @type {HTMLSelectElement} */ (ev.target).value);
+    const theme = /** @type {Theme} */ (/** @type {HTMLSelectElement} */ (ev.target).value);
     applyTheme(theme);
     run(() => ipc.setTheme(theme));
-  });
-
-  // Onboarding.
-  const obPreset = /** @type {HTMLSelectElement} */ ($('onboarding-preset'));
-  const obKey = /** @type {HTMLInputElement} */ ($('onboarding-key'));
-  const obForce = $('onboarding-force');
-  function renderOnboarding() {
-    const st = host.state();
-    const box = $('onboarding');
-    box.hidden = !st?.onboarding;
-    if (!st?.onboarding) return;
-    if (obPreset.options.length === 0) {
-      for (const p of st.providers.filter((p) => !p.from_env)) obPreset.append(el('option', { value: p.id }, p.name));
-    }
-    const p = providerById(obPreset.value);
-    obKey.hidden = !p?.needs_key;
-    $('onboarding-hint').textContent = p
-      ? p.needs_key
-        ? `${p.name} needs an API key. It is tested with ${p.base_url}/models, then saved in your keychain.`
-        : `${p.name} runs on this machine at ${p.base_url}: no key needed.`
-      : '';
-  }
-  obPreset.addEventListener('change', () => {
-    obForce.hidden = true;
-    $('onboarding-error').textContent = '';
-    renderOnboarding();
-  });
-  async function startOnboarding(/** @type {boolean} */ force) {
-    const id = obPreset.value;
-    const p = providerById(id);
-    if (!p) return;
-    $('onboarding-error').textContent = '';
-    obForce.hidden = true;
-    try {
-      if (p.needs_key) {
-        if (!obKey.value.trim()) {
-          $('onboarding-error').textContent = `Paste your ${p.name} API key first.`;
-          return;
-        }
-        const r = await ipc.setApiKey(id, obKey.value, force);
-        if (!r.stored) {
-          $('onboarding-error').textContent = `The key was not saved. ${r.test_error ? formatError(r.test_error) : ''}`;
-          obForce.hidden = false;
-          return;
-        }
-        obKey.value = '';
-        if (r.keychain_error) $('onboarding-error').textContent = r.keychain_error;
-      }
-      await ipc.setDefaultProvider(id);
-      host.onProviderChosen(id);
-    } catch (e) {
-      $('onboarding-error').textContent = /** @type {Error} */ (e).message;
-    }
-    await host.refresh();
-  }
-  $('onboarding-start').addEventListener('click', () => startOnboarding(false));
-  obForce.addEventListener('click', () => startOnboarding(true));
-  $('onboarding-custom').addEventListener('click', () => {
-    open();
-    openEditor(null);
-  });
-
-  // Banners.
-  let envDismissed = false;
-  function renderBanners() {
-    const st = host.state();
-    const notice = $('notice-banner');
-    notice.hidden = !st?.notice;
-    notice.textContent = st?.notice ?? '';
-    const env = st?.env_import;
-    const banner = $('env-banner');
-    const alreadySaved = st?.providers.some((p) => !p.from_env && p.key.saved && st.default_provider === p.id);
-    const importable = !!env && (env.openai_key || !!env.base_url || env.anthropic_key);
-    banner.hidden = envDismissed || !env || !importable || !!alreadySaved;
-    $('env-import').hidden = !importable;
-    const parts = [];
-    if (env?.openai_key) {
-      parts.push(`OPENAI_API_KEY is set in your environment${env.base_url ? ` (for ${env.base_url})` : ''}. Save it in your system keychain so Runnel has it next time?`);
-    } else if (env?.base_url) {
-      parts.push(`OPENAI_BASE_URL is set to ${env.base_url}. Save it as a provider?`);
-    }
-    if (env?.anthropic_key) parts.push('ANTHROPIC_API_KEY is set: save it in your keychain for the Anthropic provider?');
-    $('env-banner-text').textContent = parts.join(' ');
-  }
-  $('env-import').addEventListener('click', async () => {
-    try {
-      const id = await ipc.importEnv();
-      envDismissed = true;
-      host.onProviderChosen(id);
-    } catch (e) {
-      $('env-banner-text').textContent = /** @type {Error} */ (e).message;
-    }
-    await host.refresh();
-  });
-  $('env-dismiss').addEventListener('click', () => {
-    envDismissed = true;
-    renderBanners();
   });
 
   function open() {
@@ -379,16 +287,21 @@ export function initSettings(host) {
     if (!dialog.open) dialog.showModal();
   }
 
+  /** Re-renders the dialog from the latest state. */
+  function render() {
+    const st = state();
+    if (st) applyTheme(st.theme);
+    renderList();
+    renderKeySection();
+  }
+  host.state.on('ui', render);
+
   return {
-    /** Re-renders everything from the latest state. */
-    render() {
-      const st = host.state();
-      if (st) applyTheme(st.theme);
-      renderList();
-      renderKeySection();
-      renderOnboarding();
-      renderBanners();
-    },
     open,
+    /** Opens the dialog on a new provider's form. */
+    openNew() {
+      open();
+      openEditor(null);
+    },
   };
 }

@@ -1,0 +1,209 @@
+//! The command line's shape: commands, flags and their values (clap).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use runnel_core::protocol::ProviderKind;
+
+/// Runnel: a fast, lossless chat client for large language models.
+///
+/// With no command, opens the desktop app. The provider comes from the
+/// environment: OPENAI_BASE_URL, OPENAI_API_KEY and RUNNEL_MODEL.
+#[derive(Debug, Parser)]
+#[command(name = "runnel", version)]
+pub struct Cli {
+    /// What to do (default: open the window).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask one question without a window; the answer streams to stdout as it arrives.
+    ///
+    /// Reasoning goes to stderr. Exit status: 0 done, 1 error (kind and message on
+    /// stderr, partial text already printed), 130 on Ctrl+C (partial kept).
+    Ask(AskArgs),
+    /// List saved providers (never keys), or add and remove them.
+    Providers {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        action: Option<ProvidersAction>,
+    },
+    /// Browse, search and export stored conversations.
+    History {
+        /// What to do.
+        #[command(subcommand)]
+        action: HistoryAction,
+    },
+    /// Save or delete a provider's API key in the OS keychain.
+    Key {
+        /// What to do.
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+/// `runnel providers ...`
+#[derive(Debug, Subcommand)]
+pub enum ProvidersAction {
+    /// List providers: id, name, kind, base URL, default model, key status.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a provider, or change the one with this id.
+    Add {
+        /// Provider id (lowercase letters, digits, dashes).
+        id: String,
+        /// Base URL, e.g. http://localhost:8000/v1.
+        #[arg(long)]
+        base_url: String,
+        /// Protocol: openai-compatible (default) or anthropic.
+        #[arg(long, default_value = "openai-compatible")]
+        kind: KindArg,
+        /// Default model.
+        #[arg(long)]
+        model: Option<String>,
+        /// Display name (default: the id).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a provider and its key.
+    Remove {
+        /// Provider id.
+        id: String,
+    },
+}
+
+/// `runnel history ...`
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Conversations, newest first (pinned on top).
+    List {
+        /// Print a JSON array of {id, title, updated, ...}.
+        #[arg(long)]
+        json: bool,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One conversation with its messages.
+    Show {
+        /// Conversation id.
+        id: String,
+        /// Print {id, title, messages: [...]} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full-text search over every message and title, newest first.
+    Search {
+        /// Words to find.
+        query: String,
+        /// Print a JSON array of {id, title, updated, message_id, snippet}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a conversation as Markdown or Runnel JSON.
+    Export {
+        /// Conversation id.
+        id: String,
+        /// md or json.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
+        format: ExportFormat,
+        /// Write to this file instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+/// `runnel key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Read a key from stdin (without echo on a terminal), test it with GET /models, and save it.
+    Set {
+        /// Provider id.
+        provider: String,
+        /// Save even if the test fails (e.g. a server without /models).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Delete a provider's key from the keychain.
+    Delete {
+        /// Provider id.
+        provider: String,
+    },
+}
+
+/// Arguments of `runnel ask`.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// A saved provider (see `runnel providers`); its key comes from the keychain.
+    #[arg(long, conflicts_with_all = ["base_url", "api_key_env"])]
+    pub provider: Option<String>,
+    /// Base URL of an OpenAI-compatible API [env: OPENAI_BASE_URL] [default: https://api.openai.com/v1].
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Model id [env: RUNNEL_MODEL without --provider] [default: the provider's, or gpt-4o-mini].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// System prompt.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Name of the environment variable that holds the API key [default: OPENAI_API_KEY].
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Print only one JSON object with the whole result, on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Ask for one complete response instead of a stream.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Protocol of --base-url: openai (default) or anthropic.
+    #[arg(long, value_name = "openai|anthropic", conflicts_with = "provider")]
+    pub protocol: Option<KindArg>,
+    /// Anthropic extended thinking with this token budget.
+    #[arg(long, value_name = "TOKENS")]
+    pub thinking_budget: Option<u32>,
+    /// Store the exchange as a new conversation (see `runnel history`).
+    #[arg(long)]
+    pub save: bool,
+    /// Continue a stored conversation (implies --save).
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<String>,
+    /// The prompt; `-` reads it from stdin.
+    pub prompt: String,
+}
+
+/// A provider protocol as a flag value: any kind's name or alias, listed
+/// from core's kinds (the CLI keeps no list of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindArg(pub ProviderKind);
+
+impl ValueEnum for KindArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [KindArg; ProviderKind::ALL.len()] = {
+            let mut out = [KindArg(ProviderKind::OpenaiCompatible); ProviderKind::ALL.len()];
+            let mut i = 0;
+            while i < out.len() {
+                out[i] = KindArg(ProviderKind::ALL[i]);
+                i += 1;
+            }
+            out
+        };
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.as_str()).aliases(self.0.aliases()))
+    }
+}
+
+/// What `history export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Markdown, the shown versions.
+    Md,
+    /// Runnel JSON, everything.
+    Json,
+}

@@ -1,0 +1,256 @@
+//! `runnel ask`: one question without a window. The answer streams to
+//! stdout as it arrives (one flush per network read), reasoning to stderr;
+//! with --save or --conversation the exchange is stored through the same
+//! turn as the window's.
+
+use crate::args::{AskArgs, KindArg};
+use crate::output::AskJson;
+use crate::{fail, service};
+use runnel_core::config::env::Env;
+use runnel_core::engine::{ChatOptions, Engine, EngineEvent, Outcome};
+use runnel_core::store::{new_id, Store};
+use runnel_core::turn;
+use runnel_core::types::answer::Delta;
+use runnel_core::types::chat::{ChatMessage, Role};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Runs `runnel ask`; returns the exit status.
+pub fn run(args: AskArgs) -> i32 {
+    let prompt = if args.prompt == "-" {
+        let mut s = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut s) {
+            eprintln!("runnel: could not read the prompt from stdin: {e}");
+            return 1;
+        }
+        s
+    } else {
+        args.prompt.clone()
+    };
+    if prompt.trim().is_empty() {
+        eprintln!("runnel: the prompt is empty");
+        return 1;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("runnel: could not start the async runtime: {e}");
+            return 1;
+        }
+    };
+    runtime.block_on(ask_async(args, prompt))
+}
+
+async fn ask_async(args: AskArgs, prompt: String) -> i32 {
+    let env = Env::process();
+    // --save and --conversation store the exchange: one store for the whole run.
+    let store = if args.save || args.conversation.is_some() {
+        match Store::open_default() {
+            Ok(s) => Some(Arc::new(s)),
+            Err(e) => {
+                eprintln!("runnel: error [storage]: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let stored = match (&store, &args.conversation) {
+        (Some(s), Some(cid)) => match s.conversation(cid) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("runnel: error [storage]: {e}");
+                return 1;
+            }
+        },
+        _ => None,
+    };
+    // A stored conversation continues with its own provider, model, budget
+    // and system prompt unless told otherwise.
+    let continued = turn::Continuation::of(
+        stored.as_ref(),
+        args.base_url.is_some() || args.provider.is_some(),
+    );
+    let provider = args.provider.clone().or(continued.provider);
+    let model = args.model.clone().or(continued.model);
+    let (engine, mut endpoint) = match &provider {
+        Some(id) => {
+            let svc = match service() {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            match svc.endpoint(Some(id), model.as_deref()).await {
+                Ok(ep) => (svc.engine.clone(), ep),
+                Err(e) => return fail(&e),
+            }
+        }
+        None => {
+            let kind = args.protocol.map(|KindArg(k)| k).unwrap_or_default();
+            let endpoint = env.ad_hoc_endpoint(
+                kind,
+                args.base_url.as_deref(),
+                model.as_deref(),
+                args.api_key_env.as_deref(),
+            );
+            match Engine::new(env.engine_config(None)) {
+                Ok(e) => (Arc::new(e), endpoint),
+                Err(e) => {
+                    eprintln!("runnel: {e}");
+                    return 1;
+                }
+            }
+        }
+    };
+    if let Err(e) = turn::check_thinking_budget(args.thinking_budget) {
+        eprintln!("runnel: --thinking-budget {e}");
+        return 2;
+    }
+    let budget = args.thinking_budget.or(continued.thinking_budget);
+    if !endpoint.set_thinking_budget(budget) && args.thinking_budget.is_some() {
+        eprintln!("runnel: --thinking-budget applies to Anthropic providers only; ignored");
+    }
+    let saved = match &store {
+        Some(store) => {
+            let settings = turn::SendSettings {
+                provider: provider.clone(),
+                model: Some(endpoint.model.clone()),
+                system_prompt: args.system.clone().unwrap_or(continued.system_prompt),
+                thinking_budget: budget,
+            };
+            let id = args.conversation.clone().unwrap_or_else(new_id);
+            let kind = turn::SendKind::New {
+                text: prompt.clone(),
+            };
+            match turn::prepare(store, &id, &settings, &kind) {
+                Ok(p) => Some((store.clone(), p)),
+                Err(e) => {
+                    eprintln!("runnel: error [storage]: {e}");
+                    return 1;
+                }
+            }
+        }
+        None => None,
+    };
+    let mut messages = Vec::with_capacity(2);
+    if let Some(system) = args.system.as_deref().filter(|s| !s.trim().is_empty()) {
+        messages.push(ChatMessage::new(Role::System, system));
+    }
+    messages.push(ChatMessage::new(Role::User, prompt));
+
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout);
+    let mut err = std::io::stderr();
+    let json = args.json;
+    let mut last_char_newline = true;
+    let mut broken_pipe = false;
+    let options = ChatOptions {
+        stream: !args.no_stream,
+    };
+    let mut on_event = |ev| match ev {
+        EngineEvent::Delta(Delta::Text(t) | Delta::Refusal(t)) if !json => {
+            broken_pipe |= out.write_all(t.as_bytes()).is_err();
+            if broken_pipe {
+                cancel.cancel();
+            }
+            last_char_newline = t.ends_with('\n');
+        }
+        EngineEvent::Delta(Delta::Reasoning(t)) if !json => {
+            let _ = err.write_all(t.as_bytes());
+        }
+        EngineEvent::Retrying {
+            attempt,
+            max,
+            delay,
+            reason,
+        } => {
+            let _ = writeln!(
+                err,
+                "runnel: retrying in {:.0} s ({attempt}/{max}): {reason}",
+                delay.as_secs_f64().ceil()
+            );
+        }
+        EngineEvent::ReadEnd => {
+            // One flush per network read keeps latency low without a syscall per token.
+            broken_pipe |= out.flush().is_err();
+            if broken_pipe {
+                cancel.cancel();
+            }
+        }
+        _ => {}
+    };
+    let result = match &saved {
+        Some((store, prepared)) => {
+            turn::stream(
+                &engine,
+                store,
+                prepared,
+                &endpoint,
+                options,
+                &cancel,
+                &mut on_event,
+            )
+            .await
+        }
+        None => {
+            engine
+                .chat(&endpoint, &messages, options, &cancel, &mut on_event)
+                .await
+        }
+    };
+
+    if json {
+        let mut obj = AskJson::from_result(&result);
+        if let Some((_, p)) = &saved {
+            obj.conversation_id = Some(p.conversation_id.clone());
+            obj.message_id = Some(p.answer.id.clone());
+        }
+        match serde_json::to_string(&obj) {
+            Ok(line) => {
+                let _ = writeln!(out, "{line}");
+            }
+            Err(e) => {
+                let _ = writeln!(err, "runnel: could not encode the result: {e}");
+            }
+        }
+    } else {
+        if !result.answer.text.is_empty() && !last_char_newline {
+            let _ = writeln!(out);
+        }
+        if result.answer.reasoning.is_some() {
+            let _ = writeln!(err);
+        }
+        for call in &result.answer.tool_calls {
+            let _ = writeln!(
+                err,
+                "[tool call {}] {}({})",
+                call.id, call.name, call.arguments
+            );
+        }
+    }
+    let _ = out.flush();
+    drop(out);
+    match &result.outcome {
+        Outcome::Done => 0,
+        Outcome::Cancelled if broken_pipe => 1,
+        Outcome::Cancelled => {
+            let _ = writeln!(err, "runnel: cancelled");
+            130
+        }
+        Outcome::Error(e) => {
+            let _ = writeln!(err, "runnel: error [{}]: {e}", e.kind().as_str());
+            1
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! `runnel history`: list, show, search and export stored conversations.
+
+use crate::args::{ExportFormat, HistoryAction};
+use crate::output;
+use runnel_core::store::{Store, StoreError, WHOLE_CONVERSATION};
+
+/// Runs a `history` action; returns the exit status.
+pub fn run(action: HistoryAction) -> i32 {
+    let result = Store::open_default().and_then(|store| act(&store, action));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("runnel: error [storage]: {e}");
+            1
+        }
+    }
+}
+
+fn act(store: &Store, action: HistoryAction) -> Result<(), StoreError> {
+    match action {
+        HistoryAction::List { json, limit } => {
+            let list = store.list(None, limit)?;
+            if json {
+                println!("{}", output::conversations_json(&list));
+            } else {
+                for c in &list {
+                    println!("{}", output::conversation_line(c));
+                }
+            }
+        }
+        HistoryAction::Show { id, json } => {
+            let c = store.conversation(&id)?;
+            if json {
+                let messages = store.messages(&id, None, WHOLE_CONVERSATION)?;
+                println!("{}", output::conversation_json(&c, &messages));
+            } else {
+                print!("{}", store.export_markdown(&id)?);
+            }
+        }
+        HistoryAction::Search { query, json } => {
+            let hits = store.search(&query, 50)?;
+            if json {
+                println!("{}", output::hits_json(&hits));
+            } else {
+                for h in &hits {
+                    println!("{}", output::hit_lines(h));
+                }
+            }
+        }
+        HistoryAction::Export { id, format, output } => {
+            let text = match format {
+                ExportFormat::Md => store.export_markdown(&id)?,
+                ExportFormat::Json => serde_json::to_string_pretty(&store.export_json(&id)?)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            };
+            match output {
+                Some(path) => std::fs::write(&path, text).map_err(|e| {
+                    StoreError::Invalid(format!("could not write {}: {e}", path.display()))
+                })?,
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! One module a command; each parses nothing (clap did) and calls core.
+
+pub mod ask;
+pub mod history;
+pub mod key;
+pub mod providers;

@@ -1,0 +1,181 @@
+//! What the commands print: the `--json` shapes and plain-text lines. The
+//! commands decide; this module only formats.
+
+use runnel_core::engine::{Metrics, Outcome, StreamResult};
+use runnel_core::service::UiState;
+use runnel_core::store::{ConversationSummary, Message, SearchHit, MARK_END, MARK_START};
+use runnel_core::types::answer::{ToolCall, Usage};
+use runnel_core::types::error::ErrorInfo;
+use serde::Serialize;
+
+/// The `--json` result object.
+#[derive(Debug, Serialize)]
+pub struct AskJson<'a> {
+    /// `done`, `cancelled` or `error`.
+    pub status: &'static str,
+    /// Answer text.
+    pub text: &'a str,
+    /// Reasoning, or null.
+    pub reasoning: Option<&'a str>,
+    /// Refusal, or null.
+    pub refusal: Option<&'a str>,
+    /// Tool calls.
+    pub tool_calls: &'a [ToolCall],
+    /// Last finish reason.
+    pub finish_reason: Option<&'a str>,
+    /// Server-reported usage, or null.
+    pub usage: Option<Usage>,
+    /// The error, or null.
+    pub error: Option<ErrorInfo>,
+    /// Timings.
+    pub metrics: Metrics,
+    /// The stored conversation, with --save.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// The stored answer, with --save.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+}
+
+impl<'a> AskJson<'a> {
+    /// Builds the object from a finished stream.
+    pub fn from_result(r: &'a StreamResult) -> Self {
+        Self {
+            status: r.outcome.status().as_str(),
+            text: &r.answer.text,
+            reasoning: r.answer.reasoning.as_deref(),
+            refusal: r.answer.refusal.as_deref(),
+            tool_calls: &r.answer.tool_calls,
+            finish_reason: r.answer.finish_reason.as_deref(),
+            usage: r.answer.usage,
+            error: match &r.outcome {
+                Outcome::Error(e) => Some(e.to_info()),
+                _ => None,
+            },
+            metrics: r.metrics,
+            conversation_id: None,
+            message_id: None,
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) for ms since the epoch.
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// A search snippet with its match marks as `**`.
+pub fn plain(s: &str) -> String {
+    s.replace([MARK_START, MARK_END], "**")
+}
+
+/// `runnel providers list --json`.
+pub fn providers_json(state: &UiState) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = state
+        .providers
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.provider.id, "name": p.provider.name, "kind": p.provider.kind.as_str(),
+                "base_url": p.provider.base_url, "default_model": p.provider.default_model,
+                "default": state.default_provider.as_deref() == Some(p.provider.id.as_str()),
+                "key": p.key_label, "needs_key": p.needs_key,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+/// `runnel providers list`: one line a provider, `*` on the default.
+pub fn provider_lines(state: &UiState) -> Vec<String> {
+    state
+        .providers
+        .iter()
+        .map(|p| {
+            let default = if state.default_provider.as_deref() == Some(p.provider.id.as_str()) {
+                "*"
+            } else {
+                " "
+            };
+            let key = if p.needs_key || p.key.set {
+                p.key_label.as_str()
+            } else {
+                "no key needed"
+            };
+            format!(
+                "{default} {:<14} {:<22} {:<18} {:<40} {:<28} {key}",
+                p.provider.id,
+                p.provider.name,
+                p.provider.kind.as_str(),
+                p.provider.base_url,
+                p.provider.default_model
+            )
+        })
+        .collect()
+}
+
+/// `runnel history list --json`.
+pub fn conversations_json(list: &[ConversationSummary]) -> serde_json::Value {
+    list.iter()
+        .map(|c| serde_json::json!({"id": c.id, "title": c.title, "updated": c.updated, "created": c.created, "pinned": c.pinned, "provider": c.provider, "model": c.model}))
+        .collect()
+}
+
+/// `runnel history list`: one line a conversation.
+pub fn conversation_line(c: &ConversationSummary) -> String {
+    format!(
+        "{}  {}  {}{}",
+        c.id,
+        format_time(c.updated),
+        if c.pinned { "📌 " } else { "" },
+        c.title
+    )
+}
+
+/// `runnel history show --json`.
+pub fn conversation_json(c: &ConversationSummary, messages: &[Message]) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id, "title": c.title, "created": c.created, "updated": c.updated,
+        "provider": c.provider, "model": c.model, "system_prompt": c.system_prompt,
+        "messages": messages.iter().map(|m| serde_json::json!({
+            "id": m.id, "role": m.role, "status": m.status.as_str(), "content": m.content,
+            "reasoning": m.reasoning, "tool_calls": m.tool_calls, "finish_reason": m.finish_reason,
+            "error": m.error_kind.as_ref().map(|k| serde_json::json!({"kind": k, "message": m.error_message})),
+            "usage": m.usage, "metrics": m.metrics, "created": m.created,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `runnel history search --json`.
+pub fn hits_json(hits: &[SearchHit]) -> serde_json::Value {
+    hits.iter()
+        .map(|h| serde_json::json!({"id": h.id, "title": h.title, "updated": h.updated, "message_id": h.message_id, "snippet": plain(&h.snippet)}))
+        .collect()
+}
+
+/// `runnel history search`: the hit and its snippet on the next line.
+pub fn hit_lines(h: &SearchHit) -> String {
+    format!(
+        "{}  {}\n    {}",
+        h.id,
+        h.title,
+        plain(&h.snippet).replace('\n', " ")
+    )
+}

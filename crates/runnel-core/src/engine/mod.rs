@@ -1,0 +1,306 @@
+//! The streaming engine: sends a chat request, retries before the answer starts,
+//! decodes the SSE stream, assembles deltas, and always ends in exactly one
+//! terminal state (done, cancelled, or error) without hanging.
+//!
+//! Per-chunk work is constant: bytes go through the incremental SSE decoder, one
+//! JSON parse per event, and deltas are appended to the answer.
+
+pub mod endpoint;
+mod http;
+mod models;
+mod run;
+
+pub use http::parse_retry_after;
+pub use models::parse_models;
+
+use crate::types::answer::{estimate_tokens, Answer, Delta, Usage};
+use crate::types::chat::ChatMessage;
+use crate::types::error::{error_chain, EngineError};
+use crate::types::status::MessageStatus;
+use endpoint::Endpoint;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Timeouts and retry policy.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// TCP/TLS connect timeout (default 10 s).
+    pub connect_timeout: Duration,
+    /// From sending the request to the response headers, and again to the first body chunk (default 60 s).
+    pub first_byte_timeout: Duration,
+    /// Longest silence between two chunks of the answer (default 60 s).
+    pub idle_timeout: Duration,
+    /// Retries before the first byte of the answer (default 2).
+    pub max_retries: u32,
+    /// First backoff step; doubled on each retry, with jitter (default 1 s).
+    pub backoff_base: Duration,
+    /// Cap on any wait, including a server's Retry-After (default 60 s).
+    pub max_retry_wait: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            max_retries: 2,
+            backoff_base: Duration::from_secs(1),
+            max_retry_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Defaults, overridden by `RUNNEL_CONNECT_TIMEOUT_MS`, `RUNNEL_FIRST_BYTE_TIMEOUT_MS`,
+    /// `RUNNEL_IDLE_TIMEOUT_MS`, `RUNNEL_MAX_RETRIES` and `RUNNEL_BACKOFF_MS` where set.
+    pub fn from_env() -> Self {
+        let ms = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_millis)
+        };
+        let d = Self::default();
+        Self {
+            connect_timeout: ms("RUNNEL_CONNECT_TIMEOUT_MS").unwrap_or(d.connect_timeout),
+            first_byte_timeout: ms("RUNNEL_FIRST_BYTE_TIMEOUT_MS").unwrap_or(d.first_byte_timeout),
+            idle_timeout: ms("RUNNEL_IDLE_TIMEOUT_MS").unwrap_or(d.idle_timeout),
+            max_retries: std::env::var("RUNNEL_MAX_RETRIES")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(d.max_retries),
+            backoff_base: ms("RUNNEL_BACKOFF_MS").unwrap_or(d.backoff_base),
+            max_retry_wait: d.max_retry_wait,
+        }
+    }
+}
+
+/// What the engine reports while a stream runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// A retryable failure before the answer started; the next try starts after `delay`.
+    Retrying {
+        /// 1 for the first retry.
+        attempt: u32,
+        /// Most retries that will be made.
+        max: u32,
+        /// Wait before the retry.
+        delay: Duration,
+        /// Why (the error's message).
+        reason: String,
+    },
+    /// A piece of the answer.
+    Delta(Delta),
+    /// All events of one network read have been reported: a good moment to flush output.
+    ReadEnd,
+}
+
+/// How the stream ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The answer completed.
+    Done,
+    /// The user cancelled.
+    Cancelled,
+    /// It failed; the answer keeps what arrived.
+    Error(EngineError),
+}
+
+impl Outcome {
+    /// The terminal status this outcome is stored and shown as.
+    pub fn status(&self) -> MessageStatus {
+        match self {
+            Self::Done => MessageStatus::Done,
+            Self::Cancelled => MessageStatus::Cancelled,
+            Self::Error(_) => MessageStatus::Error,
+        }
+    }
+}
+
+/// Timing of one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default, ts_rs::TS)]
+pub struct Metrics {
+    /// Milliseconds from the request to the first piece of the answer.
+    pub ttft_ms: Option<f64>,
+    /// Milliseconds from the request to the terminal state.
+    pub total_ms: f64,
+    /// SSE data events received.
+    pub chunks: u64,
+    /// Output tokens per second of generation (after the first token).
+    pub tokens_per_s: Option<f64>,
+}
+
+/// The result of one stream: what arrived, how it ended, and how fast.
+#[derive(Debug, Clone)]
+pub struct StreamResult {
+    /// Everything that arrived (kept on cancel and error).
+    pub answer: Answer,
+    /// The terminal state.
+    pub outcome: Outcome,
+    /// Timings.
+    pub metrics: Metrics,
+    /// Token counts: the server's, or an estimate.
+    pub usage: Usage,
+    /// True when `usage` is an estimate (the server sent none).
+    pub usage_estimated: bool,
+}
+
+/// Request options.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatOptions {
+    /// Stream the answer (the default); `false` asks for one complete response.
+    pub stream: bool,
+}
+
+impl Default for ChatOptions {
+    fn default() -> Self {
+        Self { stream: true }
+    }
+}
+
+/// The engine. Cheap to share: holds one pooled HTTP client.
+#[derive(Debug)]
+pub struct Engine {
+    client: reqwest::Client,
+    config: EngineConfig,
+    /// Base URLs that answered 400 to `stream_options`: never sent it again.
+    no_stream_options: Mutex<HashSet<String>>,
+}
+
+impl Engine {
+    /// An engine with the given configuration.
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("Runnel/", env!("CARGO_PKG_VERSION")))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| EngineError::Network {
+                url: String::new(),
+                detail: error_chain(&e),
+            })?;
+        Ok(Self {
+            client,
+            config,
+            no_stream_options: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// True once the endpoint has been seen to reject `stream_options`.
+    pub fn skips_stream_options(&self, endpoint: &Endpoint) -> bool {
+        self.no_stream_options
+            .lock()
+            .map(|s| s.contains(&endpoint.base_url))
+            .unwrap_or(false)
+    }
+
+    /// Never sends `stream_options` to this endpoint's base URL again.
+    fn remember_no_stream_options(&self, endpoint: &Endpoint) {
+        tracing::info!(base_url = %endpoint.base_url, "server rejects stream_options; not sending it again");
+        if let Ok(mut s) = self.no_stream_options.lock() {
+            s.insert(endpoint.base_url.clone());
+        }
+    }
+
+    /// Streams one chat answer. `on_event` sees every retry notice and delta in
+    /// order; the result holds the whole answer and its single terminal state.
+    pub async fn chat(
+        &self,
+        endpoint: &Endpoint,
+        messages: &[ChatMessage],
+        options: ChatOptions,
+        cancel: &CancellationToken,
+        on_event: &mut (dyn FnMut(EngineEvent) + Send),
+    ) -> StreamResult {
+        let mut run = run::Run {
+            ask: run::Ask {
+                engine: self,
+                endpoint,
+                messages,
+                options,
+                cancel,
+            },
+            started: Instant::now(),
+            answer: Answer::default(),
+            metrics: Metrics::default(),
+            on_event,
+        };
+        let outcome = run.run().await;
+        let run::Run {
+            answer,
+            mut metrics,
+            started,
+            ..
+        } = run;
+        let outcome = match (outcome, &endpoint.api_key) {
+            (Outcome::Error(e), Some(k)) => Outcome::Error(e.redacted(k.expose())),
+            (o, _) => o,
+        };
+        metrics.total_ms = ms(started.elapsed());
+        let (usage, usage_estimated) = match answer.usage {
+            Some(u) => (u, false),
+            None => {
+                let input: u64 = messages
+                    .iter()
+                    .map(|m| estimate_tokens(&m.content) + 4)
+                    .sum();
+                let output = estimate_tokens(&answer.text)
+                    + answer
+                        .reasoning
+                        .as_deref()
+                        .map(estimate_tokens)
+                        .unwrap_or(0)
+                    + answer.refusal.as_deref().map(estimate_tokens).unwrap_or(0)
+                    + answer
+                        .tool_calls
+                        .iter()
+                        .map(|c| estimate_tokens(&c.arguments))
+                        .sum::<u64>();
+                (
+                    Usage {
+                        input_tokens: input,
+                        output_tokens: output,
+                    },
+                    true,
+                )
+            }
+        };
+        if let Some(ttft) = metrics.ttft_ms {
+            let gen_s = (metrics.total_ms - ttft) / 1000.0;
+            if gen_s > 0.0 && usage.output_tokens > 0 {
+                metrics.tokens_per_s = Some(usage.output_tokens as f64 / gen_s);
+            }
+        }
+        match &outcome {
+            Outcome::Error(e) => {
+                tracing::warn!(kind = e.kind().as_str(), error = %e, "stream ended with an error")
+            }
+            o => tracing::debug!(
+                status = o.status().as_str(),
+                chunks = metrics.chunks,
+                "stream ended"
+            ),
+        }
+        StreamResult {
+            answer,
+            outcome,
+            metrics,
+            usage,
+            usage_estimated,
+        }
+    }
+}
+
+/// Milliseconds with microsecond precision.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}

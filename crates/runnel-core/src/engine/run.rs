@@ -1,0 +1,327 @@
+//! One run of a chat request: connect (with retries before the answer
+//! starts), then read the answer as a stream or as one body. A private
+//! per-run struct holds what every step needs, so no step takes a long
+//! argument list.
+
+use super::http::{parse_retry_after, read_limited, ERROR_BODY_LIMIT, WHOLE_BODY_LIMIT};
+use super::{ms, ChatOptions, Engine, EngineEvent, Metrics, Outcome};
+use crate::engine::endpoint::Endpoint;
+use crate::protocol::sse::SseDecoder;
+use crate::protocol::{ChatRequest, Control, Protocol};
+use crate::types::answer::{Answer, Delta};
+use crate::types::chat::ChatMessage;
+use crate::types::error::{
+    error_chain, provider_message, shorten, EngineError, ErrorKind, TimeoutPhase,
+};
+use futures_util::StreamExt;
+use std::ops::ControlFlow;
+use std::time::{Instant, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// What one try of the request came to.
+enum Attempt {
+    Response(reqwest::Response),
+    Retry(EngineError),
+    Fail(EngineError),
+    Cancelled,
+}
+
+/// What a run sends, and with what: shared, read-only parts.
+#[derive(Clone, Copy)]
+pub(super) struct Ask<'a> {
+    pub(super) engine: &'a Engine,
+    /// Where and how to connect.
+    pub(super) endpoint: &'a Endpoint,
+    /// What to ask.
+    pub(super) messages: &'a [ChatMessage],
+    pub(super) options: ChatOptions,
+    pub(super) cancel: &'a CancellationToken,
+}
+
+/// One chat request from send to terminal state.
+pub(super) struct Run<'a> {
+    pub(super) ask: Ask<'a>,
+    pub(super) started: Instant,
+    pub(super) answer: Answer,
+    pub(super) metrics: Metrics,
+    pub(super) on_event: &'a mut (dyn FnMut(EngineEvent) + Send),
+}
+
+impl Ask<'_> {
+    fn protocol(&self) -> &'static dyn Protocol {
+        self.endpoint.kind.protocol()
+    }
+
+    /// Sends the request once.
+    async fn attempt(&self, include_usage: bool) -> Attempt {
+        let config = &self.engine.config;
+        let endpoint = self.endpoint;
+        let url = endpoint.chat_url();
+        let body = self.protocol().request_body(&ChatRequest {
+            model: &endpoint.model,
+            messages: self.messages,
+            stream: self.options.stream,
+            include_usage,
+            max_tokens: endpoint.max_tokens,
+            thinking_budget: endpoint.thinking_budget,
+        });
+        let accept = if self.options.stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        let req = self
+            .engine
+            .client
+            .post(&url)
+            .header(reqwest::header::ACCEPT, accept)
+            .json(&body);
+        let req = endpoint.authorize(req);
+        let sent = tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => return Attempt::Cancelled,
+            r = tokio::time::timeout(config.first_byte_timeout, req.send()) => r,
+        };
+        let response = match sent {
+            Err(_) => {
+                return Attempt::Fail(EngineError::Timeout {
+                    phase: TimeoutPhase::FirstByte,
+                    after: config.first_byte_timeout,
+                })
+            }
+            Ok(Err(e)) => {
+                let err = self.engine.send_error(&url, &e);
+                // Connection failures never reached the server: safe to retry.
+                return if e.is_connect() || e.is_timeout() {
+                    Attempt::Retry(err)
+                } else {
+                    Attempt::Fail(err)
+                };
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status().as_u16();
+        if response.status().is_success() {
+            return Attempt::Response(response);
+        }
+        let retry_after = parse_retry_after(response.headers(), SystemTime::now());
+        let body = tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => return Attempt::Cancelled,
+            // An error body gets one idle period in all: a trickling server cannot hold us.
+            b = tokio::time::timeout(config.idle_timeout, read_limited(response, config.idle_timeout, ERROR_BODY_LIMIT)) => {
+                b.unwrap_or_default()
+            }
+        };
+        let err = EngineError::Http {
+            status,
+            message: provider_message(&body),
+            body,
+            retry_after,
+        };
+        if matches!(status, 408 | 409 | 429 | 500..=599) {
+            Attempt::Retry(err)
+        } else {
+            Attempt::Fail(err)
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Connects (retrying what is safe to retry) and reads the answer.
+    pub(super) async fn run(&mut self) -> Outcome {
+        if let Err(e) = self.ask.endpoint.check() {
+            return Outcome::Error(e);
+        }
+        let protocol = self.ask.protocol();
+        let mut include_usage = protocol.asks_for_stream_usage()
+            && self.ask.options.stream
+            && !self.ask.endpoint.no_stream_options
+            && !self.ask.engine.skips_stream_options(self.ask.endpoint);
+        let mut dropped_usage_option = false;
+        let mut retries = 0u32;
+        let max_retries = self.ask.engine.config.max_retries;
+        let response = loop {
+            match self.ask.attempt(include_usage).await {
+                Attempt::Response(r) => {
+                    if dropped_usage_option {
+                        self.ask
+                            .engine
+                            .remember_no_stream_options(self.ask.endpoint);
+                    }
+                    break r;
+                }
+                Attempt::Cancelled => return Outcome::Cancelled,
+                Attempt::Fail(e) if include_usage && protocol.rejects_usage_option(&e) => {
+                    // Some servers reject stream_options: ask once more without it.
+                    tracing::debug!("400 with stream_options; retrying without it");
+                    include_usage = false;
+                    dropped_usage_option = true;
+                }
+                Attempt::Fail(e) => return Outcome::Error(e),
+                Attempt::Retry(e) if retries < max_retries => {
+                    retries += 1;
+                    let delay = self.ask.engine.retry_delay(retries, e.retry_after());
+                    (self.on_event)(EngineEvent::Retrying {
+                        attempt: retries,
+                        max: max_retries,
+                        delay,
+                        reason: e.to_string(),
+                    });
+                    tokio::select! {
+                        _ = self.ask.cancel.cancelled() => return Outcome::Cancelled,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Attempt::Retry(e) => return Outcome::Error(e),
+            }
+        };
+
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if content_type.contains("text/html") {
+            let idle = self.ask.engine.config.idle_timeout;
+            let body = tokio::time::timeout(idle, read_limited(response, idle, ERROR_BODY_LIMIT))
+                .await
+                .unwrap_or_default();
+            return Outcome::Error(EngineError::Config {
+                kind: ErrorKind::NotFound,
+                message: format!(
+                    "{} answered: {}",
+                    self.ask.endpoint.chat_url(),
+                    provider_message(&body)
+                ),
+            });
+        }
+        if !self.ask.options.stream || content_type.contains("json") {
+            return self.read_whole(response).await;
+        }
+        self.read_stream(response).await
+    }
+
+    /// Appends one delta to the answer, noting the time of the first token.
+    fn record(&mut self, d: &Delta) {
+        record(d, &mut self.answer, &mut self.metrics, self.started);
+    }
+
+    /// Reads an SSE answer until its terminal state.
+    async fn read_stream(&mut self, response: reqwest::Response) -> Outcome {
+        let config = &self.ask.engine.config;
+        let mut body = response.bytes_stream();
+        let mut decoder = SseDecoder::new();
+        let mut assembler = self.ask.endpoint.kind.assembler();
+        let mut deltas: Vec<Delta> = Vec::new();
+        let mut got_bytes = false;
+        loop {
+            let wait = if got_bytes {
+                config.idle_timeout
+            } else {
+                config.first_byte_timeout
+            };
+            let next = tokio::select! {
+                biased;
+                _ = self.ask.cancel.cancelled() => return Outcome::Cancelled,
+                n = tokio::time::timeout(wait, body.next()) => n,
+            };
+            let bytes = match next {
+                Err(_) => {
+                    let phase = if got_bytes {
+                        TimeoutPhase::Idle
+                    } else {
+                        TimeoutPhase::FirstByte
+                    };
+                    return Outcome::Error(EngineError::Timeout { phase, after: wait });
+                }
+                Ok(None) => {
+                    decoder.finish();
+                    if self.answer.finish_reason.is_some() {
+                        // Some servers close without [DONE] after a finish reason: the answer is complete.
+                        return Outcome::Done;
+                    }
+                    return Outcome::Error(EngineError::Stream {
+                        message: "the connection closed before the answer finished".to_owned(),
+                        error_type: None,
+                    });
+                }
+                Ok(Some(Err(e))) => {
+                    return Outcome::Error(EngineError::Stream {
+                        message: format!(
+                            "the connection dropped in the middle of the answer: {}",
+                            error_chain(&e)
+                        ),
+                        error_type: None,
+                    })
+                }
+                Ok(Some(Ok(b))) => b,
+            };
+            got_bytes = true;
+            let (answer, metrics, started) = (&mut self.answer, &mut self.metrics, self.started);
+            let on_event = &mut *self.on_event;
+            let flow = decoder.feed_with(&bytes, &mut |ev| {
+                metrics.chunks += 1;
+                let control = assembler.on_event(ev, &mut deltas);
+                for d in deltas.drain(..) {
+                    record(&d, answer, metrics, started);
+                    on_event(EngineEvent::Delta(d));
+                }
+                match control {
+                    Ok(Control::Continue) => ControlFlow::Continue(()),
+                    Ok(Control::Done) => ControlFlow::Break(Outcome::Done),
+                    Err(e) => ControlFlow::Break(Outcome::Error(e)),
+                }
+            });
+            on_event(EngineEvent::ReadEnd);
+            if let ControlFlow::Break(outcome) = flow {
+                return outcome;
+            }
+        }
+    }
+
+    /// Reads a complete JSON answer (no stream).
+    async fn read_whole(&mut self, response: reqwest::Response) -> Outcome {
+        let body = tokio::select! {
+            biased;
+            _ = self.ask.cancel.cancelled() => return Outcome::Cancelled,
+            b = read_limited(response, self.ask.engine.config.idle_timeout, WHOLE_BODY_LIMIT) => b,
+        };
+        let value: serde_json::Value = match serde_json::from_str(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return Outcome::Error(EngineError::Stream {
+                    message: format!(
+                        "the response is not valid JSON ({e}): {}",
+                        shorten(&body, 200)
+                    ),
+                    error_type: None,
+                })
+            }
+        };
+        self.metrics.chunks = 1;
+        let (deltas, outcome) = match self.ask.protocol().whole_body(&value) {
+            Ok(d) => (d, Outcome::Done),
+            Err(e) => (Vec::new(), Outcome::Error(e)),
+        };
+        for d in deltas {
+            self.record(&d);
+            (self.on_event)(EngineEvent::Delta(d));
+        }
+        (self.on_event)(EngineEvent::ReadEnd);
+        outcome
+    }
+}
+
+/// Appends `d` to the answer; the first piece of content sets the TTFT.
+fn record(d: &Delta, answer: &mut Answer, metrics: &mut Metrics, started: Instant) {
+    let bookkeeping = matches!(
+        d,
+        Delta::Usage(_) | Delta::Finish(_) | Delta::ThinkingStart { .. } | Delta::Signature(_)
+    );
+    if metrics.ttft_ms.is_none() && !bookkeeping {
+        metrics.ttft_ms = Some(ms(started.elapsed()));
+    }
+    answer.apply(d);
+}

@@ -1,0 +1,541 @@
+//! Streaming markdown: splits a growing answer into completed blocks, which are
+//! rendered once (pulldown-cmark, then sanitized by ammonia) and never again, and
+//! one open block, re-rendered at most once per batch (`feed::FRAME`). An open fenced code block
+//! grows append-only as plain text. So per-token work does not grow with the
+//! length of the answer: it is bounded by the size of the open block.
+//!
+//! Block boundaries: a blank line outside a fence ends a block unless the next
+//! line continues it (an indented line or another item of the same list); a
+//! fence line ends the text before it; a closing fence ends the code block.
+
+use pulldown_cmark::{Event, Options, Parser, Tag};
+use std::sync::LazyLock;
+
+/// What the window must do with the answer element.
+#[derive(Debug, Clone, PartialEq, Eq, ts_rs::TS)]
+pub enum MdOp {
+    /// Append a completed block (sanitized HTML); the open block becomes empty.
+    Block(String),
+    /// Replace the open block's content (sanitized HTML).
+    Open(String),
+    /// The open block becomes an empty fenced code block in this language.
+    CodeOpen(String),
+    /// Append plain text to the open code block.
+    CodeAppend(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fence {
+    ch: u8,
+    len: usize,
+}
+
+/// Incremental markdown splitter and renderer for one answer.
+#[derive(Debug, Default)]
+pub struct MarkdownStream {
+    /// Uncommitted text: the open block plus any unfinished line.
+    pending: String,
+    /// Bytes of `pending` already classified (complete lines only).
+    scan: usize,
+    /// The open fence, when `pending` is a code block.
+    fence: Option<Fence>,
+    /// A fence inside a list item: part of the list block, no boundaries inside.
+    nested_fence: Option<Fence>,
+    /// Offset in `pending` up to which code text has been sent.
+    code_sent: usize,
+    /// Offset just past a blank line that may end the block.
+    blank_at: Option<usize>,
+    /// The open block changed since the last flush.
+    dirty: bool,
+    /// The window's open block is non-empty.
+    open_shown: bool,
+}
+
+impl MarkdownStream {
+    /// A stream for a new answer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds answer text; completed blocks are appended to `out` at once.
+    pub fn push(&mut self, text: &str, out: &mut Vec<MdOp>) {
+        if text.is_empty() {
+            return;
+        }
+        let old_len = self.pending.len();
+        self.pending.push_str(text);
+        self.dirty = true;
+        // Only the new text can hold a newline: a long line costs O(its new bytes).
+        let mut from = old_len.max(self.scan);
+        while let Some(nl) = self.pending[from..].find('\n') {
+            let ls = self.scan;
+            let le = from + nl + 1;
+            self.scan = le;
+            self.classify_line(ls, le, out);
+            // A commit inside drains the front of `pending` and shifts `scan` with it.
+            from = self.scan;
+        }
+        // A blank line followed by the start of a line that surely begins a new
+        // block: commit now rather than when that line completes.
+        if let Some(b) = self.blank_at {
+            let tail = &self.pending[self.scan..];
+            match starts_new_block(tail, &self.pending[..b]) {
+                Some(true) => self.commit(b, out),
+                Some(false) => self.blank_at = None,
+                None => {}
+            }
+        }
+    }
+
+    fn classify_line(&mut self, ls: usize, le: usize, out: &mut Vec<MdOp>) {
+        let line = self.pending[ls..le]
+            .trim_end_matches(['\n', '\r'])
+            .to_owned();
+        if let Some(f) = self.fence {
+            if is_closing_fence(&line, f) {
+                self.commit(le, out);
+            }
+            return;
+        }
+        if let Some(f) = self.nested_fence {
+            if is_closing_fence(line.trim_start(), f) {
+                self.nested_fence = None;
+            }
+            return;
+        }
+        if line.trim().is_empty() {
+            if self.blank_at.is_some() || !self.pending[..ls].trim().is_empty() {
+                self.blank_at = Some(le);
+            }
+            return;
+        }
+        let mut ls = ls;
+        let mut le = le;
+        if let Some(b) = self.blank_at.take() {
+            if !continues_block(&line, &self.pending[..b]) {
+                self.commit(b, out);
+                ls -= b;
+                le -= b;
+            }
+        }
+        if line.starts_with([' ', '\t']) && block_is_list(&self.pending[..ls]) {
+            if let Some((fence, _)) = opening_fence(line.trim_start()) {
+                // A code block inside a list item stays in the list.
+                self.nested_fence = Some(fence);
+                return;
+            }
+        }
+        if let Some((fence, lang)) = opening_fence(&line) {
+            if !self.pending[..ls].trim().is_empty() {
+                self.commit(ls, out);
+                le -= ls;
+            }
+            self.fence = Some(fence);
+            self.code_sent = le;
+            out.push(MdOp::CodeOpen(lang));
+            self.open_shown = true;
+        }
+    }
+
+    /// Commits `pending[..cut]` as a completed block.
+    fn commit(&mut self, cut: usize, out: &mut Vec<MdOp>) {
+        let block: String = self.pending.drain(..cut).collect();
+        self.scan = self.scan.saturating_sub(cut);
+        self.fence = None;
+        self.nested_fence = None;
+        self.code_sent = 0;
+        self.blank_at = None;
+        if !block.trim().is_empty() {
+            out.push(MdOp::Block(render(&block)));
+            self.open_shown = false;
+        }
+        self.dirty = true;
+    }
+
+    /// Emits the open block's update for this frame, if it changed.
+    pub fn flush(&mut self, out: &mut Vec<MdOp>) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        if self.fence.is_some() {
+            // Hold back a final partial line that may turn out to be the closing fence.
+            let tail_start = self.pending[self.code_sent..]
+                .rfind('\n')
+                .map_or(self.code_sent, |i| self.code_sent + i + 1);
+            let tail = &self.pending[tail_start.max(self.code_sent)..];
+            let upto = if tail_start >= self.code_sent && may_be_fence_prefix(tail) {
+                tail_start.max(self.code_sent)
+            } else {
+                self.pending.len()
+            };
+            if upto > self.code_sent {
+                let text = self.pending[self.code_sent..upto].to_owned();
+                self.code_sent = upto;
+                out.push(MdOp::CodeAppend(text));
+            }
+            return;
+        }
+        if self.pending.trim().is_empty() {
+            if self.open_shown {
+                out.push(MdOp::Open(String::new()));
+                self.open_shown = false;
+            }
+            return;
+        }
+        out.push(MdOp::Open(render(&self.pending)));
+        self.open_shown = true;
+    }
+
+    /// Ends the answer: whatever is open becomes a completed block.
+    pub fn finish(&mut self, out: &mut Vec<MdOp>) {
+        let len = self.pending.len();
+        let had_open = self.open_shown;
+        self.commit(len, out);
+        self.scan = 0;
+        if had_open && self.open_shown {
+            out.push(MdOp::Open(String::new()));
+            self.open_shown = false;
+        }
+        self.dirty = false;
+    }
+}
+
+fn leading_spaces(line: &str) -> usize {
+    line.bytes().take_while(|&b| b == b' ').count()
+}
+
+fn opening_fence(line: &str) -> Option<(Fence, String)> {
+    let indent = leading_spaces(line);
+    if indent > 3 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let ch = *rest.as_bytes().first()?;
+    if ch != b'`' && ch != b'~' {
+        return None;
+    }
+    let len = rest.bytes().take_while(|&b| b == ch).count();
+    if len < 3 {
+        return None;
+    }
+    let info = rest[len..].trim();
+    if ch == b'`' && info.contains('`') {
+        return None;
+    }
+    let lang = info.split_whitespace().next().unwrap_or("").to_owned();
+    Some((Fence { ch, len }, lang))
+}
+
+fn is_closing_fence(line: &str, fence: Fence) -> bool {
+    let indent = leading_spaces(line);
+    if indent > 3 {
+        return false;
+    }
+    let rest = &line[indent..];
+    let len = rest.bytes().take_while(|&b| b == fence.ch).count();
+    len >= fence.len && rest[len..].trim().is_empty()
+}
+
+fn may_be_fence_prefix(tail: &str) -> bool {
+    let t = tail.trim_start_matches(' ');
+    tail.len() - t.len() <= 3
+        && t.bytes()
+            .all(|b| b == b'`' || b == b'~' || b == b' ' || b == b'\r')
+}
+
+fn list_marker(line: &str) -> bool {
+    let t = line.trim_start_matches(' ');
+    if line.len() - t.len() > 3 {
+        return false;
+    }
+    let b = t.as_bytes();
+    match b.first() {
+        Some(b'-' | b'*' | b'+') => matches!(b.get(1), None | Some(b' ' | b'\t')),
+        Some(c) if c.is_ascii_digit() => {
+            let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            digits <= 9
+                && matches!(b.get(digits), Some(b'.' | b')'))
+                && matches!(b.get(digits + 1), None | Some(b' ' | b'\t'))
+        }
+        _ => false,
+    }
+}
+
+/// True when the block's first non-blank line is a list item.
+fn block_is_list(block: &str) -> bool {
+    block
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(list_marker)
+}
+
+/// After a blank line, does the unfinished line `tail` start a new block?
+/// `None` while its first characters cannot tell yet.
+fn starts_new_block(tail: &str, block: &str) -> Option<bool> {
+    if tail.trim().is_empty() {
+        return None;
+    }
+    let first = block.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if !list_marker(first) {
+        return Some(true);
+    }
+    if tail.starts_with([' ', '\t']) {
+        return Some(false);
+    }
+    let b = tail.as_bytes();
+    let undecided = match b[0] {
+        b'-' | b'*' | b'+' => b.len() < 2,
+        c if c.is_ascii_digit() => {
+            let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            digits == b.len() || (matches!(b[digits], b'.' | b')') && digits + 1 == b.len())
+        }
+        _ => false,
+    };
+    if undecided {
+        None
+    } else {
+        Some(!list_marker(tail))
+    }
+}
+
+/// After a blank line, does `line` continue the block above (so no boundary yet)?
+fn continues_block(line: &str, block: &str) -> bool {
+    let first = block.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if !list_marker(first) {
+        return false;
+    }
+    line.starts_with([' ', '\t']) || list_marker(line)
+}
+
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("noopener noreferrer"))
+        .add_tags(["input"])
+        .add_tag_attributes("code", ["class"])
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tag_attributes("ol", ["start"])
+        .add_tag_attributes("th", ["class"])
+        .add_tag_attributes("td", ["class"]);
+    b
+});
+
+/// Renders one markdown fragment to sanitized HTML. Raw HTML in the text is
+/// shown as text; images become links (no remote content is loaded).
+pub fn render(markdown: &str) -> String {
+    let mut opts = Options::empty();
+    opts.insert(Options::ENABLE_TABLES);
+    opts.insert(Options::ENABLE_STRIKETHROUGH);
+    opts.insert(Options::ENABLE_TASKLISTS);
+    let events = Parser::new_ext(markdown, opts).map(|ev| match ev {
+        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }),
+        Event::End(pulldown_cmark::TagEnd::Image) => Event::End(pulldown_cmark::TagEnd::Link),
+        other => other,
+    });
+    let mut html = String::with_capacity(markdown.len() * 3 / 2 + 16);
+    pulldown_cmark::html::push_html(&mut html, events);
+    // The CSP forbids style attributes: table alignment becomes a class.
+    if html.contains(" style=\"text-align: ") {
+        html = html
+            .replace(" style=\"text-align: left\"", " class=\"align-left\"")
+            .replace(" style=\"text-align: center\"", " class=\"align-center\"")
+            .replace(" style=\"text-align: right\"", " class=\"align-right\"");
+    }
+    SANITIZER.clean(&html).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(pieces: &[&str]) -> Vec<MdOp> {
+        let mut md = MarkdownStream::new();
+        let mut out = Vec::new();
+        for p in pieces {
+            md.push(p, &mut out);
+            md.flush(&mut out);
+        }
+        md.finish(&mut out);
+        out
+    }
+
+    fn blocks(ops: &[MdOp]) -> Vec<String> {
+        ops.iter()
+            .filter_map(|o| match o {
+                MdOp::Block(h) => Some(h.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn paragraphs_commit_on_blank_line() {
+        let ops = stream(&["Hello **wor", "ld**\n\nSecond"]);
+        assert_eq!(
+            blocks(&ops),
+            vec!["<p>Hello <strong>world</strong></p>\n", "<p>Second</p>\n"]
+        );
+        // The unfinished emphasis shows as typed until it closes.
+        assert_eq!(ops[0], MdOp::Open("<p>Hello **wor</p>\n".into()));
+    }
+
+    #[test]
+    fn code_block_grows_append_only_and_renders_once() {
+        let ops = stream(&[
+            "Intro\n```rust\nfn main",
+            "() {}\n",
+            "let x = 1;\n``",
+            "`\nAfter",
+        ]);
+        let appended: String = ops
+            .iter()
+            .filter_map(|o| match o {
+                MdOp::CodeAppend(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(appended, "fn main() {}\nlet x = 1;\n");
+        assert!(ops.contains(&MdOp::CodeOpen("rust".into())));
+        let b = blocks(&ops);
+        assert_eq!(b[0], "<p>Intro</p>\n");
+        assert!(
+            b[1].starts_with("<pre><code class=\"language-rust\">fn main() {}"),
+            "{}",
+            b[1]
+        );
+        assert_eq!(b[2], "<p>After</p>\n");
+    }
+
+    #[test]
+    fn blank_lines_inside_code_do_not_split() {
+        let b = blocks(&stream(&["```\na\n\nb\n```\n"]));
+        assert_eq!(b.len(), 1);
+        assert!(b[0].contains("a\n\nb"));
+    }
+
+    #[test]
+    fn loose_list_stays_one_list() {
+        let b = blocks(&stream(&["- one\n\n- two\n\n  more\n\nAfter\n"]));
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert!(b[0].starts_with("<ul>") && b[0].contains("two") && b[0].contains("more"));
+    }
+
+    #[test]
+    fn regression_code_fence_inside_a_list_item_stays_in_the_list() {
+        let b = blocks(&stream(&[
+            "1. Step\n   ```bash\n   ls\n\n   pwd\n   ```\n2. Next\n\nAfter\n",
+        ]));
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert!(
+            b[0].starts_with("<ol>") && b[0].contains("<code") && b[0].contains("Next"),
+            "{}",
+            b[0]
+        );
+        assert!(!b[0].contains("start="), "{}", b[0]);
+    }
+
+    #[test]
+    fn regression_long_line_search_is_linear() {
+        // 20,000 one-byte pushes on one line: each push scans only its own byte.
+        let mut md = MarkdownStream::new();
+        let mut out = Vec::new();
+        md.push("```\n", &mut out);
+        for _ in 0..20_000 {
+            md.push("x", &mut out);
+        }
+        md.push("\n```\n", &mut out);
+        let b: Vec<_> = out.iter().filter(|o| matches!(o, MdOp::Block(_))).collect();
+        assert_eq!(b.len(), 1);
+    }
+
+    #[test]
+    fn table_alignment_becomes_classes_not_styles() {
+        let html = render("| a | b |\n|:-:|--:|\n| 1 | 2 |\n");
+        assert!(
+            html.contains("class=\"align-center\"") && html.contains("class=\"align-right\""),
+            "{html}"
+        );
+        assert!(!html.contains("style="), "{html}");
+    }
+
+    #[test]
+    fn tables_quotes_headings_links() {
+        let b = blocks(&stream(&[
+            "# Title\n\n> quoted\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n\n[site](https://example.com) [rel](foo)\n",
+        ]));
+        assert_eq!(b[0], "<h1>Title</h1>\n");
+        assert!(b[1].contains("<blockquote>"));
+        assert!(b[2].contains("<table>") && b[2].contains("<td"));
+        assert!(b[3].contains(r#"href="https://example.com""#) && b[3].contains("noopener"));
+        assert!(
+            !b[3].contains("href=\"foo\""),
+            "relative links are removed: {}",
+            b[3]
+        );
+    }
+
+    #[test]
+    fn raw_html_and_scripts_never_pass() {
+        let html = render("<script>alert(1)</script> <img src=x onerror=alert(1)>\n\n[x](javascript:alert(1)) a <b onclick=x>b</b>");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<b "), "{html}");
+        assert!(!html.contains("href=\"javascript"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+    }
+
+    #[test]
+    fn images_become_links() {
+        let html = render("![cat](https://example.com/cat.png)");
+        assert!(
+            html.contains("<a href=\"https://example.com/cat.png\"") && !html.contains("<img"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn split_anywhere_renders_same_blocks_as_whole() {
+        let text = "# H\n\nPara *one*\nline two\n\n- a\n- b\n\n```py\nx = 1\n\ny = 2\n```\n\n1. x\n2. y\n\nEnd.";
+        let whole = blocks(&stream(&[text]));
+        for cut in 1..text.len() {
+            if !text.is_char_boundary(cut) {
+                continue;
+            }
+            assert_eq!(
+                blocks(&stream(&[&text[..cut], &text[cut..]])),
+                whole,
+                "cut at {cut}"
+            );
+        }
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        let refs: Vec<&str> = chars.iter().map(String::as_str).collect();
+        assert_eq!(blocks(&stream(&refs)), whole);
+    }
+
+    #[test]
+    fn open_block_cost_is_bounded_by_the_open_block() {
+        // After many completed paragraphs, the open render only holds the last one.
+        let mut md = MarkdownStream::new();
+        let mut out = Vec::new();
+        for i in 0..500 {
+            md.push(&format!("Paragraph {i} with some text.\n\n"), &mut out);
+        }
+        md.push("open tail", &mut out);
+        out.clear();
+        md.flush(&mut out);
+        assert_eq!(out, vec![MdOp::Open("<p>open tail</p>\n".into())]);
+        assert!(md.pending.len() < 64);
+    }
+}

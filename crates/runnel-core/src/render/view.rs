@@ -1,0 +1,99 @@
+//! Stored messages as the window shows them.
+
+use crate::engine::Metrics;
+use crate::render::feed::ToolCallView;
+use crate::render::markdown::render;
+use crate::store::{Message, Store, StoreError, StoredUsage};
+use crate::types::chat::Role;
+use crate::types::error::ErrorInfo;
+use crate::types::status::MessageStatus;
+use serde::Serialize;
+
+/// A stored message as the window shows it: assistant text already rendered
+/// and sanitized; never raw HTML from the model.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct MessageView {
+    /// Id.
+    pub id: String,
+    /// Who wrote it.
+    pub role: Role,
+    /// Status.
+    pub status: MessageStatus,
+    /// Raw markdown (for Copy and Edit).
+    pub content: String,
+    /// Sanitized HTML of an assistant answer.
+    pub html: Option<String>,
+    /// Reasoning.
+    pub reasoning: Option<String>,
+    /// Tool calls.
+    pub tool_calls: Vec<ToolCallView>,
+    /// Error, when status is error.
+    pub error: Option<ErrorInfo>,
+    /// Finish reason.
+    pub finish_reason: Option<String>,
+    /// Token counts as stored.
+    pub usage: Option<StoredUsage>,
+    /// Timings as stored.
+    pub metrics: Option<Metrics>,
+    /// Position among its versions (1-based) and how many there are.
+    pub version: (usize, usize),
+    /// The ids of all its versions, oldest first (just itself when there is one).
+    pub versions: Vec<String>,
+    /// Position in the conversation.
+    pub seq: i64,
+    /// The user message an answer answers.
+    pub parent_id: Option<String>,
+}
+
+/// Builds the view of stored messages; `versions` maps a version group's first
+/// message id to its members in order.
+pub fn message_views(
+    store: &Store,
+    conversation_id: &str,
+    messages: Vec<Message>,
+) -> Result<Vec<MessageView>, StoreError> {
+    let groups = store.version_groups(conversation_id)?;
+    Ok(messages
+        .into_iter()
+        .map(|m| {
+            let root = m.variant_of.clone().unwrap_or_else(|| m.id.clone());
+            let versions = groups
+                .get(&root)
+                .cloned()
+                .unwrap_or_else(|| vec![m.id.clone()]);
+            let version = versions
+                .iter()
+                .position(|i| *i == m.id)
+                .map(|p| (p + 1, versions.len()))
+                .unwrap_or((1, 1));
+            let error = m.error_kind.map(|kind| ErrorInfo {
+                kind,
+                message: m.error_message.clone().unwrap_or_default(),
+                status: None,
+                retry_after_s: None,
+            });
+            MessageView {
+                html: (m.role == Role::Assistant).then(|| render(&m.content)),
+                tool_calls: m
+                    .tool_calls
+                    .iter()
+                    .flatten()
+                    .map(ToolCallView::from_call)
+                    .collect(),
+                error,
+                version,
+                versions,
+                id: m.id,
+                role: m.role,
+                status: m.status,
+                content: m.content,
+                reasoning: m.reasoning,
+                finish_reason: m.finish_reason,
+                usage: m.usage,
+                metrics: m.metrics,
+                seq: m.seq,
+                parent_id: m.parent_id,
+            }
+        })
+        .collect())
+}

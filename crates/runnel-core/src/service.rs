@@ -1,0 +1,871 @@
+//! The app's workflows over settings, keys and the engine, shared by the window
+//! (through thin Tauri commands) and the CLI: providers, keys (tested, then
+//! saved to the keychain), model lists, onboarding, importing keys from the
+//! environment, and resolving where a message goes. No `tauri` import.
+//!
+//! Keychain calls block (with a timeout); async callers run them through
+//! `spawn_blocking`, which the async methods here do themselves.
+
+use crate::config::env::{Env, EnvProvider, ENV_PROVIDER_ID};
+use crate::config::{
+    presets, ModelCache, Provider, Settings, SettingsError, SettingsStore, SystemPromptPreset,
+    Theme,
+};
+use crate::engine::endpoint::Endpoint;
+use crate::engine::Engine;
+use crate::keys::{KeyStatus, SecretError, Secrets};
+use crate::protocol::ProviderKind;
+use crate::types::error::{EngineError, ErrorInfo, ErrorKind};
+use crate::types::key::ApiKey;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Any failure of a workflow, with the stable kind the window shows.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Settings could not be read, written or validated.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The keychain could not be used.
+    #[error(transparent)]
+    Keychain(#[from] SecretError),
+    /// The provider answered with an error.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The request does not make sense (unknown provider, empty key...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ServiceError {
+    /// The `{kind, message}` shown to users.
+    pub fn to_info(&self) -> ErrorInfo {
+        match self {
+            Self::Engine(e) => e.to_info(),
+            Self::Keychain(e) => ErrorInfo {
+                kind: ErrorKind::Keychain,
+                message: e.to_string(),
+                status: None,
+                retry_after_s: None,
+            },
+            Self::Settings(e) => ErrorInfo {
+                kind: ErrorKind::BadRequest,
+                message: e.to_string(),
+                status: None,
+                retry_after_s: None,
+            },
+            Self::Invalid(m) => ErrorInfo {
+                kind: ErrorKind::BadRequest,
+                message: m.clone(),
+                status: None,
+                retry_after_s: None,
+            },
+        }
+    }
+}
+
+/// A provider as the window sees it: never the key, only its status.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ProviderView {
+    /// The provider's settings.
+    #[serde(flatten)]
+    pub provider: Provider,
+    /// Key status.
+    pub key: KeyStatus,
+    /// `not set` or `set ····abcd`.
+    pub key_label: String,
+    /// A key is needed (the server is not on this machine).
+    pub needs_key: bool,
+    /// Requests can be made: a key is set or none is needed.
+    pub usable: bool,
+    /// From the environment, not saved.
+    pub from_env: bool,
+    /// Why requests cannot be made as configured, and what to do.
+    pub problem: Option<String>,
+}
+
+/// What the environment offers to import.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct EnvImport {
+    /// `OPENAI_API_KEY` is set.
+    pub openai_key: bool,
+    /// `OPENAI_BASE_URL`, if set.
+    pub base_url: Option<String>,
+    /// `ANTHROPIC_API_KEY` is set.
+    pub anthropic_key: bool,
+}
+
+/// Everything the window's settings and pickers need.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct UiState {
+    /// Providers, the environment's first when there is one.
+    pub providers: Vec<ProviderView>,
+    /// Provider of new conversations.
+    pub default_provider: Option<String>,
+    /// Theme.
+    pub theme: Theme,
+    /// System prompt presets.
+    pub system_prompts: Vec<SystemPromptPreset>,
+    /// A message about the settings file (moved aside...).
+    pub notice: Option<String>,
+    /// Keys in the environment that can be imported with one click.
+    pub env_import: Option<EnvImport>,
+    /// No provider is usable yet: show onboarding.
+    pub onboarding: bool,
+    /// The presets (for "add provider").
+    pub presets: Vec<Provider>,
+    /// Where the settings live.
+    pub settings_path: String,
+    /// The page measures its streaming pipeline (`RUNNEL_PAGE_METRICS=1`, for the window benchmark).
+    pub page_metrics: bool,
+}
+
+/// A provider as edited in the window or the CLI.
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+pub struct ProviderInput {
+    /// Existing id to edit; None to add.
+    pub id: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// Base URL.
+    pub base_url: String,
+    /// Default model.
+    #[serde(default)]
+    pub default_model: String,
+    /// Extra headers.
+    #[serde(default)]
+    pub extra_headers: std::collections::BTreeMap<String, String>,
+}
+
+/// The result of saving a provider.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct SavedProvider {
+    /// Its id.
+    pub id: String,
+    /// Its host changed, so its key was removed (set it again for the new host).
+    pub key_removed: bool,
+}
+
+/// The result of saving a key.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct KeySaveResult {
+    /// The key was stored (keychain, or this session only when the keychain failed).
+    pub stored: bool,
+    /// Status after the attempt.
+    pub status: KeyStatus,
+    /// The test (`GET /models`) failed with this; nothing was stored unless forced.
+    pub test_error: Option<ErrorInfo>,
+    /// The keychain failed with this; the key is held for this session only.
+    pub keychain_error: Option<String>,
+    /// Models found by the test.
+    pub models: Vec<String>,
+}
+
+/// Shared app services.
+pub struct Service {
+    /// The streaming engine.
+    pub engine: Arc<Engine>,
+    store: SettingsStore,
+    settings: Mutex<Settings>,
+    notice: Mutex<Option<String>>,
+    secrets: Arc<Secrets>,
+    /// The provider made from the environment, if any.
+    env: Option<EnvProvider>,
+    /// The environment this service was made with.
+    vars: Env,
+    mtime: Mutex<Option<SystemTime>>,
+}
+
+fn file_mtime(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Service {
+    /// Loads settings from `store`; keys come from `secrets`; `env` gives the
+    /// session-only environment provider and overrides the settings'
+    /// timeouts (defaults, then the settings file, then the environment).
+    pub fn new(
+        store: SettingsStore,
+        secrets: Arc<Secrets>,
+        env: &Env,
+    ) -> Result<Self, ServiceError> {
+        let loaded = store.load()?;
+        let config = env.engine_config(Some(&loaded.settings.timeouts));
+        let mtime = Mutex::new(file_mtime(store.path()));
+        Ok(Self {
+            engine: Arc::new(Engine::new(config)?),
+            store,
+            settings: Mutex::new(loaded.settings),
+            notice: Mutex::new(loaded.notice),
+            secrets,
+            env: env.provider(),
+            vars: env.clone(),
+            mtime,
+        })
+    }
+
+    /// The same service without the session-only provider from the
+    /// environment (the command line names its provider instead).
+    pub fn without_env_provider(mut self) -> Self {
+        self.env = None;
+        self
+    }
+
+    /// A copy of the settings in force (re-read if the file changed).
+    pub fn settings(&self) -> Settings {
+        self.reload_if_changed();
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The settings file.
+    pub fn settings_path(&self) -> &std::path::Path {
+        self.store.path()
+    }
+
+    fn update<T>(
+        &self,
+        f: impl FnOnce(&mut Settings) -> Result<T, SettingsError>,
+    ) -> Result<T, ServiceError> {
+        let (loaded, out) = self.store.update(f)?;
+        self.install(loaded);
+        Ok(out)
+    }
+
+    /// Takes a freshly loaded file as the settings in force.
+    fn install(&self, loaded: crate::config::Loaded) {
+        if let Ok(mut s) = self.settings.lock() {
+            *s = loaded.settings;
+        }
+        if let (Some(n), Ok(mut notice)) = (loaded.notice, self.notice.lock()) {
+            *notice = Some(n);
+        }
+        if let Ok(mut m) = self.mtime.lock() {
+            *m = file_mtime(self.store.path());
+        }
+    }
+
+    /// Re-reads the settings file when another process (the CLI) changed it.
+    fn reload_if_changed(&self) {
+        let now = file_mtime(self.store.path());
+        let seen = self.mtime.lock().map(|m| *m).unwrap_or(None);
+        if now != seen {
+            if let Ok(loaded) = self.store.load() {
+                self.install(loaded);
+            }
+        }
+    }
+
+    /// The environment provider, if any.
+    pub fn env_provider(&self) -> Option<&EnvProvider> {
+        self.env.as_ref()
+    }
+
+    fn view(
+        &self,
+        p: &Provider,
+        from_env: bool,
+        keychain_down: &mut Option<String>,
+    ) -> ProviderView {
+        let needs_key = !p.is_local();
+        let key = if from_env {
+            let k = self.env.as_ref().and_then(|e| e.key.clone());
+            KeyStatus {
+                set: k.is_some(),
+                last4: k.as_ref().and_then(crate::types::key::last4),
+                saved: false,
+                problem: None,
+            }
+        } else if let Some(st) = self.secrets.session_status(&p.id) {
+            st
+        } else if let Some(problem) = keychain_down.clone() {
+            // One unreachable keychain is enough: do not wait on it for every provider.
+            KeyStatus {
+                set: false,
+                last4: None,
+                saved: false,
+                problem: needs_key.then_some(problem),
+            }
+        } else {
+            // Local servers are checked too: some want a key (vLLM --api-key).
+            let mut st = self.secrets.status(&p.id);
+            if st.problem.is_some() {
+                keychain_down.clone_from(&st.problem);
+                if !needs_key {
+                    // A local server works without a key: no alarm on its row.
+                    st.problem = None;
+                }
+            }
+            st
+        };
+        let key_label = if from_env && key.set {
+            let tail = key
+                .last4
+                .as_deref()
+                .map(|l| format!(" ····{l}"))
+                .unwrap_or_default();
+            format!("set{tail} (from OPENAI_API_KEY, not saved)")
+        } else {
+            key.label()
+        };
+        let endpoint = if from_env {
+            match &self.env {
+                Some(env) => env.endpoint(None),
+                None => Endpoint::new(
+                    &p.base_url,
+                    &p.default_model,
+                    None,
+                    crate::config::env::OPENAI_KEY_VAR,
+                ),
+            }
+        } else {
+            // A stand-in key: only whether one is set matters for the check.
+            p.endpoint(None, key.set.then(|| ApiKey::new("set")))
+        };
+        let problem = endpoint.check().err().map(|e| e.to_string());
+        ProviderView {
+            problem,
+            usable: !needs_key || key.set,
+            provider: p.clone(),
+            key_label,
+            key,
+            needs_key,
+            from_env,
+        }
+    }
+
+    /// Everything the window shows about providers and settings. Blocks on the keychain.
+    pub fn state(&self) -> UiState {
+        let settings = self.settings();
+        let mut down = None;
+        let mut providers = Vec::with_capacity(settings.providers.len() + 1);
+        if let Some(env) = &self.env {
+            providers.push(self.view(&env.provider, true, &mut down));
+        }
+        providers.extend(
+            settings
+                .providers
+                .iter()
+                .map(|p| self.view(p, false, &mut down)),
+        );
+        let default_usable = settings
+            .default_provider
+            .as_deref()
+            .and_then(|id| providers.iter().find(|p| p.provider.id == id))
+            .is_some_and(|p| p.usable);
+        let env_usable = providers.iter().any(|p| p.from_env && p.usable);
+        UiState {
+            onboarding: !default_usable && !env_usable,
+            default_provider: settings.default_provider.clone(),
+            theme: settings.theme,
+            system_prompts: settings.system_prompts.clone(),
+            notice: self.notice.lock().ok().and_then(|n| n.clone()),
+            env_import: {
+                let anthropic_key = self.vars.has_anthropic_key();
+                let base_url = self.vars.openai_base_url().map(str::to_owned);
+                let openai_key = self.env.as_ref().is_some_and(|e| e.key.is_some());
+                (openai_key || base_url.is_some() || anthropic_key).then_some(EnvImport {
+                    openai_key,
+                    base_url,
+                    anthropic_key,
+                })
+            },
+            providers,
+            presets: presets(),
+            settings_path: self.store.path().display().to_string(),
+            page_metrics: self.vars.page_metrics(),
+        }
+    }
+
+    /// Adds or edits a provider; returns its id.
+    pub fn save_provider(&self, input: ProviderInput) -> Result<SavedProvider, ServiceError> {
+        if input.id.as_deref() == Some(ENV_PROVIDER_ID) {
+            return Err(ServiceError::Invalid(
+                "The environment provider cannot be edited: import it first".into(),
+            ));
+        }
+        let host = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+        };
+        let (id, host_changed) = self.update(|s| {
+            let id = match &input.id {
+                Some(id) => {
+                    if s.provider(id).is_none() {
+                        return Err(SettingsError::NoSuchProvider(id.clone()));
+                    }
+                    id.clone()
+                }
+                None => s.unused_id(&input.name),
+            };
+            let existing = s.provider(&id).cloned();
+            let mut p = existing.clone().unwrap_or_else(|| {
+                Provider::new(&id, &input.name, input.kind, &input.base_url, "")
+            });
+            let new_base = input.base_url.trim().trim_end_matches('/').to_owned();
+            let base_changed = p.base_url != new_base;
+            let host_changed = existing.is_some() && host(&p.base_url) != host(&new_base);
+            p.name = input.name.trim().to_owned();
+            p.kind = input.kind;
+            p.base_url = new_base;
+            p.default_model = input.default_model.trim().to_owned();
+            p.extra_headers = input.extra_headers.clone();
+            if base_changed {
+                p.models = None;
+                p.no_stream_options = false;
+            }
+            s.upsert_provider(p)?;
+            Ok((id, host_changed))
+        })?;
+        // A key is never sent to a host the user did not enter it for.
+        let key_removed =
+            host_changed && self.secrets.status(&id).set && self.secrets.delete(&id).is_ok();
+        Ok(SavedProvider { id, key_removed })
+    }
+
+    /// Adds a provider with a chosen id (CLI); fails if the id is taken.
+    pub fn add_provider(&self, provider: Provider) -> Result<String, ServiceError> {
+        self.update(|s| {
+            if s.provider(&provider.id).is_some() {
+                return Err(SettingsError::Invalid(format!(
+                    "a provider with the id {:?} exists",
+                    provider.id
+                )));
+            }
+            let id = provider.id.clone();
+            s.upsert_provider(provider)?;
+            Ok(id)
+        })
+    }
+
+    /// Copies a provider (not its key) under a new id; returns the new id.
+    pub fn duplicate_provider(&self, id: &str) -> Result<String, ServiceError> {
+        self.update(|s| {
+            let mut p = s
+                .provider(id)
+                .cloned()
+                .ok_or_else(|| SettingsError::NoSuchProvider(id.to_owned()))?;
+            p.id = s.unused_id(&format!("{}-copy", p.id));
+            p.name = format!("{} (copy)", p.name);
+            let new_id = p.id.clone();
+            s.upsert_provider(p)?;
+            Ok(new_id)
+        })
+    }
+
+    /// Deletes a provider and its key.
+    pub fn delete_provider(&self, id: &str) -> Result<(), ServiceError> {
+        if self.settings().provider(id).is_none() {
+            return Err(SettingsError::NoSuchProvider(id.to_owned()).into());
+        }
+        // The key goes first: a provider is never removed while its key stays behind.
+        self.secrets.delete(id)?;
+        self.update(|s| Ok(s.remove_provider(id)))?;
+        Ok(())
+    }
+
+    /// Sets the provider of new conversations.
+    pub fn set_default_provider(&self, id: &str) -> Result<(), ServiceError> {
+        self.update(|s| {
+            if s.provider(id).is_none() {
+                return Err(SettingsError::NoSuchProvider(id.to_owned()));
+            }
+            s.default_provider = Some(id.to_owned());
+            Ok(())
+        })
+    }
+
+    /// Sets the theme.
+    pub fn set_theme(&self, theme: Theme) -> Result<(), ServiceError> {
+        self.update(|s| {
+            s.theme = theme;
+            Ok(())
+        })
+    }
+
+    /// Tests a key with `GET /models` and saves it to the keychain. A failed test
+    /// stores nothing unless `force` (a server without /models). A keychain
+    /// failure keeps the key for this session only and says why.
+    pub async fn set_key(
+        self: &Arc<Self>,
+        provider_id: &str,
+        key: &str,
+        force: bool,
+    ) -> Result<KeySaveResult, ServiceError> {
+        let key = ApiKey::new(key);
+        if key.expose().is_empty() {
+            return Err(ServiceError::Invalid("The key is empty".into()));
+        }
+        let provider = self.saved_provider(provider_id)?;
+        let endpoint = provider.endpoint(None, Some(key.clone()));
+        let (models, test_error) = match self.engine.list_models(&endpoint).await {
+            Ok(m) => (m, None),
+            Err(e) => (Vec::new(), Some(e.to_info())),
+        };
+        if test_error.is_some() && !force {
+            return Ok(KeySaveResult {
+                stored: false,
+                status: self.key_status(provider_id).await,
+                test_error,
+                keychain_error: None,
+                models,
+            });
+        }
+        if !models.is_empty() {
+            self.cache_models(provider_id, &models)?;
+        }
+        let this = self.clone();
+        let id = provider_id.to_owned();
+        let (status, err) = tokio::task::spawn_blocking(move || this.secrets.set(&id, key))
+            .await
+            .map_err(|e| ServiceError::Invalid(format!("keychain task failed: {e}")))?;
+        Ok(KeySaveResult {
+            stored: true,
+            status,
+            test_error,
+            keychain_error: err.map(|e| e.to_string()),
+            models,
+        })
+    }
+
+    /// Deletes a provider's key from the keychain.
+    pub async fn delete_key(self: &Arc<Self>, provider_id: &str) -> Result<(), ServiceError> {
+        let this = self.clone();
+        let id = provider_id.to_owned();
+        tokio::task::spawn_blocking(move || this.secrets.delete(&id))
+            .await
+            .map_err(|e| ServiceError::Invalid(format!("keychain task failed: {e}")))??;
+        Ok(())
+    }
+
+    async fn key_status(self: &Arc<Self>, provider_id: &str) -> KeyStatus {
+        let this = self.clone();
+        let id = provider_id.to_owned();
+        tokio::task::spawn_blocking(move || this.secrets.status(&id))
+            .await
+            .unwrap_or(KeyStatus {
+                set: false,
+                last4: None,
+                saved: false,
+                problem: Some("keychain task failed".into()),
+            })
+    }
+
+    fn saved_provider(&self, id: &str) -> Result<Provider, ServiceError> {
+        self.settings()
+            .provider(id)
+            .cloned()
+            .ok_or_else(|| SettingsError::NoSuchProvider(id.to_owned()).into())
+    }
+
+    fn cache_models(&self, provider_id: &str, models: &[String]) -> Result<(), ServiceError> {
+        self.update(|s| {
+            if let Some(p) = s.provider_mut(provider_id) {
+                p.models = Some(ModelCache {
+                    fetched_at: now_secs(),
+                    models: models.to_vec(),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// The provider's models: cached, or fetched with `GET /models` when
+    /// `refresh` or never fetched.
+    pub async fn models(
+        self: &Arc<Self>,
+        provider_id: &str,
+        refresh: bool,
+    ) -> Result<Vec<String>, ServiceError> {
+        if provider_id != ENV_PROVIDER_ID && !refresh {
+            if let Some(cache) = self.saved_provider(provider_id)?.models {
+                return Ok(cache.models);
+            }
+        }
+        let endpoint = self.endpoint(Some(provider_id), Some("-")).await?;
+        let models = self.engine.list_models(&endpoint).await?;
+        if provider_id != ENV_PROVIDER_ID {
+            self.cache_models(provider_id, &models)?;
+        }
+        Ok(models)
+    }
+
+    /// Where a message goes: a saved provider with its keychain key, the
+    /// environment provider, or (None) the default provider, else the
+    /// environment's. `model` overrides the provider's default model.
+    pub async fn endpoint(
+        self: &Arc<Self>,
+        provider_id: Option<&str>,
+        model: Option<&str>,
+    ) -> Result<Endpoint, ServiceError> {
+        let settings = self.settings();
+        let id = match provider_id {
+            Some(id) => id.to_owned(),
+            None => match (&settings.default_provider, &self.env) {
+                (Some(d), _) => d.clone(),
+                (None, Some(_)) => ENV_PROVIDER_ID.to_owned(),
+                (None, None) => return Err(ServiceError::Invalid(
+                    "No provider is set up yet: choose one in Settings (or `runnel providers`)."
+                        .into(),
+                )),
+            },
+        };
+        if id == ENV_PROVIDER_ID {
+            let env = self.env.as_ref().ok_or_else(|| {
+                ServiceError::Invalid("No provider is set in the environment".into())
+            })?;
+            return Ok(env.endpoint(model));
+        }
+        let provider = settings
+            .provider(&id)
+            .cloned()
+            .ok_or_else(|| ServiceError::Settings(SettingsError::NoSuchProvider(id.clone())))?;
+        let key = if provider.is_local() {
+            // A local server may still want a key: use it when one is saved.
+            let this = self.clone();
+            let pid = id.clone();
+            tokio::task::spawn_blocking(move || this.secrets.key(&pid))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten()
+        } else {
+            let this = self.clone();
+            let pid = id.clone();
+            tokio::task::spawn_blocking(move || this.secrets.key(&pid))
+                .await
+                .map_err(|e| ServiceError::Invalid(format!("keychain task failed: {e}")))??
+        };
+        Ok(provider.endpoint(model, key))
+    }
+
+    /// Persists what the engine learned about a provider during a stream.
+    pub fn remember_quirks(&self, provider_id: Option<&str>, endpoint: &Endpoint) {
+        let Some(id) = provider_id.filter(|id| *id != ENV_PROVIDER_ID) else {
+            return;
+        };
+        if !endpoint.no_stream_options && self.engine.skips_stream_options(endpoint) {
+            let _ = self.update(|s| {
+                if let Some(p) = s.provider_mut(id) {
+                    p.no_stream_options = true;
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// Saves the environment's key into the keychain as a provider (the user
+    /// clicked Import): `openai`, or a new provider for another base URL.
+    /// Returns the provider id.
+    pub async fn import_env(self: &Arc<Self>) -> Result<String, ServiceError> {
+        if let Some(key) = self.vars.key(crate::config::env::ANTHROPIC_KEY_VAR) {
+            // Into the Anthropic preset (re-added if it was deleted).
+            if self.settings().provider("anthropic").is_none() {
+                if let Some(p) = crate::config::presets()
+                    .into_iter()
+                    .find(|p| p.id == "anthropic")
+                {
+                    self.update(|s| s.upsert_provider(p))?;
+                }
+            }
+            let this = self.clone();
+            let (_, err) = tokio::task::spawn_blocking(move || this.secrets.set("anthropic", key))
+                .await
+                .map_err(|e| ServiceError::Invalid(format!("keychain task failed: {e}")))?;
+            if let Some(e) = err {
+                return Err(e.into());
+            }
+            if self.env.is_none() {
+                if self.settings().default_provider.is_none() {
+                    self.set_default_provider("anthropic")?;
+                }
+                return Ok("anthropic".to_owned());
+            }
+        }
+        let env = self.env.clone().ok_or_else(|| {
+            ServiceError::Invalid(
+                "Nothing to import: OPENAI_API_KEY, OPENAI_BASE_URL and ANTHROPIC_API_KEY are not set".into(),
+            )
+        })?;
+        let base = env.provider.base_url.clone();
+        let id = if base == crate::engine::endpoint::DEFAULT_BASE_URL {
+            "openai".to_owned()
+        } else {
+            let host = url::Url::parse(&base)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            let existing = self
+                .settings()
+                .providers
+                .iter()
+                .find(|p| p.base_url == base)
+                .map(|p| p.id.clone());
+            match existing {
+                Some(id) => id,
+                None => {
+                    self.save_provider(ProviderInput {
+                        id: None,
+                        name: format!("Imported ({host})"),
+                        kind: ProviderKind::OpenaiCompatible,
+                        base_url: base.clone(),
+                        default_model: env.provider.default_model.clone(),
+                        extra_headers: Default::default(),
+                    })?
+                    .id
+                }
+            }
+        };
+        if self.settings().provider(&id).is_none() {
+            self.update(|s| {
+                s.upsert_provider(Provider::new(
+                    &id,
+                    "OpenAI",
+                    ProviderKind::OpenaiCompatible,
+                    &base,
+                    &env.provider.default_model,
+                ))
+            })?;
+        }
+        if let Some(key) = env.key.clone() {
+            let this = self.clone();
+            let pid = id.clone();
+            let (_, err) = tokio::task::spawn_blocking(move || this.secrets.set(&pid, key))
+                .await
+                .map_err(|e| ServiceError::Invalid(format!("keychain task failed: {e}")))?;
+            if let Some(e) = err {
+                return Err(e.into());
+            }
+        }
+        if self.settings().default_provider.is_none() {
+            self.set_default_provider(&id)?;
+        }
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretStore;
+
+    /// A keychain that is down (no Secret Service).
+    struct DownKeychain;
+
+    impl SecretStore for DownKeychain {
+        fn get(&self, _: &str) -> Result<Option<String>, SecretError> {
+            Err(SecretError::Unavailable {
+                cause: "No Secret Service".into(),
+                help: "Start one.".into(),
+            })
+        }
+        fn set(&self, a: &str, _: &str) -> Result<(), SecretError> {
+            self.get(a).map(|_| ())
+        }
+        fn delete(&self, a: &str) -> Result<bool, SecretError> {
+            self.get(a).map(|_| false)
+        }
+    }
+
+    fn temp_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "runnel-svc-{}-{}",
+            std::process::id(),
+            crate::store::new_id()
+        ));
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
+    }
+
+    fn service(dir: &std::path::Path) -> Arc<Service> {
+        let store = SettingsStore::at(dir.join("settings.json"));
+        Arc::new(
+            Service::new(
+                store,
+                Arc::new(Secrets::new(Arc::new(DownKeychain))),
+                &crate::config::env::Env::default(),
+            )
+            .expect("service"),
+        )
+    }
+
+    #[tokio::test]
+    async fn regression_session_only_keys_count_while_the_keychain_is_down() {
+        let dir = temp_dir();
+        let svc = service(&dir);
+        // `groq` comes after other providers whose keychain reads fail first.
+        let r = svc
+            .set_key("groq", "gsk_session_only_key_1234", true)
+            .await
+            .expect("set");
+        assert!(r.stored && !r.status.saved);
+        assert!(r
+            .keychain_error
+            .expect("keychain error")
+            .contains("No Secret Service"));
+        svc.set_default_provider("groq").expect("default");
+        let st = svc.state();
+        let groq = st
+            .providers
+            .iter()
+            .find(|p| p.provider.id == "groq")
+            .expect("groq");
+        assert!(groq.usable, "{:?}", groq.key);
+        assert_eq!(
+            groq.key_label,
+            "set ····1234 (not saved: this session only)"
+        );
+        assert!(!st.onboarding, "a usable default hides onboarding");
+        let openai = st
+            .providers
+            .iter()
+            .find(|p| p.provider.id == "openai")
+            .expect("openai");
+        assert!(openai
+            .key
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("No Secret Service")));
+        // The session key is what a send uses.
+        let ep = svc.endpoint(Some("groq"), None).await.expect("endpoint");
+        assert_eq!(
+            ep.api_key.map(|k| k.expose().to_owned()).as_deref(),
+            Some("gsk_session_only_key_1234")
+        );
+        // Nothing was written anywhere in plain text.
+        let settings = std::fs::read_to_string(dir.join("settings.json")).expect("settings");
+        assert!(!settings.contains("gsk_session_only_key_1234"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn deleting_a_provider_whose_key_cannot_be_deleted_keeps_the_provider() {
+        let dir = temp_dir();
+        let svc = service(&dir);
+        assert!(matches!(
+            svc.delete_provider("openai"),
+            Err(ServiceError::Keychain(_))
+        ));
+        assert!(svc.settings().provider("openai").is_some());
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,179 @@
+//! Conversations: create, read, list (paged, pinned first), rename, pin,
+//! per-conversation settings, delete and restore.
+
+use super::columns::{json, row_summary, MESSAGE_COLS, SUMMARY_COLS};
+use super::model::{ConversationSummary, Cursor, Deleted};
+use super::{now_ms, Store, StoreError};
+use crate::types::status::MessageStatus;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+/// Title from a first user message: its first line, at most 80 characters.
+pub fn title_from(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("New chat");
+    crate::types::error::shorten(line, 80)
+}
+
+impl Store {
+    /// Creates a conversation (at its first message).
+    pub fn create_conversation(
+        &self,
+        id: &str,
+        title: &str,
+        provider: Option<&str>,
+        model: Option<&str>,
+        system_prompt: &str,
+        thinking_budget: Option<u32>,
+    ) -> Result<ConversationSummary, StoreError> {
+        let now = now_ms();
+        self.conn().execute(
+            "INSERT INTO conversations (id, title, created, updated, provider, model, system_prompt, thinking_budget) \
+             VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
+            params![id, title, now, provider, model, system_prompt, thinking_budget],
+        )?;
+        self.conversation(id)
+    }
+
+    /// One conversation's summary.
+    pub fn conversation(&self, id: &str) -> Result<ConversationSummary, StoreError> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {SUMMARY_COLS} FROM conversations WHERE id = ?1"),
+                params![id],
+                row_summary,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))
+    }
+
+    /// True if the conversation is stored.
+    pub fn exists(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM conversations WHERE id = ?1",
+                params![id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// A page of the sidebar: pinned first, then newest first, after `cursor`.
+    pub fn list(
+        &self,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        let conn = self.conn();
+        let limit = limit.clamp(1, 500) as i64;
+        let rows = match cursor {
+            None => conn
+                .prepare_cached(&format!(
+                    "SELECT {SUMMARY_COLS} FROM conversations ORDER BY pinned DESC, updated DESC, id DESC LIMIT ?1"
+                ))?
+                .query_map(params![limit], row_summary)?
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(c) => conn
+                .prepare_cached(&format!(
+                    "SELECT {SUMMARY_COLS} FROM conversations WHERE (pinned, updated, id) < (?1, ?2, ?3) \
+                     ORDER BY pinned DESC, updated DESC, id DESC LIMIT ?4"
+                ))?
+                .query_map(params![c.pinned as i64, c.updated, c.id, limit], row_summary)?
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok(rows)
+    }
+
+    /// Renames; the title no longer follows the first message.
+    pub fn rename(&self, id: &str, title: &str) -> Result<(), StoreError> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(StoreError::Invalid("The title is empty".into()));
+        }
+        self.changed(
+            self.conn().execute(
+                "UPDATE conversations SET title = ?2, title_custom = 1 WHERE id = ?1",
+                params![id, title],
+            )?,
+            id,
+        )
+    }
+
+    /// Pins or unpins.
+    pub fn set_pinned(&self, id: &str, pinned: bool) -> Result<(), StoreError> {
+        self.changed(
+            self.conn().execute(
+                "UPDATE conversations SET pinned = ?2 WHERE id = ?1",
+                params![id, pinned as i64],
+            )?,
+            id,
+        )
+    }
+
+    /// Sets the provider, model and system prompt of a conversation.
+    pub fn set_settings(
+        &self,
+        id: &str,
+        provider: Option<&str>,
+        model: Option<&str>,
+        system_prompt: &str,
+        thinking_budget: Option<u32>,
+    ) -> Result<(), StoreError> {
+        self.changed(self.conn().execute(
+            "UPDATE conversations SET provider = ?2, model = ?3, system_prompt = ?4, thinking_budget = ?5 WHERE id = ?1",
+            params![id, provider, model, system_prompt, thinking_budget],
+        )?, id)
+    }
+
+    fn changed(&self, n: usize, id: &str) -> Result<(), StoreError> {
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("conversation {id}")));
+        }
+        Ok(())
+    }
+
+    /// Deletes a conversation and returns it whole, for Undo.
+    pub fn delete(&self, id: &str) -> Result<Deleted, StoreError> {
+        let conversation = self.conversation(id)?;
+        let messages = self.all_messages(id)?;
+        self.conn()
+            .execute("DELETE FROM conversations WHERE id = ?1", params![id])?;
+        Ok(Deleted {
+            conversation,
+            messages,
+        })
+    }
+
+    /// Puts back a deleted (or imported) conversation.
+    pub fn restore(&self, d: &Deleted) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let c = &d.conversation;
+        tx.execute(
+            "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned, thinking_budget) \
+             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![c.id, c.title, c.created, c.updated, c.provider, c.model, c.system_prompt, c.pinned as i64, c.thinking_budget],
+        )?;
+        for m in &d.messages {
+            let status = if m.status == MessageStatus::Streaming {
+                MessageStatus::Interrupted
+            } else {
+                m.status
+            };
+            tx.execute(
+                &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"),
+                params![
+                    m.id, c.id, m.seq, m.role, m.content, m.reasoning, json(&m.tool_calls), status,
+                    m.error_kind, m.error_message, m.finish_reason, json(&m.usage), json(&m.metrics),
+                    m.created, m.parent_id, m.variant_of, m.active as i64, json(&m.thinking_blocks)
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

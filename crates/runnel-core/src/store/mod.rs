@@ -1,0 +1,193 @@
+//! Conversations in SQLite (rusqlite, bundled, FTS5), in WAL mode, in the app's
+//! data dir (`RUNNEL_DATA_DIR` overrides it). The schema is versioned with
+//! `user_version` and migrated forward; version 1 is the first schema.
+//!
+//! Streaming: the assistant row is written when the stream starts, with the
+//! writer's id; its text is flushed at most every 250 ms and at the terminal
+//! state. A writer holds an exclusive lock on `writers/<token>.lock` for its
+//! lifetime, so on open a `streaming` row whose writer lock can be taken belongs
+//! to a dead process (kill -9, crash): it becomes `interrupted`, with its text.
+//! A live writer (the window and the CLI may run at once) is never touched.
+//!
+//! Split by concern: [`schema`] and migrations, the writer [`lock`] and crash
+//! recovery, [`conversations`], [`messages`] and versions, [`search`],
+//! [`export`] and import; typed [`columns`] and the [`model`] rows.
+
+mod columns;
+mod conversations;
+mod export;
+mod lock;
+mod messages;
+pub mod model;
+mod schema;
+mod search;
+
+pub use crate::types::status::MessageStatus;
+pub use conversations::title_from;
+pub use model::*;
+pub use schema::{SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_VERSION};
+pub use search::fts_query;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be used; the message names the file and what to do.
+    #[error("{message}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong, in plain words.
+        message: String,
+        /// Moving the file aside and starting fresh would help.
+        can_move_aside: bool,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// No such conversation or message.
+    #[error("{0} was not found")]
+    NotFound(String),
+    /// The request does not make sense.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    /// The stable kind shown for this error.
+    pub fn kind(&self) -> crate::types::error::ErrorKind {
+        use crate::types::error::ErrorKind;
+        match self {
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::Open { .. } | Self::Sqlite(_) => ErrorKind::Storage,
+        }
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A new id: time-ordered hex (ms) plus random bits.
+pub fn new_id() -> String {
+    format!("{:011x}{:013x}", now_ms(), fastrand::u64(..) >> 12)
+}
+
+/// The data dir: `RUNNEL_DATA_DIR`, else the platform's data dir plus the app id.
+pub fn data_dir() -> PathBuf {
+    crate::config::env::Env::process().data_dir()
+}
+
+/// The conversation store.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_error(path: &Path, e: &rusqlite::Error) -> StoreError {
+    let text = e.to_string();
+    let code = e.sqlite_error_code();
+    let (what, can_move_aside) = match code {
+        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            ("is damaged or not a Runnel database", true)
+        }
+        Some(rusqlite::ErrorCode::ReadOnly) => ("is read-only: check its permissions", false),
+        Some(rusqlite::ErrorCode::DiskFull) => ("cannot grow: the disk is full", false),
+        Some(rusqlite::ErrorCode::CannotOpen) | Some(rusqlite::ErrorCode::PermissionDenied) => (
+            "cannot be opened: check that its folder exists and is writable",
+            false,
+        ),
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            ("is locked by another program", false)
+        }
+        _ => ("could not be opened", false),
+    };
+    StoreError::Open {
+        path: path.to_owned(),
+        message: format!(
+            "The conversation database {} {what} ({text}).",
+            path.display()
+        ),
+        can_move_aside,
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) `<data dir>/runnel.sqlite3`.
+    pub fn open_default() -> Result<Self, StoreError> {
+        Self::open(&data_dir().join("runnel.sqlite3"))
+    }
+
+    /// Opens the database at `path`, migrates it, and marks streams whose
+    /// writer died as interrupted.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            message: format!(
+                "The folder {} for the conversation database cannot be created ({e}).",
+                dir.display()
+            ),
+            can_move_aside: false,
+        })?;
+        let conn = Connection::open(path).map_err(|e| open_error(path, &e))?;
+        let setup = || -> rusqlite::Result<i32> {
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        };
+        let version = setup().map_err(|e| open_error(path, &e))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Open {
+                path: path.to_owned(),
+                message: format!(
+                    "The conversation database {} was written by a newer Runnel (schema {version}; this one knows {SCHEMA_VERSION}). Update Runnel, or move the file aside to start fresh.",
+                    path.display()
+                ),
+                can_move_aside: true,
+            });
+        }
+        let store = Self {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+            dir,
+        };
+        store.migrate(version).map_err(|e| open_error(path, &e))?;
+        store.recover_interrupted()?;
+        store.clean_writer_locks();
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(super) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves a usable connection: keep going.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

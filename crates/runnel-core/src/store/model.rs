@@ -1,0 +1,172 @@
+//! What the store holds and returns: typed rows, not JSON values.
+
+use crate::engine::Metrics;
+use crate::types::answer::{ThinkingBlock, ToolCall};
+use crate::types::chat::Role;
+use crate::types::error::ErrorKind;
+use crate::types::status::MessageStatus;
+use serde::{Deserialize, Serialize};
+
+/// A conversation in the sidebar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct ConversationSummary {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Created, ms since the epoch.
+    pub created: i64,
+    /// Last change, ms since the epoch.
+    pub updated: i64,
+    /// Pinned on top.
+    pub pinned: bool,
+    /// Provider id.
+    pub provider: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// System prompt.
+    pub system_prompt: String,
+    /// Anthropic extended thinking budget, when enabled for this conversation.
+    #[serde(default)]
+    pub thinking_budget: Option<u32>,
+}
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Id.
+    pub id: String,
+    /// Conversation.
+    pub conversation_id: String,
+    /// Position in the conversation (versions share one).
+    pub seq: i64,
+    /// Who wrote it.
+    pub role: Role,
+    /// Text (markdown).
+    pub content: String,
+    /// Reasoning, if any.
+    pub reasoning: Option<String>,
+    /// Tool calls, if any.
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// Status.
+    pub status: MessageStatus,
+    /// Error kind, when status is error.
+    pub error_kind: Option<ErrorKind>,
+    /// Error message, when status is error.
+    pub error_message: Option<String>,
+    /// Finish reason.
+    pub finish_reason: Option<String>,
+    /// Token counts.
+    pub usage: Option<StoredUsage>,
+    /// Timings.
+    pub metrics: Option<Metrics>,
+    /// Created, ms since the epoch.
+    pub created: i64,
+    /// The user message an answer answers.
+    pub parent_id: Option<String>,
+    /// The first version this message is a version of.
+    pub variant_of: Option<String>,
+    /// Shown (one version of each message is).
+    pub active: bool,
+    /// Thinking blocks with signatures (Anthropic), sent back on later turns.
+    #[serde(default)]
+    pub thinking_blocks: Option<Vec<ThinkingBlock>>,
+}
+
+/// How a stream ended, for [`Store::finish_message`].
+#[derive(Debug, Clone)]
+pub struct FinalState {
+    /// Final status.
+    pub status: MessageStatus,
+    /// Text.
+    pub content: String,
+    /// Reasoning.
+    pub reasoning: Option<String>,
+    /// Tool calls.
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// Error kind.
+    pub error_kind: Option<ErrorKind>,
+    /// Error message.
+    pub error_message: Option<String>,
+    /// Finish reason.
+    pub finish_reason: Option<String>,
+    /// Token counts.
+    pub usage: Option<StoredUsage>,
+    /// Timings.
+    pub metrics: Option<Metrics>,
+    /// Thinking blocks with signatures.
+    pub thinking_blocks: Option<Vec<ThinkingBlock>>,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SearchHit {
+    /// Conversation.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its last change.
+    pub updated: i64,
+    /// The message (None for a title hit).
+    pub message_id: Option<String>,
+    /// Text around the match; matches are between U+E000 and U+E001.
+    pub snippet: String,
+}
+
+/// A `limit` that means the whole conversation (the store caps any limit here).
+pub const WHOLE_CONVERSATION: usize = 10_000_000;
+
+/// Start of a highlighted match in a snippet.
+pub const MARK_START: char = '\u{E000}';
+/// End of a highlighted match in a snippet.
+pub const MARK_END: char = '\u{E001}';
+
+/// A sidebar page cursor: the last item of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Cursor {
+    /// Its pinned flag.
+    pub pinned: bool,
+    /// Its last change.
+    pub updated: i64,
+    /// Its id.
+    pub id: String,
+}
+
+/// A deleted conversation, kept in memory for Undo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deleted {
+    /// The conversation.
+    pub conversation: ConversationSummary,
+    /// All its messages, versions included.
+    pub messages: Vec<Message>,
+}
+
+/// Token counts as stored with an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ts_rs::TS)]
+pub struct StoredUsage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+    /// True when the server reported none and these are estimates.
+    #[serde(default)]
+    pub estimated: bool,
+}
+
+impl FinalState {
+    /// An answer that ended with `status` and nothing else to record.
+    pub fn bare(status: MessageStatus) -> Self {
+        Self {
+            status,
+            content: String::new(),
+            reasoning: None,
+            tool_calls: None,
+            error_kind: None,
+            error_message: None,
+            finish_reason: None,
+            usage: None,
+            metrics: None,
+            thinking_blocks: None,
+        }
+    }
+}

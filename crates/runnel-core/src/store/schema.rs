@@ -1,0 +1,112 @@
+//! The schema, versioned with `user_version` and migrated forward in one
+//! transaction per step; version 1 is the first schema.
+
+use super::Store;
+use rusqlite::TransactionBehavior;
+
+/// The schema this build writes.
+pub const SCHEMA_VERSION: i32 = 3;
+
+/// Version 1: conversations and messages.
+pub const SCHEMA_V1: &str = "
+CREATE TABLE conversations (
+  id TEXT PRIMARY KEY,
+  title TEXT NOT NULL DEFAULT '',
+  title_custom INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  provider TEXT,
+  model TEXT,
+  system_prompt TEXT NOT NULL DEFAULT '',
+  pinned INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_order ON conversations(pinned DESC, updated DESC, id DESC);
+CREATE TABLE messages (
+  id TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL DEFAULT '',
+  reasoning TEXT,
+  tool_calls TEXT,
+  status TEXT NOT NULL,
+  error_kind TEXT,
+  error_message TEXT,
+  finish_reason TEXT,
+  usage TEXT,
+  metrics TEXT,
+  created INTEGER NOT NULL,
+  writer TEXT
+);
+CREATE INDEX messages_by_conversation ON messages(conversation_id, seq);
+";
+
+/// Version 2: answer versions (regenerate, edit) and full-text search.
+pub const SCHEMA_V2: &str = "
+ALTER TABLE messages ADD COLUMN parent_id TEXT;
+ALTER TABLE messages ADD COLUMN variant_of TEXT;
+ALTER TABLE messages ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+  content, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE titles_fts USING fts5(
+  title, content='conversations', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+INSERT INTO messages_fts(rowid, content) SELECT rowid, content FROM messages WHERE status != 'streaming';
+INSERT INTO titles_fts(rowid, title) SELECT rowid, title FROM conversations;
+CREATE TRIGGER messages_ai AFTER INSERT ON messages WHEN new.status != 'streaming' BEGIN
+  INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages WHEN old.status != 'streaming' BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+END;
+CREATE TRIGGER messages_au AFTER UPDATE OF content, status ON messages BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, content)
+    SELECT 'delete', old.rowid, old.content WHERE old.status != 'streaming';
+  INSERT INTO messages_fts(rowid, content)
+    SELECT new.rowid, new.content WHERE new.status != 'streaming';
+END;
+CREATE TRIGGER conversations_ai AFTER INSERT ON conversations BEGIN
+  INSERT INTO titles_fts(rowid, title) VALUES (new.rowid, new.title);
+END;
+CREATE TRIGGER conversations_ad AFTER DELETE ON conversations BEGIN
+  INSERT INTO titles_fts(titles_fts, rowid, title) VALUES ('delete', old.rowid, old.title);
+END;
+CREATE TRIGGER conversations_au AFTER UPDATE OF title ON conversations BEGIN
+  INSERT INTO titles_fts(titles_fts, rowid, title) VALUES ('delete', old.rowid, old.title);
+  INSERT INTO titles_fts(rowid, title) VALUES (new.rowid, new.title);
+END;
+CREATE INDEX messages_by_parent ON messages(parent_id);
+";
+
+/// Version 3: Anthropic thinking (blocks kept per answer, a budget per
+/// conversation) and an index that makes crash recovery at start instant.
+pub const SCHEMA_V3: &str = "
+ALTER TABLE messages ADD COLUMN thinking_blocks TEXT;
+ALTER TABLE conversations ADD COLUMN thinking_budget INTEGER;
+CREATE INDEX messages_streaming ON messages(conversation_id, writer) WHERE status = 'streaming';
+";
+
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+
+impl Store {
+    pub(super) fn migrate(&self, from: i32) -> rusqlite::Result<()> {
+        let mut conn = self.conn();
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let v = i as i32 + 1;
+            if v <= from {
+                continue;
+            }
+            // Another process (the window, the CLI) may have migrated meanwhile:
+            // decide inside a write-locked transaction.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now: i32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if v <= now {
+                continue;
+            }
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", v)?;
+            tx.commit()?;
+            tracing::info!(version = v, "migrated the conversation database");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! Full-text search: an external-content FTS5 index over message content
+//! and titles, kept in step by triggers. A message is indexed when it leaves
+//! `streaming`, so flushes during a stream do not re-index a growing text.
+
+use super::model::{SearchHit, MARK_END, MARK_START};
+use super::{Store, StoreError};
+use rusqlite::params;
+
+/// An FTS5 query for what the user typed: every word must match; the last
+/// word also matches as a prefix (search as you type). Operators are quoted away.
+pub fn fts_query(input: &str) -> Option<String> {
+    let words: Vec<&str> = input
+        .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let last = words.len().checked_sub(1)?;
+    Some(
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let quoted = format!("\"{}\"", w.replace('"', "\"\""));
+                // Prefix matching from 3 letters: "a"* would expand over the whole index.
+                if i == last && w.chars().count() >= 3 {
+                    format!("{quoted}*")
+                } else {
+                    quoted
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+impl Store {
+    /// Full-text search over every message and title, newest first.
+    pub fn search(&self, input: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
+        let Some(q) = fts_query(input) else {
+            return Ok(Vec::new());
+        };
+        let limit = limit.clamp(1, 200) as i64;
+        let conn = self.conn();
+        let marks = format!("snippet(messages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16)");
+        let mut hits: Vec<SearchHit> = conn
+            .prepare_cached(&format!(
+                "SELECT c.id, c.title, c.updated, m.id, {marks} FROM messages_fts \
+                 JOIN messages m ON m.rowid = messages_fts.rowid JOIN conversations c ON c.id = m.conversation_id \
+                 WHERE messages_fts MATCH ?1 AND m.active = 1 ORDER BY messages_fts.rowid DESC LIMIT ?2"
+            ))?
+            .query_map(params![q, limit], |r| {
+                Ok(SearchHit { id: r.get(0)?, title: r.get(1)?, updated: r.get(2)?, message_id: r.get(3)?, snippet: r.get(4)? })
+            })?
+            .collect::<Result<_, _>>()?;
+        let title_marks = format!("highlight(titles_fts, 0, '{MARK_START}', '{MARK_END}')");
+        let titles: Vec<SearchHit> = conn
+            .prepare_cached(&format!(
+                "SELECT c.id, c.title, c.updated, NULL, {title_marks} FROM titles_fts \
+                 JOIN conversations c ON c.rowid = titles_fts.rowid WHERE titles_fts MATCH ?1 \
+                 ORDER BY titles_fts.rowid DESC LIMIT ?2"
+            ))?
+            .query_map(params![q, limit], |r| {
+                Ok(SearchHit {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    updated: r.get(2)?,
+                    message_id: r.get(3)?,
+                    snippet: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        // A title hit adds nothing when a message of the same conversation matched.
+        let with_message: std::collections::HashSet<String> =
+            hits.iter().map(|h| h.id.clone()).collect();
+        hits.extend(titles.into_iter().filter(|t| !with_message.contains(&t.id)));
+        hits.sort_by_key(|h| std::cmp::Reverse(h.updated));
+        hits.truncate(limit as usize);
+        Ok(hits)
+    }
+}

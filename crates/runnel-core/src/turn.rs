@@ -1,0 +1,376 @@
+//! Sending in a stored conversation, shared by the window and `runnel ask
+//! --save`: record the turn, build the history the request carries, stream
+//! with the text flushed to the store at most every 250 ms (and at the
+//! terminal state), and record how the answer ended.
+
+use crate::config::env::ENV_PROVIDER_ID;
+use crate::engine::endpoint::Endpoint;
+use crate::engine::{ChatOptions, Engine, EngineEvent, Outcome, StreamResult};
+use crate::service::{Service, ServiceError};
+use crate::store::ConversationSummary;
+use crate::store::{
+    FinalState, Message, MessageStatus, Store, StoreError, StoredUsage, WHOLE_CONVERSATION,
+};
+use crate::types::answer::Answer;
+use crate::types::chat::{ChatMessage, Role};
+use crate::types::error::ErrorInfo;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often a streaming answer's text is saved: 200 ms, so that a kill at
+/// any moment loses at most 250 ms of text, delivery and the write included
+/// (measured: a 250 ms tick lost up to ~290 ms in the window under load).
+pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// The smallest Anthropic extended-thinking budget the API accepts.
+pub const MIN_THINKING_BUDGET: u32 = 1024;
+
+/// Checks a thinking budget the user asked for: none, or at least
+/// [`MIN_THINKING_BUDGET`] tokens. The error completes "thinking budget ...".
+pub fn check_thinking_budget(budget: Option<u32>) -> Result<(), String> {
+    match budget {
+        Some(b) if b < MIN_THINKING_BUDGET => Err(format!(
+            "must be at least {MIN_THINKING_BUDGET} tokens (got {b})"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What a stored conversation carries into its next send when the face does
+/// not say otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct Continuation {
+    /// Its saved provider (never the session-only environment provider).
+    pub provider: Option<String>,
+    /// Its model, with its provider.
+    pub model: Option<String>,
+    /// Its system prompt.
+    pub system_prompt: String,
+    /// Its thinking budget.
+    pub thinking_budget: Option<u32>,
+}
+
+impl Continuation {
+    /// What `conversation` carries on; with `retarget` (the face names a
+    /// provider or server of its own) its provider and model are not carried.
+    pub fn of(conversation: Option<&ConversationSummary>, retarget: bool) -> Self {
+        let Some(c) = conversation else {
+            return Self::default();
+        };
+        let provider = c
+            .provider
+            .clone()
+            .filter(|p| p != ENV_PROVIDER_ID && !retarget);
+        Self {
+            model: provider.as_ref().and(c.model.clone()),
+            provider,
+            system_prompt: c.system_prompt.clone(),
+            thinking_budget: c.thinking_budget,
+        }
+    }
+}
+
+/// What a send does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SendKind {
+    /// A new user message.
+    New {
+        /// Its text.
+        text: String,
+    },
+    /// Answer the last user message again; the previous answer is kept as a version.
+    Regenerate,
+    /// Replace the last user message (kept as a version) and answer it.
+    Edit {
+        /// The new text.
+        text: String,
+    },
+}
+
+/// Where the conversation's settings come from for this send.
+#[derive(Debug, Clone, Default)]
+pub struct SendSettings {
+    /// Provider id.
+    pub provider: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// System prompt.
+    pub system_prompt: String,
+    /// Anthropic extended thinking budget, when enabled.
+    pub thinking_budget: Option<u32>,
+}
+
+/// A recorded turn, ready to stream.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The user message being answered.
+    pub user_message: Message,
+    /// The new answer (status streaming).
+    pub answer: Message,
+    /// What the request carries: system prompt, then every shown turn.
+    pub messages: Vec<ChatMessage>,
+}
+
+/// Records the turn in the store: creates the conversation at its first
+/// message, adds or replaces the user message, and starts the answer.
+pub fn prepare(
+    store: &Store,
+    conversation_id: &str,
+    settings: &SendSettings,
+    kind: &SendKind,
+) -> Result<Prepared, StoreError> {
+    check_thinking_budget(settings.thinking_budget)
+        .map_err(|e| StoreError::Invalid(format!("The thinking budget {e}")))?;
+    if let SendKind::New { text } | SendKind::Edit { text } = kind {
+        if text.trim().is_empty() {
+            return Err(StoreError::Invalid("The message is empty".into()));
+        }
+    }
+    let exists = store.exists(conversation_id)?;
+    if !exists {
+        if !matches!(kind, SendKind::New { .. }) {
+            return Err(StoreError::Invalid(
+                "There is no message to answer again".into(),
+            ));
+        }
+        store.create_conversation(
+            conversation_id,
+            "",
+            settings.provider.as_deref(),
+            settings.model.as_deref(),
+            &settings.system_prompt,
+            settings.thinking_budget,
+        )?;
+    } else {
+        if store.has_live_stream(conversation_id)? {
+            return Err(StoreError::Invalid(
+                "An answer is still streaming in this conversation: stop it first".into(),
+            ));
+        }
+        store.set_settings(
+            conversation_id,
+            settings.provider.as_deref(),
+            settings.model.as_deref(),
+            &settings.system_prompt,
+            settings.thinking_budget,
+        )?;
+    }
+    let shown = store.messages(conversation_id, None, WHOLE_CONVERSATION)?;
+    let last_user = shown.iter().rev().find(|m| m.role == Role::User).cloned();
+    let (user, answer) = match kind {
+        SendKind::New { text } => {
+            let user = store.add_user_message(conversation_id, text, None)?;
+            let answer = store.begin_answer(conversation_id, &user.id, None)?;
+            (user, answer)
+        }
+        SendKind::Regenerate => {
+            let user = last_user
+                .ok_or_else(|| StoreError::Invalid("There is no message to answer again".into()))?;
+            let previous = shown
+                .iter()
+                .rev()
+                .find(|m| m.role == Role::Assistant && m.parent_id.as_deref() == Some(&user.id));
+            let answer =
+                store.begin_answer(conversation_id, &user.id, previous.map(|m| m.id.as_str()))?;
+            (user, answer)
+        }
+        SendKind::Edit { text } => {
+            let old = last_user
+                .ok_or_else(|| StoreError::Invalid("There is no message to edit".into()))?;
+            let user = store.add_user_message(conversation_id, text, Some(&old.id))?;
+            let answer = store.begin_answer(conversation_id, &user.id, None)?;
+            (user, answer)
+        }
+    };
+    let messages = history(store, conversation_id, &settings.system_prompt, &answer.id)?;
+    Ok(Prepared {
+        conversation_id: conversation_id.to_owned(),
+        user_message: user,
+        answer,
+        messages,
+    })
+}
+
+/// The request's messages: the system prompt, then every shown message with
+/// text (cancelled and failed partial answers as they stand), without `skip`.
+pub fn history(
+    store: &Store,
+    conversation_id: &str,
+    system_prompt: &str,
+    skip: &str,
+) -> Result<Vec<ChatMessage>, StoreError> {
+    let mut out = Vec::new();
+    if !system_prompt.trim().is_empty() {
+        out.push(ChatMessage::new(Role::System, system_prompt));
+    }
+    for m in store.messages(conversation_id, None, WHOLE_CONVERSATION)? {
+        if m.id == skip || m.content.is_empty() {
+            continue;
+        }
+        let mut msg = ChatMessage::new(m.role, m.content);
+        // Anthropic requires a turn's thinking blocks (with signatures) back.
+        msg.thinking = m.thinking_blocks.unwrap_or_default();
+        out.push(msg);
+    }
+    Ok(out)
+}
+
+/// The stored terminal state of a finished stream.
+pub fn final_state(r: &StreamResult) -> FinalState {
+    let (error_kind, error_message) = match &r.outcome {
+        Outcome::Error(e) => (Some(e.kind()), Some(e.to_string())),
+        Outcome::Done | Outcome::Cancelled => (None, None),
+    };
+    let answer = &r.answer;
+    FinalState {
+        status: r.outcome.status(),
+        content: answer.history_text(),
+        reasoning: answer.reasoning.clone(),
+        tool_calls: (!answer.tool_calls.is_empty()).then(|| answer.tool_calls.clone()),
+        error_kind,
+        error_message,
+        finish_reason: answer.finish_reason.clone(),
+        usage: Some(StoredUsage {
+            input_tokens: r.usage.input_tokens,
+            output_tokens: r.usage.output_tokens,
+            estimated: r.usage_estimated,
+        }),
+        metrics: Some(r.metrics),
+        thinking_blocks: (!answer.thinking_blocks.is_empty())
+            .then(|| answer.thinking_blocks.clone()),
+    }
+}
+
+/// Streams the prepared answer: `on_event` sees every engine event; the text
+/// is saved every [`FLUSH_EVERY`] while it changes, and the terminal state at
+/// the end.
+pub async fn stream(
+    engine: &Engine,
+    store: &Arc<Store>,
+    prepared: &Prepared,
+    endpoint: &Endpoint,
+    options: ChatOptions,
+    cancel: &CancellationToken,
+    on_event: &mut (dyn FnMut(EngineEvent) + Send),
+) -> StreamResult {
+    let live: Arc<Mutex<(Answer, bool)>> = Arc::new(Mutex::new((Answer::default(), false)));
+    let stop = CancellationToken::new();
+    let flusher = {
+        let live = live.clone();
+        let store = store.clone();
+        let id = prepared.answer.id.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let snapshot = match live.lock() {
+                    Ok(mut g) if g.1 => {
+                        g.1 = false;
+                        Some((g.0.history_text(), g.0.reasoning.clone()))
+                    }
+                    _ => None,
+                };
+                if let Some((text, reasoning)) = snapshot {
+                    let store = store.clone();
+                    let id = id.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        if let Err(e) = store.flush_answer(&id, &text, reasoning.as_deref()) {
+                            tracing::warn!(error = %e, "could not save the streaming answer");
+                        }
+                    })
+                    .await;
+                }
+            }
+        })
+    };
+    let result = engine
+        .chat(endpoint, &prepared.messages, options, cancel, &mut |ev| {
+            if let EngineEvent::Delta(d) = &ev {
+                if let Ok(mut g) = live.lock() {
+                    g.0.apply(d);
+                    g.1 = true;
+                }
+            }
+            on_event(ev);
+        })
+        .await;
+    stop.cancel();
+    let _ = flusher.await;
+    let fin = final_state(&result);
+    let store = store.clone();
+    let id = prepared.answer.id.clone();
+    match tokio::task::spawn_blocking(move || store.finish_message(&id, &fin)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "could not save the finished answer"),
+        Err(e) => tracing::error!(error = %e, "the task saving the finished answer failed"),
+    }
+    result
+}
+
+/// Where a send goes: the service's endpoint for the settings' provider and
+/// model, with thinking on where the protocol has it.
+pub async fn endpoint(
+    service: &Arc<Service>,
+    settings: &SendSettings,
+) -> Result<Endpoint, ServiceError> {
+    let mut endpoint = service
+        .endpoint(settings.provider.as_deref(), settings.model.as_deref())
+        .await?;
+    endpoint.set_thinking_budget(settings.thinking_budget);
+    Ok(endpoint)
+}
+
+/// Streams and records the answer of a prepared turn (see [`stream`]), then
+/// keeps what the engine learned about the provider (e.g. that it rejects
+/// `stream_options`) in its settings.
+pub async fn run(
+    service: &Arc<Service>,
+    store: &Arc<Store>,
+    prepared: &Prepared,
+    endpoint: &Endpoint,
+    provider_id: Option<String>,
+    cancel: &CancellationToken,
+    mut on_event: impl FnMut(EngineEvent) + Send,
+) -> StreamResult {
+    let result = stream(
+        &service.engine,
+        store,
+        prepared,
+        endpoint,
+        ChatOptions::default(),
+        cancel,
+        &mut on_event,
+    )
+    .await;
+    drop(on_event);
+    let service = service.clone();
+    let endpoint = endpoint.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        service.remember_quirks(provider_id.as_deref(), &endpoint)
+    })
+    .await;
+    result
+}
+
+/// Records a failure that happened before streaming (no usable provider):
+/// the answer ends as an error with this message.
+pub fn fail_before_stream(store: &Store, prepared: &Prepared, error: &ErrorInfo) {
+    let fin = FinalState {
+        error_kind: Some(error.kind),
+        error_message: Some(error.message.clone()),
+        ..FinalState::bare(MessageStatus::Error)
+    };
+    if let Err(e) = store.finish_message(&prepared.answer.id, &fin) {
+        tracing::error!(error = %e, "could not save the failed answer");
+    }
+}

@@ -1,0 +1,9 @@
+//! The bottom layer: model-neutral types and errors that every other layer
+//! uses and that use nothing above them.
+
+pub mod answer;
+pub mod chat;
+pub mod error;
+pub mod key;
+pub mod net;
+pub mod status;

@@ -1,0 +1,492 @@
+//! The conversation store on a temp dir: CRUD, paging, search, versions,
+//! migration from the first schema, damaged files, interrupted streams.
+
+use runnel_core::store::{
+    fts_query, Cursor, FinalState, MessageStatus, Store, StoreError, MARK_END, MARK_START,
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION,
+};
+use std::path::{Path, PathBuf};
+
+/// FTS5's own consistency check of the external-content indexes.
+fn assert_index_consistent(db: &Path) {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    conn.execute(
+        "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')",
+        [],
+    )
+    .expect("messages index consistent");
+    conn.execute(
+        "INSERT INTO titles_fts(titles_fts) VALUES('integrity-check')",
+        [],
+    )
+    .expect("titles index consistent");
+}
+
+fn temp_db(name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "runnel-store-{name}-{}-{}",
+        std::process::id(),
+        runnel_core::store::new_id()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = dir.join("runnel.sqlite3");
+    (dir, db)
+}
+
+fn done(content: &str) -> FinalState {
+    FinalState {
+        content: content.into(),
+        ..FinalState::bare(MessageStatus::Done)
+    }
+}
+
+/// A conversation with one exchange; returns (conversation id, user id, answer id).
+fn exchange(store: &Store, question: &str, answer: &str) -> (String, String, String) {
+    let id = runnel_core::store::new_id();
+    store
+        .create_conversation(
+            &id,
+            "",
+            Some("openai"),
+            Some("gpt-4o-mini"),
+            "Be brief.",
+            None,
+        )
+        .expect("create");
+    let u = store.add_user_message(&id, question, None).expect("user");
+    let a = store.begin_answer(&id, &u.id, None).expect("answer");
+    store.finish_message(&a.id, &done(answer)).expect("finish");
+    (id, u.id, a.id)
+}
+
+#[test]
+fn crud_title_rename_pin_delete_and_undo() {
+    let (dir, db) = temp_db("crud");
+    let store = Store::open(&db).expect("open");
+    let (id, _, a) = exchange(
+        &store,
+        "How do tides work?\nDetails please",
+        "The moon pulls the oceans.",
+    );
+    let c = store.conversation(&id).expect("conversation");
+    assert_eq!(
+        c.title, "How do tides work?",
+        "title from the first user message"
+    );
+    assert_eq!(c.provider.as_deref(), Some("openai"));
+    let msgs = store.messages(&id, None, 100).expect("messages");
+    assert_eq!(
+        msgs.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(),
+        ["user", "assistant"]
+    );
+    assert_eq!(msgs[1].id, a);
+    assert_eq!(msgs[1].status, MessageStatus::Done);
+    // A later user message does not change the title.
+    store
+        .add_user_message(&id, "Another question", None)
+        .expect("user 2");
+    assert_eq!(
+        store.conversation(&id).expect("c").title,
+        "How do tides work?"
+    );
+    store.rename(&id, "Tides").expect("rename");
+    assert_eq!(store.conversation(&id).expect("c").title, "Tides");
+    assert!(matches!(
+        store.rename(&id, "  "),
+        Err(StoreError::Invalid(_))
+    ));
+    store.set_pinned(&id, true).expect("pin");
+    assert!(store.conversation(&id).expect("c").pinned);
+    let deleted = store.delete(&id).expect("delete");
+    assert!(matches!(
+        store.conversation(&id),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store.search("moon", 10).expect("search").is_empty(),
+        "deleted messages leave the index"
+    );
+    assert_index_consistent(&db);
+    store.restore(&deleted).expect("undo");
+    assert_index_consistent(&db);
+    assert_eq!(store.messages(&id, None, 100).expect("messages").len(), 3);
+    assert_eq!(store.search("moon", 10).expect("search").len(), 1);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn paging_is_newest_first_with_pinned_on_top_and_no_gaps() {
+    let (dir, db) = temp_db("paging");
+    let store = Store::open(&db).expect("open");
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        let (id, _, _) = exchange(&store, &format!("question {i}"), "answer");
+        ids.push(id);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    store.set_pinned(&ids[5], true).expect("pin");
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = store.list(cursor.as_ref(), 50).expect("page");
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().expect("last");
+        cursor = Some(Cursor {
+            pinned: last.pinned,
+            updated: last.updated,
+            id: last.id.clone(),
+        });
+        seen.extend(page.into_iter().map(|c| c.id));
+    }
+    assert_eq!(seen.len(), 120);
+    assert_eq!(seen[0], ids[5], "pinned first");
+    assert_eq!(seen[1], ids[119], "then newest");
+    assert_eq!(seen[119], ids[0]);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 120);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn search_finds_a_word_in_message_1_of_1000_with_a_highlighted_snippet() {
+    let (dir, db) = temp_db("fts");
+    let store = Store::open(&db).expect("open");
+    let id = runnel_core::store::new_id();
+    store
+        .create_conversation(&id, "", None, None, "", None)
+        .expect("create");
+    let mut first = None;
+    for i in 0..500 {
+        let text = if i == 0 {
+            "Tell me about the zygomorphic flowers".to_owned()
+        } else {
+            format!("filler question {i}")
+        };
+        let u = store.add_user_message(&id, &text, None).expect("user");
+        first.get_or_insert(u.id.clone());
+        let a = store.begin_answer(&id, &u.id, None).expect("answer");
+        store
+            .finish_message(&a.id, &done(&format!("filler answer {i}")))
+            .expect("finish");
+    }
+    assert_eq!(store.all_messages(&id).expect("all").len(), 1000);
+    let hits = store.search("zygomorph", 20).expect("search");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].message_id, first);
+    assert!(
+        hits[0]
+            .snippet
+            .contains(&format!("{MARK_START}zygomorphic{MARK_END}")),
+        "{}",
+        hits[0].snippet
+    );
+    // Titles are searched too (a title hit shows when no message matched).
+    let other = runnel_core::store::new_id();
+    store
+        .create_conversation(&other, "", None, None, "", None)
+        .expect("create");
+    store.rename(&other, "Botany notes").expect("rename");
+    let hits = store.search("botany", 20).expect("search");
+    assert!(
+        hits.len() == 1 && hits[0].message_id.is_none() && hits[0].id == other,
+        "{hits:?}"
+    );
+    // Quotes and operators in the query are harmless.
+    assert!(store.search("\"AND OR NOT (", 20).is_ok());
+    assert_eq!(fts_query("  "), None);
+    assert_eq!(fts_query("a \"bcd").as_deref(), Some("\"a\" \"bcd\"*"));
+    assert_eq!(
+        fts_query("x a").as_deref(),
+        Some("\"x\" \"a\""),
+        "no prefix under 3 letters"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn streaming_text_is_indexed_only_when_the_answer_ends() {
+    let (dir, db) = temp_db("streaming-index");
+    let store = Store::open(&db).expect("open");
+    let id = runnel_core::store::new_id();
+    store
+        .create_conversation(&id, "", None, None, "", None)
+        .expect("create");
+    let u = store.add_user_message(&id, "hi", None).expect("user");
+    let a = store.begin_answer(&id, &u.id, None).expect("answer");
+    store
+        .flush_answer(&a.id, "quasar partial", None)
+        .expect("flush");
+    assert_eq!(store.message(&a.id).expect("m").content, "quasar partial");
+    assert!(store.search("quasar", 5).expect("search").is_empty());
+    store
+        .finish_message(
+            &a.id,
+            &FinalState {
+                content: "quasar partial".into(),
+                ..FinalState::bare(MessageStatus::Cancelled)
+            },
+        )
+        .expect("finish");
+    assert_eq!(store.search("quasar", 5).expect("search").len(), 1);
+    assert_index_consistent(&db);
+    assert_eq!(
+        store.message(&a.id).expect("m").status,
+        MessageStatus::Cancelled
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn regenerate_and_edit_keep_every_version() {
+    let (dir, db) = temp_db("versions");
+    let store = Store::open(&db).expect("open");
+    let (id, u, a1) = exchange(&store, "Name a colour", "Red");
+    // Regenerate: a new version of the answer; the old one is kept, hidden.
+    let a2 = store.begin_answer(&id, &u, Some(&a1)).expect("regenerate");
+    store.finish_message(&a2.id, &done("Blue")).expect("finish");
+    let shown = store.messages(&id, None, 10).expect("messages");
+    assert_eq!(
+        shown.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["Name a colour", "Blue"]
+    );
+    assert_eq!(store.versions(&a2.id).expect("versions").len(), 2);
+    assert!(
+        store.search("Red", 5).expect("search").is_empty(),
+        "a hidden version is not a hit"
+    );
+    store.activate(&a1).expect("flip back");
+    assert_eq!(store.search("Red", 5).expect("search").len(), 1);
+    assert_eq!(store.messages(&id, None, 10).expect("m")[1].content, "Red");
+    // Edit the last user message: a new version with its own answer.
+    let u2 = store
+        .add_user_message(&id, "Name a fruit", Some(&u))
+        .expect("edit");
+    let a3 = store.begin_answer(&id, &u2.id, None).expect("answer");
+    store
+        .finish_message(&a3.id, &done("Apple"))
+        .expect("finish");
+    let shown: Vec<String> = store
+        .messages(&id, None, 10)
+        .expect("m")
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(shown, ["Name a fruit", "Apple"]);
+    assert_eq!(store.versions(&u2.id).expect("versions").len(), 2);
+    store.activate(&u).expect("flip to the first question");
+    let shown: Vec<String> = store
+        .messages(&id, None, 10)
+        .expect("m")
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(
+        shown,
+        ["Name a colour", "Blue"],
+        "the first question with its latest answer"
+    );
+    assert_eq!(
+        store.all_messages(&id).expect("all").len(),
+        5,
+        "nothing destroyed"
+    );
+    assert_index_consistent(&db);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_database_made_by_the_first_schema_is_migrated() {
+    let (dir, db) = temp_db("migrate");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open v1");
+        conn.execute_batch(SCHEMA_V1).expect("v1 schema");
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO conversations (id, title, created, updated, system_prompt) VALUES ('c1', 'Old chat about nebulae', 1, 2, '');
+             INSERT INTO messages (id, conversation_id, seq, role, content, status, created) VALUES
+               ('m1', 'c1', 0, 'user', 'What is a nebula?', 'done', 1),
+               ('m2', 'c1', 1, 'assistant', 'A cloud of interstellar gas.', 'done', 2);",
+        )
+        .expect("v1 data");
+    }
+    let store = Store::open(&db).expect("migrate");
+    let v: i32 = rusqlite::Connection::open(&db)
+        .expect("open")
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("v");
+    assert_eq!(v, SCHEMA_VERSION);
+    let msgs = store.messages("c1", None, 10).expect("messages");
+    assert_eq!(msgs.len(), 2);
+    assert!(msgs.iter().all(|m| m.active));
+    assert_eq!(
+        store.search("interstellar", 5).expect("search")[0]
+            .message_id
+            .as_deref(),
+        Some("m2")
+    );
+    assert!(
+        store
+            .search("nebulae", 5)
+            .expect("search")
+            .iter()
+            .any(|h| h.message_id.is_none()),
+        "titles indexed"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_damaged_or_newer_database_is_reported_with_its_path_and_never_deleted() {
+    let (dir, db) = temp_db("corrupt");
+    std::fs::write(
+        &db,
+        b"this is not a database, just some text that is long enough to be read",
+    )
+    .expect("write");
+    match Store::open(&db) {
+        Err(StoreError::Open {
+            path,
+            message,
+            can_move_aside,
+        }) => {
+            assert_eq!(path, db);
+            assert!(
+                message.contains(&db.display().to_string()) && message.contains("damaged"),
+                "{message}"
+            );
+            assert!(can_move_aside);
+        }
+        other => panic!("expected an open error, got {other:?}"),
+    }
+    assert!(db.exists(), "the file is left alone");
+    let aside = Store::move_aside(&db).expect("move aside");
+    assert!(aside.exists() && !db.exists());
+    assert!(Store::open(&db).is_ok(), "a fresh database starts");
+
+    let (dir2, db2) = temp_db("newer");
+    rusqlite::Connection::open(&db2)
+        .expect("open")
+        .execute_batch("PRAGMA user_version = 99;")
+        .expect("v99");
+    match Store::open(&db2) {
+        Err(StoreError::Open { message, .. }) => {
+            assert!(message.contains("newer Runnel"), "{message}")
+        }
+        other => panic!("expected an open error, got {other:?}"),
+    }
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_dir_all(dir2).ok();
+}
+
+#[test]
+fn a_dead_writers_stream_becomes_interrupted_but_a_live_one_does_not() {
+    let (dir, db) = temp_db("interrupted");
+    let store = Store::open(&db).expect("open");
+    let id = runnel_core::store::new_id();
+    store
+        .create_conversation(&id, "", None, None, "", None)
+        .expect("create");
+    let u = store.add_user_message(&id, "hi", None).expect("user");
+    // This process's stream: its writer lock is held, so it stays streaming.
+    let live = store.begin_answer(&id, &u.id, None).expect("answer");
+    store
+        .flush_answer(&live.id, "still going", None)
+        .expect("flush");
+    // A stream whose writer is gone (no lock file).
+    rusqlite::Connection::open(&db)
+        .expect("open")
+        .execute(
+            "INSERT INTO messages (id, conversation_id, seq, role, content, status, created, writer) VALUES ('dead', ?1, 9, 'assistant', 'half an answer', 'streaming', 1, 'gone-process')",
+            [&id],
+        )
+        .expect("insert");
+    drop(store);
+    let reopened = Store::open(&db).expect("reopen");
+    assert_eq!(
+        reopened.message("dead").expect("m").status,
+        MessageStatus::Interrupted
+    );
+    assert_eq!(
+        reopened.message("dead").expect("m").content,
+        "half an answer"
+    );
+    assert_eq!(
+        reopened.message(&live.id).expect("m").status,
+        MessageStatus::Streaming,
+        "a live stream is never marked"
+    );
+    assert_eq!(
+        reopened.search("half", 5).expect("search").len(),
+        1,
+        "interrupted text is searchable"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn export_markdown_and_json_then_import() {
+    let (dir, db) = temp_db("export");
+    let store = Store::open(&db).expect("open");
+    let (id, _, _) = exchange(
+        &store,
+        "Write a haiku",
+        "Autumn moonlight—\na worm digs silently\ninto the chestnut.",
+    );
+    let md = store.export_markdown(&id).expect("md");
+    assert!(md.starts_with("# Write a haiku\n"), "{md}");
+    assert!(
+        md.contains("> System: Be brief.")
+            && md.contains("## You\n\nWrite a haiku")
+            && md.contains("into the chestnut.")
+    );
+    let json = store.export_json(&id).expect("json");
+    let copy = store.import_json(&json).expect("import");
+    assert_ne!(copy, id);
+    let a: Vec<String> = store
+        .messages(&id, None, 10)
+        .expect("m")
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    let b: Vec<String> = store
+        .messages(&copy, None, 10)
+        .expect("m")
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(a, b);
+    assert!(matches!(
+        store.import_json(&serde_json::json!({"hello": 1})),
+        Err(StoreError::Invalid(_))
+    ));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_database_at_schema_2_gains_the_thinking_columns() {
+    let (dir, db) = temp_db("migrate-v2");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch(SCHEMA_V1).expect("v1");
+        conn.execute_batch(SCHEMA_V2).expect("v2");
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO conversations (id, title, created, updated, system_prompt) VALUES ('c2', 'Old', 1, 2, '');
+             INSERT INTO messages (id, conversation_id, seq, role, content, status, created) VALUES ('u', 'c2', 0, 'user', 'hello there', 'done', 1);",
+        )
+        .expect("v2 data");
+    }
+    let store = Store::open(&db).expect("migrate to the latest schema");
+    assert_eq!(store.conversation("c2").expect("c").thinking_budget, None);
+    assert_eq!(
+        store.messages("c2", None, 5).expect("m")[0].thinking_blocks,
+        None
+    );
+    assert_eq!(store.search("hello", 5).expect("search").len(), 1);
+    assert_index_consistent(&db);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -1,0 +1,144 @@
+//! The benchmarks' loopback stream server: realistic chat.completion.chunk
+//! events, as fast as possible or at a set rate, each stamped with its send
+//! time. Also answers `GET /models`. Shared by the engine and window benchmarks.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const WORDS: &[&str] = &[
+    " the", " stream", " token", " answer", " model", " fast", " window", " render", " block",
+    " code", " and", " of", " to", " is", " in", " that", " it", " for", " with", " as",
+];
+
+/// What the server sends for one request.
+#[derive(Clone, Copy)]
+pub enum Script {
+    /// `n` chunks in one go (as fast as the socket takes them).
+    Burst(usize),
+    /// `n` chunks, one every `every`, each stamped with its send time (µs).
+    Paced(usize, Duration),
+    /// `n` tokens at `per_s` tokens per second, sent in 2 ms batches, each
+    /// stamped `t<ms since the epoch>`, a paragraph break every 40 tokens.
+    Rate(usize, u32),
+}
+
+fn chunk(content: &str) -> String {
+    // The shape of a real OpenAI chunk (ids, model, fingerprint, logprobs: null).
+    format!(
+        "data: {{\"id\":\"chatcmpl-AbCdEfGhIjKlMnOpQrStUv\",\"object\":\"chat.completion.chunk\",\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_5050236cbd\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}},\"logprobs\":null,\"finish_reason\":null}}]}}\n\n",
+        serde_json::Value::String(content.to_owned())
+    )
+}
+
+fn finish() -> String {
+    "data: {\"id\":\"chatcmpl-AbCdEfGhIjKlMnOpQrStUv\",\"object\":\"chat.completion.chunk\",\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\ndata: {\"id\":\"chatcmpl-AbCdEfGhIjKlMnOpQrStUv\",\"object\":\"chat.completion.chunk\",\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":200000,\"total_tokens\":200012}}\n\ndata: [DONE]\n\n".to_owned()
+}
+
+pub fn burst_body(n: usize) -> Vec<u8> {
+    let mut body = String::with_capacity(n * 260);
+    for i in 0..n {
+        body.push_str(&chunk(WORDS[i % WORDS.len()]));
+    }
+    body.push_str(&finish());
+    body.into_bytes()
+}
+
+pub fn now_us() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
+}
+
+/// The loopback stream server: answers every request with `script`.
+pub async fn serve(script: Script) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let burst = match script {
+        Script::Burst(n) => burst_body(n),
+        Script::Paced(..) | Script::Rate(..) => Vec::new(),
+    };
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let _ = sock.set_nodelay(true);
+            let burst = burst.clone();
+            tokio::spawn(async move {
+                // Read the request head and body.
+                let mut buf = Vec::new();
+                let mut tmp = [0u8; 16384];
+                loop {
+                    let Ok(n) = sock.read(&mut tmp).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                if buf.starts_with(b"GET ") {
+                    let body =
+                        r#"{"object":"list","data":[{"id":"bench-model","object":"model"}]}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(reply.as_bytes()).await;
+                    return;
+                }
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                match script {
+                    Script::Burst(_) => {
+                        let _ = sock.write_all(&burst).await;
+                    }
+                    Script::Rate(n, per_s) => {
+                        let mut tick = tokio::time::interval(Duration::from_millis(2));
+                        let per_batch = (per_s as usize / 500).max(1);
+                        let mut sent = 0;
+                        while sent < n {
+                            tick.tick().await;
+                            let ms = now_us() / 1000;
+                            let mut batch = String::new();
+                            for _ in 0..per_batch.min(n - sent) {
+                                sent += 1;
+                                let sep = if sent % 40 == 0 { "\n\n" } else { " " };
+                                batch.push_str(&chunk(&format!("t{ms}{sep}")));
+                            }
+                            if sock.write_all(batch.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        let _ = sock.write_all(finish().as_bytes()).await;
+                    }
+                    Script::Paced(n, every) => {
+                        let mut tick = tokio::time::interval(every);
+                        for _ in 0..n {
+                            tick.tick().await;
+                            let c = chunk(&format!("t{} ", now_us()));
+                            if sock.write_all(c.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        let _ = sock.write_all(finish().as_bytes()).await;
+                    }
+                }
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    addr
+}

@@ -1,0 +1,16 @@
+//! What Runnel's tests and benchmarks share, one copy each: the loopback
+//! provider server ([`server`]), the benchmarks' stream server
+//! ([`bench_server`]), temp dirs that are removed even when a test panics
+//! ([`temp`]), the recorded provider streams ([`fixtures`]), the built
+//! binaries ([`bin`]), the benchmark database ([`fill`]) and report ([`report`]).
+
+pub mod bench_server;
+pub mod bin;
+pub mod fill;
+pub mod fixtures;
+pub mod report;
+pub mod server;
+pub mod temp;
+
+pub use fixtures::{files_containing, shared_fixtures};
+pub use server::*;

@@ -1,0 +1,169 @@
+//! Sending in a stored conversation: the turn is recorded, then the answer
+//! streams to the window over a `tauri::ipc::Channel`, in per-frame batches,
+//! until exactly one end message. The whole send is core's `turn`; this
+//! command only wires it to the channel and the stream registry.
+
+use crate::commands::conversations::{with_store, ChatState};
+use crate::error::IpcError;
+use crate::streams::StreamRegistry;
+use runnel_core::engine::endpoint::Endpoint;
+use runnel_core::engine::EngineEvent;
+use runnel_core::render::feed::{self, StreamEnd, StreamMessage};
+use runnel_core::render::view::{message_views, MessageView};
+use runnel_core::service::Service;
+use runnel_core::store::Store;
+use runnel_core::turn::{self, Prepared, SendKind, SendSettings};
+use runnel_core::types::error::{ErrorInfo, ErrorKind};
+use serde::Serialize;
+use std::sync::Arc;
+use tauri::ipc::Channel;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What a send recorded, so the window can label its messages.
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct Sent {
+    conversation_id: String,
+    user_message: MessageView,
+    answer_id: String,
+}
+
+/// Records the turn and starts streaming the answer; events arrive on `on_event`.
+#[allow(clippy::too_many_arguments)] // a Tauri command takes its IPC arguments one by one
+#[tauri::command]
+pub(crate) async fn send_message(
+    service: tauri::State<'_, Arc<Service>>,
+    chat: tauri::State<'_, ChatState>,
+    streams: tauri::State<'_, Arc<StreamRegistry>>,
+    conversation_id: String,
+    stream_id: String,
+    provider_id: Option<String>,
+    model: Option<String>,
+    system_prompt: String,
+    thinking_budget: Option<u32>,
+    send: SendKind,
+    on_event: Channel<StreamMessage>,
+) -> Result<Sent, IpcError> {
+    let token = streams.insert(&stream_id)?;
+    let settings = SendSettings {
+        provider: provider_id,
+        model,
+        system_prompt,
+        thinking_budget,
+    };
+    let conv = conversation_id.clone();
+    let turn_settings = settings.clone();
+    let prepared = with_store(&chat, move |s| {
+        let p = turn::prepare(s, &conv, &turn_settings, &send)?;
+        let user = message_views(s, &conv, vec![p.user_message.clone()])?.remove(0);
+        Ok((p, user))
+    })
+    .await;
+    let (prepared, user_view) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            streams.remove(&stream_id);
+            return Err(e);
+        }
+    };
+    let store = chat.store()?;
+    let sent = Sent {
+        conversation_id,
+        user_message: user_view,
+        answer_id: prepared.answer.id.clone(),
+    };
+    // The turn is stored: a provider that cannot be used (keychain locked,
+    // provider deleted) ends this answer with an error and loses nothing.
+    let endpoint = match turn::endpoint(&service, &settings).await {
+        Ok(e) => e,
+        Err(e) => {
+            let info = e.to_info();
+            turn::fail_before_stream(&store, &prepared, &info);
+            streams.remove(&stream_id);
+            let _ = on_event.send(StreamMessage::End(StreamEnd::failed(info)));
+            return Ok(sent);
+        }
+    };
+    let live = LiveStream {
+        service: service.inner().clone(),
+        store,
+        prepared,
+        endpoint,
+        provider_id: settings.provider,
+        token,
+        stream_id,
+        streams: streams.inner().clone(),
+        channel: on_event,
+    };
+    tauri::async_runtime::spawn(live.run());
+    Ok(sent)
+}
+
+/// One answer streaming to the window.
+struct LiveStream {
+    service: Arc<Service>,
+    store: Arc<Store>,
+    prepared: Prepared,
+    endpoint: Endpoint,
+    provider_id: Option<String>,
+    token: CancellationToken,
+    stream_id: String,
+    streams: Arc<StreamRegistry>,
+    channel: Channel<StreamMessage>,
+}
+
+impl LiveStream {
+    /// Streams until the end, then sends the one end message.
+    async fn run(self) {
+        let (tx, rx) = mpsc::unbounded_channel::<EngineEvent>();
+        let channel = self.channel.clone();
+        let cancel_on_close = self.token.clone();
+        let pump = feed::pump(rx, feed::FRAME, move |ops| {
+            if channel.send(StreamMessage::Ops { ops }).is_err() {
+                // The window is gone: stop streaming.
+                cancel_on_close.cancel();
+            }
+        });
+        let Self {
+            service,
+            store,
+            prepared,
+            endpoint,
+            provider_id,
+            token,
+            stream_id,
+            streams,
+            channel,
+        } = self;
+        // The stream runs in its own task so that even a panic in it ends in a
+        // terminal state the window sees.
+        let run = tauri::async_runtime::spawn(async move {
+            // `tx` moves in and is dropped when the stream ends, which ends the pump.
+            turn::run(
+                &service,
+                &store,
+                &prepared,
+                &endpoint,
+                provider_id,
+                &token,
+                move |ev| {
+                    let _ = tx.send(ev);
+                },
+            )
+            .await
+        });
+        let (result, ()) = tokio::join!(run, pump);
+        let end = match result {
+            Ok(result) => StreamEnd::from_result(&result),
+            Err(e) => {
+                tracing::error!(error = %e, "stream task failed");
+                StreamEnd::failed(ErrorInfo::new(
+                    ErrorKind::Stream,
+                    format!("internal error: the stream stopped unexpectedly ({e})"),
+                ))
+            }
+        };
+        streams.remove(&stream_id);
+        let _ = channel.send(StreamMessage::End(end));
+    }
+}

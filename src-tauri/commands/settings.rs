@@ -1,0 +1,127 @@
+//! Settings commands: providers, keys, models, theme, the environment
+//! import, Stop, and opening links. Each parses, calls core, maps the error.
+
+use crate::error::IpcError;
+use crate::streams::StreamRegistry;
+use runnel_core::config::Theme;
+use runnel_core::service::{
+    KeySaveResult, ProviderInput, SavedProvider, Service, ServiceError, UiState,
+};
+use std::sync::Arc;
+
+/// Runs a blocking core call (keychain) off the UI thread.
+async fn blocking<T: Send + 'static>(
+    service: &Arc<Service>,
+    f: impl FnOnce(&Service) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, IpcError> {
+    let service = service.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&service))
+        .await
+        .map_err(|e| IpcError::internal(format!("background task failed: {e}")))?
+        .map_err(IpcError::from)
+}
+
+async fn ui_state(service: &Arc<Service>) -> Result<UiState, IpcError> {
+    blocking(service, |s| Ok(s.state())).await
+}
+
+#[tauri::command]
+pub(crate) async fn get_state(state: tauri::State<'_, Arc<Service>>) -> Result<UiState, IpcError> {
+    ui_state(&state).await
+}
+
+#[tauri::command]
+pub(crate) async fn save_provider(
+    state: tauri::State<'_, Arc<Service>>,
+    provider: ProviderInput,
+) -> Result<SavedProvider, IpcError> {
+    blocking(&state, move |s| s.save_provider(provider)).await
+}
+
+#[tauri::command]
+pub(crate) async fn duplicate_provider(
+    state: tauri::State<'_, Arc<Service>>,
+    id: String,
+) -> Result<String, IpcError> {
+    blocking(&state, move |s| s.duplicate_provider(&id)).await
+}
+
+#[tauri::command]
+pub(crate) async fn delete_provider(
+    state: tauri::State<'_, Arc<Service>>,
+    id: String,
+) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.delete_provider(&id)).await
+}
+
+#[tauri::command]
+pub(crate) async fn set_default_provider(
+    state: tauri::State<'_, Arc<Service>>,
+    id: String,
+) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.set_default_provider(&id)).await
+}
+
+#[tauri::command]
+pub(crate) async fn set_theme(
+    state: tauri::State<'_, Arc<Service>>,
+    theme: Theme,
+) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.set_theme(theme)).await
+}
+
+/// Tests and saves a key. The key comes in once and never goes back out.
+#[tauri::command]
+pub(crate) async fn set_api_key(
+    state: tauri::State<'_, Arc<Service>>,
+    provider_id: String,
+    key: String,
+    force: bool,
+) -> Result<KeySaveResult, IpcError> {
+    Ok(state.set_key(&provider_id, &key, force).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn delete_api_key(
+    state: tauri::State<'_, Arc<Service>>,
+    provider_id: String,
+) -> Result<(), IpcError> {
+    Ok(state.delete_key(&provider_id).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn list_models(
+    state: tauri::State<'_, Arc<Service>>,
+    provider_id: String,
+    refresh: bool,
+) -> Result<Vec<String>, IpcError> {
+    Ok(state.models(&provider_id, refresh).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn import_env(state: tauri::State<'_, Arc<Service>>) -> Result<String, IpcError> {
+    Ok(state.import_env().await?)
+}
+
+#[tauri::command]
+pub(crate) fn cancel_stream(
+    streams: tauri::State<'_, Arc<StreamRegistry>>,
+    stream_id: String,
+) -> bool {
+    streams.cancel(&stream_id)
+}
+
+/// Opens an http(s) or mailto link in the system browser, never in the app window.
+#[tauri::command]
+pub(crate) fn open_external(url: String) -> Result<(), IpcError> {
+    let parsed =
+        url::Url::parse(&url).map_err(|e| IpcError::invalid(format!("not a valid link: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https" | "mailto") {
+        return Err(IpcError::invalid(format!(
+            "links with {}: are not opened",
+            parsed.scheme()
+        )));
+    }
+    tauri_plugin_opener::open_url(parsed.as_str(), None::<&str>)
+        .map_err(|e| IpcError::internal(format!("could not open the browser: {e}")))
+}

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+
+const dir = new URL('../../ui/js/', import.meta.url);
+const modules = readdirSync(dir).filter((f) => f.endsWith('.js'));
+const source = (/** @type {string} */ f) => readFileSync(new URL(f, dir), 'utf8');
+
+test('every window module is type-checked and stays small', () => {
+  assert.ok(modules.length > 5);
+  for (const f of modules) {
+    const text = source(f);
+    assert.ok(text.startsWith('// @ts-check\n'), `${f} starts with // @ts-check`);
+    assert.ok(text.split('\n').length <= 700, `${f} is at most 700 lines`);
+  }
+});
+
+test('HTML enters the page only through dom.js, which takes the backend-sanitized html fields', () => {
+  for (const f of modules) {
+    if (f === 'dom.js') continue;
+    assert.doesNotMatch(source(f), /innerHTML|outerHTML|insertAdjacentHTML|document\.write/, `${f} writes no markup`);
+  }
+});
+
+test('no module keeps mutable state at its top level; app.js only wires', () => {
+  for (const f of modules) {
+    assert.doesNotMatch(source(f), /^(export )?(let|var) /m, `${f} has no top-level let/var`);
+  }
+  const app = source('app.js');
+  assert.doesNotMatch(app, /\bfunction\b|\bif\s*\(|\bfor\s*\(|\bwhile\s*\(|\bawait\b|\blet\b/, 'app.js has no logic of its own');
+});

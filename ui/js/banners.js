@@ -1,0 +1,72 @@
+// @ts-check
+/**
+ * Short notices (the toast, with Undo after a delete; errors of actions) and
+ * the banner about a conversation database that cannot be opened.
+ */
+import * as ipc from './ipc.js';
+import { $ } from './dom.js';
+
+/** @typedef {import('../types/ipc').StoreProblem} StoreProblem */
+/** @typedef {ReturnType<typeof createNotices>} Notices */
+
+export function createNotices() {
+  const box = $('toast');
+  const text = $('toast-text');
+  const undoBtn = /** @type {HTMLButtonElement} */ ($('toast-undo'));
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let timer = null;
+
+  /**
+   * Shows a short message, with an Undo button when `undo` is given.
+   * @param {string} message
+   * @param {() => Promise<void>} [undo]
+   */
+  function toast(message, undo) {
+    text.textContent = message;
+    undoBtn.hidden = !undo;
+    undoBtn.onclick = undo
+      ? () => {
+          box.hidden = true;
+          undo().catch(showError);
+        }
+      : null;
+    box.hidden = false;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => (box.hidden = true), undo ? 10_000 : 6_000);
+  }
+
+  /** An action failed: say why. @param {any} e */
+  function showError(e) {
+    toast(String(e?.message ?? e));
+  }
+
+  return { toast, showError };
+}
+
+/**
+ * @param {{notices: Notices, refreshList: () => Promise<void>}} deps
+ */
+export function createStoreBanner({ notices, refreshList }) {
+  const banner = $('store-banner');
+  return {
+    /** Shows the banner when the database is unavailable (with a fix when there is one). */
+    async check() {
+      const problem = await ipc.storeProblem().catch(() => /** @type {StoreProblem|null} */ (null));
+      banner.hidden = !problem;
+      if (!problem) return;
+      $('store-banner-text').textContent = `${problem.message} Conversations cannot be saved until this is fixed.`;
+      const btn = $('store-reset');
+      btn.hidden = !problem.can_move_aside;
+      btn.onclick = async () => {
+        try {
+          const aside = await ipc.resetStore();
+          banner.hidden = true;
+          notices.toast(aside ? `The old database was moved to ${aside}.` : 'Started a fresh database.');
+          await refreshList();
+        } catch (e) {
+          notices.showError(e);
+        }
+      };
+    },
+  };
+}

@@ -1,0 +1,68 @@
+// @ts-check
+/**
+ * The composer: the message field (Enter sends, Shift+Enter adds a line; it
+ * grows with its text) and edit mode (editing the last user message, with its
+ * banner and Cancel). Edit mode is `state.editing`; the banner follows it, so
+ * leaving edit mode is one call, `leaveEditMode`.
+ */
+import { composerKey } from './format.js';
+import { $ } from './dom.js';
+
+/** @typedef {import('./state.js').AppState} AppState */
+/** @typedef {ReturnType<typeof createComposer>} Composer */
+
+/**
+ * @param {{state: AppState, onSend: () => void}} deps
+ */
+export function createComposer({ state, onSend }) {
+  const input = /** @type {HTMLTextAreaElement} */ ($('composer'));
+  const banner = $('editing-banner');
+
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight + 2, window.innerHeight * 0.4)}px`;
+  }
+
+  /** Leaves edit mode (the banner goes with it); the text stays. */
+  function leaveEditMode() {
+    state.set('editing', false);
+  }
+
+  input.addEventListener('keydown', (ev) => {
+    const action = composerKey(ev);
+    if (action === 'send') {
+      ev.preventDefault();
+      onSend();
+    }
+  });
+  input.addEventListener('input', autosize);
+  state.on('editing', (on) => {
+    banner.hidden = !on;
+  });
+  $('edit-cancel').addEventListener('click', () => {
+    leaveEditMode();
+    input.value = '';
+  });
+
+  return {
+    /** The text as typed. */
+    text: () => input.value,
+    /** Empties the field (and shrinks it back). */
+    clear() {
+      input.value = '';
+      autosize();
+    },
+    focus: () => input.focus(),
+    /**
+     * Puts the last user message's text in the field to edit and resend it.
+     * @param {string} text
+     */
+    edit(text) {
+      state.set('editing', true);
+      input.value = text;
+      autosize();
+      input.focus();
+    },
+    leaveEditMode,
+  };
+}

@@ -1,0 +1,334 @@
+// @ts-check
+/**
+ * The open conversation: its message list (paged from the store as it is
+ * scrolled up), Send / Stop / New chat, the system prompt, a stream from its
+ * start to its end (its apply loop is answer-stream.js), Retry, Regenerate,
+ * Edit and the version arrows, and links in answers (to the system browser).
+ */
+import * as ipc from './ipc.js';
+import { newId } from './format.js';
+import { $, scrollToBottom } from './dom.js';
+import { AssistantView, userMessage } from './message-view.js';
+import { applyLoop } from './answer-stream.js';
+
+/** @typedef {import('../types/ipc').MessageView} MessageView */
+/** @typedef {import('../types/ipc').SendKind} SendKind */
+/** @typedef {import('../types/ipc').ErrorInfo} ErrorInfo */
+/** @typedef {import('./state.js').AppState} AppState */
+/** @typedef {import('./state.js').ActiveStream} ActiveStream */
+/** @typedef {import('./composer.js').Composer} Composer */
+/** @typedef {import('./pickers.js').Pickers} Pickers */
+/** @typedef {import('./banners.js').Notices} Notices */
+/** @typedef {import('./answer-stream.js').StreamProbe} StreamProbe */
+/** @typedef {ReturnType<typeof createConversationView>} ConversationView */
+
+/** Messages loaded per page when a conversation opens or scrolls up. */
+const PAGE = 60;
+
+/**
+ * Measurement hooks (page-metrics.js installs them with RUNNEL_PAGE_METRICS=1).
+ * @typedef {object} Instrumentation
+ * @property {() => StreamProbe} streamStarted a stream starts: the probe of its apply loop
+ * @property {() => void} streamCancelled Stop was pressed on the running stream
+ * @property {(openedAt: number) => void} opened a stored conversation is rendered; its open started at `openedAt` (performance.now())
+ */
+
+/**
+ * @param {{state: AppState, composer: Composer, pickers: Pickers, notices: Notices,
+ *   refreshList: () => Promise<void>}} deps
+ */
+export function createConversationView({ state, composer, pickers, notices, refreshList }) {
+  const messages = $('messages');
+  const systemPrompt = /** @type {HTMLTextAreaElement} */ ($('system-prompt'));
+  const sendBtn = /** @type {HTMLButtonElement} */ ($('send'));
+  const cancelBtn = /** @type {HTMLButtonElement} */ ($('cancel'));
+  /** The last user message and the last answer on screen (they carry the tail actions). */
+  const tail = { user: /** @type {HTMLElement|null} */ (null), answer: /** @type {AssistantView|null} */ (null) };
+  /** @type {Instrumentation|null} */
+  let instruments = null;
+
+  /** @type {import('./message-view.js').Handlers} */
+  const handlers = {
+    onRetry: () => resend({ kind: 'regenerate' }),
+    onRegenerate: () => resend({ kind: 'regenerate' }),
+    onVersion: (id) => {
+      ipc.activateVersion(id).then(() => open(state.data.conversation.id, null), notices.showError);
+    },
+    onEdit: (text) => {
+      if (state.data.active) return;
+      composer.edit(text);
+    },
+  };
+
+  /** @param {ActiveStream|null} active */
+  const renderStreaming = (active) => {
+    sendBtn.disabled = !!active;
+    cancelBtn.disabled = !active;
+  };
+  state.on('active', renderStreaming);
+  renderStreaming(state.data.active);
+
+  /** The running stream is over for this view; false if another replaced it. @param {ActiveStream} stream */
+  function release(stream) {
+    if (state.data.active !== stream) return false;
+    state.set('active', null);
+    return true;
+  }
+
+  /**
+   * Starts streaming an answer for `send`.
+   * @param {SendKind} send
+   * @param {HTMLElement|null} userNode the user message just shown (gets its stored id)
+   */
+  function startStream(send, userNode) {
+    const streamId = newId();
+    const view = new AssistantView(streamId, handlers);
+    tail.answer?.dropRetry();
+    tail.answer = view;
+    messages.append(view.root);
+    scrollToBottom(messages);
+    /** @type {ActiveStream} */
+    const stream = { streamId };
+    state.set('active', stream);
+    const probe = instruments ? instruments.streamStarted() : null;
+    const convId = state.data.conversation.id;
+    const onMessage = applyLoop(view, messages, probe, () => {
+      if (!release(stream)) return;
+      refreshList();
+      // A regenerated or edited turn has versions now: show their arrows.
+      if (send.kind !== 'new' && convId === state.data.conversation.id) open(convId, null);
+    });
+    const { providerId, model } = state.data.choice;
+    ipc
+      .sendMessage(
+        {
+          conversationId: convId, streamId, providerId, model: model || null,
+          systemPrompt: systemPrompt.value, thinkingBudget: pickers.thinkingBudget(), send,
+        },
+        onMessage,
+      )
+      .then((sent) => {
+        if (convId === state.data.conversation.id) state.update('conversation', { stored: true });
+        view.root.setAttribute('data-message-id', sent.answer_id);
+        if (userNode) userNode.setAttribute('data-message-id', sent.user_message.id);
+        refreshList();
+      })
+      .catch((/** @type {any} */ err) => {
+        /** @type {ErrorInfo} */
+        const error = { kind: err.kind ?? 'internal', message: err.message };
+        view.finish({
+          status: 'error', error, finish_reason: null,
+          metrics: { ttft_ms: null, total_ms: 0, chunks: 0, tokens_per_s: null },
+          usage: { input_tokens: 0, output_tokens: 0 }, usage_estimated: true, tool_calls: [], text: '',
+        });
+        release(stream);
+      });
+  }
+
+  function hideEmptyHint() {
+    document.getElementById('empty-hint')?.remove();
+  }
+
+  function send() {
+    const text = composer.text();
+    if (!text.trim() || state.data.active) return;
+    hideEmptyHint();
+    if (state.data.editing) {
+      composer.leaveEditMode();
+      composer.clear();
+      resend({ kind: 'edit', text });
+      return;
+    }
+    tail.user?.querySelector('[data-testid="edit"]')?.remove();
+    const node = userMessage(text, '', { last: true }, handlers);
+    tail.user = node;
+    messages.append(node);
+    composer.clear();
+    startStream({ kind: 'new', text }, node);
+  }
+
+  /**
+   * Regenerates the last answer or resends an edited last message; the
+   * replaced versions are kept, so the conversation is reloaded afterwards.
+   * @param {SendKind} kind
+   */
+  function resend(kind) {
+    if (state.data.active) return;
+    if (kind.kind === 'edit' && tail.user) {
+      // The old message and its answer stay as versions; show the new text now.
+      let n = /** @type {Element|null} */ (tail.user);
+      while (n) {
+        const next = n.nextElementSibling;
+        n.remove();
+        n = next;
+      }
+      const node = userMessage(kind.text, '', { last: true }, handlers);
+      tail.user = node;
+      messages.append(node);
+      tail.answer = null;
+      startStream(kind, node);
+      return;
+    }
+    tail.answer?.root.remove();
+    tail.answer = null;
+    startStream(kind, null);
+  }
+
+  /** Stops the running stream (its end arrives on its channel). */
+  function cancel() {
+    const active = state.data.active;
+    if (!active) return;
+    instruments?.streamCancelled();
+    ipc.cancelStream(active.streamId).catch(() => {});
+  }
+
+  /** Shows an empty conversation (stored at its first message). */
+  function newChat() {
+    cancel();
+    state.update('conversation', { id: newId(), stored: false });
+    state.set('active', null);
+    tail.answer = null;
+    tail.user = null;
+    composer.leaveEditMode();
+    state.update('paging', { oldestSeq: null, hasMore: false });
+    state.set('openGen', state.data.openGen + 1);
+    messages.replaceChildren();
+    systemPrompt.value = '';
+    pickers.setThinking(null);
+    // New conversations use the default provider.
+    pickers.followDefault();
+    composer.focus();
+  }
+
+  /**
+   * Renders stored messages; the `last` ids get the tail actions.
+   * @param {MessageView[]} msgs
+   * @param {string|null} lastUserId
+   * @param {string|null} lastAnswerId
+   */
+  function renderStored(msgs, lastUserId, lastAnswerId) {
+    const frag = document.createDocumentFragment();
+    /** @type {AssistantView|null} */
+    let answer = null;
+    /** @type {HTMLElement|null} */
+    let user = null;
+    for (const m of msgs) {
+      if (m.role === 'user') {
+        // Versions are flipped on the last turn only: an older flip would hide the turns after it.
+        const last = m.id === lastUserId;
+        const node = userMessage(m.content, m.id, last ? { version: m.version, versions: m.versions, last: true } : {}, handlers);
+        if (last) user = node;
+        frag.append(node);
+      } else {
+        const last = m.id === lastAnswerId;
+        const one = /** @type {[number, number]} */ ([1, 1]);
+        const v = AssistantView.fromStored(last ? m : { ...m, version: one }, handlers, last);
+        if (last) answer = v;
+        frag.append(v.root);
+      }
+    }
+    return { frag, answer, user };
+  }
+
+  /**
+   * Opens a stored conversation on its newest messages (or, with `focusMessage`,
+   * loads pages until that message is there, then scrolls to it and highlights it).
+   * @param {string} id
+   * @param {string|null} focusMessage
+   */
+  async function open(id, focusMessage) {
+    // The stream keeps going in the backend only while its view is on screen.
+    if (state.data.active) cancel();
+    const gen = state.data.openGen + 1;
+    state.set('openGen', gen);
+    const openedAt = performance.now();
+    try {
+      let page = await ipc.openConversation(id, null, PAGE);
+      let msgs = page.messages;
+      while (focusMessage && page.has_more && !msgs.some((m) => m.id === focusMessage)) {
+        page = await ipc.openConversation(id, msgs[0]?.seq ?? null, PAGE * 4);
+        msgs = [...page.messages, ...msgs];
+      }
+      if (gen !== state.data.openGen) return;
+      state.update('conversation', { id, stored: true });
+      state.set('active', null);
+      composer.leaveEditMode();
+      state.update('paging', { oldestSeq: msgs[0]?.seq ?? null, hasMore: page.has_more });
+      const lastUserId = [...msgs].reverse().find((m) => m.role === 'user')?.id ?? null;
+      const lastAnswerMsg = [...msgs].reverse().find((m) => m.role === 'assistant');
+      const lastAnswerId = msgs.length && msgs[msgs.length - 1].role === 'assistant' ? lastAnswerMsg?.id ?? null : null;
+      const { frag, answer, user } = renderStored(msgs, lastUserId, lastAnswerId);
+      messages.replaceChildren(frag);
+      tail.answer = answer;
+      tail.user = user;
+      systemPrompt.value = page.conversation.system_prompt;
+      pickers.setThinking(page.conversation.thinking_budget);
+      pickers.choose(page.conversation.provider, page.conversation.model ?? '', true);
+      instruments?.opened(openedAt);
+      if (focusMessage) {
+        const target = messages.querySelector(`[data-message-id="${CSS.escape(focusMessage)}"]`);
+        if (target) {
+          target.classList.add('highlight');
+          target.setAttribute('data-highlighted', 'true');
+          target.scrollIntoView({ block: 'center' });
+        }
+      } else {
+        scrollToBottom(messages);
+      }
+    } catch (e) {
+      notices.showError(e);
+    }
+  }
+
+  /** Loads the previous page when the list is scrolled to the top. */
+  async function loadOlder() {
+    const paging = state.data.paging;
+    if (paging.loading || !paging.hasMore || paging.oldestSeq === null) return;
+    state.update('paging', { loading: true });
+    const id = state.data.conversation.id;
+    try {
+      const gen = state.data.openGen;
+      const page = await ipc.openConversation(id, paging.oldestSeq, PAGE);
+      if (id !== state.data.conversation.id || gen !== state.data.openGen) return;
+      const before = messages.scrollHeight;
+      const { frag } = renderStored(page.messages, null, null);
+      messages.prepend(frag);
+      // Keep what the user was reading in place.
+      messages.scrollTop += messages.scrollHeight - before;
+      state.update('paging', { oldestSeq: page.messages[0]?.seq ?? state.data.paging.oldestSeq, hasMore: page.has_more });
+    } catch (e) {
+      notices.showError(e);
+    } finally {
+      state.update('paging', { loading: false });
+    }
+  }
+
+  messages.addEventListener('scroll', () => {
+    if (messages.scrollTop < 200) loadOlder();
+  });
+  // Links in answers open in the system browser, never in this window.
+  messages.addEventListener('click', (ev) => {
+    const target = /** @type {Element} */ (ev.target);
+    const link = target.closest?.('a[href]');
+    if (!link) return;
+    ev.preventDefault();
+    const href = link.getAttribute('href') ?? '';
+    ipc.openExternal(href).catch((/** @type {Error} */ e) => console.warn(e.message));
+  });
+  sendBtn.addEventListener('click', send);
+  cancelBtn.addEventListener('click', cancel);
+  $('clear').addEventListener('click', newChat);
+
+  return {
+    open,
+    newChat,
+    send,
+    cancel,
+    /** No message is on screen. */
+    isEmpty: () => !messages.querySelector('[data-testid="message"]'),
+    /** Installs (or, with null, removes) the measurement hooks. @param {Instrumentation|null} hooks */
+    instrument(hooks) {
+      instruments = hooks;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// @ts-check
+/**
+ * Full-text search over all conversations: the search field (Esc clears it,
+ * Enter opens the first hit) and its results, which take the conversation
+ * list's place while there is a query. A hit opens its conversation on the
+ * matching message.
+ */
+import * as ipc from './ipc.js';
+import { snippetParts } from './format.js';
+import { $, el } from './dom.js';
+
+/** @typedef {import('./banners.js').Notices} Notices */
+/** @typedef {ReturnType<typeof createSearch>} Search */
+
+/**
+ * @param {{notices: Notices, open: (id: string, focusMessage: string|null) => Promise<void>,
+ *   showList: (on: boolean) => void}} deps
+ */
+export function createSearch({ notices, open, showList }) {
+  const input = /** @type {HTMLInputElement} */ ($('search'));
+  const results = $('search-results');
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let timer = null;
+
+  async function run() {
+    const q = input.value.trim();
+    if (!q) {
+      results.hidden = true;
+      showList(true);
+      return;
+    }
+    try {
+      const hits = await ipc.searchConversations(q);
+      if (input.value.trim() !== q) return;
+      results.replaceChildren();
+      if (hits.length === 0) results.append(el('div', { class: 'hint', 'data-testid': 'search-empty' }, 'No matches'));
+      for (const h of hits) {
+        const row = el('div', {
+          class: 'search-result', 'data-testid': 'search-result', 'data-conversation-id': h.id,
+          'data-message-id': h.message_id ?? '', tabindex: '0', role: 'button',
+        });
+        const snippet = el('div', { class: 'snippet' });
+        for (const part of snippetParts(h.snippet)) snippet.append(part.mark ? el('mark', {}, part.text) : part.text);
+        row.append(el('div', { class: 'title' }, h.title || 'Chat'), snippet);
+        row.addEventListener('click', () => open(h.id, h.message_id));
+        results.append(row);
+      }
+      results.hidden = false;
+      showList(false);
+    } catch (e) {
+      notices.showError(e);
+    }
+  }
+
+  input.addEventListener('input', () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(run, 120);
+  });
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') {
+      input.value = '';
+      run();
+    } else if (ev.key === 'Enter') {
+      /** @type {HTMLElement|null} */ (results.querySelector('[data-testid="search-result"]'))?.click();
+    }
+  });
+
+  return {
+    /** Ctrl+K: focus the field with its text selected. */
+    focus() {
+      input.focus();
+      input.select();
+    },
+  };
+}

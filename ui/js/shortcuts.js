@@ -1,0 +1,32 @@
+// @ts-check
+/**
+ * Keys anywhere in the window: Esc stops the answer, Ctrl+N starts a new chat,
+ * Ctrl+K goes to search, Ctrl+Shift+Backspace deletes the open chat. (Enter
+ * and Shift+Enter in the composer are the composer's.)
+ */
+import { globalKey } from './format.js';
+
+/** @typedef {import('./state.js').AppState} AppState */
+
+/**
+ * @param {{state: AppState, cancel: () => void, newChat: () => void,
+ *   focusSearch: () => void, deleteOpen: () => void}} actions
+ */
+export function installShortcuts({ state, cancel, newChat, focusSearch, deleteOpen }) {
+  document.addEventListener('keydown', (ev) => {
+    const action = globalKey(ev);
+    if (action === 'cancel' && state.data.active) {
+      ev.preventDefault();
+      cancel();
+    } else if (action === 'new_chat') {
+      ev.preventDefault();
+      newChat();
+    } else if (action === 'search') {
+      ev.preventDefault();
+      focusSearch();
+    } else if (action === 'delete_chat') {
+      ev.preventDefault();
+      deleteOpen();
+    }
+  });
+}

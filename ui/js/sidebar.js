@@ -1,0 +1,145 @@
+// @ts-check
+/**
+ * The sidebar's list of stored conversations: newest first, paged as it is
+ * scrolled, the open one marked (`aria-current`), and rename, pin, and delete
+ * with Undo.
+ */
+import * as ipc from './ipc.js';
+import { formatDate } from './format.js';
+import { $, el } from './dom.js';
+
+/** @typedef {import('../types/ipc').ConversationSummary} ConversationSummary */
+/** @typedef {import('./state.js').AppState} AppState */
+/** @typedef {import('./banners.js').Notices} Notices */
+/** @typedef {ReturnType<typeof createSidebar>} Sidebar */
+
+/** Conversations loaded per sidebar page. */
+const LIST_PAGE = 50;
+
+/**
+ * @param {{state: AppState, notices: Notices, open: (id: string, focusMessage: string|null) => Promise<void>,
+ *   newChat: () => void}} deps
+ */
+export function createSidebar({ state, notices, open, newChat }) {
+  const list = $('conversation-list');
+  const { showError, toast } = notices;
+
+  function markCurrent() {
+    const current = state.data.conversation.id;
+    for (const item of list.querySelectorAll('[data-testid="conversation-item"]')) {
+      item.setAttribute('aria-current', String(item.getAttribute('data-conversation-id') === current));
+    }
+  }
+  state.on('conversation', (now, before) => {
+    if (now.id !== before.id) markCurrent();
+  });
+
+  /** @param {ConversationSummary} c */
+  function conversationItem(c) {
+    const item = el('div', {
+      class: 'conversation-item', 'data-testid': 'conversation-item', 'data-conversation-id': c.id,
+      'aria-current': String(c.id === state.data.conversation.id), tabindex: '0', role: 'button',
+    });
+    const text = el('div', { class: 'text' });
+    const title = el('div', { class: 'title', 'data-testid': 'conversation-title' }, c.title || 'New chat');
+    if (c.pinned) title.prepend(el('span', { class: 'pin', 'data-testid': 'pinned' }, '📌 '));
+    text.append(title, el('div', { class: 'date' }, formatDate(c.updated, Date.now())));
+    const acts = el('div', { class: 'item-actions' });
+    /**
+     * @param {string} testid
+     * @param {string} label
+     * @param {string} tip
+     * @param {() => void} f
+     */
+    const mk = (testid, label, tip, f) => {
+      const b = el('button', { type: 'button', 'data-testid': testid, title: tip }, label);
+      b.addEventListener('click', (ev) => {
+        ev.stopPropagation();
+        f();
+      });
+      acts.append(b);
+    };
+    mk('conversation-rename', '✎', 'Rename', () => {
+      const t = prompt('Rename conversation', c.title);
+      if (t && t.trim()) ipc.renameConversation(c.id, t).then(refresh, showError);
+    });
+    mk('conversation-pin', c.pinned ? '⊘' : '📌', c.pinned ? 'Unpin' : 'Pin on top', () => {
+      ipc.pinConversation(c.id, !c.pinned).then(refresh, showError);
+    });
+    mk('conversation-delete', '🗑', 'Delete', () => remove(c.id, c.title));
+    item.append(text, acts);
+    item.addEventListener('click', () => open(c.id, null));
+    item.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') open(c.id, null);
+    });
+    return item;
+  }
+
+  /** Reloads the sidebar's first page. */
+  async function refresh() {
+    state.update('sidebar', { gen: state.data.sidebar.gen + 1, cursor: null, done: false, loading: false });
+    await loadMore();
+  }
+
+  async function loadMore() {
+    const sidebar = state.data.sidebar;
+    if (sidebar.loading || sidebar.done) return;
+    state.update('sidebar', { loading: true });
+    const gen = sidebar.gen;
+    const first = sidebar.cursor === null;
+    try {
+      const page = await ipc.listConversations(sidebar.cursor, LIST_PAGE);
+      if (gen !== state.data.sidebar.gen) return;
+      // The first page replaces the list in one step (no flash, no mixed pages).
+      if (first) list.replaceChildren();
+      for (const c of page) list.append(conversationItem(c));
+      const last = page[page.length - 1];
+      if (last) state.update('sidebar', { cursor: { pinned: last.pinned, updated: last.updated, id: last.id } });
+      state.update('sidebar', { done: page.length < LIST_PAGE });
+    } catch (e) {
+      state.update('sidebar', { done: true });
+    } finally {
+      if (gen === state.data.sidebar.gen) state.update('sidebar', { loading: false });
+    }
+  }
+
+  list.addEventListener('scroll', () => {
+    if (list.scrollTop + list.clientHeight > list.scrollHeight - 200) loadMore();
+  });
+
+  /**
+   * Deletes after a confirm; Undo brings it back for a few seconds.
+   * @param {string} id
+   * @param {string} title
+   */
+  async function remove(id, title) {
+    if (!confirm(`Delete “${title || 'this chat'}”?`)) return;
+    try {
+      const token = await ipc.deleteConversation(id);
+      if (id === state.data.conversation.id) newChat();
+      await refresh();
+      toast(`Deleted “${title || 'chat'}”.`, async () => {
+        const restored = await ipc.undoDelete(token);
+        await refresh();
+        open(restored, null);
+      });
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  return {
+    refresh,
+    remove,
+    /** Deletes the open conversation (Ctrl+Shift+Backspace) once it is stored. */
+    removeOpen() {
+      const { id, stored } = state.data.conversation;
+      const item = list.querySelector(`[data-conversation-id="${CSS.escape(id)}"]`);
+      if (stored) remove(id, item?.querySelector('.title')?.textContent ?? '');
+    },
+    /** Shows or hides the list (search results take its place). @param {boolean} on */
+    showList(on) {
+      list.hidden = !on;
+    },
+  };
+}

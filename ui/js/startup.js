@@ -1,0 +1,27 @@
+// @ts-check
+/**
+ * Start-up order: the sidebar is listed at once (it does not wait for the
+ * provider state, which asks the keychain about every provider), then the
+ * provider state and the database's health; then `body[data-ready]`, which
+ * automation waits for.
+ */
+
+/**
+ * @param {{focusComposer: () => void, refreshList: () => Promise<void>, refreshState: () => Promise<unknown>,
+ *   checkStore: () => Promise<void>, onSidebarShown: () => void}} steps
+ */
+export async function start({ focusComposer, refreshList, refreshState, checkStore, onSidebarShown }) {
+  focusComposer();
+  const sidebarShown = refreshList().then(onSidebarShown);
+  try {
+    await refreshState();
+  } catch {
+    // The setup banner says what went wrong.
+  }
+  await checkStore();
+  await sidebarShown;
+  // Never steal focus from a field the user is already typing in.
+  if (document.activeElement === document.body || document.activeElement === null) focusComposer();
+  // Start-up is done (state, sidebar): automation waits for this.
+  document.body.dataset.ready = 'true';
+}

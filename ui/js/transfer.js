@@ -1,0 +1,42 @@
+// @ts-check
+/**
+ * Export of the open conversation (Markdown or Runnel JSON, through a save
+ * dialog) and import of a Runnel JSON export (through an open dialog).
+ */
+import * as ipc from './ipc.js';
+import { $ } from './dom.js';
+
+/** @typedef {import('./state.js').AppState} AppState */
+/** @typedef {import('./banners.js').Notices} Notices */
+
+/**
+ * @param {{state: AppState, notices: Notices, refreshList: () => Promise<void>,
+ *   open: (id: string, focusMessage: string|null) => Promise<void>}} deps
+ */
+export function initTransfer({ state, notices, refreshList, open }) {
+  for (const format of /** @type {const} */ (['md', 'json'])) {
+    $(`export-${format}`).addEventListener('click', async () => {
+      if (!state.data.conversation.stored) {
+        notices.toast('Nothing to export yet: send a message first.');
+        return;
+      }
+      try {
+        const path = await ipc.exportConversation(state.data.conversation.id, format);
+        if (path) notices.toast(`Exported to ${path}`);
+      } catch (e) {
+        notices.showError(e);
+      }
+    });
+  }
+  $('import').addEventListener('click', async () => {
+    try {
+      const id = await ipc.importConversation();
+      if (id) {
+        await refreshList();
+        open(id, null);
+      }
+    } catch (e) {
+      notices.showError(e);
+    }
+  });
+}

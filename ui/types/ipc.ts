@@ -1,0 +1,634 @@
+// Generated from the Rust types by src-tauri/ipc_types.rs: do not edit.
+// Regenerate with `RUNNEL_BLESS=1 cargo test --test ipc_types`.
+
+export type IpcError = { 
+/**
+ * Stable kind.
+ */
+kind: ErrorKind, 
+/**
+ * Plain message.
+ */
+message: string, };
+
+export type ErrorKind = "auth" | "not_found" | "rate_limited" | "bad_request" | "server" | "overloaded" | "network" | "timeout" | "stream" | "keychain" | "invalid" | "storage" | "internal";
+
+export type ErrorInfo = { 
+/**
+ * Stable kind.
+ */
+kind: ErrorKind, 
+/**
+ * Plain message for people.
+ */
+message: string, 
+/**
+ * HTTP status, if any.
+ */
+status?: number | null, 
+/**
+ * Retry-After in whole seconds, if the server sent one.
+ */
+retry_after_s?: number | null, };
+
+export type MessageStatus = "streaming" | "done" | "cancelled" | "error" | "interrupted";
+
+export type Role = "system" | "user" | "assistant";
+
+export type UiState = { 
+/**
+ * Providers, the environment's first when there is one.
+ */
+providers: Array<ProviderView>, 
+/**
+ * Provider of new conversations.
+ */
+default_provider: string | null, 
+/**
+ * Theme.
+ */
+theme: Theme, 
+/**
+ * System prompt presets.
+ */
+system_prompts: Array<SystemPromptPreset>, 
+/**
+ * A message about the settings file (moved aside...).
+ */
+notice: string | null, 
+/**
+ * Keys in the environment that can be imported with one click.
+ */
+env_import: EnvImport | null, 
+/**
+ * No provider is usable yet: show onboarding.
+ */
+onboarding: boolean, 
+/**
+ * The presets (for "add provider").
+ */
+presets: Array<Provider>, 
+/**
+ * Where the settings live.
+ */
+settings_path: string, 
+/**
+ * The page measures its streaming pipeline (`RUNNEL_PAGE_METRICS=1`, for the window benchmark).
+ */
+page_metrics: boolean, };
+
+export type ProviderView = { 
+/**
+ * Key status.
+ */
+key: KeyStatus, 
+/**
+ * `not set` or `set ····abcd`.
+ */
+key_label: string, 
+/**
+ * A key is needed (the server is not on this machine).
+ */
+needs_key: boolean, 
+/**
+ * Requests can be made: a key is set or none is needed.
+ */
+usable: boolean, 
+/**
+ * From the environment, not saved.
+ */
+from_env: boolean, 
+/**
+ * Why requests cannot be made as configured, and what to do.
+ */
+problem: string | null, 
+/**
+ * Stable id: the keychain account and the CLI's `--provider`.
+ */
+id: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Protocol.
+ */
+kind: ProviderKind, 
+/**
+ * Base URL, e.g. `https://api.openai.com/v1`.
+ */
+base_url: string, 
+/**
+ * Model used for new conversations.
+ */
+default_model: string, 
+/**
+ * Extra HTTP headers sent with every request (non-secret).
+ */
+extra_headers?: { [key in string]: string }, 
+/**
+ * The provider's models, as last listed.
+ */
+models?: ModelCache | null, 
+/**
+ * The server rejected `stream_options`: never send it.
+ */
+no_stream_options?: boolean, 
+/**
+ * Anthropic `max_tokens` (ignored by other kinds).
+ */
+max_tokens?: number | null, };
+
+export type Provider = { 
+/**
+ * Stable id: the keychain account and the CLI's `--provider`.
+ */
+id: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Protocol.
+ */
+kind: ProviderKind, 
+/**
+ * Base URL, e.g. `https://api.openai.com/v1`.
+ */
+base_url: string, 
+/**
+ * Model used for new conversations.
+ */
+default_model: string, 
+/**
+ * Extra HTTP headers sent with every request (non-secret).
+ */
+extra_headers?: { [key in string]: string }, 
+/**
+ * The provider's models, as last listed.
+ */
+models?: ModelCache | null, 
+/**
+ * The server rejected `stream_options`: never send it.
+ */
+no_stream_options?: boolean, 
+/**
+ * Anthropic `max_tokens` (ignored by other kinds).
+ */
+max_tokens?: number | null, };
+
+export type ProviderKind = "openai-compatible" | "anthropic";
+
+export type ModelCache = { 
+/**
+ * Unix seconds of the fetch.
+ */
+fetched_at: number, 
+/**
+ * Model ids, sorted.
+ */
+models: Array<string>, };
+
+export type KeyStatus = { 
+/**
+ * A key is available.
+ */
+set: boolean, 
+/**
+ * Its last 4 characters, when set.
+ */
+last4: string | null, 
+/**
+ * It is in the keychain (false: this session only, or not set).
+ */
+saved: boolean, 
+/**
+ * Why the keychain could not be read or written, if it could not.
+ */
+problem: string | null, };
+
+export type EnvImport = { 
+/**
+ * `OPENAI_API_KEY` is set.
+ */
+openai_key: boolean, 
+/**
+ * `OPENAI_BASE_URL`, if set.
+ */
+base_url: string | null, 
+/**
+ * `ANTHROPIC_API_KEY` is set.
+ */
+anthropic_key: boolean, };
+
+export type Theme = "system" | "light" | "dark";
+
+export type SystemPromptPreset = { 
+/**
+ * Name shown in the picker.
+ */
+name: string, 
+/**
+ * The prompt.
+ */
+text: string, };
+
+export type Timeouts = { 
+/**
+ * Connect timeout.
+ */
+connect_ms: number, 
+/**
+ * Time to first byte.
+ */
+first_byte_ms: number, 
+/**
+ * Longest silence between chunks.
+ */
+idle_ms: number, };
+
+export type ProviderInput = { 
+/**
+ * Existing id to edit; None to add.
+ */
+id: string | null, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Kind.
+ */
+kind: ProviderKind, 
+/**
+ * Base URL.
+ */
+base_url: string, 
+/**
+ * Default model.
+ */
+default_model: string, 
+/**
+ * Extra headers.
+ */
+extra_headers: { [key in string]: string }, };
+
+export type SavedProvider = { 
+/**
+ * Its id.
+ */
+id: string, 
+/**
+ * Its host changed, so its key was removed (set it again for the new host).
+ */
+key_removed: boolean, };
+
+export type KeySaveResult = { 
+/**
+ * The key was stored (keychain, or this session only when the keychain failed).
+ */
+stored: boolean, 
+/**
+ * Status after the attempt.
+ */
+status: KeyStatus, 
+/**
+ * The test (`GET /models`) failed with this; nothing was stored unless forced.
+ */
+test_error: ErrorInfo | null, 
+/**
+ * The keychain failed with this; the key is held for this session only.
+ */
+keychain_error: string | null, 
+/**
+ * Models found by the test.
+ */
+models: Array<string>, };
+
+export type ConversationSummary = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * Created, ms since the epoch.
+ */
+created: number, 
+/**
+ * Last change, ms since the epoch.
+ */
+updated: number, 
+/**
+ * Pinned on top.
+ */
+pinned: boolean, 
+/**
+ * Provider id.
+ */
+provider: string | null, 
+/**
+ * Model.
+ */
+model: string | null, 
+/**
+ * System prompt.
+ */
+system_prompt: string, 
+/**
+ * Anthropic extended thinking budget, when enabled for this conversation.
+ */
+thinking_budget: number | null, };
+
+export type Cursor = { 
+/**
+ * Its pinned flag.
+ */
+pinned: boolean, 
+/**
+ * Its last change.
+ */
+updated: number, 
+/**
+ * Its id.
+ */
+id: string, };
+
+export type ConversationPage = { conversation: ConversationSummary, messages: Array<MessageView>, has_more: boolean, };
+
+export type MessageView = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Who wrote it.
+ */
+role: Role, 
+/**
+ * Status.
+ */
+status: MessageStatus, 
+/**
+ * Raw markdown (for Copy and Edit).
+ */
+content: string, 
+/**
+ * Sanitized HTML of an assistant answer.
+ */
+html: string | null, 
+/**
+ * Reasoning.
+ */
+reasoning: string | null, 
+/**
+ * Tool calls.
+ */
+tool_calls: Array<ToolCallView>, 
+/**
+ * Error, when status is error.
+ */
+error: ErrorInfo | null, 
+/**
+ * Finish reason.
+ */
+finish_reason: string | null, 
+/**
+ * Token counts as stored.
+ */
+usage: StoredUsage | null, 
+/**
+ * Timings as stored.
+ */
+metrics: Metrics | null, 
+/**
+ * Position among its versions (1-based) and how many there are.
+ */
+version: [number, number], 
+/**
+ * The ids of all its versions, oldest first (just itself when there is one).
+ */
+versions: Array<string>, 
+/**
+ * Position in the conversation.
+ */
+seq: number, 
+/**
+ * The user message an answer answers.
+ */
+parent_id: string | null, };
+
+export type StoredUsage = { 
+/**
+ * Prompt tokens.
+ */
+input_tokens: number, 
+/**
+ * Completion tokens.
+ */
+output_tokens: number, 
+/**
+ * True when the server reported none and these are estimates.
+ */
+estimated: boolean, };
+
+export type Metrics = { 
+/**
+ * Milliseconds from the request to the first piece of the answer.
+ */
+ttft_ms: number | null, 
+/**
+ * Milliseconds from the request to the terminal state.
+ */
+total_ms: number, 
+/**
+ * SSE data events received.
+ */
+chunks: number, 
+/**
+ * Output tokens per second of generation (after the first token).
+ */
+tokens_per_s: number | null, };
+
+export type SearchHit = { 
+/**
+ * Conversation.
+ */
+id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * Its last change.
+ */
+updated: number, 
+/**
+ * The message (None for a title hit).
+ */
+message_id: string | null, 
+/**
+ * Text around the match; matches are between U+E000 and U+E001.
+ */
+snippet: string, };
+
+export type StoreProblem = { 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * What is wrong.
+ */
+message: string, 
+/**
+ * Moving it aside and starting fresh would help.
+ */
+can_move_aside: boolean, };
+
+export type ExportFormat = "md" | "json";
+
+export type SendKind = { "kind": "new", 
+/**
+ * Its text.
+ */
+text: string, } | { "kind": "regenerate" } | { "kind": "edit", 
+/**
+ * The new text.
+ */
+text: string, };
+
+export type Sent = { conversation_id: string, user_message: MessageView, answer_id: string, };
+
+export type StreamMessage = { "type": "ops", 
+/**
+ * The operations.
+ */
+ops: Array<UiOp>, } | { "type": "end" } & StreamEnd;
+
+export type UiOp = { "op": "retrying", 
+/**
+ * 1 for the first retry.
+ */
+attempt: number, 
+/**
+ * Most retries.
+ */
+max: number, 
+/**
+ * Wait in milliseconds.
+ */
+delay_ms: number, 
+/**
+ * Why.
+ */
+reason: string, } | { "op": "reasoning", 
+/**
+ * Text to append.
+ */
+text: string, } | { "op": "block", 
+/**
+ * Sanitized HTML.
+ */
+html: string, } | { "op": "open", 
+/**
+ * Sanitized HTML.
+ */
+html: string, } | { "op": "code_open", 
+/**
+ * Language from the fence info string.
+ */
+lang: string, } | { "op": "code_append", 
+/**
+ * Text to append.
+ */
+text: string, } | { "op": "refusal", 
+/**
+ * Text to append.
+ */
+text: string, } | { "op": "tool_call", 
+/**
+ * Slot.
+ */
+index: number, 
+/**
+ * Id, if known now.
+ */
+id: string | null, 
+/**
+ * Name, if known now.
+ */
+name: string | null, } | { "op": "tool_args", 
+/**
+ * Slot.
+ */
+index: number, 
+/**
+ * Text to append.
+ */
+text: string, };
+
+export type StreamEnd = { 
+/**
+ * `done`, `cancelled` or `error`.
+ */
+status: MessageStatus, 
+/**
+ * Set when status is `error`.
+ */
+error: ErrorInfo | null, 
+/**
+ * Last finish reason.
+ */
+finish_reason: string | null, 
+/**
+ * Timings.
+ */
+metrics: Metrics, 
+/**
+ * Token counts.
+ */
+usage: Usage, 
+/**
+ * True when usage is estimated.
+ */
+usage_estimated: boolean, 
+/**
+ * Final tool calls.
+ */
+tool_calls: Array<ToolCallView>, 
+/**
+ * The raw markdown of the answer as it stands (for Copy).
+ */
+text: string, };
+
+export type ToolCallView = { 
+/**
+ * Call id.
+ */
+id: string, 
+/**
+ * Function name.
+ */
+name: string, 
+/**
+ * Arguments, pretty-printed when they are valid JSON, else raw.
+ */
+arguments: string, 
+/**
+ * False when the arguments are not valid JSON (e.g. cut off by max tokens).
+ */
+valid_json: boolean, };
+
+export type Usage = { 
+/**
+ * Prompt tokens.
+ */
+input_tokens: number, 
+/**
+ * Completion tokens.
+ */
+output_tokens: number, };
