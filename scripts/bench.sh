@@ -17,6 +17,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai" 2>/dev
 fi
 export RUNNEL_BENCH_PYTHON="$PWD/$venv/bin/python"
 
+step "building every binary (release): the benchmarks run runnel and runnel-window"
+cargo build --release --locked --workspace --bins
 step "engine: throughput against curl and openai-python, and latency"
 cargo bench --locked --bench engine
 step "store: 10,000 conversations, 1,000,000 messages"

@@ -56,7 +56,9 @@ pub fn main() -> i32 {
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(target_os = "linux")]
     if needs_software_drawing(
-        std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").as_deref(),
+        Env::process()
+            .webkit_compositing_choice()
+            .map(std::ffi::OsStr::new),
         std::path::Path::new("/dev/dri"),
     ) {
         tracing::info!("no GPU render node: WebKit draws without compositing");

@@ -9,6 +9,7 @@ use runnel_testsupport as common;
 
 use common::{models_reply, TestServer};
 use runnel_core::keys::{OsKeychain, SecretStore};
+use runnel_testsupport::temp::TempDir;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -34,12 +35,6 @@ fn unique(prefix: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(unique(name));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
 }
 
 #[test]
@@ -117,7 +112,8 @@ async fn cli(
 #[tokio::test]
 async fn without_a_session_bus_the_error_is_clear_and_nothing_is_saved() {
     let server = TestServer::always(models_reply(&["m"])).await;
-    let config = temp_dir("runnel-nobus");
+    let config_tmp = TempDir::new("runnel-nobus");
+    let config = config_tmp.path().to_path_buf();
     let out = cli(
         &config,
         &[
@@ -159,7 +155,6 @@ async fn without_a_session_bus_the_error_is_clear_and_nothing_is_saved() {
         common::files_containing(&config, key).0.is_empty(),
         "no plaintext fallback"
     );
-    std::fs::remove_dir_all(config).ok();
 }
 
 #[tokio::test]
@@ -172,7 +167,8 @@ async fn a_bus_without_a_secret_service_names_the_missing_service() {
         return;
     };
     // A private bus with no service files: nothing can provide org.freedesktop.secrets.
-    let dir = temp_dir("runnel-bus");
+    let dir_tmp = TempDir::new("runnel-bus");
+    let dir = dir_tmp.path().to_path_buf();
     let conf = dir.join("bus.conf");
     std::fs::write(
         &conf,
@@ -234,7 +230,6 @@ async fn a_bus_without_a_secret_service_names_the_missing_service() {
     assert!(common::files_containing(&config, "sk-nosvc-7777")
         .0
         .is_empty());
-    std::fs::remove_dir_all(dir).ok();
 }
 
 fn find_on_path(bin: &str) -> Option<PathBuf> {
@@ -253,7 +248,8 @@ async fn cli_providers_and_keys_share_the_keychain_and_never_print_keys() {
         common::Reply::sse(common::answer_stream(&["from", " keychain"]))
     }))
     .await;
-    let config = temp_dir("runnel-cli-keys");
+    let config_tmp = TempDir::new("runnel-cli-keys");
+    let config = config_tmp.path().to_path_buf();
     let id = unique("t").replace('_', "-");
     let key = "sk-cli-keychain-secret-5150";
 
@@ -405,5 +401,4 @@ async fn cli_providers_and_keys_share_the_keychain_and_never_print_keys() {
     );
     let out = cli(&config, &["providers", "remove", &bad_id], None, &[]).await;
     assert!(out.status.success());
-    std::fs::remove_dir_all(config).ok();
 }

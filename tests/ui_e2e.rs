@@ -21,31 +21,20 @@ struct Driver {
 }
 
 mod tempdirs {
-    /// Fresh XDG dirs for one app run, removed afterwards.
-    pub struct TempDirs(pub std::path::PathBuf);
+    use runnel_testsupport::temp::TempDir;
+
+    /// Fresh XDG dirs (data, config, cache) for one app run, removed when
+    /// dropped (the second field, held for that), even when the test panics.
+    pub struct TempDirs(pub std::path::PathBuf, #[allow(dead_code)] TempDir);
+
     impl TempDirs {
         pub fn new() -> Self {
-            let p = std::env::temp_dir().join(format!(
-                "runnel-e2e-{}-{}",
-                std::process::id(),
-                fastrand_u64()
-            ));
+            let t = TempDir::new("e2e");
             for sub in ["data", "config", "cache"] {
-                std::fs::create_dir_all(p.join(sub)).expect("temp dir");
+                t.subdir(sub);
             }
-            Self(p)
+            Self(t.path().to_path_buf(), t)
         }
-    }
-    impl Drop for TempDirs {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    fn fastrand_u64() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
     }
 }
 

@@ -23,17 +23,18 @@ use std::sync::Arc;
 /// Logs go to stderr, or appended to `RUNNEL_LOG_FILE`; the level comes from
 /// `RUNNEL_LOG` (tracing filter syntax). Keys are never logged.
 pub fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUNNEL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let file = std::env::var_os("RUNNEL_LOG_FILE")
-        .filter(|p| !p.is_empty())
-        .and_then(|p| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .ok()
-        });
+    let env = Env::process();
+    let filter = env
+        .log_filter()
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    let file = env.log_file().and_then(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match file {
         Some(f) => builder

@@ -270,15 +270,13 @@ fn the_runnel_command_links_no_gui_library() {
 /// missing and how to build it, instead of failing silently.
 #[test]
 fn runnel_without_its_window_binary_says_so() {
-    let dir = std::env::temp_dir().join(format!("runnel-alone-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let alone = dir.join(format!("runnel{}", std::env::consts::EXE_SUFFIX));
+    let dir = runnel_testsupport::temp::TempDir::new("alone");
+    let alone = dir.join(&format!("runnel{}", std::env::consts::EXE_SUFFIX));
     std::fs::copy(env!("CARGO_BIN_EXE_runnel"), &alone).expect("copy runnel");
     let out = std::process::Command::new(&alone)
         .stdin(Stdio::null())
         .output()
         .expect("runs");
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -5,20 +5,11 @@ use runnel_testsupport as common;
 
 use common::{answer_stream, content_event, End, Reply, TestServer};
 use runnel_core::store::{MessageStatus, Store};
-use std::path::{Path, PathBuf};
+use runnel_testsupport::temp::TempDir;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::Command;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "runnel-{name}-{}-{}",
-        std::process::id(),
-        runnel_core::store::new_id()
-    ));
-    std::fs::create_dir_all(&d).expect("dir");
-    d
-}
 
 fn runnel(data: &Path, base_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_runnel"));
@@ -42,7 +33,8 @@ fn last_json(out: &[u8]) -> serde_json::Value {
 
 #[tokio::test]
 async fn ask_save_then_history_list_show_search_and_export() {
-    let data = temp_dir("history");
+    let data_tmp = TempDir::new("history");
+    let data = data_tmp.path().to_path_buf();
     let server = TestServer::start(|_, n| {
         if n == 0 {
             Reply::sse(answer_stream(&["Pelicans", " scoop", " fish."]))
@@ -154,12 +146,12 @@ async fn ask_save_then_history_list_show_search_and_export() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
-    std::fs::remove_dir_all(data).ok();
 }
 
 #[tokio::test]
 async fn sigkill_mid_stream_leaves_an_interrupted_message_with_the_text_so_far() {
-    let data = temp_dir("crash");
+    let data_tmp = TempDir::new("crash");
+    let data = data_tmp.path().to_path_buf();
     let first =
         TestServer::always(Reply::sse(answer_stream(&["An", " earlier", " answer."]))).await;
     let out = runnel(&data, &first.base_url())
@@ -215,12 +207,12 @@ async fn sigkill_mid_stream_leaves_an_interrupted_message_with_the_text_so_far()
         crashed.content.len(),
         must_have.len()
     );
-    std::fs::remove_dir_all(data).ok();
 }
 
 #[tokio::test]
 async fn a_stream_of_another_live_process_is_never_marked_interrupted() {
-    let data = temp_dir("live");
+    let data_tmp = TempDir::new("live");
+    let data = data_tmp.path().to_path_buf();
     let mut pieces: Vec<_> = (0..300)
         .map(|i| (Duration::from_millis(10), content_event(&format!("x{i} "))))
         .collect();
@@ -264,5 +256,4 @@ async fn a_stream_of_another_live_process_is_never_marked_interrupted() {
         .expect("answer");
     assert_eq!(answer.status, MessageStatus::Done);
     assert!(answer.content.starts_with("x0 x1 ") && answer.content.ends_with("x299 "));
-    std::fs::remove_dir_all(data).ok();
 }

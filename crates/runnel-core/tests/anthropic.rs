@@ -140,12 +140,7 @@ async fn thinking_is_requested_and_its_signature_is_sent_back_on_the_next_turn()
         }
     })
     .await;
-    let dir = std::env::temp_dir().join(format!(
-        "runnel-anthropic-{}-{}",
-        std::process::id(),
-        runnel_core::store::new_id()
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = runnel_testsupport::temp::TempDir::new("anthropic");
     let store = Arc::new(Store::open(&dir.join("runnel.sqlite3")).expect("store"));
     let mut ep = endpoint(&server);
     ep.thinking_budget = Some(2048);
@@ -213,7 +208,6 @@ async fn thinking_is_requested_and_its_signature_is_sent_back_on_the_next_turn()
         m[1]["content"][1],
         serde_json::json!({"type": "text", "text": "It is sunny."})
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 fn anthropic_error(kind: &str, message: &str) -> serde_json::Value {

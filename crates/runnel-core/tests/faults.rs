@@ -21,6 +21,7 @@ fn config() -> EngineConfig {
         max_retries: 2,
         backoff_base: Duration::from_millis(20),
         max_retry_wait: Duration::from_secs(60),
+        answer_deadline: None,
     }
 }
 

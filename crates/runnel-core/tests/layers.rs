@@ -50,8 +50,14 @@ fn no_module_points_up_a_layer() {
     let mut wrong = Vec::new();
     for f in &files {
         let rel = f.strip_prefix(&src).expect("under src");
-        let Some(first) = rel.components().next() else { continue };
-        let own = first.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
+        let Some(first) = rel.components().next() else {
+            continue;
+        };
+        let own = first
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
         if own == "lib" {
             continue;
         }
@@ -61,7 +67,10 @@ fn no_module_points_up_a_layer() {
             let mut rest = line;
             while let Some(at) = rest.find("crate::") {
                 rest = &rest[at + "crate::".len()..];
-                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
                 if name.is_empty() || name == own {
                     continue;
                 }
@@ -71,13 +80,21 @@ fn no_module_points_up_a_layer() {
             }
         }
     }
-    assert!(wrong.is_empty(), "modules pointing up a layer:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "modules pointing up a layer:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
 fn only_the_protocol_folder_matches_on_the_provider_kind() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let root = src.ancestors().nth(3).expect("workspace root").to_path_buf();
+    let root = src
+        .ancestors()
+        .nth(3)
+        .expect("workspace root")
+        .to_path_buf();
     let mut files = Vec::new();
     sources(&src, &mut files);
     sources(&root.join("src-tauri"), &mut files);
@@ -93,5 +110,9 @@ fn only_the_protocol_folder_matches_on_the_provider_kind() {
             }
         }
     }
-    assert!(wrong.is_empty(), "matches on the provider kind outside protocol/:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "matches on the provider kind outside protocol/:\n{}",
+        wrong.join("\n")
+    );
 }

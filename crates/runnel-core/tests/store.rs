@@ -5,6 +5,7 @@ use runnel_core::store::{
     fts_query, Cursor, FinalState, MessageStatus, Store, StoreError, MARK_END, MARK_START,
     SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION,
 };
+use runnel_testsupport::temp::TempDir;
 use std::path::{Path, PathBuf};
 
 /// FTS5's own consistency check of the external-content indexes.
@@ -22,13 +23,9 @@ fn assert_index_consistent(db: &Path) {
     .expect("titles index consistent");
 }
 
-fn temp_db(name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "runnel-store-{name}-{}-{}",
-        std::process::id(),
-        runnel_core::store::new_id()
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
+/// A temp dir (removed on drop, even on panic) and the database path in it.
+fn temp_db(name: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(&format!("store-{name}"));
     let db = dir.join("runnel.sqlite3");
     (dir, db)
 }
@@ -61,7 +58,7 @@ fn exchange(store: &Store, question: &str, answer: &str) -> (String, String, Str
 
 #[test]
 fn crud_title_rename_pin_delete_and_undo() {
-    let (dir, db) = temp_db("crud");
+    let (_dir, db) = temp_db("crud");
     let store = Store::open(&db).expect("open");
     let (id, _, a) = exchange(
         &store,
@@ -111,12 +108,11 @@ fn crud_title_rename_pin_delete_and_undo() {
     assert_index_consistent(&db);
     assert_eq!(store.messages(&id, None, 100).expect("messages").len(), 3);
     assert_eq!(store.search("moon", 10).expect("search").len(), 1);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn paging_is_newest_first_with_pinned_on_top_and_no_gaps() {
-    let (dir, db) = temp_db("paging");
+    let (_dir, db) = temp_db("paging");
     let store = Store::open(&db).expect("open");
     let mut ids = Vec::new();
     for i in 0..120 {
@@ -148,12 +144,11 @@ fn paging_is_newest_first_with_pinned_on_top_and_no_gaps() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 120);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn search_finds_a_word_in_message_1_of_1000_with_a_highlighted_snippet() {
-    let (dir, db) = temp_db("fts");
+    let (_dir, db) = temp_db("fts");
     let store = Store::open(&db).expect("open");
     let id = runnel_core::store::new_id();
     store
@@ -204,12 +199,11 @@ fn search_finds_a_word_in_message_1_of_1000_with_a_highlighted_snippet() {
         Some("\"x\" \"a\""),
         "no prefix under 3 letters"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn streaming_text_is_indexed_only_when_the_answer_ends() {
-    let (dir, db) = temp_db("streaming-index");
+    let (_dir, db) = temp_db("streaming-index");
     let store = Store::open(&db).expect("open");
     let id = runnel_core::store::new_id();
     store
@@ -237,12 +231,11 @@ fn streaming_text_is_indexed_only_when_the_answer_ends() {
         store.message(&a.id).expect("m").status,
         MessageStatus::Cancelled
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn regenerate_and_edit_keep_every_version() {
-    let (dir, db) = temp_db("versions");
+    let (_dir, db) = temp_db("versions");
     let store = Store::open(&db).expect("open");
     let (id, u, a1) = exchange(&store, "Name a colour", "Red");
     // Regenerate: a new version of the answer; the old one is kept, hidden.
@@ -295,12 +288,11 @@ fn regenerate_and_edit_keep_every_version() {
         "nothing destroyed"
     );
     assert_index_consistent(&db);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn a_database_made_by_the_first_schema_is_migrated() {
-    let (dir, db) = temp_db("migrate");
+    let (_dir, db) = temp_db("migrate");
     {
         let conn = rusqlite::Connection::open(&db).expect("open v1");
         conn.execute_batch(SCHEMA_V1).expect("v1 schema");
@@ -336,12 +328,11 @@ fn a_database_made_by_the_first_schema_is_migrated() {
             .any(|h| h.message_id.is_none()),
         "titles indexed"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn a_damaged_or_newer_database_is_reported_with_its_path_and_never_deleted() {
-    let (dir, db) = temp_db("corrupt");
+    let (_dir, db) = temp_db("corrupt");
     std::fs::write(
         &db,
         b"this is not a database, just some text that is long enough to be read",
@@ -367,7 +358,7 @@ fn a_damaged_or_newer_database_is_reported_with_its_path_and_never_deleted() {
     assert!(aside.exists() && !db.exists());
     assert!(Store::open(&db).is_ok(), "a fresh database starts");
 
-    let (dir2, db2) = temp_db("newer");
+    let (_dir2, db2) = temp_db("newer");
     rusqlite::Connection::open(&db2)
         .expect("open")
         .execute_batch("PRAGMA user_version = 99;")
@@ -378,13 +369,11 @@ fn a_damaged_or_newer_database_is_reported_with_its_path_and_never_deleted() {
         }
         other => panic!("expected an open error, got {other:?}"),
     }
-    std::fs::remove_dir_all(dir).ok();
-    std::fs::remove_dir_all(dir2).ok();
 }
 
 #[test]
 fn a_dead_writers_stream_becomes_interrupted_but_a_live_one_does_not() {
-    let (dir, db) = temp_db("interrupted");
+    let (_dir, db) = temp_db("interrupted");
     let store = Store::open(&db).expect("open");
     let id = runnel_core::store::new_id();
     store
@@ -424,12 +413,11 @@ fn a_dead_writers_stream_becomes_interrupted_but_a_live_one_does_not() {
         1,
         "interrupted text is searchable"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn export_markdown_and_json_then_import() {
-    let (dir, db) = temp_db("export");
+    let (_dir, db) = temp_db("export");
     let store = Store::open(&db).expect("open");
     let (id, _, _) = exchange(
         &store,
@@ -463,12 +451,11 @@ fn export_markdown_and_json_then_import() {
         store.import_json(&serde_json::json!({"hello": 1})),
         Err(StoreError::Invalid(_))
     ));
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn a_database_at_schema_2_gains_the_thinking_columns() {
-    let (dir, db) = temp_db("migrate-v2");
+    let (_dir, db) = temp_db("migrate-v2");
     {
         let conn = rusqlite::Connection::open(&db).expect("open");
         conn.execute_batch(SCHEMA_V1).expect("v1");
@@ -488,5 +475,30 @@ fn a_database_at_schema_2_gains_the_thinking_columns() {
     );
     assert_eq!(store.search("hello", 5).expect("search").len(), 1);
     assert_index_consistent(&db);
-    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn regression_an_unknown_stored_status_is_an_error_not_done() {
+    let (_dir, db) = temp_db("unknown-status");
+    let store = Store::open(&db).expect("open");
+    let (conversation, _, answer) = exchange(&store, "q", "a");
+    let conn = rusqlite::Connection::open(&db).expect("raw");
+    conn.execute(
+        "UPDATE messages SET status = 'finished' WHERE id = ?1",
+        [&answer],
+    )
+    .expect("update");
+    let err = store
+        .messages(&conversation, None, 10)
+        .expect_err("unknown status");
+    assert!(err.to_string().contains("unknown stored status"), "{err}");
+    conn.execute(
+        "UPDATE messages SET status = 'done', role = 'robot' WHERE id = ?1",
+        [&answer],
+    )
+    .expect("update");
+    let err = store
+        .messages(&conversation, None, 10)
+        .expect_err("unknown role");
+    assert!(err.to_string().contains("unknown stored role"), "{err}");
 }

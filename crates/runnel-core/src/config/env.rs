@@ -124,6 +124,12 @@ impl Env {
         if let Some(d) = self.millis("RUNNEL_BACKOFF_MS") {
             c.backoff_base = d;
         }
+        if let Some(ms) = settings.and_then(|t| t.answer_deadline_ms) {
+            c.answer_deadline = Some(Duration::from_millis(ms));
+        }
+        if let Some(d) = self.millis("RUNNEL_ANSWER_DEADLINE_MS") {
+            c.answer_deadline = Some(d).filter(|d| !d.is_zero());
+        }
         c
     }
 
@@ -140,6 +146,23 @@ impl Env {
     /// `ANTHROPIC_API_KEY` is set.
     pub fn has_anthropic_key(&self) -> bool {
         self.get(ANTHROPIC_KEY_VAR).is_some()
+    }
+
+    /// `RUNNEL_LOG`: the log filter (tracing syntax), when set.
+    pub fn log_filter(&self) -> Option<&str> {
+        self.get("RUNNEL_LOG")
+    }
+
+    /// `RUNNEL_LOG_FILE`: logs are appended there instead of stderr.
+    pub fn log_file(&self) -> Option<PathBuf> {
+        self.get("RUNNEL_LOG_FILE").map(PathBuf::from)
+    }
+
+    /// `WEBKIT_DISABLE_COMPOSITING_MODE`: the user's choice of WebKit drawing.
+    pub fn webkit_compositing_choice(&self) -> Option<&str> {
+        self.vars
+            .get("WEBKIT_DISABLE_COMPOSITING_MODE")
+            .map(String::as_str)
     }
 
     /// `RUNNEL_PAGE_METRICS=1`: the window measures itself (benchmarks).
@@ -255,6 +278,7 @@ mod tests {
             connect_ms: 1_000,
             first_byte_ms: 2_000,
             idle_ms: 3_000,
+            answer_deadline_ms: Some(9_000),
         };
         let env = Env::from_pairs([
             ("RUNNEL_IDLE_TIMEOUT_MS", "50"),
@@ -265,6 +289,9 @@ mod tests {
         assert_eq!(c.first_byte_timeout, Duration::from_millis(2_000));
         assert_eq!(c.idle_timeout, Duration::from_millis(50));
         assert_eq!(c.max_retries, 0);
+        assert_eq!(c.answer_deadline, Some(Duration::from_millis(9_000)));
+        let off = Env::from_pairs([("RUNNEL_ANSWER_DEADLINE_MS", "0")]).engine_config(Some(&t));
+        assert_eq!(off.answer_deadline, None);
         assert_eq!(
             Env::default().engine_config(None).max_retries,
             EngineConfig::default().max_retries

@@ -209,14 +209,20 @@ pub struct Timeouts {
     pub first_byte_ms: u64,
     /// Longest silence between chunks.
     pub idle_ms: u64,
+    /// The longest one answer may take, when set (`RUNNEL_ANSWER_DEADLINE_MS`
+    /// overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_deadline_ms: Option<u64>,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
         Self {
-            connect_ms: 10_000,
-            first_byte_ms: 60_000,
-            idle_ms: 60_000,
+            connect_ms: ms(crate::engine::CONNECT_TIMEOUT),
+            first_byte_ms: ms(crate::engine::FIRST_BYTE_TIMEOUT),
+            idle_ms: ms(crate::engine::IDLE_TIMEOUT),
+            answer_deadline_ms: None,
         }
     }
 }

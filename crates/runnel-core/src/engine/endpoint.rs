@@ -5,6 +5,7 @@
 use crate::protocol::anthropic::DEFAULT_MAX_TOKENS;
 use crate::protocol::ProviderKind;
 use crate::types::error::{EngineError, ErrorKind};
+use crate::types::key::is_secret_header;
 use crate::types::key::ApiKey;
 use crate::types::net::is_loopback_url;
 
@@ -90,11 +91,31 @@ impl Endpoint {
     /// Adds the extra headers, then the protocol's version and auth headers.
     pub fn authorize(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         for (k, v) in &self.extra_headers {
-            request = request.header(k.as_str(), v.as_str());
+            match reqwest::header::HeaderValue::from_str(v) {
+                Ok(mut value) => {
+                    value.set_sensitive(is_secret_header(k));
+                    request = request.header(k.as_str(), value);
+                }
+                Err(_) => request = request.header(k.as_str(), v.as_str()),
+            }
         }
         self.kind
             .protocol()
             .authorize(request, self.api_key.as_ref())
+    }
+
+    /// The error with this endpoint's key, and the values of its secret
+    /// headers, replaced by `<redacted>`.
+    pub fn redact(&self, mut e: EngineError) -> EngineError {
+        if let Some(k) = &self.api_key {
+            e = e.redacted(k.expose());
+        }
+        for (name, value) in &self.extra_headers {
+            if is_secret_header(name) {
+                e = e.redacted(value);
+            }
+        }
+        e
     }
 
     /// True when the base URL points at this machine (Ollama, llama.cpp, LM Studio...).

@@ -15,7 +15,7 @@ pub use models::parse_models;
 
 use crate::types::answer::{estimate_tokens, Answer, Delta, Usage};
 use crate::types::chat::ChatMessage;
-use crate::types::error::{error_chain, EngineError};
+use crate::types::error::{error_chain, EngineError, TimeoutPhase};
 use crate::types::status::MessageStatus;
 use endpoint::Endpoint;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,24 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// Default wait for the TCP/TLS connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default wait for the response headers, and again for the first body chunk.
+pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default longest silence between two chunks of an answer.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default retries before the first byte of an answer.
+pub const MAX_RETRIES: u32 = 2;
+/// Default first backoff step (doubled on each retry, with jitter).
+pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// Cap on any wait between tries, a server's Retry-After included.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+/// The most text one answer may hold (text, reasoning, refusal and tool
+/// arguments together): past it the stream ends with a `stream` error and
+/// the text so far is kept.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Timeouts and retry policy.
 #[derive(Debug, Clone)]
@@ -39,42 +57,20 @@ pub struct EngineConfig {
     pub backoff_base: Duration,
     /// Cap on any wait, including a server's Retry-After (default 60 s).
     pub max_retry_wait: Duration,
+    /// The longest one answer may take from send to its end, when set.
+    pub answer_deadline: Option<Duration>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            connect_timeout: Duration::from_secs(10),
-            first_byte_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(60),
-            max_retries: 2,
-            backoff_base: Duration::from_secs(1),
-            max_retry_wait: Duration::from_secs(60),
-        }
-    }
-}
-
-impl EngineConfig {
-    /// Defaults, overridden by `RUNNEL_CONNECT_TIMEOUT_MS`, `RUNNEL_FIRST_BYTE_TIMEOUT_MS`,
-    /// `RUNNEL_IDLE_TIMEOUT_MS`, `RUNNEL_MAX_RETRIES` and `RUNNEL_BACKOFF_MS` where set.
-    pub fn from_env() -> Self {
-        let ms = |k: &str| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_millis)
-        };
-        let d = Self::default();
-        Self {
-            connect_timeout: ms("RUNNEL_CONNECT_TIMEOUT_MS").unwrap_or(d.connect_timeout),
-            first_byte_timeout: ms("RUNNEL_FIRST_BYTE_TIMEOUT_MS").unwrap_or(d.first_byte_timeout),
-            idle_timeout: ms("RUNNEL_IDLE_TIMEOUT_MS").unwrap_or(d.idle_timeout),
-            max_retries: std::env::var("RUNNEL_MAX_RETRIES")
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(d.max_retries),
-            backoff_base: ms("RUNNEL_BACKOFF_MS").unwrap_or(d.backoff_base),
-            max_retry_wait: d.max_retry_wait,
+            connect_timeout: CONNECT_TIMEOUT,
+            first_byte_timeout: FIRST_BYTE_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+            max_retries: MAX_RETRIES,
+            backoff_base: BACKOFF_BASE,
+            max_retry_wait: MAX_RETRY_WAIT,
+            answer_deadline: None,
         }
     }
 }
@@ -178,6 +174,9 @@ impl Engine {
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("Runnel/", env!("CARGO_PKG_VERSION")))
             .tcp_nodelay(true)
+            // API calls never follow redirects (see run.rs): the key, the
+            // headers and the conversation would follow to another origin.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| EngineError::Network {
                 url: String::new(),
@@ -234,7 +233,16 @@ impl Engine {
             metrics: Metrics::default(),
             on_event,
         };
-        let outcome = run.run().await;
+        let outcome = match self.config.answer_deadline {
+            Some(limit) => match tokio::time::timeout(limit, run.run()).await {
+                Ok(outcome) => outcome,
+                Err(_) => Outcome::Error(EngineError::Timeout {
+                    phase: TimeoutPhase::Total,
+                    after: limit,
+                }),
+            },
+            None => run.run().await,
+        };
         let run::Run {
             answer,
             mut metrics,

@@ -4,7 +4,7 @@
 //! argument list.
 
 use super::http::{parse_retry_after, read_limited, ERROR_BODY_LIMIT, WHOLE_BODY_LIMIT};
-use super::{ms, ChatOptions, Engine, EngineEvent, Metrics, Outcome};
+use super::{ms, ChatOptions, Engine, EngineEvent, Metrics, Outcome, MAX_ANSWER_BYTES};
 use crate::engine::endpoint::Endpoint;
 use crate::protocol::sse::SseDecoder;
 use crate::protocol::{ChatRequest, Control, Protocol};
@@ -52,6 +52,13 @@ impl Ask<'_> {
         self.endpoint.kind.protocol()
     }
 
+    /// The error with the endpoint's key and secret headers replaced by
+    /// `<redacted>`: done where an error is made, so no path (a retry
+    /// notice, a log line, the window, the store) ever sees the secret.
+    pub(super) fn redact(&self, e: EngineError) -> EngineError {
+        self.endpoint.redact(e)
+    }
+
     /// Sends the request once.
     async fn attempt(&self, include_usage: bool) -> Attempt {
         let config = &self.engine.config;
@@ -90,7 +97,7 @@ impl Ask<'_> {
                 })
             }
             Ok(Err(e)) => {
-                let err = self.engine.send_error(&url, &e);
+                let err = self.redact(self.engine.send_error(&url, &e));
                 // Connection failures never reached the server: safe to retry.
                 return if e.is_connect() || e.is_timeout() {
                     Attempt::Retry(err)
@@ -104,6 +111,11 @@ impl Ask<'_> {
         if response.status().is_success() {
             return Attempt::Response(response);
         }
+        if response.status().is_redirection() {
+            // Redirects are not followed: the key, the headers and the whole
+            // conversation would go to wherever the server points.
+            return Attempt::Fail(self.redact(redirect_error(&url, &response)));
+        }
         let retry_after = parse_retry_after(response.headers(), SystemTime::now());
         let body = tokio::select! {
             biased;
@@ -113,12 +125,12 @@ impl Ask<'_> {
                 b.unwrap_or_default()
             }
         };
-        let err = EngineError::Http {
+        let err = self.redact(EngineError::Http {
             status,
             message: provider_message(&body),
             body,
             retry_after,
-        };
+        });
         if matches!(status, 408 | 409 | 429 | 500..=599) {
             Attempt::Retry(err)
         } else {
@@ -208,7 +220,10 @@ impl Run<'_> {
         record(d, &mut self.answer, &mut self.metrics, self.started);
     }
 
-    /// Reads an SSE answer until its terminal state.
+    /// Reads an SSE answer until its terminal state. Before the first event
+    /// any byte counts as progress (a server may send keep-alive comments
+    /// while the model thinks); after it only events do, so comments alone
+    /// cannot hold an answer open past the idle timeout.
     async fn read_stream(&mut self, response: reqwest::Response) -> Outcome {
         let config = &self.ask.engine.config;
         let mut body = response.bytes_stream();
@@ -216,6 +231,7 @@ impl Run<'_> {
         let mut assembler = self.ask.endpoint.kind.assembler();
         let mut deltas: Vec<Delta> = Vec::new();
         let mut got_bytes = false;
+        let mut last_progress = tokio::time::Instant::now();
         loop {
             let wait = if got_bytes {
                 config.idle_timeout
@@ -225,7 +241,7 @@ impl Run<'_> {
             let next = tokio::select! {
                 biased;
                 _ = self.ask.cancel.cancelled() => return Outcome::Cancelled,
-                n = tokio::time::timeout(wait, body.next()) => n,
+                n = tokio::time::timeout_at(last_progress + wait, body.next()) => n,
             };
             let bytes = match next {
                 Err(_) => {
@@ -258,7 +274,7 @@ impl Run<'_> {
                 }
                 Ok(Some(Ok(b))) => b,
             };
-            got_bytes = true;
+            let events_before = self.metrics.chunks;
             let (answer, metrics, started) = (&mut self.answer, &mut self.metrics, self.started);
             let on_event = &mut *self.on_event;
             let flow = decoder.feed_with(&bytes, &mut |ev| {
@@ -267,6 +283,15 @@ impl Run<'_> {
                 for d in deltas.drain(..) {
                     record(&d, answer, metrics, started);
                     on_event(EngineEvent::Delta(d));
+                }
+                if answer.stored_bytes() > MAX_ANSWER_BYTES {
+                    return ControlFlow::Break(Outcome::Error(EngineError::Stream {
+                        message: format!(
+                            "the answer passed {} MiB: stopped, the text so far is kept",
+                            MAX_ANSWER_BYTES / (1024 * 1024)
+                        ),
+                        error_type: None,
+                    }));
                 }
                 match control {
                     Ok(Control::Continue) => ControlFlow::Continue(()),
@@ -278,6 +303,16 @@ impl Run<'_> {
             if let ControlFlow::Break(outcome) = flow {
                 return outcome;
             }
+            if let Some(overflow) = decoder.overflow() {
+                return Outcome::Error(EngineError::Stream {
+                    message: format!("{overflow}: stopped, the text so far is kept"),
+                    error_type: None,
+                });
+            }
+            if !got_bytes || self.metrics.chunks > events_before {
+                last_progress = tokio::time::Instant::now();
+            }
+            got_bytes = true;
         }
     }
 
@@ -286,8 +321,17 @@ impl Run<'_> {
         let body = tokio::select! {
             biased;
             _ = self.ask.cancel.cancelled() => return Outcome::Cancelled,
-            b = read_limited(response, self.ask.engine.config.idle_timeout, WHOLE_BODY_LIMIT) => b,
+            b = read_limited(response, self.ask.engine.config.idle_timeout, WHOLE_BODY_LIMIT + 1) => b,
         };
+        if body.len() > WHOLE_BODY_LIMIT {
+            return Outcome::Error(EngineError::Stream {
+                message: format!(
+                    "the response passed {} MiB: not read",
+                    WHOLE_BODY_LIMIT / (1024 * 1024)
+                ),
+                error_type: None,
+            });
+        }
         let value: serde_json::Value = match serde_json::from_str(&body) {
             Ok(v) => v,
             Err(e) => {
@@ -324,4 +368,23 @@ fn record(d: &Delta, answer: &mut Answer, metrics: &mut Metrics, started: Instan
         metrics.ttft_ms = Some(ms(started.elapsed()));
     }
     answer.apply(d);
+}
+
+/// A 3xx answer as a setup error that names where it pointed.
+fn redirect_error(url: &str, response: &reqwest::Response) -> EngineError {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(no Location)");
+    EngineError::Config {
+        kind: ErrorKind::BadRequest,
+        message: format!(
+            "{url} redirected (HTTP {}) to {}: Runnel does not follow redirects for API calls \
+             (they would carry the key and the conversation elsewhere). Set the base URL to \
+             where the API really is.",
+            response.status().as_u16(),
+            shorten(location, 200)
+        ),
+    }
 }

@@ -46,9 +46,14 @@ impl Protocol for Anthropic {
         key: Option<&ApiKey>,
     ) -> reqwest::RequestBuilder {
         let request = request.header("anthropic-version", API_VERSION);
-        match key {
-            Some(key) => request.header("x-api-key", key.expose()),
-            None => request,
+        let Some(key) = key else { return request };
+        match reqwest::header::HeaderValue::from_str(key.expose()) {
+            Ok(mut value) => {
+                // Kept out of reqwest's Debug output and marked for HPACK.
+                value.set_sensitive(true);
+                request.header("x-api-key", value)
+            }
+            Err(_) => request.header("x-api-key", key.expose()),
         }
     }
 

@@ -14,6 +14,22 @@
 
 use std::ops::ControlFlow;
 
+/// The longest line, and the most data one event may carry: 16 MiB. A server
+/// that sends more (an endless line or event) ends the stream with
+/// [`SseDecoder::overflow`] instead of growing memory without bound.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why the decoder stopped taking bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SseOverflow {
+    /// One line (a field or a comment) passed the limit.
+    #[error("the provider sent a line of more than {} MiB without a line break", .0 / (1024 * 1024))]
+    Line(usize),
+    /// One event's data passed the limit.
+    #[error("the provider sent an event of more than {} MiB", .0 / (1024 * 1024))]
+    Event(usize),
+}
+
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
@@ -46,6 +62,10 @@ pub struct SseDecoder {
     /// The event being built. Its `data` buffer and the sticky `id` live here
     /// and are reused from one event to the next.
     current: SseEvent,
+    /// Most bytes in one line or one event's data.
+    limit: usize,
+    /// Set when a limit was passed: the decoder then ignores all input.
+    overflow: Option<SseOverflow>,
 }
 
 impl Default for SseDecoder {
@@ -62,6 +82,8 @@ impl Default for SseDecoder {
                 id: None,
                 retry: None,
             },
+            limit: MAX_EVENT_BYTES,
+            overflow: None,
         }
     }
 }
@@ -81,6 +103,29 @@ impl SseDecoder {
         Self::default()
     }
 
+    /// A decoder whose line and event limit is `limit` bytes instead of
+    /// [`MAX_EVENT_BYTES`].
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// The limit the stream passed, if it did: no event is dispatched after
+    /// it, and the caller should end the stream with this error.
+    pub fn overflow(&self) -> Option<SseOverflow> {
+        self.overflow
+    }
+
+    /// Stops taking input after `why`, dropping the buffers.
+    fn overflowed(&mut self, why: SseOverflow) {
+        self.overflow = Some(why);
+        self.line = Vec::new();
+        self.current.data = String::new();
+        self.has_data = false;
+    }
+
     /// Feeds a piece of the byte stream and appends every event it completes to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
         let _: ControlFlow<()> = self.feed_with(bytes, &mut |ev| {
@@ -98,6 +143,9 @@ impl SseDecoder {
         bytes: &[u8],
         on_event: &mut impl FnMut(&SseEvent) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
+        if self.overflow.is_some() {
+            return ControlFlow::Continue(());
+        }
         if self.started {
             return self.feed_started(bytes, on_event);
         }
@@ -129,6 +177,13 @@ impl SseDecoder {
             }
         }
         while let Some(pos) = memchr::memchr2(b'\n', b'\r', bytes) {
+            if self.overflow.is_some() {
+                return ControlFlow::Continue(());
+            }
+            if self.line.len() + pos > self.limit {
+                self.overflowed(SseOverflow::Line(self.limit));
+                return ControlFlow::Continue(());
+            }
             let is_cr = bytes[pos] == b'\r';
             if self.line.is_empty() {
                 self.process_line(&bytes[..pos], on_event)?;
@@ -148,6 +203,13 @@ impl SseDecoder {
                     None => self.skip_lf = true,
                 }
             }
+        }
+        if self.overflow.is_some() {
+            return ControlFlow::Continue(());
+        }
+        if self.line.len() + bytes.len() > self.limit {
+            self.overflowed(SseOverflow::Line(self.limit));
+            return ControlFlow::Continue(());
         }
         self.line.extend_from_slice(bytes);
         ControlFlow::Continue(())
@@ -186,6 +248,10 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
+                if self.current.data.len() + value.len() + 1 > self.limit {
+                    self.overflowed(SseOverflow::Event(self.limit));
+                    return ControlFlow::Continue(());
+                }
                 if self.has_data {
                     self.current.data.push('\n');
                 }

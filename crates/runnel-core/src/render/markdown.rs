@@ -11,6 +11,11 @@
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use std::sync::LazyLock;
 
+/// The most text the open block may hold before it is closed at its last
+/// line break (or, with none, cut where it stands): a 20,000-row table or a
+/// list with no blank line then costs O(new text) per token, not O(block).
+pub const OPEN_BLOCK_LIMIT: usize = 64 * 1024;
+
 /// What the window must do with the answer element.
 #[derive(Debug, Clone, PartialEq, Eq, ts_rs::TS)]
 pub enum MdOp {
@@ -74,6 +79,17 @@ impl MarkdownStream {
             self.classify_line(ls, le, out);
             // A commit inside drains the front of `pending` and shifts `scan` with it.
             from = self.scan;
+        }
+        // An open block past the limit is closed at its last line break (a
+        // code block is not: it grows append-only and is never re-rendered).
+        if self.fence.is_none() && self.pending.len() > OPEN_BLOCK_LIMIT {
+            let cut = if self.scan > 0 {
+                self.scan
+            } else {
+                floor_char_boundary(&self.pending, OPEN_BLOCK_LIMIT)
+            };
+            self.commit(cut, out);
+            return;
         }
         // A blank line followed by the start of a line that surely begins a new
         // block: commit now rather than when that line completes.
@@ -199,6 +215,15 @@ impl MarkdownStream {
         }
         self.dirty = false;
     }
+}
+
+/// The largest char boundary of `s` at or below `i`.
+fn floor_char_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 fn leading_spaces(line: &str) -> usize {
@@ -359,6 +384,43 @@ pub fn render(markdown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_a_huge_table_keeps_the_open_block_bounded() {
+        let mut md = MarkdownStream::new();
+        let mut out = Vec::new();
+        md.push("| a | b |\n|---|---|\n", &mut out);
+        let mut largest_open = 0;
+        for i in 0..20_000 {
+            md.push(&format!("| {i} | row {i} |\n"), &mut out);
+            // One flush per frame's worth of rows, as the feed does.
+            if i % 200 == 0 {
+                md.flush(&mut out);
+            }
+            for op in out.drain(..) {
+                if let MdOp::Open(html) = op {
+                    largest_open = largest_open.max(html.len());
+                }
+            }
+            assert!(
+                md.pending.len() <= OPEN_BLOCK_LIMIT + 64,
+                "open block {} bytes",
+                md.pending.len()
+            );
+        }
+        assert!(largest_open < 4 * OPEN_BLOCK_LIMIT, "{largest_open}");
+    }
+
+    #[test]
+    fn regression_a_line_without_breaks_is_cut_at_a_char_boundary() {
+        let mut md = MarkdownStream::new();
+        let mut out = Vec::new();
+        for _ in 0..50_000 {
+            md.push("é", &mut out);
+        }
+        assert!(md.pending.len() <= OPEN_BLOCK_LIMIT + 2);
+        assert!(out.iter().any(|o| matches!(o, MdOp::Block(_))));
+    }
 
     fn stream(pieces: &[&str]) -> Vec<MdOp> {
         let mut md = MarkdownStream::new();

@@ -188,6 +188,19 @@ impl Answer {
         }
     }
 
+    /// Bytes of text held: answer, reasoning, refusal and tool arguments.
+    /// Cheap (no scan of the text), so it can be checked on every event.
+    pub fn stored_bytes(&self) -> usize {
+        self.text.len()
+            + self.reasoning.as_ref().map_or(0, String::len)
+            + self.refusal.as_ref().map_or(0, String::len)
+            + self
+                .tool_calls
+                .iter()
+                .map(|c| c.arguments.len())
+                .sum::<usize>()
+    }
+
     /// True when nothing at all has arrived.
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()

@@ -92,6 +92,8 @@ pub enum TimeoutPhase {
     FirstByte,
     /// Waiting between two chunks of the answer.
     Idle,
+    /// The whole answer, from send to end (the optional answer deadline).
+    Total,
 }
 
 /// A failed chat request.
@@ -184,6 +186,9 @@ fn timeout_message(phase: TimeoutPhase, after: Duration) -> String {
         }
         TimeoutPhase::Idle => {
             format!("The server stopped sending for {secs:.0} s in the middle of the answer")
+        }
+        TimeoutPhase::Total => {
+            format!("The answer took longer than the {secs:.0} s allowed for one answer")
         }
     }
 }

@@ -3,6 +3,28 @@
 
 use std::fmt;
 
+/// Words in a header name that mark its value as a secret.
+const SECRET_HEADER_WORDS: &[&str] = &[
+    "authorization",
+    "api-key",
+    "apikey",
+    "api_key",
+    "token",
+    "secret",
+    "cookie",
+    "password",
+    "x-goog-api-key",
+    "proxy-authorization",
+];
+
+/// True for a header whose value is a credential (`Authorization`,
+/// `x-api-key`, `api-key`, `x-goog-api-key`, anything with token, secret,
+/// password or cookie in its name).
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    SECRET_HEADER_WORDS.iter().any(|w| n.contains(w))
+}
+
 /// An API key. Its Debug and Display print `<redacted>`, and it does not
 /// implement Serialize, so it cannot leak into logs, files or the web view.
 #[derive(Clone, PartialEq, Eq)]

@@ -7,163 +7,18 @@
 //! `spawn_blocking`, which the async methods here do themselves.
 
 use crate::config::env::{Env, EnvProvider, ENV_PROVIDER_ID};
-use crate::config::{
-    presets, ModelCache, Provider, Settings, SettingsError, SettingsStore, SystemPromptPreset,
-    Theme,
-};
+use crate::config::{presets, ModelCache, Provider, Settings, SettingsError, SettingsStore, Theme};
 use crate::engine::endpoint::Endpoint;
 use crate::engine::Engine;
-use crate::keys::{KeyStatus, SecretError, Secrets};
+use crate::keys::{KeyStatus, Secrets};
 use crate::protocol::ProviderKind;
-use crate::types::error::{EngineError, ErrorInfo, ErrorKind};
 use crate::types::key::ApiKey;
-use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Any failure of a workflow, with the stable kind the window shows.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// Settings could not be read, written or validated.
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    /// The keychain could not be used.
-    #[error(transparent)]
-    Keychain(#[from] SecretError),
-    /// The provider answered with an error.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// The request does not make sense (unknown provider, empty key...).
-    #[error("{0}")]
-    Invalid(String),
-}
+mod model;
 
-impl ServiceError {
-    /// The `{kind, message}` shown to users.
-    pub fn to_info(&self) -> ErrorInfo {
-        match self {
-            Self::Engine(e) => e.to_info(),
-            Self::Keychain(e) => ErrorInfo {
-                kind: ErrorKind::Keychain,
-                message: e.to_string(),
-                status: None,
-                retry_after_s: None,
-            },
-            Self::Settings(e) => ErrorInfo {
-                kind: ErrorKind::BadRequest,
-                message: e.to_string(),
-                status: None,
-                retry_after_s: None,
-            },
-            Self::Invalid(m) => ErrorInfo {
-                kind: ErrorKind::BadRequest,
-                message: m.clone(),
-                status: None,
-                retry_after_s: None,
-            },
-        }
-    }
-}
-
-/// A provider as the window sees it: never the key, only its status.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct ProviderView {
-    /// The provider's settings.
-    #[serde(flatten)]
-    pub provider: Provider,
-    /// Key status.
-    pub key: KeyStatus,
-    /// `not set` or `set ····abcd`.
-    pub key_label: String,
-    /// A key is needed (the server is not on this machine).
-    pub needs_key: bool,
-    /// Requests can be made: a key is set or none is needed.
-    pub usable: bool,
-    /// From the environment, not saved.
-    pub from_env: bool,
-    /// Why requests cannot be made as configured, and what to do.
-    pub problem: Option<String>,
-}
-
-/// What the environment offers to import.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct EnvImport {
-    /// `OPENAI_API_KEY` is set.
-    pub openai_key: bool,
-    /// `OPENAI_BASE_URL`, if set.
-    pub base_url: Option<String>,
-    /// `ANTHROPIC_API_KEY` is set.
-    pub anthropic_key: bool,
-}
-
-/// Everything the window's settings and pickers need.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct UiState {
-    /// Providers, the environment's first when there is one.
-    pub providers: Vec<ProviderView>,
-    /// Provider of new conversations.
-    pub default_provider: Option<String>,
-    /// Theme.
-    pub theme: Theme,
-    /// System prompt presets.
-    pub system_prompts: Vec<SystemPromptPreset>,
-    /// A message about the settings file (moved aside...).
-    pub notice: Option<String>,
-    /// Keys in the environment that can be imported with one click.
-    pub env_import: Option<EnvImport>,
-    /// No provider is usable yet: show onboarding.
-    pub onboarding: bool,
-    /// The presets (for "add provider").
-    pub presets: Vec<Provider>,
-    /// Where the settings live.
-    pub settings_path: String,
-    /// The page measures its streaming pipeline (`RUNNEL_PAGE_METRICS=1`, for the window benchmark).
-    pub page_metrics: bool,
-}
-
-/// A provider as edited in the window or the CLI.
-#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
-pub struct ProviderInput {
-    /// Existing id to edit; None to add.
-    pub id: Option<String>,
-    /// Name.
-    pub name: String,
-    /// Kind.
-    #[serde(default)]
-    pub kind: ProviderKind,
-    /// Base URL.
-    pub base_url: String,
-    /// Default model.
-    #[serde(default)]
-    pub default_model: String,
-    /// Extra headers.
-    #[serde(default)]
-    pub extra_headers: std::collections::BTreeMap<String, String>,
-}
-
-/// The result of saving a provider.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct SavedProvider {
-    /// Its id.
-    pub id: String,
-    /// Its host changed, so its key was removed (set it again for the new host).
-    pub key_removed: bool,
-}
-
-/// The result of saving a key.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct KeySaveResult {
-    /// The key was stored (keychain, or this session only when the keychain failed).
-    pub stored: bool,
-    /// Status after the attempt.
-    pub status: KeyStatus,
-    /// The test (`GET /models`) failed with this; nothing was stored unless forced.
-    pub test_error: Option<ErrorInfo>,
-    /// The keychain failed with this; the key is held for this session only.
-    pub keychain_error: Option<String>,
-    /// Models found by the test.
-    pub models: Vec<String>,
-}
+pub use model::*;
 
 /// Shared app services.
 pub struct Service {
@@ -766,6 +621,7 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::SecretError;
     use crate::keys::SecretStore;
 
     /// A keychain that is down (no Secret Service).
