@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// Most bytes of a model list read.
 pub const MODELS_BODY_LIMIT: usize = 8 * 1024 * 1024;
-/// Most bytes of a complete (non-streamed) answer read.
-pub const WHOLE_BODY_LIMIT: usize = 256 * 1024 * 1024;
+/// Most bytes of a complete (non-streamed) answer read: past it the answer
+/// is an error, not a truncated parse.
+pub const WHOLE_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// The longest Retry-After honoured before capping (a silly value must not
 /// overflow a Duration); the engine's `max_retry_wait` caps it further.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(86_400);
