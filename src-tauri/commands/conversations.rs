@@ -7,6 +7,7 @@ use runnel_core::config::slug;
 use runnel_core::render::view::{message_views, MessageView};
 use runnel_core::store::{ConversationSummary, Cursor, Deleted, SearchHit, Store, StoreError};
 use runnel_core::types::error::ErrorKind;
+use runnel_core::types::files::write_private;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -272,7 +273,7 @@ pub(crate) async fn export_conversation(
         }
     };
     let Some(path) = path else { return Ok(None) };
-    std::fs::write(&path, text).map_err(|e| {
+    write_private(&path, text.as_bytes()).map_err(|e| {
         IpcError::new(
             ErrorKind::Storage,
             format!("could not write {}: {e}", path.display()),
@@ -303,19 +304,8 @@ pub(crate) async fn import_conversation(
         }
     };
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        IpcError::new(
-            ErrorKind::Storage,
-            format!("could not read {}: {e}", path.display()),
-        )
-    })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        IpcError::new(
-            ErrorKind::Invalid,
-            format!("{} is not JSON: {e}", path.display()),
-        )
-    })?;
-    with_store(&chat, move |s| s.import_json(&value))
+    // Read and checked off the async runtime, as a stream (see Store::import_file).
+    with_store(&chat, move |s| s.import_file(&path))
         .await
         .map(Some)
 }

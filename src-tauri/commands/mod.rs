@@ -3,8 +3,11 @@
 //! touches its file and the list below.
 
 pub mod conversations;
+mod names;
 pub mod send;
 pub mod settings;
+
+pub use names::COMMANDS;
 
 /// Every command the window may invoke.
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
@@ -35,4 +38,32 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         conversations::import_conversation,
         send::send_message
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::COMMANDS;
+
+    /// Least privilege: the window's capability grants each command by name
+    /// and nothing else (no `core:default`: menus, tray, image reads, events).
+    #[test]
+    fn regression_the_window_is_granted_only_its_own_commands() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../../tauri.conf.json")).expect("tauri.conf.json");
+        let caps = conf["app"]["security"]["capabilities"]
+            .as_array()
+            .expect("capabilities");
+        assert_eq!(caps.len(), 1);
+        let granted: Vec<&str> = caps[0]["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .collect();
+        let expected: Vec<String> = COMMANDS
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .collect();
+        assert_eq!(granted, expected);
+    }
 }

@@ -114,14 +114,59 @@ pub(crate) fn cancel_stream(
 /// Opens an http(s) or mailto link in the system browser, never in the app window.
 #[tauri::command]
 pub(crate) fn open_external(url: String) -> Result<(), IpcError> {
-    let parsed =
-        url::Url::parse(&url).map_err(|e| IpcError::invalid(format!("not a valid link: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https" | "mailto") {
-        return Err(IpcError::invalid(format!(
-            "links with {}: are not opened",
-            parsed.scheme()
-        )));
-    }
-    tauri_plugin_opener::open_url(parsed.as_str(), None::<&str>)
+    let safe = external_link(&url)?;
+    tauri_plugin_opener::open_url(safe.as_str(), None::<&str>)
         .map_err(|e| IpcError::internal(format!("could not open the browser: {e}")))
+}
+
+/// The link to open: http(s) as given; `mailto:` with its address and at
+/// most a `subject` (a model's link cannot pre-fill a body, cc or bcc).
+fn external_link(url: &str) -> Result<url::Url, IpcError> {
+    let mut parsed =
+        url::Url::parse(url).map_err(|e| IpcError::invalid(format!("not a valid link: {e}")))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(parsed),
+        "mailto" => {
+            let subject: Vec<(String, String)> = parsed
+                .query_pairs()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("subject"))
+                .take(1)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            parsed.set_query(None);
+            if !subject.is_empty() {
+                parsed.query_pairs_mut().extend_pairs(subject);
+            }
+            Ok(parsed)
+        }
+        other => Err(IpcError::invalid(format!(
+            "links with {other}: are not opened"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_mailto_keeps_only_the_subject() {
+        let u = external_link("mailto:a@example.com?subject=Hi&body=secret%20stuff&cc=x@y&bcc=z@w")
+            .expect("mailto");
+        assert_eq!(u.as_str(), "mailto:a@example.com?subject=Hi");
+        assert_eq!(
+            external_link("mailto:a@example.com?body=x")
+                .expect("mailto")
+                .as_str(),
+            "mailto:a@example.com"
+        );
+        assert!(external_link("javascript:alert(1)").is_err());
+        assert!(external_link("file:///etc/passwd").is_err());
+        assert_eq!(
+            external_link("https://example.com/a?b=c")
+                .expect("https")
+                .as_str(),
+            "https://example.com/a?b=c"
+        );
+    }
 }

@@ -13,6 +13,7 @@ export function createNotices() {
   const box = $('toast');
   const text = $('toast-text');
   const undoBtn = /** @type {HTMLButtonElement} */ ($('toast-undo'));
+  const openBtn = /** @type {HTMLButtonElement} */ ($('toast-open'));
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
 
@@ -23,6 +24,7 @@ export function createNotices() {
    */
   function toast(message, undo) {
     text.textContent = message;
+    openBtn.hidden = true;
     undoBtn.hidden = !undo;
     undoBtn.onclick = undo
       ? () => {
@@ -40,7 +42,21 @@ export function createNotices() {
     toast(String(e?.message ?? e));
   }
 
-  return { toast, showError };
+  /**
+   * Shows where a link really goes, with Open to follow it.
+   * @param {string} href
+   * @param {() => void} open
+   */
+  function confirmLink(href, open) {
+    toast(`This link goes to ${href}`);
+    openBtn.hidden = false;
+    openBtn.onclick = () => {
+      box.hidden = true;
+      open();
+    };
+  }
+
+  return { toast, showError, confirmLink };
 }
 
 /**

@@ -10,6 +10,7 @@ import { newId } from './format.js';
 import { $, scrollToBottom } from './dom.js';
 import { AssistantView, userMessage } from './message-view.js';
 import { applyLoop } from './answer-stream.js';
+import { hidesItsTarget } from './links.js';
 
 /** @typedef {import('../types/ipc').MessageView} MessageView */
 /** @typedef {import('../types/ipc').SendKind} SendKind */
@@ -39,6 +40,7 @@ const PAGE = 60;
  */
 export function createConversationView({ state, composer, pickers, notices, refreshList }) {
   const messages = $('messages');
+  const systemBox = /** @type {HTMLDetailsElement} */ ($('system-box'));
   const systemPrompt = /** @type {HTMLTextAreaElement} */ ($('system-prompt'));
   const sendBtn = /** @type {HTMLButtonElement} */ ($('send'));
   const cancelBtn = /** @type {HTMLButtonElement} */ ($('cancel'));
@@ -262,6 +264,9 @@ export function createConversationView({ state, composer, pickers, notices, refr
       tail.answer = answer;
       tail.user = user;
       systemPrompt.value = page.conversation.system_prompt;
+      // A conversation's system prompt is never hidden (an imported one
+      // steers every answer): the box opens when there is one.
+      if (page.conversation.system_prompt.trim()) systemBox.open = true;
       pickers.setThinking(page.conversation.thinking_budget);
       pickers.choose(page.conversation.provider, page.conversation.model ?? '', true);
       instruments?.opened(openedAt);
@@ -313,7 +318,9 @@ export function createConversationView({ state, composer, pickers, notices, refr
     if (!link) return;
     ev.preventDefault();
     const href = link.getAttribute('href') ?? '';
-    ipc.openExternal(href).catch((/** @type {Error} */ e) => console.warn(e.message));
+    const open = () => ipc.openExternal(href).catch((/** @type {Error} */ e) => notices.showError(e));
+    if (hidesItsTarget(link.textContent ?? '', href)) notices.confirmLink(href, open);
+    else open();
   });
   sendBtn.addEventListener('click', send);
   cancelBtn.addEventListener('click', cancel);

@@ -144,10 +144,12 @@ export class AssistantView {
     this.retryTimer = setInterval(tick, 250);
   }
 
+  /** Ends the retry notice: its text leaves the page, not just the view. */
   clearRetrying() {
     if (this.retryTimer) clearInterval(this.retryTimer);
     this.retryTimer = null;
     this.retrying.hidden = true;
+    setText(this.retrying, '');
   }
 
   answerStarted() {

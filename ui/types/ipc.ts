@@ -245,7 +245,12 @@ first_byte_ms: number,
 /**
  * Longest silence between chunks.
  */
-idle_ms: number, };
+idle_ms: number, 
+/**
+ * The longest one answer may take, when set (`RUNNEL_ANSWER_DEADLINE_MS`
+ * overrides it).
+ */
+answer_deadline_ms?: number | null, };
 
 export type ProviderInput = { 
 /**

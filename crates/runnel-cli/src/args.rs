@@ -13,6 +13,11 @@ pub struct Cli {
     /// What to do (default: open the window).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Keep control characters (escape sequences) in model and server text
+    /// even when writing to a terminal (by default they are shown as visible
+    /// stand-ins there; pipes and files always get the text as it is).
+    #[arg(long, global = true)]
+    pub raw: bool,
 }
 
 /// Subcommands.
@@ -103,6 +108,11 @@ pub enum HistoryAction {
         /// Print a JSON array of {id, title, updated, message_id, snippet}.
         #[arg(long)]
         json: bool,
+    },
+    /// Import a Runnel JSON export as a new conversation; prints its id.
+    Import {
+        /// The export file.
+        file: std::path::PathBuf,
     },
     /// Export a conversation as Markdown or Runnel JSON.
     Export {

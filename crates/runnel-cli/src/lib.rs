@@ -29,7 +29,7 @@ pub fn init_logging(default: &str) {
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
     let file = env.log_file().and_then(|p| {
-        std::fs::OpenOptions::new()
+        runnel_core::types::files::private_options()
             .create(true)
             .append(true)
             .open(p)
@@ -53,7 +53,7 @@ pub fn main(open_window: fn() -> i32) -> i32 {
         None => open_window(),
         Some(Command::Ask(args)) => {
             init_logging("error");
-            commands::ask::run(args)
+            commands::ask::run(args, output::Term::detect(cli.raw))
         }
         Some(Command::Providers { action }) => {
             init_logging("error");
@@ -67,7 +67,7 @@ pub fn main(open_window: fn() -> i32) -> i32 {
         }
         Some(Command::History { action }) => {
             init_logging("error");
-            commands::history::run(action)
+            commands::history::run(action, output::Term::detect(cli.raw))
         }
     }
 }

@@ -7,6 +7,7 @@ use runnel_core::store::{ConversationSummary, Message, SearchHit, MARK_END, MARK
 use runnel_core::types::answer::{ToolCall, Usage};
 use runnel_core::types::error::ErrorInfo;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// The `--json` result object.
 #[derive(Debug, Serialize)]
@@ -78,6 +79,69 @@ pub fn format_time(ms: i64) -> String {
         "{y:04}-{m:02}-{d:02} {:02}:{:02}",
         rem / 3600,
         rem % 3600 / 60
+    )
+}
+
+/// Where model and server text may carry escape sequences (OSC 52 clipboard
+/// writes, OSC 8 hidden links, cursor moves, screen clears), and whether
+/// each stream is a terminal that must not receive them.
+#[derive(Debug, Clone, Copy)]
+pub struct Term {
+    /// Stdout is a terminal and `--raw` was not given.
+    pub out: bool,
+    /// Stderr is a terminal and `--raw` was not given.
+    pub err: bool,
+}
+
+impl Term {
+    /// Looks at stdout and stderr; `raw` keeps every byte everywhere.
+    pub fn detect(raw: bool) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            out: !raw && std::io::stdout().is_terminal(),
+            err: !raw && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Text for stdout.
+    pub fn out<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        if self.out {
+            terminal_safe(s)
+        } else {
+            Cow::Borrowed(s)
+        }
+    }
+
+    /// Text for stderr.
+    pub fn err<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        if self.err {
+            terminal_safe(s)
+        } else {
+            Cow::Borrowed(s)
+        }
+    }
+}
+
+/// `s` with every C0 and C1 control character but newline and tab shown as
+/// a visible stand-in (ESC as `␛`, other C0 as their control pictures, DEL
+/// as `␡`, C1 as `�`), so a terminal never acts on them. O(len), and no copy
+/// when there is nothing to replace.
+pub fn terminal_safe(s: &str) -> Cow<'_, str> {
+    let is_control = |c: char| {
+        (c < ' ' && c != '\n' && c != '\t') || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c)
+    };
+    if !s.chars().any(is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                c if !is_control(c) => c,
+                '\u{7f}' => '\u{2421}',
+                c if c < ' ' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+                _ => '\u{fffd}',
+            })
+            .collect(),
     )
 }
 
@@ -178,4 +242,29 @@ pub fn hit_lines(h: &SearchHit) -> String {
         h.title,
         plain(&h.snippet).replace('\n', " ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_escape_sequences_never_reach_a_terminal() {
+        let osc52 = "copy \u{1b}]52;c;cm0gLXJmIH4=\u{7}done";
+        let shown = terminal_safe(osc52);
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{shown}"
+        );
+        assert!(shown.contains('\u{241b}'), "{shown}");
+        assert_eq!(
+            terminal_safe("clear\u{1b}[2J\u{1b}[H"),
+            "clear\u{241b}[2J\u{241b}[H"
+        );
+        assert_eq!(terminal_safe("c1 \u{9b}31m"), "c1 \u{fffd}31m");
+        assert_eq!(terminal_safe("del\u{7f}"), "del\u{2421}");
+        assert_eq!(terminal_safe("cr\rover"), "cr\u{240d}over");
+        // Newlines, tabs and all other text stay, without a copy.
+        assert!(matches!(terminal_safe("a\n\tb ü 日本"), Cow::Borrowed(_)));
+    }
 }

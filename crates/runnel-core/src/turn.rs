@@ -11,7 +11,7 @@ use crate::store::ConversationSummary;
 use crate::store::{
     FinalState, Message, MessageStatus, Store, StoreError, StoredUsage, WHOLE_CONVERSATION,
 };
-use crate::types::answer::Answer;
+use crate::types::answer::{Answer, ThinkingBlock};
 use crate::types::chat::{ChatMessage, Role};
 use crate::types::error::ErrorInfo;
 use serde::{Deserialize, Serialize};
@@ -293,8 +293,15 @@ pub async fn stream(
             }
         })
     };
-    let result = engine
-        .chat(endpoint, &prepared.messages, options, cancel, &mut |ev| {
+    // Thinking blocks go back only to the model (and server) that signed
+    // them: after a switch the API would reject the request.
+    let source = ThinkingBlock::source_of(&endpoint.base_url, &endpoint.model);
+    let mut messages = prepared.messages.clone();
+    for m in &mut messages {
+        m.thinking.retain(|b| b.source == source);
+    }
+    let mut result = engine
+        .chat(endpoint, &messages, options, cancel, &mut |ev| {
             if let EngineEvent::Delta(d) = &ev {
                 if let Ok(mut g) = live.lock() {
                     g.0.apply(d);
@@ -306,6 +313,9 @@ pub async fn stream(
         .await;
     stop.cancel();
     let _ = flusher.await;
+    for b in &mut result.answer.thinking_blocks {
+        b.source.clone_from(&source);
+    }
     let fin = final_state(&result);
     let store = store.clone();
     let id = prepared.answer.id.clone();

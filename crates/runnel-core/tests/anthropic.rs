@@ -210,6 +210,64 @@ async fn thinking_is_requested_and_its_signature_is_sent_back_on_the_next_turn()
     );
 }
 
+#[tokio::test]
+async fn regression_thinking_blocks_are_left_out_after_a_model_switch() {
+    let server = TestServer::always(Reply::sse(thinking_stream("Hmm.", "sig-old", "Done."))).await;
+    let dir = runnel_testsupport::temp::TempDir::new("anthropic-switch");
+    let store = Arc::new(Store::open(&dir.join("runnel.sqlite3")).expect("store"));
+    let settings = SendSettings {
+        provider: Some("anthropic".into()),
+        thinking_budget: Some(2048),
+        ..SendSettings::default()
+    };
+    let conv = runnel_core::store::new_id();
+    let engine = engine();
+    for (text, model) in [
+        ("First?", "claude-a"),
+        ("Second?", "claude-b"),
+        ("Third?", "claude-b"),
+    ] {
+        let mut ep = endpoint(&server);
+        ep.model = model.into();
+        ep.thinking_budget = Some(2048);
+        let p = turn::prepare(
+            &store,
+            &conv,
+            &settings,
+            &SendKind::New { text: text.into() },
+        )
+        .expect("prepare");
+        let r = turn::stream(
+            &engine,
+            &store,
+            &p,
+            &ep,
+            ChatOptions::default(),
+            &CancellationToken::new(),
+            &mut |_| {},
+        )
+        .await;
+        assert!(matches!(r.outcome, Outcome::Done), "{:?}", r.outcome);
+    }
+    let thinking_sent = |n: usize| {
+        server.requests()[n].json()["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+            .filter(|b| b["type"] == "thinking")
+            .count()
+    };
+    // claude-a signed the first answer: claude-b never gets its block...
+    assert_eq!(
+        thinking_sent(1),
+        0,
+        "a block signed by another model is left out"
+    );
+    // ...but gets back the block it signed itself.
+    assert_eq!(thinking_sent(2), 1);
+}
+
 fn anthropic_error(kind: &str, message: &str) -> serde_json::Value {
     serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
 }

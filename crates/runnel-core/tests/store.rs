@@ -502,3 +502,80 @@ fn regression_an_unknown_stored_status_is_an_error_not_done() {
         .expect_err("unknown role");
     assert!(err.to_string().contains("unknown stored role"), "{err}");
 }
+
+/// A valid export of one exchange, as JSON, from a real store.
+fn export_of_one_exchange() -> (TempDir, Store, serde_json::Value) {
+    let (dir, db) = temp_db("import-src");
+    let store = Store::open(&db).expect("open");
+    let (id, _, _) = exchange(&store, "question", "answer");
+    let v = store.export_json(&id).expect("export");
+    (dir, store, v)
+}
+
+#[test]
+fn regression_import_trusts_nothing_and_refuses_a_bad_file_whole() {
+    let (_dir, store, good) = export_of_one_exchange();
+    let before = store.list(None, 100).expect("list").len();
+    let refused = |v: &serde_json::Value, needle: &str| {
+        let e = store.import_json(v).expect_err("refused");
+        let shown = e.to_string();
+        assert!(shown.contains("nothing was stored"), "{shown}");
+        assert!(shown.contains(needle), "{needle:?} in {shown}");
+        assert_eq!(
+            store.list(None, 100).expect("list").len(),
+            before,
+            "nothing stored"
+        );
+    };
+    // A hidden system message (sent on every later turn, never shown).
+    let mut v = good.clone();
+    v["messages"][0]["role"] = "system".into();
+    refused(&v, "role system");
+    // Metrics of the wrong type would make the conversation impossible to open.
+    let mut v = good.clone();
+    v["messages"][1]["metrics"] = serde_json::json!({"ttft_ms": "fast"});
+    refused(&v, "not a readable Runnel export");
+    // A reference to a message that is not in the file.
+    let mut v = good.clone();
+    v["messages"][1]["parent_id"] = "elsewhere".into();
+    refused(&v, "not in the file");
+    // Several problems are each named.
+    let mut v = good.clone();
+    v["messages"][0]["role"] = "system".into();
+    v["messages"][1]["variant_of"] = "ghost".into();
+    refused(&v, "ghost");
+    // An unknown stored status is refused too.
+    let mut v = good.clone();
+    v["messages"][1]["status"] = "finished".into();
+    refused(&v, "not a readable Runnel export");
+    // A position near i64::MAX is renumbered, so later sends still work.
+    let mut v = good.clone();
+    v["messages"][0]["seq"] = (i64::MAX - 1).into();
+    v["messages"][1]["seq"] = i64::MAX.into();
+    let id = store.import_json(&v).expect("imported");
+    let shown = store.messages(&id, None, 10).expect("messages");
+    assert_eq!(shown.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![0, 1]);
+    let user = store
+        .add_user_message(&id, "next", None)
+        .expect("a later send works");
+    assert_eq!(user.seq, 2);
+}
+
+#[test]
+fn import_file_reads_an_export_as_a_stream() {
+    let (dir, store, good) = export_of_one_exchange();
+    let path = dir.join("export.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&good).expect("json")).expect("write");
+    let id = store.import_file(&path).expect("imported");
+    assert_eq!(store.messages(&id, None, 10).expect("messages").len(), 2);
+    std::fs::write(
+        &path,
+        b"{\"format\": \"runnel-conversation\", \"version\": 1",
+    )
+    .expect("write");
+    let e = store.import_file(&path).expect_err("truncated");
+    assert!(
+        e.to_string().contains("not a readable Runnel export"),
+        "{e}"
+    );
+}

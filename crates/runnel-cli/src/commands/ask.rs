@@ -4,7 +4,7 @@
 //! turn as the window's.
 
 use crate::args::{AskArgs, KindArg};
-use crate::output::AskJson;
+use crate::output::{AskJson, Term};
 use crate::{fail, service};
 use runnel_core::config::env::Env;
 use runnel_core::engine::{ChatOptions, Engine, EngineEvent, Outcome};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Runs `runnel ask`; returns the exit status.
-pub fn run(args: AskArgs) -> i32 {
+pub fn run(args: AskArgs, term: Term) -> i32 {
     let prompt = if args.prompt == "-" {
         let mut s = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut s) {
@@ -42,10 +42,10 @@ pub fn run(args: AskArgs) -> i32 {
             return 1;
         }
     };
-    runtime.block_on(ask_async(args, prompt))
+    runtime.block_on(ask_async(args, prompt, term))
 }
 
-async fn ask_async(args: AskArgs, prompt: String) -> i32 {
+async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
     let env = Env::process();
     // --save and --conversation store the exchange: one store for the whole run.
     let store = if args.save || args.conversation.is_some() {
@@ -160,14 +160,14 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
     };
     let mut on_event = |ev| match ev {
         EngineEvent::Delta(Delta::Text(t) | Delta::Refusal(t)) if !json => {
-            broken_pipe |= out.write_all(t.as_bytes()).is_err();
+            broken_pipe |= out.write_all(term.out(&t).as_bytes()).is_err();
             if broken_pipe {
                 cancel.cancel();
             }
             last_char_newline = t.ends_with('\n');
         }
         EngineEvent::Delta(Delta::Reasoning(t)) if !json => {
-            let _ = err.write_all(t.as_bytes());
+            let _ = err.write_all(term.err(&t).as_bytes());
         }
         EngineEvent::Retrying {
             attempt,
@@ -177,8 +177,9 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
         } => {
             let _ = writeln!(
                 err,
-                "runnel: retrying in {:.0} s ({attempt}/{max}): {reason}",
-                delay.as_secs_f64().ceil()
+                "runnel: retrying in {:.0} s ({attempt}/{max}): {}",
+                delay.as_secs_f64().ceil(),
+                term.err(&reason)
             );
         }
         EngineEvent::ReadEnd => {
@@ -234,8 +235,11 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
         for call in &result.answer.tool_calls {
             let _ = writeln!(
                 err,
-                "[tool call {}] {}({})",
-                call.id, call.name, call.arguments
+                "{}",
+                term.err(&format!(
+                    "[tool call {}] {}({})",
+                    call.id, call.name, call.arguments
+                ))
             );
         }
     }
@@ -249,7 +253,13 @@ async fn ask_async(args: AskArgs, prompt: String) -> i32 {
             130
         }
         Outcome::Error(e) => {
-            let _ = writeln!(err, "runnel: error [{}]: {e}", e.kind().as_str());
+            let message = e.to_string();
+            let _ = writeln!(
+                err,
+                "runnel: error [{}]: {}",
+                e.kind().as_str(),
+                term.err(&message)
+            );
             1
         }
     }

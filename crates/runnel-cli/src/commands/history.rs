@@ -1,12 +1,13 @@
 //! `runnel history`: list, show, search and export stored conversations.
 
 use crate::args::{ExportFormat, HistoryAction};
-use crate::output;
+use crate::output::{self, Term};
 use runnel_core::store::{Store, StoreError, WHOLE_CONVERSATION};
+use runnel_core::types::files::write_private;
 
 /// Runs a `history` action; returns the exit status.
-pub fn run(action: HistoryAction) -> i32 {
-    let result = Store::open_default().and_then(|store| act(&store, action));
+pub fn run(action: HistoryAction, term: Term) -> i32 {
+    let result = Store::open_default().and_then(|store| act(&store, action, term));
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -16,7 +17,7 @@ pub fn run(action: HistoryAction) -> i32 {
     }
 }
 
-fn act(store: &Store, action: HistoryAction) -> Result<(), StoreError> {
+fn act(store: &Store, action: HistoryAction, term: Term) -> Result<(), StoreError> {
     match action {
         HistoryAction::List { json, limit } => {
             let list = store.list(None, limit)?;
@@ -24,7 +25,7 @@ fn act(store: &Store, action: HistoryAction) -> Result<(), StoreError> {
                 println!("{}", output::conversations_json(&list));
             } else {
                 for c in &list {
-                    println!("{}", output::conversation_line(c));
+                    println!("{}", term.out(&output::conversation_line(c)));
                 }
             }
         }
@@ -34,7 +35,7 @@ fn act(store: &Store, action: HistoryAction) -> Result<(), StoreError> {
                 let messages = store.messages(&id, None, WHOLE_CONVERSATION)?;
                 println!("{}", output::conversation_json(&c, &messages));
             } else {
-                print!("{}", store.export_markdown(&id)?);
+                print!("{}", term.out(&store.export_markdown(&id)?));
             }
         }
         HistoryAction::Search { query, json } => {
@@ -43,9 +44,13 @@ fn act(store: &Store, action: HistoryAction) -> Result<(), StoreError> {
                 println!("{}", output::hits_json(&hits));
             } else {
                 for h in &hits {
-                    println!("{}", output::hit_lines(h));
+                    println!("{}", term.out(&output::hit_lines(h)));
                 }
             }
+        }
+        HistoryAction::Import { file } => {
+            let id = store.import_file(&file)?;
+            println!("{id}");
         }
         HistoryAction::Export { id, format, output } => {
             let text = match format {
@@ -54,10 +59,10 @@ fn act(store: &Store, action: HistoryAction) -> Result<(), StoreError> {
                     .map_err(|e| StoreError::Invalid(e.to_string()))?,
             };
             match output {
-                Some(path) => std::fs::write(&path, text).map_err(|e| {
+                Some(path) => write_private(&path, text.as_bytes()).map_err(|e| {
                     StoreError::Invalid(format!("could not write {}: {e}", path.display()))
                 })?,
-                None => print!("{text}"),
+                None => print!("{}", term.out(&text)),
             }
         }
     }

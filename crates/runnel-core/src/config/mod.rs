@@ -11,7 +11,8 @@ pub mod env;
 use crate::engine::endpoint::Endpoint;
 use crate::protocol::anthropic::DEFAULT_MAX_TOKENS;
 use crate::protocol::ProviderKind;
-use crate::types::key::ApiKey;
+use crate::types::files::{private_dir, private_options};
+use crate::types::key::{is_secret_header, ApiKey};
 use crate::types::net::is_loopback_url;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -361,6 +362,18 @@ pub fn validate_provider(p: &Provider) -> Result<(), SettingsError> {
             if u.host_str().is_none_or(str::is_empty) {
                 return bad(format!("The base URL {:?} has no host", p.base_url));
             }
+            if !u.username().is_empty() || u.password().is_some() {
+                return bad(
+                    "The base URL has a user name or password in it: put the key in the key field (it goes to the keychain), not in the URL"
+                        .to_owned(),
+                );
+            }
+            if u.query_pairs().any(|(k, _)| is_secret_query(&k)) {
+                return bad(
+                    "The base URL carries a key in its query: put the key in the key field (it goes to the keychain), not in the URL"
+                        .to_owned(),
+                );
+            }
         }
         Ok(u) => {
             return bad(format!(
@@ -381,13 +394,22 @@ pub fn validate_provider(p: &Provider) -> Result<(), SettingsError> {
         {
             return bad(format!("The header {k:?} is not a valid HTTP header"));
         }
-        if k.eq_ignore_ascii_case("authorization") || k.eq_ignore_ascii_case("x-api-key") {
+        if is_secret_header(k) {
             return bad(format!(
-                "Put the key in the key field, not in the {k} header: headers are stored in plain text"
+                "Put the key in the key field (it goes to the keychain), not in the {k} header: headers are stored in plain text"
             ));
         }
     }
     Ok(())
+}
+
+/// Query parameters that carry credentials (`?key=`, `?api_key=`, `?token=`...).
+fn is_secret_query(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "key" | "api_key" | "apikey" | "api-key" | "token" | "access_token" | "secret"
+    ) || is_secret_header(&n)
 }
 
 /// Settings errors.
@@ -528,7 +550,7 @@ impl SettingsStore {
             source,
         };
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
+        private_dir(dir).map_err(io)?;
         // A unique temp name: two writers never share (and truncate) one.
         let tmp = dir.join(format!(
             ".settings.json.tmp-{}-{:016x}",
@@ -539,7 +561,7 @@ impl SettingsStore {
             .map_err(|e| SettingsError::Invalid(format!("could not encode the settings: {e}")))?;
         json.push(b'\n');
         let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = private_options().write(true).create_new(true).open(&tmp)?;
             f.write_all(&json)?;
             f.sync_all()?;
             std::fs::rename(&tmp, &self.path)?;
@@ -570,8 +592,8 @@ impl SettingsStore {
             source,
         };
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| io("write", e))?;
-        let lock = std::fs::OpenOptions::new()
+        private_dir(dir).map_err(|e| io("write", e))?;
+        let lock = private_options()
             .create(true)
             .truncate(false)
             .write(true)

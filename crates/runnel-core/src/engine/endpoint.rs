@@ -127,6 +127,16 @@ impl Endpoint {
     /// the server is on this machine. The error says what to do.
     pub fn check(&self) -> Result<(), EngineError> {
         self.check_base_url()?;
+        if self.api_key.is_some() && self.base_url.starts_with("http://") && !self.is_loopback() {
+            return Err(EngineError::Config {
+                kind: ErrorKind::Auth,
+                message: format!(
+                    "Not sending the API key to {} over plain http://: anyone on the way could read it. \
+                     Use https://, or a server on this machine.",
+                    self.base_url
+                ),
+            });
+        }
         if self.api_key.is_none() && !self.is_loopback() {
             return Err(EngineError::Config {
                 kind: ErrorKind::Auth,

@@ -11,6 +11,7 @@
 use crate::types::key::{last4, ApiKey};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -69,21 +70,35 @@ impl OsKeychain {
     }
 
     /// Runs a keychain call on its own thread, giving up after the timeout.
+    /// One call is in flight at a time: while a call that timed out is still
+    /// blocked (an unlock prompt nobody answers), later calls fail at once
+    /// instead of each leaving another thread blocked.
     fn call<T: Send + 'static>(
         &self,
         account: &str,
         f: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
     ) -> Result<T, keyring::Error> {
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        if IN_FLIGHT.load(Ordering::SeqCst) > 0 {
+            return Err(keyring::Error::NoStorageAccess(Box::new(TimedOut(
+                self.timeout.as_secs(),
+            ))));
+        }
         let (tx, rx) = mpsc::channel();
         let service = self.service.clone();
         let account = account.to_owned();
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
         let spawned = std::thread::Builder::new()
             .name("keychain".into())
             .spawn(move || {
                 let r = keyring::Entry::new(&service, &account).and_then(f);
+                IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
                 let _ = tx.send(r);
             });
         if let Err(e) = spawned {
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
             return Err(keyring::Error::PlatformFailure(Box::new(e)));
         }
         match rx.recv_timeout(self.timeout) {

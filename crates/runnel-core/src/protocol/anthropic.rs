@@ -467,7 +467,7 @@ pub fn thinking_block(thinking: &str, signature: &str) -> ThinkingBlock {
         redacted: false,
         thinking: thinking.to_owned(),
         signature: signature.to_owned(),
-        data: String::new(),
+        ..ThinkingBlock::default()
     }
 }
 

@@ -257,6 +257,11 @@ impl SseDecoder {
                 }
                 push_text(&mut self.current.data, value);
                 self.has_data = true;
+                // Invalid UTF-8 grows as it is replaced (1 byte -> 3).
+                if self.current.data.len() > self.limit {
+                    self.overflowed(SseOverflow::Event(self.limit));
+                    return ControlFlow::Continue(());
+                }
             }
             b"event" => {
                 self.event_type.clear();

@@ -248,8 +248,7 @@ fn opening_fence(line: &str) -> Option<(Fence, String)> {
     if ch == b'`' && info.contains('`') {
         return None;
     }
-    let lang = info.split_whitespace().next().unwrap_or("").to_owned();
-    Some((Fence { ch, len }, lang))
+    Some((Fence { ch, len }, code_language(info).to_owned()))
 }
 
 fn is_closing_fence(line: &str, fence: Fence) -> bool {
@@ -333,6 +332,40 @@ fn continues_block(line: &str, block: &str) -> bool {
     line.starts_with([' ', '\t']) || list_marker(line)
 }
 
+/// The longest code language name kept as a class.
+const MAX_LANGUAGE_CHARS: usize = 32;
+
+/// The language of a fence's info string: its first word when it is 1-32 of
+/// `[A-Za-z0-9_+#.-]`, else none. Any whitespace (a tab too) ends the word,
+/// so an info string cannot smuggle a second CSS class into the page.
+pub fn code_language(info: &str) -> &str {
+    let word = info
+        .split(char::is_whitespace)
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    let ok = !word.is_empty()
+        && word.chars().count() <= MAX_LANGUAGE_CHARS
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '#' | '.' | '-'));
+    if ok {
+        word
+    } else {
+        ""
+    }
+}
+
+/// Classes the page's own styles know; any other class is dropped.
+fn allowed_class(element: &str, value: &str) -> bool {
+    match element {
+        "code" => value
+            .strip_prefix("language-")
+            .is_some_and(|l| !l.is_empty() && code_language(l) == l),
+        "th" | "td" => matches!(value, "align-left" | "align-center" | "align-right"),
+        _ => false,
+    }
+}
+
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
     b.url_relative(ammonia::UrlRelative::Deny)
@@ -342,7 +375,14 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .add_tag_attributes("ol", ["start"])
         .add_tag_attributes("th", ["class"])
-        .add_tag_attributes("td", ["class"]);
+        .add_tag_attributes("td", ["class"])
+        // One known class at most: never one the page uses for its own boxes.
+        .attribute_filter(|element, attribute, value| {
+            if attribute != "class" {
+                return Some(value.into());
+            }
+            allowed_class(element, value).then(|| value.into())
+        });
     b
 });
 
@@ -367,6 +407,11 @@ pub fn render(markdown: &str) -> String {
             id,
         }),
         Event::End(pulldown_cmark::TagEnd::Image) => Event::End(pulldown_cmark::TagEnd::Link),
+        Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(info))) => {
+            Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(
+                code_language(&info).to_owned().into(),
+            )))
+        }
         other => other,
     });
     let mut html = String::with_capacity(markdown.len() * 3 / 2 + 16);
@@ -384,6 +429,30 @@ pub fn render(markdown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_a_fence_info_string_cannot_smuggle_a_second_class() {
+        for fence in [
+            "```sh\tsr-only\nx\n```\n",
+            "```sh sr-only\nx\n```\n",
+            "```sh\u{b}error\nx\n```\n",
+        ] {
+            let html = render(fence);
+            assert!(html.contains("class=\"language-sh\""), "{html}");
+            assert!(
+                !html.contains("sr-only") && !html.contains("error\""),
+                "{html}"
+            );
+        }
+        assert!(render("```rust\nfn main() {}\n```\n").contains("class=\"language-rust\""));
+        assert!(!render(&format!("```{}\nx\n```\n", "a".repeat(40))).contains("class="));
+        let mut md = MarkdownStream::new();
+        let mut out = Vec::new();
+        md.push("```sh\tsr-only\n", &mut out);
+        assert!(out.contains(&MdOp::CodeOpen("sh".into())), "{out:?}");
+        // Raw HTML with a class never keeps it.
+        assert!(!render("<code class=\"sr-only\">x</code>").contains("<code class=\"sr-only\""));
+    }
 
     #[test]
     fn regression_a_huge_table_keeps_the_open_block_bounded() {

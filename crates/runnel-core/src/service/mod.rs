@@ -257,11 +257,7 @@ impl Service {
                 "The environment provider cannot be edited: import it first".into(),
             ));
         }
-        let host = |u: &str| {
-            url::Url::parse(u)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned))
-        };
+        let origin = crate::types::net::origin;
         let (id, host_changed) = self.update(|s| {
             let id = match &input.id {
                 Some(id) => {
@@ -278,7 +274,8 @@ impl Service {
             });
             let new_base = input.base_url.trim().trim_end_matches('/').to_owned();
             let base_changed = p.base_url != new_base;
-            let host_changed = existing.is_some() && host(&p.base_url) != host(&new_base);
+            // Scheme, host or port: a key is never sent anywhere else.
+            let host_changed = existing.is_some() && origin(&p.base_url) != origin(&new_base);
             p.name = input.name.trim().to_owned();
             p.kind = input.kind;
             p.base_url = new_base;
@@ -291,7 +288,7 @@ impl Service {
             s.upsert_provider(p)?;
             Ok((id, host_changed))
         })?;
-        // A key is never sent to a host the user did not enter it for.
+        // A key is never sent to an origin the user did not enter it for.
         let key_removed =
             host_changed && self.secrets.status(&id).set && self.secrets.delete(&id).is_ok();
         Ok(SavedProvider { id, key_removed })
@@ -370,7 +367,8 @@ impl Service {
         if key.expose().is_empty() {
             return Err(ServiceError::Invalid("The key is empty".into()));
         }
-        let provider = self.saved_provider(provider_id)?;
+        let id = provider_id.to_owned();
+        let provider = self.off_runtime(move |s| s.saved_provider(&id)).await?;
         let endpoint = provider.endpoint(None, Some(key.clone()));
         let (models, test_error) = match self.engine.list_models(&endpoint).await {
             Ok(m) => (m, None),
@@ -386,7 +384,9 @@ impl Service {
             });
         }
         if !models.is_empty() {
-            self.cache_models(provider_id, &models)?;
+            let (id, list) = (provider_id.to_owned(), models.clone());
+            self.off_runtime(move |s| s.cache_models(&id, &list))
+                .await?;
         }
         let this = self.clone();
         let id = provider_id.to_owned();
@@ -425,6 +425,18 @@ impl Service {
             })
     }
 
+    /// Runs blocking work (the settings file: reads, the lock, fsync) on a
+    /// blocking thread, never on the async runtime's workers.
+    async fn off_runtime<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Service) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || f(&this))
+            .await
+            .map_err(|e| ServiceError::Invalid(format!("background task failed: {e}")))?
+    }
+
     fn saved_provider(&self, id: &str) -> Result<Provider, ServiceError> {
         self.settings()
             .provider(id)
@@ -452,14 +464,21 @@ impl Service {
         refresh: bool,
     ) -> Result<Vec<String>, ServiceError> {
         if provider_id != ENV_PROVIDER_ID && !refresh {
-            if let Some(cache) = self.saved_provider(provider_id)?.models {
+            let id = provider_id.to_owned();
+            if let Some(cache) = self
+                .off_runtime(move |s| s.saved_provider(&id))
+                .await?
+                .models
+            {
                 return Ok(cache.models);
             }
         }
-        let endpoint = self.endpoint(Some(provider_id), Some("-")).await?;
+        let endpoint = self.endpoint(Some(provider_id), None).await?;
         let models = self.engine.list_models(&endpoint).await?;
         if provider_id != ENV_PROVIDER_ID {
-            self.cache_models(provider_id, &models)?;
+            let (id, list) = (provider_id.to_owned(), models.clone());
+            self.off_runtime(move |s| s.cache_models(&id, &list))
+                .await?;
         }
         Ok(models)
     }
@@ -472,7 +491,7 @@ impl Service {
         provider_id: Option<&str>,
         model: Option<&str>,
     ) -> Result<Endpoint, ServiceError> {
-        let settings = self.settings();
+        let settings = self.off_runtime(|s| Ok(s.settings())).await?;
         let id = match provider_id {
             Some(id) => id.to_owned(),
             None => match (&settings.default_provider, &self.env) {

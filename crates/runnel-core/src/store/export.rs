@@ -3,7 +3,11 @@
 use super::model::{ConversationSummary, Deleted, Message, WHOLE_CONVERSATION};
 use super::{new_id, Store, StoreError};
 use crate::types::chat::Role;
+use crate::types::error::shorten;
 use crate::types::status::MessageStatus;
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
 impl Store {
     /// The conversation as Markdown (shown versions only).
@@ -44,36 +48,94 @@ impl Store {
             messages: self.all_messages(id)?,
         };
         Ok(serde_json::json!({
-            "format": "runnel-conversation",
-            "version": 1,
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
             "conversation": d.conversation,
             "messages": d.messages,
         }))
     }
 
-    /// Imports a Runnel JSON export as a new conversation (new ids); returns its id.
+    /// Imports a Runnel JSON export (a parsed value) as a new conversation;
+    /// see [`Store::import_file`] for what is checked.
     pub fn import_json(&self, v: &serde_json::Value) -> Result<String, StoreError> {
-        if v.get("format").and_then(serde_json::Value::as_str) != Some("runnel-conversation") {
+        let export = Export::deserialize(v).map_err(|e| unreadable(&e))?;
+        self.import_export(export)
+    }
+
+    /// Imports a Runnel JSON export file as a new conversation (new ids);
+    /// returns its id. The file is read as a stream into typed rows (no JSON
+    /// tree of the whole file), up to [`MAX_IMPORT_BYTES`]. Nothing in it is
+    /// trusted: roles, sizes, ids and references are checked, positions are
+    /// renumbered, and a file with any invalid message is refused whole, with
+    /// each problem named; nothing is stored then.
+    pub fn import_file(&self, path: &Path) -> Result<String, StoreError> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| StoreError::Invalid(format!("could not read {}: {e}", path.display())))?
+            .len();
+        if size > MAX_IMPORT_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "{} is {} MiB: imports are limited to {} MiB",
+                path.display(),
+                size / (1024 * 1024),
+                MAX_IMPORT_BYTES / (1024 * 1024)
+            )));
+        }
+        let file = std::fs::File::open(path)
+            .map_err(|e| StoreError::Invalid(format!("could not read {}: {e}", path.display())))?;
+        let export: Export =
+            serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| unreadable(&e))?;
+        self.import_export(export)
+    }
+
+    fn import_export(&self, export: Export) -> Result<String, StoreError> {
+        if export.format != EXPORT_FORMAT {
             return Err(StoreError::Invalid(
                 "This is not a Runnel conversation export".into(),
             ));
         }
-        let mut conversation: ConversationSummary =
-            serde_json::from_value(v["conversation"].clone()).map_err(|e| {
-                StoreError::Invalid(format!("The export's conversation is unreadable: {e}"))
-            })?;
-        let mut messages: Vec<Message> =
-            serde_json::from_value(v["messages"].clone()).map_err(|e| {
-                StoreError::Invalid(format!("The export's messages are unreadable: {e}"))
-            })?;
+        if export.version != EXPORT_VERSION {
+            return Err(StoreError::Invalid(format!(
+                "This export is version {} (this Runnel reads version {EXPORT_VERSION}): update Runnel",
+                export.version
+            )));
+        }
+        let Export {
+            mut conversation,
+            mut messages,
+            ..
+        } = export;
+        let problems = problems(&conversation, &messages);
+        if !problems.is_empty() {
+            let shown: Vec<&str> = problems
+                .iter()
+                .take(PROBLEMS_SHOWN)
+                .map(String::as_str)
+                .collect();
+            let more = problems.len().saturating_sub(PROBLEMS_SHOWN);
+            return Err(StoreError::Invalid(format!(
+                "The file was not imported (nothing was stored): {}{}",
+                shown.join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
+            )));
+        }
+        // Positions are renumbered densely in their order (versions share one),
+        // so no imported value can push later sends past i64's range.
+        let mut seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
         let new_conv = new_id();
-        let mut ids = std::collections::HashMap::new();
+        let mut ids = HashMap::new();
         for m in &messages {
             ids.insert(m.id.clone(), new_id());
         }
         for m in &mut messages {
             m.id = ids[&m.id].clone();
             m.conversation_id = new_conv.clone();
+            m.seq = seqs.binary_search(&m.seq).unwrap_or(0) as i64;
             m.parent_id = m.parent_id.as_ref().and_then(|p| ids.get(p).cloned());
             m.variant_of = m.variant_of.as_ref().and_then(|p| ids.get(p).cloned());
         }
@@ -85,4 +147,91 @@ impl Store {
         })?;
         Ok(new_conv)
     }
+}
+
+/// The `format` of a Runnel conversation export.
+pub const EXPORT_FORMAT: &str = "runnel-conversation";
+/// The export version this build writes and reads.
+pub const EXPORT_VERSION: u32 = 1;
+/// The largest export file imported (real exports reach hundreds of MB).
+pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
+/// The most text one imported message or system prompt may carry.
+pub const MAX_IMPORTED_TEXT_BYTES: usize = crate::engine::MAX_ANSWER_BYTES;
+/// The longest title kept.
+const MAX_TITLE_CHARS: usize = 500;
+/// How many problems a refused import names before "and N more".
+const PROBLEMS_SHOWN: usize = 10;
+
+/// A Runnel JSON export, typed.
+#[derive(Debug, Deserialize)]
+struct Export {
+    format: String,
+    version: u32,
+    conversation: ConversationSummary,
+    messages: Vec<Message>,
+}
+
+fn unreadable(e: &serde_json::Error) -> StoreError {
+    StoreError::Invalid(format!(
+        "The file was not imported (nothing was stored): it is not a readable Runnel export ({e})"
+    ))
+}
+
+/// Every reason not to import: each names the message and what is wrong.
+fn problems(c: &ConversationSummary, messages: &[Message]) -> Vec<String> {
+    let mut out = Vec::new();
+    if c.title.chars().count() > MAX_TITLE_CHARS {
+        out.push(format!(
+            "the title is longer than {MAX_TITLE_CHARS} characters"
+        ));
+    }
+    if c.system_prompt.len() > MAX_IMPORTED_TEXT_BYTES {
+        out.push("the system prompt is too large".to_owned());
+    }
+    let ids: HashSet<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    if ids.len() != messages.len() {
+        out.push("two messages share an id".to_owned());
+    }
+    for (i, m) in messages.iter().enumerate() {
+        let at = format!("message {} ({:?})", i + 1, shorten(&m.id, 40));
+        if m.id.is_empty() {
+            out.push(format!("{at} has no id"));
+        }
+        if !matches!(m.role, Role::User | Role::Assistant) {
+            // A message the window does not show but every later turn would
+            // send: a hidden prompt injection.
+            out.push(format!(
+                "{at} has the role {}: only user and assistant messages are imported",
+                m.role.as_str()
+            ));
+        }
+        let text = m.content.len()
+            + m.reasoning.as_ref().map_or(0, String::len)
+            + m.tool_calls
+                .iter()
+                .flatten()
+                .map(|t| t.arguments.len())
+                .sum::<usize>();
+        if text > MAX_IMPORTED_TEXT_BYTES {
+            out.push(format!(
+                "{at} carries more than {} MiB of text",
+                MAX_IMPORTED_TEXT_BYTES / (1024 * 1024)
+            ));
+        }
+        if m.seq < 0 {
+            out.push(format!("{at} has a negative position"));
+        }
+        for (what, r) in [
+            ("answers", &m.parent_id),
+            ("is a version of", &m.variant_of),
+        ] {
+            if let Some(r) = r.as_deref().filter(|r| !ids.contains(r)) {
+                out.push(format!(
+                    "{at} {what} {:?}, which is not in the file",
+                    shorten(r, 40)
+                ));
+            }
+        }
+    }
+    out
 }

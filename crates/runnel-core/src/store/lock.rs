@@ -5,6 +5,7 @@
 //! CLI may run at once) is never touched.
 
 use super::{now_ms, Store, StoreError};
+use crate::types::files::{private_dir, private_options};
 use rusqlite::params;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -21,10 +22,13 @@ pub(super) fn writer(dir: &Path) -> Result<&'static Writer, StoreError> {
     let w = WRITER.get_or_init(|| {
         let token = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
         let locks = dir.join("writers");
-        std::fs::create_dir_all(&locks)
-            .map_err(|e| format!("could not create {}: {e}", locks.display()))?;
+        private_dir(&locks).map_err(|e| format!("could not create {}: {e}", locks.display()))?;
         let path = locks.join(format!("{token}.lock"));
-        let file = std::fs::File::create(&path)
+        let file = private_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
             .map_err(|e| format!("could not create {}: {e}", path.display()))?;
         file.lock()
             .map_err(|e| format!("could not lock {}: {e}", path.display()))?;

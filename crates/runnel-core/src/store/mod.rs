@@ -24,10 +24,12 @@ mod search;
 
 pub use crate::types::status::MessageStatus;
 pub use conversations::title_from;
+pub use export::{EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORTED_TEXT_BYTES, MAX_IMPORT_BYTES};
 pub use model::*;
 pub use schema::{SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_VERSION};
 pub use search::fts_query;
 
+use crate::types::files::{make_private, private_dir, private_options};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -102,6 +104,22 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How long a write waits for another writer (the window and the CLI share
+/// the database) before it fails.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Fails with SQLite's read-only error when the database cannot be written,
+/// so a read-only file is reported at open, not at the first send.
+fn check_writable(conn: &Connection) -> rusqlite::Result<()> {
+    if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+            Some("the database file cannot be written".to_owned()),
+        ));
+    }
+    Ok(())
+}
+
 fn open_error(path: &Path, e: &rusqlite::Error) -> StoreError {
     let text = e.to_string();
     let code = e.sqlite_error_code();
@@ -143,7 +161,7 @@ impl Store {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Open {
+        private_dir(&dir).map_err(|e| StoreError::Open {
             path: path.to_owned(),
             message: format!(
                 "The folder {} for the conversation database cannot be created ({e}).",
@@ -151,15 +169,27 @@ impl Store {
             ),
             can_move_aside: false,
         })?;
+        // A new database starts as an empty file private to the user; SQLite
+        // gives its -wal and -shm files the same mode.
+        if !path.exists() {
+            let _ = private_options().write(true).create_new(true).open(path);
+        }
         let conn = Connection::open(path).map_err(|e| open_error(path, &e))?;
         let setup = || -> rusqlite::Result<i32> {
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            check_writable(&conn)?;
             conn.query_row("PRAGMA user_version", [], |r| r.get(0))
         };
         let version = setup().map_err(|e| open_error(path, &e))?;
+        // Files made by an older build (0644) are tightened too.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = make_private(Path::new(&p));
+        }
         if version > SCHEMA_VERSION {
             return Err(StoreError::Open {
                 path: path.to_owned(),
@@ -189,5 +219,46 @@ impl Store {
     pub(super) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves a usable connection: keep going.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_a_read_only_database_is_reported_at_open() {
+        let dir = std::env::temp_dir().join(format!("runnel-ro-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("ro.sqlite3");
+        Store::open(&path).expect("create");
+        let ro = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open read-only");
+        let e = check_writable(&ro).expect_err("read-only is found at open");
+        let shown = open_error(&path, &e).to_string();
+        assert!(shown.contains("read-only"), "{shown}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn regression_the_database_and_its_folder_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("runnel-perm-{}", std::process::id()));
+        let dir = base.join("data");
+        let path = dir.join("runnel.sqlite3");
+        let store = Store::open(&path).expect("open");
+        store
+            .create_conversation("c", "", None, None, "", None)
+            .expect("write");
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        let wal = dir.join("runnel.sqlite3-wal");
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600);
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

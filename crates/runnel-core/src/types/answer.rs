@@ -86,9 +86,19 @@ pub struct ThinkingBlock {
     /// A redacted block's data.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub data: String,
+    /// Who signed it: the provider's base URL and the model, as
+    /// [`ThinkingBlock::source_of`] spells them. A block is sent back only to
+    /// the same source; the API rejects another model's signature.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 impl ThinkingBlock {
+    /// The source of blocks signed by `model` at `base_url`.
+    pub fn source_of(base_url: &str, model: &str) -> String {
+        format!("{model} at {base_url}")
+    }
+
     /// Complete enough to send back: signed, or redacted with its data.
     pub fn is_complete(&self) -> bool {
         if self.redacted {

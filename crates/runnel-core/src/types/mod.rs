@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod chat;
 pub mod error;
+pub mod files;
 pub mod key;
 pub mod net;
 pub mod status;

@@ -1,5 +1,17 @@
 //! Facts about URLs that every layer needs.
 
+/// The origin of a URL (scheme, host and port, with the scheme's default
+/// port filled in); None for a URL that does not parse.
+pub fn origin(s: &str) -> Option<String> {
+    let u = url::Url::parse(s.trim()).ok()?;
+    Some(format!(
+        "{}://{}:{}",
+        u.scheme(),
+        u.host_str()?.to_ascii_lowercase(),
+        u.port_or_known_default()?
+    ))
+}
+
 /// True for URLs whose host is localhost or a loopback address.
 pub fn is_loopback_url(s: &str) -> bool {
     let Ok(u) = url::Url::parse(s) else {
