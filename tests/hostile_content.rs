@@ -167,16 +167,26 @@ fn free_port() -> u16 {
 }
 
 async fn start(base_url: &str) -> (Driver, Client) {
+    start_with_key(base_url, None).await
+}
+
+/// Starts the app on `base_url`, with `OPENAI_API_KEY` set to `key` when given.
+async fn start_with_key(base_url: &str, key: Option<&str>) -> (Driver, Client) {
     let port = free_port();
     let home = runnel_testsupport::temp::TempDir::new("hostile");
-    let child = Command::new("tauri-driver")
+    let mut cmd = Command::new("tauri-driver");
+    if let Some(k) = key {
+        cmd.env("OPENAI_API_KEY", k);
+    } else {
+        cmd.env_remove("OPENAI_API_KEY");
+    }
+    let child = cmd
         .args([
             "--port",
             &port.to_string(),
             "--native-port",
             &free_port().to_string(),
         ])
-        .env_remove("OPENAI_API_KEY")
         .env_remove("RUNNEL_CONFIG_DIR")
         .env("OPENAI_BASE_URL", base_url)
         .env("RUNNEL_MODEL", "<img src=x onerror=window.__pwned=7>")
@@ -355,4 +365,55 @@ async fn over_a_hundred_hostile_payloads_never_run_or_escape_their_box() {
     .await;
     assert_safe(&c, "search snippets").await;
     println!("hostile content: {payloads} payloads in answers, plus a title, an error body, a model name and search snippets; none ran or escaped");
+}
+
+/// The window's part of the key canary: a key echoed by the server in a
+/// retried 500, a 401 and an in-stream error never reaches the page (its
+/// whole source) or any file under the app's data, config and cache dirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echoed_key_never_reaches_the_page_or_the_apps_files() {
+    if !can_run() {
+        return;
+    }
+    const CANARY: &str = "sk-canary-window-4d2e8f0a9c71";
+    let sends = std::sync::atomic::AtomicUsize::new(0);
+    let echo = format!("invalid key {CANARY}");
+    let server = TestServer::start(move |req, _| {
+        if req.path_only().ends_with("/models") {
+            return Reply::json(200, &serde_json::json!({"data": [{"id": "m"}]}));
+        }
+        match sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            // The first send: a 500 (retried, then reported), echoing the key.
+            0..=2 => Reply::text(500, &echo),
+            3 => Reply::text(401, &echo),
+            _ => {
+                let mut b = content_event("partial ");
+                b.extend(
+                    format!("data: {{\"error\": {{\"message\": \"{echo}\"}}}}\n\n").into_bytes(),
+                );
+                Reply::sse(b)
+            }
+        }
+    })
+    .await;
+    // A loopback server: the key is sent, and echoed back.
+    let (driver, c) = start_with_key(&server.base_url(), Some(CANARY)).await;
+    for (n, text) in ["one", "two", "three"].into_iter().enumerate() {
+        send(&c, text).await;
+        wait_for(
+            &c,
+            &format!("const a = [...document.querySelectorAll('[data-testid=message][data-role=assistant]')]; return a.length === {} && a[{}].dataset.status === 'error'", n + 1, n),
+            "an error",
+        )
+        .await;
+        let page = c.source().await.expect("page source");
+        assert!(page.contains("redacted"), "the echo was shown, redacted");
+        assert!(!page.contains(CANARY), "the key is in the page after send {text}");
+    }
+    drop(c);
+    let home = driver.1.path().to_path_buf();
+    let (hits, scanned) = runnel_testsupport::files_containing(&home, CANARY);
+    assert!(scanned > 0);
+    assert!(hits.is_empty(), "the key is in {hits:?}");
+    println!("window key canary: page source after 3 echoes and {scanned} files under data, config and cache: 0 hits");
 }

@@ -13,6 +13,38 @@ pub const MODELS_BODY_LIMIT: usize = 8 * 1024 * 1024;
 /// Most bytes of a complete (non-streamed) answer read: past it the answer
 /// is an error, not a truncated parse.
 pub const WHOLE_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// Most JSON values (objects, arrays, numbers, strings, literals) a complete
+/// response may hold before it is parsed: a chat completion has hundreds,
+/// and a hostile 32 MiB array of tiny values would otherwise become a tree
+/// of hundreds of MB.
+pub const WHOLE_BODY_VALUES: usize = 1_000_000;
+
+/// Counts the JSON values in `body` without parsing it (one pass; strings
+/// and their escapes are skipped): about one per `,`, `[` and `{` outside
+/// strings.
+pub fn json_value_count(body: &str) -> usize {
+    let mut count = 1;
+    let mut in_string = false;
+    let mut escaped = false;
+    for b in body.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b',' | b'[' | b'{' => count += 1,
+            _ => {}
+        }
+    }
+    count
+}
+
 /// The longest Retry-After honoured before capping (a silly value must not
 /// overflow a Duration); the engine's `max_retry_wait` caps it further.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(86_400);
@@ -95,6 +127,13 @@ pub fn parse_retry_after(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_values_are_counted_outside_strings() {
+        assert_eq!(json_value_count("1"), 1);
+        assert_eq!(json_value_count(r#"{"a": [1, 2, 3], "b": "x,[{"}"#), 6);
+        assert_eq!(json_value_count(r#"{"a": "q\"[,"}"#), 2);
+    }
     use crate::engine::EngineConfig;
     use reqwest::header::{HeaderMap, HeaderValue};
 

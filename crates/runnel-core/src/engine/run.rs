@@ -3,7 +3,10 @@
 //! per-run struct holds what every step needs, so no step takes a long
 //! argument list.
 
-use super::http::{parse_retry_after, read_limited, ERROR_BODY_LIMIT, WHOLE_BODY_LIMIT};
+use super::http::{
+    json_value_count, parse_retry_after, read_limited, ERROR_BODY_LIMIT, WHOLE_BODY_LIMIT,
+    WHOLE_BODY_VALUES,
+};
 use super::{ms, ChatOptions, Engine, EngineEvent, Metrics, Outcome, MAX_ANSWER_BYTES};
 use crate::engine::endpoint::Endpoint;
 use crate::protocol::sse::SseDecoder;
@@ -328,6 +331,14 @@ impl Run<'_> {
                 message: format!(
                     "the response passed {} MiB: not read",
                     WHOLE_BODY_LIMIT / (1024 * 1024)
+                ),
+                error_type: None,
+            });
+        }
+        if json_value_count(&body) > WHOLE_BODY_VALUES {
+            return Outcome::Error(EngineError::Stream {
+                message: format!(
+                    "the response holds more than {WHOLE_BODY_VALUES} JSON values: not a chat answer, not read"
                 ),
                 error_type: None,
             });
