@@ -202,6 +202,19 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,window,store}.json` af
 
 ## What was changed after measuring, and what remains
 
+- Workspace split and hardening (this run): the machine ran 2-3x slower than the
+  session before (curl's own run 24 -> 73 ms, openai-python 16,733 -> 8,762
+  chunks/s, store search p50 10.6 -> 18.9 ms), so absolute figures moved with it;
+  the ratios held (`runnel ask` 0.66x curl, as before). Per-event work added: an
+  O(1) answer-size check and a progress stamp per network read. Start to a
+  painted sidebar (582 ms) and the web process in the keyboard leak check (+152 MB
+  over 10 answers) moved more than the machine: the leak check was repeated by
+  hand with the same release build and a loopback server at 5,000 tokens/s, typed
+  into with xdotool, 6 answers of 100,000 tokens in new chats: web process PSS
+  111 idle, then 124 / 134 / 143 / 135 / 140 / 137 MB, flat after the third, as
+  in the session before. Both need a rerun on a quiet machine before they are
+  called regressions or noise.
+
 - Window on a machine without a GPU: WebKitGTK composited the page with OpenGL,
   which without a GPU is Mesa's software renderer (llvmpipe), burning both cores.
   The app now lets WebKit draw without compositing when there is no GPU render
