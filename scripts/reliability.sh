@@ -2,7 +2,8 @@
 # Proves Runnel's reliability with figures and writes RELIABILITY.md (the only
 # writer of that file): a seeded fault soak of RUNNEL_SOAK_STREAMS (1,000)
 # streams through the engine and the store, RUNNEL_CRASH_SOAK (100) SIGKILLs
-# of `runnel ask --save`, and the key-canary scan. Release build; installs
+# of `runnel ask --save`, the key canaries (command line and window) and the
+# hostile-content check through the real window. Release build; installs
 # what a fresh Debian/Ubuntu machine lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,17 @@ RUNNEL_CRASH_REPORT="$PWD/$out/crash.json" \
 
 step "key canaries"
 cargo test --release --locked -p runnel-cli --test canaries -- --nocapture | tee "$out/canaries.log"
+
+step "the real window: hostile content and the key canary (Xvfb, tauri-driver)"
+ensure_packages "${TEST_PACKAGES[@]}"
+ensure_tauri_driver
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+XDG_DATA_HOME="$tmp" dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+  echo -n runnel-reliability | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
+  CI=true cargo test --release --locked --test ui_e2e -- --nocapture \
+    over_a_hundred_hostile_payloads an_echoed_key_never_reaches_the_page
+' | tee "$out/window.log"
 
 step "writing RELIABILITY.md"
 python3 scripts/reliability_report.py "$out" > RELIABILITY.md

@@ -18,6 +18,9 @@ def load(name):
 soak = load("soak.json")
 crash = load("crash.json")
 canary_log = open(os.path.join(out, "canaries.log")).read()
+window_log = open(os.path.join(out, "window.log")).read()
+hostile = re.search(r"hostile content: (\d+) payloads", window_log)
+window_canary = re.search(r"window key canary: page source after (\d+) echoes and (\d+) files", window_log)
 scanned = re.search(r"key canary: (\d+) files scanned", canary_log)
 
 print("# Reliability\n")
@@ -39,6 +42,10 @@ print(f"| after every kill | database opens, `PRAGMA integrity_check` ok, killed
 print(f"| worst text lost by a kill | {crash['worst_loss_ms']} ms | <= {crash['promise_ms']} ms |")
 files = scanned.group(1) if scanned else "?"
 print(f"| key canary (echoed in a 401, a retried 500, an in-stream error, a redirect) | 0 hits in {files} files (data and config dirs, debug log, Markdown and JSON exports), stdout and stderr; no request reached the redirect's host | 0 |")
+if hostile:
+    print(f"| hostile content through the real window (OWASP vectors, markdown link and image tricks, fence info strings, HTML in a title, a model name, an error body, search snippets) | {hostile.group(1)} payloads in answers plus a title, an error body, a model name and search snippets: none ran, none escaped its box | >= 100, none |")
+if window_canary:
+    print(f"| key canary in the window (echoed in a retried 500, a 401, an in-stream error) | 0 hits in the page source after {window_canary.group(1)} echoes and in {window_canary.group(2)} files under the app's data, config and cache dirs | 0 |")
 print()
 print("Each invariant is asserted for every stream and every kill, so the run fails rather "
       "than report a violation. Faults: a drop at a random byte, a stall past the idle "

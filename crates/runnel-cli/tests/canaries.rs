@@ -4,28 +4,24 @@
 //! data or config dirs, not in an export, and no request reaches the host a
 //! redirect points to.
 
+use runnel_testsupport::cli::runnel_command;
 use runnel_testsupport::temp::TempDir;
 use runnel_testsupport::{content_event, files_containing, Reply, TestServer};
 use std::path::Path;
-use std::process::Stdio;
 use tokio::process::Command;
 
 const CANARY: &str = "sk-canary-a81f3c9e5d7b2046";
 
 fn runnel(home: &Path, base_url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runnel"));
-    cmd.env("RUNNEL_DATA_DIR", home.join("data"))
-        .env("RUNNEL_CONFIG_DIR", home.join("config"))
-        .env("RUNNEL_LOG", "debug")
+    let mut cmd = runnel_command(
+        Path::new(env!("CARGO_BIN_EXE_runnel")),
+        &home.join("data"),
+        base_url,
+    );
+    cmd.env("RUNNEL_LOG", "debug")
         .env("RUNNEL_LOG_FILE", home.join("runnel.log"))
         .env("RUNNEL_BACKOFF_MS", "5")
-        .env("OPENAI_BASE_URL", base_url)
-        .env("OPENAI_API_KEY", CANARY)
-        .env_remove("RUNNEL_MODEL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .env("OPENAI_API_KEY", CANARY);
     cmd
 }
 

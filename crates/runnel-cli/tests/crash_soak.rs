@@ -8,6 +8,7 @@
 //! `RUNNEL_CRASH_SOAK` (100) and writes the report from `RUNNEL_CRASH_REPORT`.
 
 use runnel_core::store::{MessageStatus, Store, SCHEMA_V1};
+use runnel_testsupport::cli::runnel_command;
 use runnel_testsupport::temp::TempDir;
 use runnel_testsupport::{content_event, End, Reply, TestServer};
 use std::path::Path;
@@ -24,16 +25,8 @@ const TOKENS: usize = 400;
 const TOKEN_EVERY: Duration = Duration::from_millis(5);
 
 fn runnel(data: &Path, base_url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runnel"));
-    cmd.env("RUNNEL_DATA_DIR", data)
-        .env("RUNNEL_CONFIG_DIR", data.join("config"))
-        .env("OPENAI_BASE_URL", base_url)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUNNEL_MODEL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+    let mut cmd = runnel_command(Path::new(env!("CARGO_BIN_EXE_runnel")), data, base_url);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
     cmd
 }
 

@@ -5,24 +5,14 @@ use runnel_testsupport as common;
 
 use common::{answer_stream, content_event, End, Reply, TestServer};
 use runnel_core::store::{MessageStatus, Store};
+use runnel_testsupport::cli::runnel_command;
 use runnel_testsupport::temp::TempDir;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::Command;
 
 fn runnel(data: &Path, base_url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runnel"));
-    cmd.env("RUNNEL_DATA_DIR", data)
-        .env("RUNNEL_CONFIG_DIR", data.join("config"))
-        .env("OPENAI_BASE_URL", base_url)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUNNEL_MODEL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
+    runnel_command(Path::new(env!("CARGO_BIN_EXE_runnel")), data, base_url)
 }
 
 fn last_json(out: &[u8]) -> serde_json::Value {

@@ -200,10 +200,18 @@ async fn regression_a_whole_response_is_bounded_in_bytes_and_in_values() {
     let big = serde_json::json!({"choices": [{"index": 0, "message": {"content": "x".repeat(33 * 1024 * 1024)}}]});
     let server = TestServer::always(Reply::json(200, &big)).await;
     let (r, _, _) = run(config(), &endpoint(&server.base_url())).await;
-    assert!(error_of(&r).to_string().contains("passed 32 MiB"), "{}", error_of(&r));
+    assert!(
+        error_of(&r).to_string().contains("passed 32 MiB"),
+        "{}",
+        error_of(&r)
+    );
     // Small in bytes, but millions of tiny values: refused before any tree is built.
     let many = serde_json::Value::Array(vec![serde_json::Value::from(1); 2_000_000]);
     let server = TestServer::always(Reply::json(200, &many)).await;
     let (r, _, _) = run(config(), &endpoint(&server.base_url())).await;
-    assert!(error_of(&r).to_string().contains("JSON values"), "{}", error_of(&r));
+    assert!(
+        error_of(&r).to_string().contains("JSON values"),
+        "{}",
+        error_of(&r)
+    );
 }

@@ -2,10 +2,11 @@
 //! provider server ([`server`]), the benchmarks' stream server
 //! ([`bench_server`]), temp dirs that are removed even when a test panics
 //! ([`temp`]), the recorded provider streams ([`fixtures`]), the built
-//! binaries ([`bin`]), the benchmark database ([`fill`]) and report ([`report`]).
+//! binaries ([`bin`]) and the command line as a child process ([`cli`]), the benchmark database ([`fill`]) and report ([`report`]).
 
 pub mod bench_server;
 pub mod bin;
+pub mod cli;
 pub mod fill;
 pub mod fixtures;
 pub mod report;

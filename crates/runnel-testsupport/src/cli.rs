@@ -1,0 +1,23 @@
+//! The `runnel` command as a child process for tests: its own data and
+//! config dirs, the provider from `base_url`, no key or model from the
+//! caller's environment, output captured, killed when dropped.
+
+use std::path::Path;
+use std::process::Stdio;
+use tokio::process::Command;
+
+/// `bin` (the `runnel` binary) with its data in `data`, its settings in
+/// `data/config`, and `OPENAI_BASE_URL` set to `base_url`.
+pub fn runnel_command(bin: &Path, data: &Path, base_url: &str) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env("RUNNEL_DATA_DIR", data)
+        .env("RUNNEL_CONFIG_DIR", data.join("config"))
+        .env("OPENAI_BASE_URL", base_url)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("RUNNEL_MODEL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
