@@ -312,11 +312,11 @@ models: Array<string>, };
 
 export type ConversationSummary = { 
 /**
- * Id.
+ * Unique, time-ordered (see `new_id`).
  */
 id: string, 
 /**
- * Title.
+ * From the first user message until the user renames it.
  */
 title: string, 
 /**
@@ -332,11 +332,11 @@ updated: number,
  */
 pinned: boolean, 
 /**
- * Provider id.
+ * The saved provider its next send goes to (None: the default one).
  */
 provider: string | null, 
 /**
- * Model.
+ * The model its next send asks (None: the provider's default).
  */
 model: string | null, 
 /**
@@ -366,7 +366,7 @@ export type ConversationPage = { conversation: ConversationSummary, messages: Ar
 
 export type MessageView = { 
 /**
- * Id.
+ * The stored message's id.
  */
 id: string, 
 /**
@@ -374,7 +374,7 @@ id: string,
  */
 role: Role, 
 /**
- * Status.
+ * Streaming, or how it ended (`data-status`).
  */
 status: MessageStatus, 
 /**
@@ -386,11 +386,11 @@ content: string,
  */
 html: string | null, 
 /**
- * Reasoning.
+ * Reasoning or thinking text, shown collapsible.
  */
 reasoning: string | null, 
 /**
- * Tool calls.
+ * Tool calls with their arguments pretty-printed.
  */
 tool_calls: Array<ToolCallView>, 
 /**
@@ -398,7 +398,7 @@ tool_calls: Array<ToolCallView>,
  */
 error: ErrorInfo | null, 
 /**
- * Finish reason.
+ * The provider's last finish reason (`data-finish-reason`).
  */
 finish_reason: string | null, 
 /**

@@ -93,9 +93,9 @@ pub enum SendKind {
 /// Where the conversation's settings come from for this send.
 #[derive(Debug, Clone, Default)]
 pub struct SendSettings {
-    /// Provider id.
+    /// The saved provider to ask (None: the default, else the environment's).
     pub provider: Option<String>,
-    /// Model.
+    /// The model to ask (None: the provider's default).
     pub model: Option<String>,
     /// System prompt.
     pub system_prompt: String,

@@ -13,23 +13,23 @@ use serde::Serialize;
 /// and sanitized; never raw HTML from the model.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct MessageView {
-    /// Id.
+    /// The stored message's id.
     pub id: String,
     /// Who wrote it.
     pub role: Role,
-    /// Status.
+    /// Streaming, or how it ended (`data-status`).
     pub status: MessageStatus,
     /// Raw markdown (for Copy and Edit).
     pub content: String,
     /// Sanitized HTML of an assistant answer.
     pub html: Option<String>,
-    /// Reasoning.
+    /// Reasoning or thinking text, shown collapsible.
     pub reasoning: Option<String>,
-    /// Tool calls.
+    /// Tool calls with their arguments pretty-printed.
     pub tool_calls: Vec<ToolCallView>,
     /// Error, when status is error.
     pub error: Option<ErrorInfo>,
-    /// Finish reason.
+    /// The provider's last finish reason (`data-finish-reason`).
     pub finish_reason: Option<String>,
     /// Token counts as stored.
     pub usage: Option<StoredUsage>,

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 /// A conversation in the sidebar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ConversationSummary {
-    /// Id.
+    /// Unique, time-ordered (see `new_id`).
     pub id: String,
-    /// Title.
+    /// From the first user message until the user renames it.
     pub title: String,
     /// Created, ms since the epoch.
     pub created: i64,
@@ -20,9 +20,9 @@ pub struct ConversationSummary {
     pub updated: i64,
     /// Pinned on top.
     pub pinned: bool,
-    /// Provider id.
+    /// The saved provider its next send goes to (None: the default one).
     pub provider: Option<String>,
-    /// Model.
+    /// The model its next send asks (None: the provider's default).
     pub model: Option<String>,
     /// System prompt.
     pub system_prompt: String,
@@ -34,9 +34,9 @@ pub struct ConversationSummary {
 /// One stored message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
-    /// Id.
+    /// Unique, time-ordered (see `new_id`).
     pub id: String,
-    /// Conversation.
+    /// The conversation it belongs to.
     pub conversation_id: String,
     /// Position in the conversation (versions share one).
     pub seq: i64,
@@ -48,13 +48,13 @@ pub struct Message {
     pub reasoning: Option<String>,
     /// Tool calls, if any.
     pub tool_calls: Option<Vec<ToolCall>>,
-    /// Status.
+    /// Streaming, or how it ended.
     pub status: MessageStatus,
     /// Error kind, when status is error.
     pub error_kind: Option<ErrorKind>,
     /// Error message, when status is error.
     pub error_message: Option<String>,
-    /// Finish reason.
+    /// The provider's last finish reason (`stop`, `length`, `tool_calls`...).
     pub finish_reason: Option<String>,
     /// Token counts.
     pub usage: Option<StoredUsage>,
@@ -78,9 +78,9 @@ pub struct Message {
 pub struct FinalState {
     /// Final status.
     pub status: MessageStatus,
-    /// Text.
+    /// The answer's text as it ended (its refusal when it has no text).
     pub content: String,
-    /// Reasoning.
+    /// Its reasoning or thinking text, if any.
     pub reasoning: Option<String>,
     /// Tool calls.
     pub tool_calls: Option<Vec<ToolCall>>,
