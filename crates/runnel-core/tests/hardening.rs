@@ -215,3 +215,18 @@ async fn regression_a_whole_response_is_bounded_in_bytes_and_in_values() {
         error_of(&r)
     );
 }
+
+#[tokio::test]
+async fn regression_a_key_echoed_in_a_tool_call_is_not_kept() {
+    let call = serde_json::json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+        {"index": 0, "id": "c1", "type": "function", "function": {"name": "leak", "arguments": format!("{{\"k\": \"{KEY}\"}}")}}]}}]});
+    let mut body = content_event(&format!("your key is {KEY}"));
+    body.extend(format!("data: {call}\n\n").into_bytes());
+    body.extend(common::finish_events("tool_calls", 1, 1));
+    let server = TestServer::always(Reply::sse(body)).await;
+    let (r, _, _) = run(config(), &endpoint(&server.base_url())).await;
+    assert!(matches!(r.outcome, Outcome::Done), "{:?}", r.outcome);
+    let kept = format!("{:?}", r.answer);
+    assert!(!kept.contains(KEY), "{kept}");
+    assert!(r.answer.tool_calls[0].arguments.contains("<redacted>"));
+}

@@ -253,6 +253,12 @@ impl Engine {
             (Outcome::Error(e), Some(k)) => Outcome::Error(e.redacted(k.expose())),
             (o, _) => o,
         };
+        // A server that echoes the key inside the answer (its text or a tool
+        // call's arguments) does not get it stored, exported or shown at the end.
+        let mut answer = answer;
+        if let Some(k) = &endpoint.api_key {
+            answer.redact(k.expose());
+        }
         metrics.total_ms = ms(started.elapsed());
         let (usage, usage_estimated) = match answer.usage {
             Some(u) => (u, false),

@@ -198,6 +198,28 @@ impl Answer {
         }
     }
 
+    /// Replaces every occurrence of `secret` (4 characters or more) in the
+    /// text, reasoning, refusal and tool calls by `<redacted>`. One scan of the
+    /// answer, done once when it ends.
+    pub fn redact(&mut self, secret: &str) {
+        if secret.len() < 4 {
+            return;
+        }
+        let fix = |s: &mut String| {
+            if s.contains(secret) {
+                *s = s.replace(secret, "<redacted>");
+            }
+        };
+        fix(&mut self.text);
+        self.reasoning.as_mut().map(fix);
+        self.refusal.as_mut().map(fix);
+        for c in &mut self.tool_calls {
+            fix(&mut c.arguments);
+            fix(&mut c.name);
+            fix(&mut c.id);
+        }
+    }
+
     /// Bytes of text held: answer, reasoning, refusal and tool arguments.
     /// Cheap (no scan of the text), so it can be checked on every event.
     pub fn stored_bytes(&self) -> usize {
