@@ -348,6 +348,13 @@ async fn leak_check_by_keyboard(
     }
     let home = dir.join("keyboard");
     let db = home.join("data/dev.runnel.app/runnel.sqlite3");
+    // The WebDriver phase's app must be gone: its closing window is also
+    // called Runnel, and keys typed into it are lost.
+    let gone = Instant::now() + Duration::from_secs(20);
+    while app_pid(Path::new(env!("CARGO_BIN_EXE_runnel-window"))).is_some() && Instant::now() < gone
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut app = app_env(
         &mut Command::new(runnel_testsupport::bin::workspace_bin("runnel")),
         addr,
@@ -357,9 +364,18 @@ async fn leak_check_by_keyboard(
     .spawn()
     .expect("start runnel");
     let deadline = Instant::now() + Duration::from_secs(60);
+    // This app's own window (`runnel` runs the app in its place: same pid).
+    let app_id = app.id().to_string();
     let window = loop {
-        let found = xdotool(&["search", "--onlyvisible", "--name", "Runnel"])
-            .and_then(|ids| ids.lines().next().map(str::to_owned));
+        let found = xdotool(&[
+            "search",
+            "--onlyvisible",
+            "--pid",
+            &app_id,
+            "--name",
+            "Runnel",
+        ])
+        .and_then(|ids| ids.lines().next().map(str::to_owned));
         if let Some(w) = found {
             break w;
         }
@@ -385,6 +401,9 @@ async fn leak_check_by_keyboard(
                 Some((id, status)) if status == "done" => {
                     last_id = Some(id);
                     break;
+                }
+                Some((_, status)) if status != "streaming" => {
+                    panic!("answer {i} (typed by xdotool) ended {status}, not done")
                 }
                 Some(_) => {}
                 // Not started yet: type (again after 5 s, in case the page
