@@ -20,6 +20,7 @@ use runnel_testsupport::bench_server as server;
 use fantoccini::{Client, ClientBuilder, Locator};
 use fill::fill;
 use runnel_testsupport::fill;
+use runnel_testsupport::free_port;
 use runnel_testsupport::report;
 use server::{serve, Script};
 use std::path::Path;
@@ -40,13 +41,6 @@ impl Drop for Driver {
         }
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(4444)
 }
 
 /// Sum of Pss (kB) of `pid` and its descendants.

@@ -7,9 +7,8 @@
 
 use runnel_testsupport as common;
 
-use common::{chat_and_models, content_event, finish_events, End, Reply, TestServer};
+use common::{chat_and_models, content_event, finish_events, free_port, End, Reply, TestServer};
 use fantoccini::{Client, ClientBuilder, Locator};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -55,14 +54,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn find_on_path(bin: &str) -> Option<std::path::PathBuf> {

@@ -9,9 +9,11 @@ pub mod bin;
 pub mod cli;
 pub mod fill;
 pub mod fixtures;
+pub mod ports;
 pub mod report;
 pub mod server;
 pub mod temp;
 
 pub use fixtures::{files_containing, shared_fixtures};
+pub use ports::free_port;
 pub use server::*;

@@ -11,7 +11,7 @@
 use crate::types::key::{last4, ApiKey};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -70,42 +70,51 @@ impl OsKeychain {
     }
 
     /// Runs a keychain call on its own thread, giving up after the timeout.
-    /// One call is in flight at a time: while a call that timed out is still
-    /// blocked (an unlock prompt nobody answers), later calls fail at once
+    /// Calls run side by side, but while a call that timed out is still
+    /// blocked (an unlock prompt nobody answers), new calls fail at once
     /// instead of each leaving another thread blocked.
     fn call<T: Send + 'static>(
         &self,
         account: &str,
         f: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
     ) -> Result<T, keyring::Error> {
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
-        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-        if IN_FLIGHT.load(Ordering::SeqCst) > 0 {
-            return Err(keyring::Error::NoStorageAccess(Box::new(TimedOut(
-                self.timeout.as_secs(),
-            ))));
+        /// Calls that timed out and are still blocked.
+        static STUCK: AtomicUsize = AtomicUsize::new(0);
+        const RUNNING: u8 = 0;
+        const FINISHED: u8 = 1;
+        const ABANDONED: u8 = 2;
+        let timed_out =
+            || keyring::Error::NoStorageAccess(Box::new(TimedOut(self.timeout.as_secs())));
+        if STUCK.load(Ordering::SeqCst) > 0 {
+            return Err(timed_out());
         }
         let (tx, rx) = mpsc::channel();
         let service = self.service.clone();
         let account = account.to_owned();
-        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        let state = Arc::new(AtomicU8::new(RUNNING));
+        let thread_state = state.clone();
         let spawned = std::thread::Builder::new()
             .name("keychain".into())
             .spawn(move || {
                 let r = keyring::Entry::new(&service, &account).and_then(f);
-                IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+                if thread_state.swap(FINISHED, Ordering::SeqCst) == ABANDONED {
+                    STUCK.fetch_sub(1, Ordering::SeqCst);
+                }
                 let _ = tx.send(r);
             });
         if let Err(e) = spawned {
-            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
             return Err(keyring::Error::PlatformFailure(Box::new(e)));
         }
         match rx.recv_timeout(self.timeout) {
             Ok(r) => r,
-            Err(_) => Err(keyring::Error::NoStorageAccess(Box::new(TimedOut(
-                self.timeout.as_secs(),
-            )))),
+            Err(_) => {
+                if state.swap(ABANDONED, Ordering::SeqCst) == FINISHED {
+                    // It finished just as the wait ran out: take its answer.
+                    return rx.recv().unwrap_or_else(|_| Err(timed_out()));
+                }
+                STUCK.fetch_add(1, Ordering::SeqCst);
+                Err(timed_out())
+            }
         }
     }
 }
