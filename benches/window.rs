@@ -492,11 +492,12 @@ async fn main() {
             .spawn()
             .expect("tauri-driver"),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "tauri-driver listens");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    runnel_testsupport::ports::wait_listening(
+        &[port, native],
+        Duration::from_secs(30),
+        "tauri-driver or its WebKitWebDriver",
+    )
+    .await;
     let Started {
         c,
         pid,

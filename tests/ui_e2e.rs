@@ -121,14 +121,12 @@ async fn start_driver_with(env: &[(&str, &str)]) -> Driver {
         port,
         dirs: Some(dirs),
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "tauri-driver did not listen on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    runnel_testsupport::ports::wait_listening(
+        &[port, native],
+        Duration::from_secs(30),
+        "tauri-driver or its WebKitWebDriver",
+    )
+    .await;
     driver
 }
 

@@ -24,3 +24,21 @@ pub fn free_port() -> u16 {
         }
     }
 }
+
+/// Waits until something accepts connections on loopback `ports`, all of
+/// them, or panics naming `what` after `within`. tauri-driver listens on its
+/// own port at once but starts WebKitWebDriver beside it; a session asked for
+/// before the native driver listens is dropped mid-request (seen in CI as
+/// `IncompleteMessage` on the first two window tests of a cold machine).
+pub async fn wait_listening(ports: &[u16], within: std::time::Duration, what: &str) {
+    let deadline = std::time::Instant::now() + within;
+    for &port in ports {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} did not listen on {port} within {within:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
