@@ -3,7 +3,7 @@
 //! checks its JSDoc types against it with `tsc --checkJs`, and a test fails
 //! when the file is not what the Rust types generate.
 
-use runnel_core::config::{ModelCache, Provider, SystemPromptPreset, Theme, Timeouts};
+use runnel_core::config::{Language, ModelCache, Provider, SystemPromptPreset, Theme, Timeouts};
 use runnel_core::engine::Metrics;
 use runnel_core::keys::KeyStatus;
 use runnel_core::protocol::ProviderKind;
@@ -58,6 +58,7 @@ pub fn declarations() -> String {
     decl::<KeyStatus>(c, o);
     decl::<EnvImport>(c, o);
     decl::<Theme>(c, o);
+    decl::<Language>(c, o);
     decl::<SystemPromptPreset>(c, o);
     decl::<Timeouts>(c, o);
     decl::<ProviderInput>(c, o);

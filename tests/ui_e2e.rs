@@ -7,186 +7,13 @@
 
 use runnel_testsupport as common;
 
-use common::{chat_and_models, content_event, finish_events, free_port, End, Reply, TestServer};
-use fantoccini::{Client, ClientBuilder, Locator};
-use std::process::{Child, Command, Stdio};
+use common::window::{
+    can_run, click, connect, css, eventually, js, menu_item, pick_model, send_text, start_driver,
+    start_driver_with, tempdirs, wait_for,
+};
+use common::{chat_and_models, content_event, finish_events, End, Reply, TestServer};
+use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
-
-struct Driver {
-    child: Child,
-    port: u16,
-    /// The app's XDG dirs; taken out to inspect them after the app is gone.
-    dirs: Option<tempdirs::TempDirs>,
-}
-
-mod tempdirs {
-    use runnel_testsupport::temp::TempDir;
-
-    /// Fresh XDG dirs (data, config, cache) for one app run, removed when
-    /// dropped (the second field, held for that), even when the test panics.
-    pub struct TempDirs(pub std::path::PathBuf, #[allow(dead_code)] TempDir);
-
-    impl TempDirs {
-        pub fn new() -> Self {
-            let t = TempDir::new("e2e");
-            for sub in ["data", "config", "cache"] {
-                t.subdir(sub);
-            }
-            Self(t.path().to_path_buf(), t)
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // SIGTERM lets tauri-driver stop WebKitWebDriver too (SIGKILL would orphan it).
-        // SAFETY: signalling our own child process.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_on_path(bin: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
-}
-
-/// Whether this machine can run the window test; in CI it must.
-fn can_run() -> bool {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let display =
-        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    let driver =
-        find_on_path("tauri-driver").is_some() && find_on_path("WebKitWebDriver").is_some();
-    if display && driver {
-        return true;
-    }
-    let why = if !display {
-        "no display (run the README's test command, which starts Xvfb)"
-    } else {
-        "tauri-driver or WebKitWebDriver not on PATH"
-    };
-    if ci {
-        panic!("CI=true but the window test cannot run: {why}");
-    }
-    eprintln!("notice: skipping the window test: {why}");
-    false
-}
-
-async fn start_driver(base_url: &str) -> Driver {
-    start_driver_with(&[("OPENAI_BASE_URL", base_url), ("RUNNEL_MODEL", "e2e-model")]).await
-}
-
-/// Starts tauri-driver; the app it launches gets fresh XDG dirs, no OPENAI_*
-/// variables except those in `env`, and `env`.
-async fn start_driver_with(env: &[(&str, &str)]) -> Driver {
-    let port = free_port();
-    let native = free_port();
-    let dirs = tempdirs::TempDirs::new();
-    let mut cmd = Command::new("tauri-driver");
-    cmd.args([
-        "--port",
-        &port.to_string(),
-        "--native-port",
-        &native.to_string(),
-    ])
-    .env_remove("OPENAI_API_KEY")
-    .env_remove("OPENAI_BASE_URL")
-    .env_remove("RUNNEL_MODEL")
-    .env_remove("ANTHROPIC_API_KEY")
-    .env_remove("RUNNEL_CONFIG_DIR")
-    .env("XDG_DATA_HOME", dirs.0.join("data"))
-    .env("XDG_CONFIG_HOME", dirs.0.join("config"))
-    .env("XDG_CACHE_HOME", dirs.0.join("cache"))
-    .stdout(Stdio::null())
-    .stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().expect("start tauri-driver");
-    let driver = Driver {
-        child,
-        port,
-        dirs: Some(dirs),
-    };
-    runnel_testsupport::ports::wait_listening(
-        &[port, native],
-        Duration::from_secs(30),
-        "tauri-driver or its WebKitWebDriver",
-    )
-    .await;
-    driver
-}
-
-async fn connect(driver: &Driver) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": runnel_testsupport::bin::workspace_bin("runnel") }),
-    );
-    let c = ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("WebDriver session with the app");
-    // The window finished starting (state loaded, sidebar listed).
-    c.wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css("body[data-ready=true]"))
-        .await
-        .expect("the window finished starting");
-    c
-}
-
-async fn css(c: &Client, sel: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(sel))
-        .await
-        .unwrap_or_else(|e| panic!("{sel}: {e}"))
-}
-
-/// Scrolls the element to the middle of its scroller, then clicks it (a
-/// sticky header must not intercept the click).
-async fn click(c: &Client, sel: &str) {
-    let e = css(c, sel).await;
-    let arg = serde_json::to_value(&e).expect("element as JSON");
-    c.execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
-        .await
-        .expect("scroll");
-    e.click()
-        .await
-        .unwrap_or_else(|err| panic!("click {sel}: {err}"));
-}
-
-/// Polls `f` until it returns Some, or fails after `secs`.
-async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn answer_text(c: &Client, nth: usize) -> String {
     let all = c
@@ -706,19 +533,26 @@ async fn add_a_custom_provider_set_its_key_pick_a_model_send_and_never_leak_the_
         (provider.prop("value").await.ok().flatten()? == "loopback").then_some(())
     })
     .await;
+    // The picker lists every provider's models; this one's come from its /models.
+    click(&c, "[data-testid=provider-select]").await;
     let options = eventually(20, "model options", || async {
         let v = c
-            .execute("return Array.from(document.querySelectorAll('#model-options option')).map(o => o.value)", vec![])
+            .execute("return Array.from(document.querySelectorAll('[data-testid=picker-model][data-provider-id=loopback]')).map(o => o.dataset.model)", vec![])
             .await
             .ok()?;
         let list: Vec<String> = serde_json::from_value(v).ok()?;
-        (!list.is_empty()).then_some(list)
+        (list.len() == 2).then_some(list)
     })
     .await;
     assert_eq!(options, vec!["model-a", "model-b"]);
-    let model = css(&c, "[data-testid=model-select]").await;
-    model.clear().await.expect("clear");
-    model.send_keys("model-b").await.expect("pick model");
+    click(&c, "[data-testid=provider-select]").await;
+    pick_model(&c, "model-b").await;
+    let label = js(
+        &c,
+        "return document.querySelector('[data-testid=provider-select]').textContent.trim()",
+    )
+    .await;
+    assert_eq!(label, serde_json::json!("Loopback · model-b"));
 
     let composer = css(&c, "[data-testid=composer]").await;
     composer.send_keys("hello").await.expect("type");
@@ -775,12 +609,6 @@ async fn add_a_custom_provider_set_its_key_pick_a_model_send_and_never_leak_the_
         &runnel_core::keys::OsKeychain::new(runnel_core::config::APP_ID),
         "loopback",
     );
-}
-
-async fn send_text(c: &Client, text: &str) {
-    let composer = css(c, "[data-testid=composer]").await;
-    composer.send_keys(text).await.expect("type");
-    composer.send_keys("\u{E007}").await.expect("enter");
 }
 
 async fn status_of_last_answer(c: &Client) -> Option<String> {
@@ -953,7 +781,7 @@ async fn conversations_survive_a_restart_search_jumps_to_a_message_and_export_ma
     );
 
     // Export writes a Markdown file whose text matches the conversation.
-    click(&c, "[data-testid=export-md]").await;
+    menu_item(&c, "export-md").await;
     let md = eventually(20, "export file", || async {
         std::fs::read_to_string(&export_path).ok()
     })
@@ -1343,18 +1171,6 @@ fn answer() -> (String, usize) {
     (out, n)
 }
 
-async fn js(c: &Client, script: &str) -> serde_json::Value {
-    c.execute(script, vec![]).await.expect("execute")
-}
-
-async fn wait_for(c: &Client, script: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while js(c, script).await != serde_json::Value::Bool(true) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// What must hold after every step: nothing ran, and nothing the model or a
 /// server wrote is outside its box or carries active content.
 const SAFE: &str = r#"
@@ -1365,7 +1181,9 @@ const bad = [];
 for (const box of boxes) {
   for (const e of box.querySelectorAll('*')) {
     const tag = e.tagName.toLowerCase();
-    if (active.includes(tag) && !(tag === 'input' && e.type === 'checkbox' && e.disabled)) bad.push('tag ' + tag);
+    // The page's own icons (the code block's copy button) are the one svg allowed.
+    const ownIcon = (tag === 'svg' || tag === 'use') && e.closest('[data-testid=code-copy]') && e.closest('svg').getAttribute('class') === 'i';
+    if (active.includes(tag) && !ownIcon && !(tag === 'input' && e.type === 'checkbox' && e.disabled)) bad.push('tag ' + tag);
     for (const at of e.getAttributeNames()) {
       if (at.startsWith('on') || at === 'style' || at === 'formaction') bad.push(tag + ' @' + at);
       if (at === 'data-testid' && e.getAttribute(at) !== 'code-copy') bad.push(tag + ' testid ' + e.getAttribute(at));

@@ -18,6 +18,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         settings::delete_provider,
         settings::set_default_provider,
         settings::set_theme,
+        settings::set_language,
         settings::set_api_key,
         settings::delete_api_key,
         settings::list_models,

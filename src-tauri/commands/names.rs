@@ -9,6 +9,7 @@ pub const COMMANDS: &[&str] = &[
     "delete_provider",
     "set_default_provider",
     "set_theme",
+    "set_language",
     "set_api_key",
     "delete_api_key",
     "list_models",

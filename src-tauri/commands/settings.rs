@@ -3,7 +3,7 @@
 
 use crate::error::IpcError;
 use crate::streams::StreamRegistry;
-use runnel_core::config::Theme;
+use runnel_core::config::{Language, Theme};
 use runnel_core::service::{
     KeySaveResult, ProviderInput, SavedProvider, Service, ServiceError, UiState,
 };
@@ -68,6 +68,14 @@ pub(crate) async fn set_theme(
     theme: Theme,
 ) -> Result<(), IpcError> {
     blocking(&state, move |s| s.set_theme(theme)).await
+}
+
+#[tauri::command]
+pub(crate) async fn set_language(
+    state: tauri::State<'_, Arc<Service>>,
+    language: Option<Language>,
+) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.set_language(language)).await
 }
 
 /// Tests and saves a key. The key comes in once and never goes back out.

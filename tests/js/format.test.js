@@ -98,6 +98,7 @@ test('pickProvider prefers the conversation, then the default, then the environm
 });
 
 import { snippetParts, formatDate } from '../../ui/js/format.js';
+import { setLanguage } from '../../ui/js/i18n.js';
 
 test('snippetParts marks matches without any HTML', () => {
   assert.deepEqual(snippetParts('about the \uE000zygomorphic\uE001 <b>flowers</b>'), [
@@ -108,11 +109,26 @@ test('snippetParts marks matches without any HTML', () => {
   assert.deepEqual(snippetParts(''), []);
 });
 
-test('formatDate: time today, weekday this week, date before', () => {
+test("formatDate: time today, weekday this week, date before, in the window's language", () => {
   const now = new Date(2026, 10, 21, 15, 0).getTime();
-  assert.equal(formatDate(new Date(2026, 10, 21, 9, 5).getTime(), now), '09:05');
-  assert.equal(formatDate(new Date(2025, 0, 2, 9, 5).getTime(), now), '2025-01-02');
-  assert.match(formatDate(new Date(2026, 10, 19, 9, 5).getTime(), now), /^\S+$/);
+  const today = new Date(2026, 10, 21, 9, 5).getTime();
+  const thisWeek = new Date(2026, 10, 19, 9, 5).getTime();
+  const before = new Date(2025, 0, 2, 9, 5).getTime();
+  try {
+    setLanguage('en');
+    assert.equal(formatDate(today, now), '09:05');
+    assert.equal(formatDate(before, now), '01/02/2025');
+    assert.equal(formatDate(thisWeek, now), 'Thu');
+    setLanguage('de');
+    assert.equal(formatDate(before, now), '02.01.2025');
+    assert.equal(formatDate(thisWeek, now), new Intl.DateTimeFormat('de', { weekday: 'short' }).format(thisWeek));
+    assert.notEqual(formatDate(thisWeek, now), 'Thu');
+    setLanguage('zh-CN');
+    assert.equal(formatDate(before, now), '2025/01/02');
+    assert.match(formatDate(thisWeek, now), /四/);
+  } finally {
+    setLanguage('en');
+  }
 });
 
 import { stampsIn } from '../../ui/js/page-metrics.js';

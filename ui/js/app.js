@@ -3,6 +3,9 @@
  * The window's wiring: creates its modules around the one state object
  * (state.js) and connects them. Nothing else happens here.
  *
+ * - locale.js: the window's language (i18n.js, catalog.js: every UI string)
+ * - layout.js: the sidebar shown or collapsed, and its width
+ * - header.js: the title (rename) and the "⋯" menu
  * - banners.js: toast (Undo) and errors; the database banner
  * - composer.js: the message field and edit mode
  * - pickers.js: provider and model of the conversation; the provider state
@@ -15,6 +18,9 @@
  * - page-metrics.js: the window benchmark's measurement, from the side
  */
 import { createAppState } from './state.js';
+import { createLocale } from './locale.js';
+import { createLayout } from './layout.js';
+import { createHeader } from './header.js';
 import { createNotices, createStoreBanner } from './banners.js';
 import { createComposer } from './composer.js';
 import { createPickers } from './pickers.js';
@@ -29,6 +35,18 @@ import { installPageMetrics, markSidebarPainted } from './page-metrics.js';
 import { start } from './startup.js';
 
 const state = createAppState();
+const locale = createLocale({
+  state,
+  rerender: () => {
+    pickers.render();
+    header.render();
+    sidebar.refresh();
+    settings.render();
+    onboarding.render();
+    conversation.reopen();
+  },
+});
+const layout = createLayout();
 const notices = createNotices();
 const composer = createComposer({ state, onSend: () => conversation.send() });
 const pickers = createPickers({ state, conversationIsEmpty: () => conversation.isEmpty() });
@@ -37,10 +55,11 @@ const conversation = createConversationView({
 });
 const sidebar = createSidebar({ state, notices, open: conversation.open, newChat: conversation.newChat });
 const search = createSearch({ notices, open: conversation.open, showList: sidebar.showList });
+const header = createHeader({ state, notices, refreshList: () => sidebar.refresh(), deleteOpen: () => sidebar.removeOpen() });
 const storeBanner = createStoreBanner({ notices, refreshList: sidebar.refresh });
 initTransfer({ state, notices, refreshList: sidebar.refresh, open: conversation.open });
-const settings = createSettingsView({ state, refresh: pickers.refresh });
-createOnboarding({
+const settings = createSettingsView({ state, refresh: pickers.refresh, onLanguage: locale.choose });
+const onboarding = createOnboarding({
   state, refresh: pickers.refresh, onProviderChosen: pickers.pick, openNewProvider: settings.openNew,
 });
 installShortcuts({
@@ -49,7 +68,9 @@ installShortcuts({
   newChat: conversation.newChat,
   focusSearch: search.focus,
   deleteOpen: sidebar.removeOpen,
+  toggleSidebar: layout.toggle,
 });
+header.render();
 installPageMetrics(state, conversation);
 
 start({

@@ -5,6 +5,7 @@
  */
 import * as ipc from './ipc.js';
 import { $ } from './dom.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('../types/ipc').StoreProblem} StoreProblem */
 /** @typedef {ReturnType<typeof createNotices>} Notices */
@@ -48,7 +49,7 @@ export function createNotices() {
    * @param {() => void} open
    */
   function confirmLink(href, open) {
-    toast(`This link goes to ${href}`);
+    toast(t('toast.link', { href }));
     openBtn.hidden = false;
     openBtn.onclick = () => {
       box.hidden = true;
@@ -70,14 +71,14 @@ export function createStoreBanner({ notices, refreshList }) {
       const problem = await ipc.storeProblem().catch(() => /** @type {StoreProblem|null} */ (null));
       banner.hidden = !problem;
       if (!problem) return;
-      $('store-banner-text').textContent = `${problem.message} Conversations cannot be saved until this is fixed.`;
+      $('store-banner-text').textContent = `${problem.message} ${t('store.cannot_save')}`;
       const btn = $('store-reset');
       btn.hidden = !problem.can_move_aside;
       btn.onclick = async () => {
         try {
           const aside = await ipc.resetStore();
           banner.hidden = true;
-          notices.toast(aside ? `The old database was moved to ${aside}.` : 'Started a fresh database.');
+          notices.toast(aside ? t('store.moved', { path: aside }) : t('store.fresh'));
           await refreshList();
         } catch (e) {
           notices.showError(e);

@@ -8,6 +8,7 @@
 import * as ipc from './ipc.js';
 import { newId } from './format.js';
 import { $, scrollToBottom } from './dom.js';
+import { t } from './i18n.js';
 import { AssistantView, userMessage } from './message-view.js';
 import { applyLoop } from './answer-stream.js';
 import { hidesItsTarget } from './links.js';
@@ -64,8 +65,13 @@ export function createConversationView({ state, composer, pickers, notices, refr
 
   /** @param {ActiveStream|null} active */
   const renderStreaming = (active) => {
+    // Send and Stop share one place: one is shown at a time.
+    const hadFocus = document.activeElement === sendBtn || document.activeElement === cancelBtn;
     sendBtn.disabled = !!active;
     cancelBtn.disabled = !active;
+    sendBtn.hidden = !!active;
+    cancelBtn.hidden = !active;
+    if (hadFocus) (active ? cancelBtn : sendBtn).focus();
   };
   state.on('active', renderStreaming);
   renderStreaming(state.data.active);
@@ -95,6 +101,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
     const probe = instruments ? instruments.streamStarted() : null;
     const convId = state.data.conversation.id;
     const onMessage = applyLoop(view, messages, probe, () => {
+      announce(view.root);
       if (!release(stream)) return;
       refreshList();
       // A regenerated or edited turn has versions now: show their arrows.
@@ -127,14 +134,29 @@ export function createConversationView({ state, composer, pickers, notices, refr
       });
   }
 
-  function hideEmptyHint() {
-    document.getElementById('empty-hint')?.remove();
+  /** The empty-chat hint shows while no message is on screen. */
+  function renderEmpty() {
+    $('empty-hint').hidden = !!messages.querySelector('[data-testid="message"]');
+  }
+
+  /**
+   * Tells screen readers that an answer ended, in one short sentence (the
+   * live region never gets the tokens themselves).
+   * @param {HTMLElement} answer
+   */
+  function announce(answer) {
+    const status = answer.getAttribute('data-status');
+    const text = answer.querySelector('[data-testid="answer"]')?.textContent ?? '';
+    const words = text.split(/\s+/).filter(Boolean).length;
+    const announcer = $('announcer');
+    announcer.textContent = status === 'done'
+      ? t('announce.done', { words })
+      : status === 'cancelled' ? t('announce.cancelled', { words }) : t('announce.failed');
   }
 
   function send() {
     const text = composer.text();
     if (!text.trim() || state.data.active) return;
-    hideEmptyHint();
     if (state.data.editing) {
       composer.leaveEditMode();
       composer.clear();
@@ -145,6 +167,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
     const node = userMessage(text, '', { last: true }, handlers);
     tail.user = node;
     messages.append(node);
+    renderEmpty();
     composer.clear();
     startStream({ kind: 'new', text }, node);
   }
@@ -187,7 +210,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
   /** Shows an empty conversation (stored at its first message). */
   function newChat() {
     cancel();
-    state.update('conversation', { id: newId(), stored: false });
+    state.update('conversation', { id: newId(), stored: false, title: '' });
     state.set('active', null);
     tail.answer = null;
     tail.user = null;
@@ -195,6 +218,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
     state.update('paging', { oldestSeq: null, hasMore: false });
     state.set('openGen', state.data.openGen + 1);
     messages.replaceChildren();
+    renderEmpty();
     systemPrompt.value = '';
     pickers.setThinking(null);
     // New conversations use the default provider.
@@ -252,7 +276,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
         msgs = [...page.messages, ...msgs];
       }
       if (gen !== state.data.openGen) return;
-      state.update('conversation', { id, stored: true });
+      state.update('conversation', { id, stored: true, title: page.conversation.title });
       state.set('active', null);
       composer.leaveEditMode();
       state.update('paging', { oldestSeq: msgs[0]?.seq ?? null, hasMore: page.has_more });
@@ -261,6 +285,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
       const lastAnswerId = msgs.length && msgs[msgs.length - 1].role === 'assistant' ? lastAnswerMsg?.id ?? null : null;
       const { frag, answer, user } = renderStored(msgs, lastUserId, lastAnswerId);
       messages.replaceChildren(frag);
+      renderEmpty();
       tail.answer = answer;
       tail.user = user;
       systemPrompt.value = page.conversation.system_prompt;
@@ -331,6 +356,13 @@ export function createConversationView({ state, composer, pickers, notices, refr
     newChat,
     send,
     cancel,
+    /** Draws the open conversation again (the language changed); an answer being streamed is left alone. */
+    reopen() {
+      // What was announced is said; a stale sentence in the old language is not left behind.
+      $('announcer').textContent = '';
+      const { id, stored } = state.data.conversation;
+      if (stored && !state.data.active) open(id, null);
+    },
     /** No message is on screen. */
     isEmpty: () => !messages.querySelector('[data-testid="message"]'),
     /** Installs (or, with null, removes) the measurement hooks. @param {Instrumentation|null} hooks */

@@ -95,3 +95,111 @@ export async function copyText(text) {
     ta.remove();
   }
 }
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/**
+ * An icon from the sprite (ui/icons.svg), hidden from screen readers: the
+ * button or link it sits in carries the accessible name.
+ * @param {string} name a symbol id in icons.svg
+ * @param {string} [extra] more classes (`small`, `big`)
+ */
+export function icon(name, extra = '') {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', `i ${extra}`.trim());
+  svg.setAttribute('aria-hidden', 'true');
+  const use = document.createElementNS(SVG, 'use');
+  use.setAttribute('href', `icons.svg#${name}`);
+  svg.append(use);
+  return svg;
+}
+
+/**
+ * An icon button: the label is its accessible name and its tooltip.
+ * @param {string} name icon
+ * @param {string} label
+ * @param {Record<string, string>} [attrs]
+ */
+export function iconButton(name, label, attrs = {}) {
+  const b = el('button', { type: 'button', class: 'icon-btn', title: label, 'aria-label': label, ...attrs });
+  b.append(icon(name));
+  return b;
+}
+
+/**
+ * A popover or menu opened by `trigger`: click toggles it; Esc or a click
+ * outside (another popover's trigger too) closes it; Esc gives the focus back to the
+ * trigger; `aria-expanded` follows. A menu's items are reached with the
+ * arrow keys.
+ * @param {HTMLElement} trigger
+ * @param {HTMLElement} panel
+ * @param {{onOpen?: () => void, focus?: HTMLElement, menu?: boolean}} [opts]
+ */
+export function popover(trigger, panel, opts = {}) {
+  const items = () => /** @type {HTMLElement[]} */ ([...panel.querySelectorAll('[role=menuitem]:not([hidden])')]);
+  /** @param {boolean} restore */
+  function close(restore) {
+    if (panel.hidden) return;
+    panel.hidden = true;
+    trigger.setAttribute('aria-expanded', 'false');
+    if (restore) trigger.focus();
+  }
+  function open() {
+    panel.hidden = false;
+    trigger.setAttribute('aria-expanded', 'true');
+    opts.onOpen?.();
+    (opts.focus ?? items()[0])?.focus();
+  }
+  trigger.addEventListener('click', () => (panel.hidden ? open() : close(true)));
+  panel.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') {
+      ev.preventDefault();
+      ev.stopPropagation();
+      close(true);
+    } else if (opts.menu && (ev.key === 'ArrowDown' || ev.key === 'ArrowUp')) {
+      ev.preventDefault();
+      const all = items();
+      const at = all.indexOf(/** @type {HTMLElement} */ (document.activeElement));
+      const next = (at + (ev.key === 'ArrowDown' ? 1 : -1) + all.length) % all.length;
+      all[next]?.focus();
+    } else if (ev.key === 'Tab' && opts.menu) {
+      close(false);
+    }
+  });
+  if (opts.menu) {
+    panel.addEventListener('click', (ev) => {
+      if (/** @type {Element} */ (ev.target).closest('[role=menuitem]')) close(true);
+    });
+  }
+  // A click outside (another popover's trigger included) closes it; its own trigger toggles it.
+  document.addEventListener('mousedown', (ev) => {
+    const target = /** @type {Node} */ (ev.target);
+    if (!panel.hidden && !panel.contains(target) && !trigger.contains(target)) close(false);
+  });
+  return {
+    open,
+    /** Closes it; with `restore`, the focus goes back to its trigger. @param {boolean} [restore] */
+    close: (restore = false) => close(restore),
+    isOpen: () => !panel.hidden,
+  };
+}
+
+/** Attributes filled from the catalog: `data-i18n-<attr>` holds the key. */
+const I18N_ATTRS = ['title', 'placeholder', 'aria-label'];
+
+/**
+ * Fills the page's static strings from the catalog: `data-i18n` (the text)
+ * and `data-i18n-title` / `-placeholder` / `-aria-label`, and sets `<html lang>`.
+ * @param {(key: any) => string} translate
+ * @param {string} lang
+ * @param {ParentNode} [root]
+ */
+export function translatePage(translate, lang, root = document) {
+  for (const node of root.querySelectorAll('[data-i18n]')) node.textContent = translate(node.getAttribute('data-i18n'));
+  for (const attr of I18N_ATTRS) {
+    for (const node of root.querySelectorAll(`[data-i18n-${attr}]`)) {
+      node.setAttribute(attr, translate(node.getAttribute(`data-i18n-${attr}`)));
+    }
+  }
+  document.documentElement.lang = lang;
+}

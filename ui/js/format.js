@@ -3,27 +3,30 @@
  * Pure helpers of the window: no DOM, no IPC. Tested with `node --test`.
  */
 
+import { formatDateTime, formatNumber, t } from './i18n.js';
+
 /** @typedef {import('../types/ipc').StreamEnd} StreamEnd */
 /** @typedef {import('../types/ipc').ErrorInfo} ErrorInfo */
 /** @typedef {import('../types/ipc').UiOp} UiOp */
 
-/** @type {Record<string, string>} */
-export const ERROR_TITLES = {
-  auth: 'Authentication failed',
-  not_found: 'Not found',
-  rate_limited: 'Rate limited',
-  bad_request: 'Request rejected',
-  server: 'Server error',
-  overloaded: 'Provider overloaded',
-  network: 'Network error',
-  timeout: 'Timed out',
-  stream: 'Stream broken',
-  keychain: 'Keychain unavailable',
-};
+/** The catalog key of each error kind's title. */
+export const ERROR_TITLES = /** @type {const} */ ({
+  auth: 'error.auth',
+  not_found: 'error.not_found',
+  rate_limited: 'error.rate_limited',
+  bad_request: 'error.bad_request',
+  server: 'error.server',
+  overloaded: 'error.overloaded',
+  network: 'error.network',
+  timeout: 'error.timeout',
+  stream: 'error.stream',
+  keychain: 'error.keychain',
+});
 
 /** @param {string} kind */
 export function errorTitle(kind) {
-  return ERROR_TITLES[kind] ?? 'Error';
+  const key = /** @type {Record<string, import('./i18n.js').Key>} */ (ERROR_TITLES)[kind];
+  return t(key ?? 'error.other');
 }
 
 /**
@@ -65,7 +68,7 @@ export function composerKey(ev) {
 /**
  * What a key press anywhere in the window means.
  * @param {{key: string, shiftKey?: boolean, ctrlKey?: boolean, metaKey?: boolean}} ev
- * @returns {'cancel'|'new_chat'|'search'|'delete_chat'|null}
+ * @returns {'cancel'|'new_chat'|'search'|'delete_chat'|'toggle_sidebar'|null}
  */
 export function globalKey(ev) {
   const mod = ev.ctrlKey || ev.metaKey;
@@ -73,17 +76,30 @@ export function globalKey(ev) {
   if (mod && !ev.shiftKey && (ev.key === 'n' || ev.key === 'N')) return 'new_chat';
   if (mod && !ev.shiftKey && (ev.key === 'k' || ev.key === 'K')) return 'search';
   if (mod && ev.shiftKey && ev.key === 'Backspace') return 'delete_chat';
+  if (mod && !ev.shiftKey && (ev.key === 'b' || ev.key === 'B')) return 'toggle_sidebar';
   return null;
 }
 
 /** @param {number|null|undefined} ms */
 export function formatDuration(ms) {
   if (ms == null || !Number.isFinite(ms)) return '';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  if (ms < 1000) return t('unit.ms', { n: formatNumber(Math.round(ms)) });
+  if (ms < 60_000) return t('unit.s', { n: formatNumber(ms / 1000, ms < 10_000 ? 2 : 1) });
   const m = Math.floor(ms / 60_000);
-  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return t('unit.min_s', { m: formatNumber(m), s: formatNumber(Math.round((ms % 60_000) / 1000)) });
 }
+
+/**
+ * Catalog keys of the finish reasons providers send (others are shown as sent).
+ * @type {Record<string, import('./i18n.js').Key>}
+ */
+const FINISH = {
+  stop: 'finish.stop', length: 'finish.length', tool_calls: 'finish.tool_calls', content_filter: 'finish.content_filter',
+};
+/** @type {Record<string, import('./i18n.js').Key>} */
+const STATUS = {
+  cancelled: 'status.cancelled', error: 'status.error', interrupted: 'status.interrupted', streaming: 'status.streaming',
+};
 
 /**
  * The line under an answer and the data attributes of the `metrics` element.
@@ -94,12 +110,13 @@ export function formatMetrics(end) {
   const m = end.metrics;
   const est = end.usage_estimated ? '~' : '';
   const parts = [];
-  if (end.finish_reason) parts.push(end.finish_reason);
-  else if (end.status !== 'done') parts.push(end.status);
-  if (m.ttft_ms != null) parts.push(`${formatDuration(m.ttft_ms)} to first token`);
-  parts.push(`${formatDuration(m.total_ms)} total`);
-  if (m.tokens_per_s != null) parts.push(`${est}${m.tokens_per_s.toFixed(1)} tok/s`);
-  parts.push(`${est}${end.usage.input_tokens} in / ${est}${end.usage.output_tokens} out${end.usage_estimated ? ' (estimated)' : ''}`);
+  if (end.finish_reason) parts.push(FINISH[end.finish_reason] ? t(FINISH[end.finish_reason]) : end.finish_reason);
+  else if (end.status !== 'done') parts.push(STATUS[end.status] ? t(STATUS[end.status]) : end.status);
+  if (m.ttft_ms != null) parts.push(t('metrics.ttft', { d: formatDuration(m.ttft_ms) }));
+  parts.push(t('metrics.total', { d: formatDuration(m.total_ms) }));
+  if (m.tokens_per_s != null) parts.push(t('metrics.rate', { est, n: formatNumber(m.tokens_per_s, 1) }));
+  const tokens = { est, input: formatNumber(end.usage.input_tokens), output: formatNumber(end.usage.output_tokens) };
+  parts.push(t(end.usage_estimated ? 'metrics.tokens_estimated' : 'metrics.tokens', tokens));
   const num = (/** @type {number|null|undefined} */ v, digits = 0) =>
     v == null || !Number.isFinite(v) ? '' : digits ? v.toFixed(digits) : String(Math.round(v));
   return {
@@ -126,7 +143,7 @@ export function formatError(err) {
   // Engine messages often start with the same words: do not say them twice.
   let text = err.message.startsWith(title) ? err.message : `${title}: ${err.message}`;
   if (err.kind === 'rate_limited' && err.retry_after_s != null && !/retry after/i.test(err.message)) {
-    text += ` (retry after ${err.retry_after_s} s)`;
+    text += ` ${t('error.retry_after', { s: err.retry_after_s })}`;
   }
   return text;
 }
@@ -138,7 +155,7 @@ export function formatError(err) {
  */
 export function formatRetrying(op, remainingMs) {
   const secs = Math.max(0, Math.ceil(remainingMs / 1000));
-  return `Retrying in ${secs} s (attempt ${op.attempt} of ${op.max}): ${op.reason}`;
+  return t('stream.retrying', { s: secs, attempt: op.attempt, max: op.max, reason: op.reason });
 }
 
 /** A random id, unique enough for conversations and streams. */
@@ -160,7 +177,7 @@ export function parseHeaders(text) {
     const line = raw.trim();
     if (!line) continue;
     const colon = line.indexOf(':');
-    if (colon <= 0) return { headers, error: `Line ${i + 1} is not "Name: value"` };
+    if (colon <= 0) return { headers, error: t('editor.headers_bad_line', { n: i + 1 }) };
     headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
   }
   return { headers, error: null };
@@ -211,15 +228,90 @@ export function snippetParts(snippet) {
 }
 
 /**
- * A short date for the sidebar: the time today, the weekday this week, else the date.
+ * A short date for the sidebar, in the window's language: the time today,
+ * the weekday this week, else the date.
  * @param {number} ms
  * @param {number} now
  */
 export function formatDate(ms, now) {
   const d = new Date(ms);
   const n = new Date(now);
-  const pad = (/** @type {number} */ x) => String(x).padStart(2, '0');
-  if (d.toDateString() === n.toDateString()) return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  if (now - ms < 6 * 86_400_000 && now >= ms) return d.toLocaleDateString(undefined, { weekday: 'short' });
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  if (d.toDateString() === n.toDateString()) return formatDateTime(d, { hour: '2-digit', minute: '2-digit', hour12: false });
+  if (now - ms < 6 * 86_400_000 && now >= ms) return formatDateTime(d, { weekday: 'short' });
+  return formatDateTime(d, { year: 'numeric', month: '2-digit', day: '2-digit' });
+}
+
+/** How many recently used provider·model pairs the picker remembers. */
+export const RECENT_LIMIT = 8;
+
+/**
+ * The recent list after `entry` was used: it moves to the front, once.
+ * @param {readonly string[]} recent
+ * @param {string} entry
+ */
+export function recordRecent(recent, entry) {
+  return [entry, ...recent.filter((r) => r !== entry)].slice(0, RECENT_LIMIT);
+}
+
+/**
+ * One provider's models for the picker: those matching `query` (any order of
+ * its words, case-insensitive), recently used ones first (most recent first),
+ * then the rest as listed.
+ * @param {readonly string[]} models
+ * @param {string} query
+ * @param {string} providerId
+ * @param {readonly string[]} recent "provider\nmodel" pairs, most recent first
+ */
+export function rankModels(models, query, providerId, recent) {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const matches = [...new Set(models)].filter((m) => words.every((w) => m.toLowerCase().includes(w)));
+  const rank = (/** @type {string} */ m) => {
+    const i = recent.indexOf(`${providerId}\n${m}`);
+    return i < 0 ? Infinity : i;
+  };
+  return matches
+    .map((m, i) => ({ m, i, r: rank(m) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.m);
+}
+
+/** The sidebar's width in pixels: its default and the range it can be dragged to. */
+export const SIDEBAR_WIDTH = Object.freeze({ min: 200, default: 264, max: 480 });
+
+/**
+ * A sidebar width inside its range (the default for anything not a number).
+ * @param {number} width
+ */
+export function clampSidebarWidth(width) {
+  if (!Number.isFinite(width)) return SIDEBAR_WIDTH.default;
+  return Math.round(Math.min(SIDEBAR_WIDTH.max, Math.max(SIDEBAR_WIDTH.min, width)));
+}
+
+/**
+ * The key status of a provider as the window shows it (`api-key-status`):
+ * "not set", or "set ····1234" with where it lives when not in the keychain.
+ * @param {import('../types/ipc').KeyStatus} key
+ * @param {boolean} fromEnv the environment's provider
+ */
+export function keyLabel(key, fromEnv) {
+  if (!key.set) return t('key.not_set');
+  const label = t('key.set', { tail: key.last4 ? ` ····${key.last4}` : '' });
+  if (fromEnv) return `${label} ${t('key.from_env')}`;
+  return key.saved ? label : `${label} ${t('key.session_only')}`;
+}
+
+/**
+ * Why a provider cannot be used, in the window's language when the window
+ * knows the case (a saved provider without its key); otherwise the backend's
+ * own diagnosis (a keychain error, the environment's provider), as it came.
+ * @param {{name: string, id: string, needs_key: boolean, from_env: boolean, usable: boolean,
+ *   problem: string|null, key: {set: boolean, problem: string|null}}} p
+ * @returns {{text: string, backend: boolean}|null}
+ */
+export function providerProblem(p) {
+  if (p.usable) return null;
+  if (p.needs_key && !p.key.set && !p.key.problem && !p.from_env) {
+    return { text: t('provider.no_key', { name: p.name, id: p.id }), backend: false };
+  }
+  return p.problem ? { text: p.problem, backend: true } : null;
 }

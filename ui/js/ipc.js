@@ -18,6 +18,7 @@
 /** @typedef {import('../types/ipc').StoreProblem} StoreProblem */
 /** @typedef {import('../types/ipc').StreamMessage} StreamMessage */
 /** @typedef {import('../types/ipc').Theme} Theme */
+/** @typedef {import('../types/ipc').Language} Language */
 /** @typedef {import('../types/ipc').UiState} UiState */
 
 /**
@@ -84,6 +85,11 @@ export function setDefaultProvider(id) {
 /** @param {Theme} theme @returns {Promise<void>} */
 export function setTheme(theme) {
   return call('set_theme', { theme });
+}
+
+/** @param {Language|null} language null: follow the system @returns {Promise<void>} */
+export function setLanguage(language) {
+  return call('set_language', { language });
 }
 
 /**

@@ -6,7 +6,8 @@
  * is replaced at most once per frame, code and reasoning grow append-only.
  */
 import { coalesceOps, formatError, formatMetrics, formatRetrying } from './format.js';
-import { copyText, el, setSanitizedHtml, setText, textNode } from './dom.js';
+import { copyText, el, icon, iconButton, setSanitizedHtml, setText, textNode } from './dom.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('../types/ipc').UiOp} UiOp */
 /** @typedef {import('../types/ipc').StreamEnd} StreamEnd */
@@ -22,15 +23,28 @@ function decorateCode(root) {
     const wrap = el('div', { class: 'code-wrap' });
     pre.replaceWith(wrap);
     wrap.append(pre);
-    const btn = el('button', { type: 'button', class: 'code-copy', 'data-testid': 'code-copy' }, 'Copy');
+    const btn = iconButton('copy', t('message.copy_code'), { class: 'icon-btn code-copy', 'data-testid': 'code-copy' });
     btn.addEventListener('click', () => {
-      copyText(pre.textContent ?? '').then(() => {
-        btn.textContent = 'Copied';
-        setTimeout(() => (btn.textContent = 'Copy'), 1200);
-      });
+      copyText(pre.textContent ?? '').then(() => copied(btn));
     });
     wrap.append(btn);
   }
+}
+
+/**
+ * A copy button says "Copied" for a moment (its icon and its name).
+ * @param {HTMLButtonElement} btn
+ */
+function copied(btn) {
+  const label = btn.getAttribute('aria-label') ?? '';
+  btn.replaceChildren(icon('check'));
+  btn.setAttribute('aria-label', t('message.copied'));
+  btn.title = t('message.copied');
+  setTimeout(() => {
+    btn.replaceChildren(icon('copy'));
+    btn.setAttribute('aria-label', label);
+    btn.title = label;
+  }, 1200);
 }
 
 /**
@@ -42,8 +56,8 @@ function decorateCode(root) {
 function versionArrows(version, ids, onPick) {
   const [i, n] = version;
   const box = el('span', { class: 'versions', 'data-testid': 'versions' });
-  const prev = el('button', { type: 'button', 'data-testid': 'version-prev', title: 'Previous version' }, '‹');
-  const next = el('button', { type: 'button', 'data-testid': 'version-next', title: 'Next version' }, '›');
+  const prev = iconButton('chevron-left', t('message.version_prev'), { 'data-testid': 'version-prev' });
+  const next = iconButton('chevron-right', t('message.version_next'), { 'data-testid': 'version-next' });
   prev.disabled = i <= 1;
   next.disabled = i >= n;
   prev.addEventListener('click', () => onPick(ids[i - 2]));
@@ -73,11 +87,11 @@ export function userMessage(text, messageId, opts = {}, handlers) {
   if (opts.version && opts.version[1] > 1 && handlers?.onVersion) {
     actions.append(versionArrows(opts.version, opts.versions ?? [], handlers.onVersion));
   }
-  const copy = el('button', { type: 'button', 'data-testid': 'copy', title: 'Copy this message' }, 'Copy');
-  copy.addEventListener('click', () => copyText(text));
+  const copy = iconButton('copy', t('message.copy'), { 'data-testid': 'copy' });
+  copy.addEventListener('click', () => copyText(text).then(() => copied(copy)));
   actions.append(copy);
   if (opts.last && handlers?.onEdit) {
-    const edit = el('button', { type: 'button', 'data-testid': 'edit', title: 'Edit and resend' }, 'Edit');
+    const edit = iconButton('pencil', t('message.edit'), { 'data-testid': 'edit' });
     edit.addEventListener('click', () => handlers.onEdit?.(text));
     actions.append(edit);
   }
@@ -167,7 +181,7 @@ export class AssistantView {
       const body = el('div', { class: 'reasoning-text' });
       this.reasoningText = textNode();
       body.append(this.reasoningText);
-      this.reasoning.append(el('summary', {}, 'Thinking'), body);
+      this.reasoning.append(el('summary', {}, [icon('brain', 'small'), t('message.thinking')]), body);
       this.root.insertBefore(this.reasoning, this.answer);
     }
     this.reasoningText?.appendData(text);
@@ -230,25 +244,25 @@ export class AssistantView {
    */
   toolCall(index, id, name) {
     this.clearRetrying();
-    let t = this.tools.get(index);
-    if (!t) {
+    let tool = this.tools.get(index);
+    if (!tool) {
       if (!this.toolBox) {
         this.toolBox = el('div', { class: 'tool-calls' });
         this.root.insertBefore(this.toolBox, this.answer.nextSibling);
       }
       const root = el('div', { class: 'tool-call', 'data-testid': 'tool-call' });
-      const nameEl = el('div', { class: 'tool-name' }, '(tool call)');
+      const nameEl = el('div', { class: 'tool-name' }, t('message.tool_call'));
       const pre = el('pre', { class: 'tool-args' });
       const args = textNode();
       pre.append(args);
       root.append(nameEl, pre);
       this.toolBox.append(root);
-      t = { root, name: nameEl, args };
-      this.tools.set(index, t);
+      tool = { root, name: nameEl, args };
+      this.tools.set(index, tool);
     }
-    if (name) t.name.textContent = name;
-    if (id) t.root.setAttribute('data-tool-call-id', id);
-    return t;
+    if (name) tool.name.textContent = name;
+    if (id) tool.root.setAttribute('data-tool-call-id', id);
+    return tool;
   }
 
   /**
@@ -290,10 +304,10 @@ export class AssistantView {
     this.rawText = end.text ?? '';
     this.root.setAttribute('data-status', end.status);
     end.tool_calls.forEach((call, i) => {
-      const t = this.toolCall(i, call.id, call.name);
-      t.args.data = call.arguments;
+      const tool = this.toolCall(i, call.id, call.name);
+      tool.args.data = call.arguments;
       if (!call.valid_json) {
-        t.root.append(el('div', { class: 'tool-note' }, 'The arguments are not complete JSON (shown as received).'));
+        tool.root.append(el('div', { class: 'tool-note' }, t('message.tool_args_incomplete')));
       }
     });
     if (end.error) {
@@ -303,15 +317,16 @@ export class AssistantView {
     const m = formatMetrics(end);
     this.root.append(el('div', { class: 'metrics', 'data-testid': 'metrics', ...m.attrs }, m.text));
     const actions = el('div', { class: 'actions' });
-    const copy = el('button', { type: 'button', 'data-testid': 'copy', title: 'Copy the answer as markdown' }, 'Copy');
-    copy.addEventListener('click', () => copyText(this.rawText));
+    const copy = iconButton('copy', t('message.copy_answer'), { 'data-testid': 'copy' });
+    copy.addEventListener('click', () => copyText(this.rawText).then(() => copied(copy)));
     actions.append(copy);
     if (last && end.status !== 'done') {
-      const retry = el('button', { type: 'button', 'data-testid': 'retry', title: 'Ask again' }, 'Retry');
+      const retry = el('button', { type: 'button', class: 'retry', 'data-testid': 'retry', title: t('message.retry_tip') },
+        [icon('rotate-ccw', 'small'), t('message.retry')]);
       retry.addEventListener('click', () => this.handlers.onRetry());
       actions.append(retry);
     } else if (last && this.handlers.onRegenerate) {
-      const regen = el('button', { type: 'button', 'data-testid': 'regenerate', title: 'Answer again (this answer is kept)' }, 'Regenerate');
+      const regen = iconButton('refresh-cw', t('message.regenerate'), { 'data-testid': 'regenerate' });
       regen.addEventListener('click', () => this.handlers.onRegenerate?.());
       actions.append(regen);
     }

@@ -7,6 +7,7 @@
 import * as ipc from './ipc.js';
 import { formatError } from './format.js';
 import { $, el } from './dom.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
 /** @typedef {import('./state.js').AppState} AppState */
@@ -31,17 +32,41 @@ export function createOnboarding(host) {
     box.hidden = !st?.onboarding;
     if (!st?.onboarding) return;
     if (obPreset.options.length === 0) {
+      // Nothing is preselected that is not there: a local server's preset
+      // only once something answers on its port (probeLocal).
+      obPreset.append(el('option', { value: '' }, t('onboarding.choose')));
       for (const p of st.providers.filter((p) => !p.from_env)) obPreset.append(el('option', { value: p.id }, p.name));
+      probeLocal(st.providers.filter((p) => !p.from_env && !p.needs_key));
+    } else {
+      obPreset.options[0].textContent = t('onboarding.choose');
     }
     const p = providerById(obPreset.value);
     obKey.hidden = !p?.needs_key;
     $('onboarding-hint').textContent = p
       ? p.needs_key
-        ? `${p.name} needs an API key. It is tested with ${p.base_url}/models, then saved in your keychain.`
-        : `${p.name} runs on this machine at ${p.base_url}: no key needed.`
+        ? t('onboarding.needs_key', { name: p.name, url: `${p.base_url}/models` })
+        : t('onboarding.local', { name: p.name, url: p.base_url })
       : '';
   }
+  /** The user chose in the preset list: a probe answering later changes nothing. */
+  let touched = false;
+  /**
+   * Asks each local server preset for its models; the first that answers is
+   * preselected (unless the user chose already).
+   * @param {import('../types/ipc').ProviderView[]} local
+   */
+  async function probeLocal(local) {
+    for (const p of local) {
+      const answered = await ipc.listModels(p.id, true).then(() => true, () => false);
+      if (answered && !touched && !obPreset.value) {
+        obPreset.value = p.id;
+        renderOnboarding();
+        return;
+      }
+    }
+  }
   obPreset.addEventListener('change', () => {
+    touched = true;
     obForce.hidden = true;
     $('onboarding-error').textContent = '';
     renderOnboarding();
@@ -49,18 +74,22 @@ export function createOnboarding(host) {
   async function startOnboarding(/** @type {boolean} */ force) {
     const id = obPreset.value;
     const p = providerById(id);
-    if (!p) return;
+    if (!p) {
+      $('onboarding-error').textContent = t('onboarding.choose_first');
+      obPreset.focus();
+      return;
+    }
     $('onboarding-error').textContent = '';
     obForce.hidden = true;
     try {
       if (p.needs_key) {
         if (!obKey.value.trim()) {
-          $('onboarding-error').textContent = `Paste your ${p.name} API key first.`;
+          $('onboarding-error').textContent = t('onboarding.paste_key', { name: p.name });
           return;
         }
         const r = await ipc.setApiKey(id, obKey.value, force);
         if (!r.stored) {
-          $('onboarding-error').textContent = `The key was not saved. ${r.test_error ? formatError(r.test_error) : ''}`;
+          $('onboarding-error').textContent = `${t('key.not_saved')} ${r.test_error ? formatError(r.test_error) : ''}`.trim();
           obForce.hidden = false;
           return;
         }
@@ -80,11 +109,16 @@ export function createOnboarding(host) {
 
   // The banners about the settings file and the environment.
   let envDismissed = false;
+  let noticeDismissed = false;
+  $('notice-dismiss').addEventListener('click', () => {
+    noticeDismissed = true;
+    renderBanners();
+  });
   function renderBanners() {
     const st = state();
     const notice = $('notice-banner');
-    notice.hidden = !st?.notice;
-    notice.textContent = st?.notice ?? '';
+    notice.hidden = !st?.notice || noticeDismissed;
+    $('notice-banner-text').textContent = st?.notice ?? '';
     const env = st?.env_import;
     const banner = $('env-banner');
     const alreadySaved = st?.providers.some((p) => !p.from_env && p.key.saved && st.default_provider === p.id);
@@ -93,12 +127,15 @@ export function createOnboarding(host) {
     $('env-import').hidden = !importable;
     const parts = [];
     if (env?.openai_key) {
-      parts.push(`OPENAI_API_KEY is set in your environment${env.base_url ? ` (for ${env.base_url})` : ''}. Save it in your system keychain so Runnel has it next time?`);
+      parts.push(env.base_url ? t('env.openai_key_for', { url: env.base_url }) : t('env.openai_key'));
     } else if (env?.base_url) {
-      parts.push(`OPENAI_BASE_URL is set to ${env.base_url}. Save it as a provider?`);
+      // A base URL alone has no key: it is saved as a provider, not to the keychain.
+      parts.push(t('env.base_url', { url: env.base_url }));
     }
-    if (env?.anthropic_key) parts.push('ANTHROPIC_API_KEY is set: save it in your keychain for the Anthropic provider?');
+    if (env?.anthropic_key) parts.push(t('env.anthropic_key'));
     $('env-banner-text').textContent = parts.join(' ');
+    const anyKey = !!env && (env.openai_key || env.anthropic_key);
+    $('env-import').textContent = anyKey ? t('env.save_key') : t('env.save_provider');
   }
   $('env-import').addEventListener('click', async () => {
     try {
@@ -120,4 +157,5 @@ export function createOnboarding(host) {
     renderBanners();
   }
   host.state.on('ui', render);
+  return { render };
 }

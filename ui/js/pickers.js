@@ -1,33 +1,54 @@
 // @ts-check
 /**
- * The open conversation's provider and model: the provider and model pickers,
- * the provider line, the Thinking toggle (Anthropic), the setup banner (why
- * the provider cannot be used), and loading the provider state (`get_state`)
- * into `state.ui`. The choice itself is `state.choice`.
+ * The open conversation's provider and model: the one provider·model picker
+ * in the header (a popover listing every provider's models, recent ones
+ * first, with a filter that also takes a typed model id), the provider line
+ * by the composer, the Thinking toggle (Anthropic), the setup banner (why the
+ * provider cannot be used), and loading the provider state (`get_state`) into
+ * `state.ui`. The choice itself is `state.choice`.
  */
 import * as ipc from './ipc.js';
-import { pickProvider } from './format.js';
-import { $, el } from './dom.js';
+import { pickProvider, providerProblem, rankModels, recordRecent } from './format.js';
+import { t } from './i18n.js';
+import { $, el, icon, popover } from './dom.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
+/** @typedef {import('../types/ipc').ProviderView} ProviderView */
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {ReturnType<typeof createPickers>} Pickers */
+
+/** Where the recently used provider·model pairs are kept (window-local, no secrets). */
+const RECENT_KEY = 'runnel.recentModels';
 
 /**
  * @param {{state: AppState, conversationIsEmpty: () => boolean}} deps
  */
 export function createPickers({ state, conversationIsEmpty }) {
-  const providerSelect = /** @type {HTMLSelectElement} */ ($('provider-select'));
-  const modelInput = /** @type {HTMLInputElement} */ ($('model-select'));
-  const modelOptions = $('model-options');
+  const trigger = /** @type {HTMLButtonElement} */ ($('provider-select'));
+  const filter = /** @type {HTMLInputElement} */ ($('model-select'));
+  const list = $('picker-list');
   const thinkingToggle = /** @type {HTMLInputElement} */ ($('thinking-toggle'));
   const thinkingBudgetInput = /** @type {HTMLInputElement} */ ($('thinking-budget'));
   const setupBanner = $('setup-banner');
+  /** Models listed per provider id (null: could not list; the reason). */
+  /** @type {Map<string, {models: string[], error: string|null}>} */
+  const models = new Map();
+  const box = popover(trigger, $('picker'), { onOpen: () => openPicker(), focus: filter });
 
   /** The current conversation's provider view. */
   function currentProvider() {
     const id = state.data.choice.providerId;
     return state.data.ui?.providers.find((p) => p.id === id) ?? null;
+  }
+
+  /** @returns {string[]} "provider\nmodel" pairs, most recent first */
+  function recent() {
+    try {
+      const v = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]');
+      return Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [];
+    } catch {
+      return [];
+    }
   }
 
   /**
@@ -48,44 +69,113 @@ export function createPickers({ state, conversationIsEmpty }) {
     if (p) loadModels(p.id, false);
   }
 
+  /** The user picked a model in the picker. @param {string} providerId @param {string} model */
+  function pickModel(providerId, model) {
+    choose(providerId, model, true);
+    try {
+      localStorage.setItem(RECENT_KEY, JSON.stringify(recordRecent(recent(), `${providerId}\n${model}`)));
+    } catch {
+      // A window without storage just has no recent list.
+    }
+    box.close(true);
+  }
+
   function render() {
     const ui = state.data.ui;
     if (!ui) return;
     const choice = state.data.choice;
-    providerSelect.replaceChildren(
-      ...ui.providers.map((p) => el('option', { value: p.id }, p.usable ? p.name : `${p.name} (needs a key)`)),
-    );
-    providerSelect.value = choice.providerId ?? '';
-    modelInput.value = choice.model;
     const p = currentProvider();
+    trigger.value = choice.providerId ?? '';
+    $('picker-label').textContent = p ? `${p.name} · ${choice.model || t('picker.no_model')}` : t('picker.no_provider');
+    $('picker-status').dataset.usable = String(!!p?.usable);
     $('thinking-box').hidden = p?.kind !== 'anthropic';
-    $('provider-base').textContent = p ? p.base_url : 'no provider';
+    $('provider-base').textContent = p ? p.base_url : t('picker.no_provider');
     $('provider-model').textContent = choice.model;
-    const problem = p && !p.usable ? p.problem : null;
+    const problem = p ? providerProblem(p) : null;
     setupBanner.hidden = !problem;
-    setupBanner.textContent = problem ?? '';
+    setupBanner.textContent = problem?.text ?? '';
+    setupBanner.classList.toggle('backend-text', !!problem?.backend);
+    if (!box.isOpen()) return;
+    renderList();
+  }
+
+  /** The picker's list: every provider with its models, filtered, recent ones first. */
+  function renderList() {
+    const ui = state.data.ui;
+    if (!ui) return;
+    const query = filter.value.trim();
+    const choice = state.data.choice;
+    const rec = recent();
+    const groups = [];
+    for (const p of ui.providers) {
+      const listed = models.get(p.id);
+      const names = rankModels(listed?.models ?? (p.default_model ? [p.default_model] : []), query, p.id, rec);
+      const head = el('div', { class: 'picker-group-head', 'data-testid': 'picker-provider', 'data-provider-id': p.id }, [
+        el('span', { class: 'status-dot', 'data-usable': String(p.usable), 'aria-hidden': 'true' }),
+        el('span', { class: 'picker-provider-name' }, p.name),
+        el('span', { class: 'hint' }, p.usable ? '' : t('picker.needs_key')),
+      ]);
+      if (listed?.error) head.append(el('span', { class: 'hint', title: listed.error }, t('picker.list_failed')));
+      const items = names.map((m) => {
+        const selected = p.id === choice.providerId && m === choice.model;
+        const item = el('div', {
+          class: 'picker-item', role: 'option', tabindex: '-1', 'data-testid': 'picker-model',
+          'data-provider-id': p.id, 'data-model': m, 'aria-selected': String(selected),
+        }, [el('span', { class: 'model-name' }, m)]);
+        if (selected) item.append(icon('check', 'small'));
+        item.addEventListener('click', () => pickModel(p.id, m));
+        return item;
+      });
+      // A typed id that is not listed can be used with the current provider.
+      if (query && p.id === choice.providerId && !names.includes(query)) {
+        const use = el('div', {
+          class: 'picker-item typed', role: 'option', tabindex: '-1', 'data-testid': 'picker-typed',
+          'data-provider-id': p.id, 'data-model': query, 'aria-selected': 'false',
+        }, t('picker.use_typed', { model: query }));
+        use.addEventListener('click', () => pickModel(p.id, query));
+        items.push(use);
+      }
+      if (query && items.length === 0) continue;
+      groups.push(el('div', { class: 'picker-group', role: 'group', 'aria-label': p.name }, [head, ...items]));
+    }
+    if (groups.length === 0) groups.push(el('p', { class: 'hint' }, t('picker.none')));
+    list.replaceChildren(...groups);
+    highlight(0);
+  }
+
+  /** Marks the `n`th option as the active one (arrow keys). @param {number} n */
+  function highlight(n) {
+    const options = [...list.querySelectorAll('[role=option]')];
+    options.forEach((o, i) => o.classList.toggle('active', i === n));
+    const active = options[n];
+    if (active) {
+      active.id = 'picker-active';
+      filter.setAttribute('aria-activedescendant', 'picker-active');
+      active.scrollIntoView({ block: 'nearest' });
+    } else filter.removeAttribute('aria-activedescendant');
+  }
+
+  function openPicker() {
+    filter.value = '';
+    renderList();
+    for (const p of state.data.ui?.providers ?? []) if (p.usable) loadModels(p.id, false);
   }
 
   /**
-   * Fills the model picker from the provider's /models (cached unless refresh).
+   * Lists a provider's models from its /models (cached unless refresh).
    * @param {string} providerId
    * @param {boolean} refresh
    */
   async function loadModels(providerId, refresh) {
     const p = state.data.ui?.providers.find((x) => x.id === providerId);
-    if (!p || (!p.usable && !refresh)) {
-      modelOptions.replaceChildren();
-      return;
-    }
+    if (!p || (!p.usable && !refresh)) return;
     try {
-      const models = await ipc.listModels(providerId, refresh);
-      if (state.data.choice.providerId !== providerId) return;
-      modelOptions.replaceChildren(...models.map((m) => el('option', { value: m })));
-      modelInput.title = `${models.length} models from ${p.base_url}/models; any id can be typed`;
+      const listed = await ipc.listModels(providerId, refresh);
+      models.set(providerId, { models: listed, error: null });
     } catch (e) {
-      modelOptions.replaceChildren();
-      modelInput.title = `Could not list models: ${/** @type {Error} */ (e).message}. Type a model id.`;
+      models.set(providerId, { models: models.get(providerId)?.models ?? [], error: /** @type {Error} */ (e).message });
     }
+    if (box.isOpen()) renderList();
   }
 
   /**
@@ -131,14 +221,26 @@ export function createPickers({ state, conversationIsEmpty }) {
     if (budget != null) thinkingBudgetInput.value = String(budget);
   }
 
-  providerSelect.addEventListener('change', () => choose(providerSelect.value, '', true));
-  modelInput.addEventListener('input', () => {
-    state.update('choice', { model: modelInput.value.trim() });
-    $('provider-model').textContent = state.data.choice.model;
+  filter.addEventListener('input', renderList);
+  filter.addEventListener('keydown', (ev) => {
+    const options = /** @type {HTMLElement[]} */ ([...list.querySelectorAll('[role=option]')]);
+    const at = options.findIndex((o) => o.classList.contains('active'));
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      const step = ev.key === 'ArrowDown' ? 1 : -1;
+      highlight(Math.max(0, Math.min(options.length - 1, at + step)));
+    } else if (ev.key === 'Enter') {
+      ev.preventDefault();
+      const q = filter.value.trim();
+      // An exact id of the current provider wins; else the highlighted option.
+      const exact = options.find((o) => o.dataset.testid === 'picker-model' && o.dataset.model === q
+        && o.dataset.providerId === state.data.choice.providerId);
+      const pick = exact ?? options[at];
+      if (pick?.dataset.providerId && pick.dataset.model) pickModel(pick.dataset.providerId, pick.dataset.model);
+    }
   });
   $('models-refresh').addEventListener('click', () => {
-    const id = state.data.choice.providerId;
-    if (id) loadModels(id, true);
+    for (const p of state.data.ui?.providers ?? []) if (p.usable) loadModels(p.id, true);
   });
 
   return {
@@ -146,6 +248,8 @@ export function createPickers({ state, conversationIsEmpty }) {
     refresh,
     thinkingBudget,
     setThinking,
+    /** Re-renders the texts (the language changed). */
+    render,
     /** A new chat: the default provider and its model. */
     followDefault: () => choose(null, '', false),
     /** The user picked a provider outside the picker (onboarding, settings). @param {string} id */

@@ -8,6 +8,7 @@
 import * as ipc from './ipc.js';
 import { snippetParts } from './format.js';
 import { $, el } from './dom.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./banners.js').Notices} Notices */
 /** @typedef {ReturnType<typeof createSearch>} Search */
@@ -33,7 +34,7 @@ export function createSearch({ notices, open, showList }) {
       const hits = await ipc.searchConversations(q);
       if (input.value.trim() !== q) return;
       results.replaceChildren();
-      if (hits.length === 0) results.append(el('div', { class: 'hint', 'data-testid': 'search-empty' }, 'No matches'));
+      if (hits.length === 0) results.append(el('div', { class: 'hint', 'data-testid': 'search-empty' }, t('search.empty')));
       for (const h of hits) {
         const row = el('div', {
           class: 'search-result', 'data-testid': 'search-result', 'data-conversation-id': h.id,
@@ -41,8 +42,11 @@ export function createSearch({ notices, open, showList }) {
         });
         const snippet = el('div', { class: 'snippet' });
         for (const part of snippetParts(h.snippet)) snippet.append(part.mark ? el('mark', {}, part.text) : part.text);
-        row.append(el('div', { class: 'title' }, h.title || 'Chat'), snippet);
+        row.append(el('div', { class: 'title' }, h.title || t('chat.new_title')), snippet);
         row.addEventListener('click', () => open(h.id, h.message_id));
+        row.addEventListener('keydown', (ev) => {
+          if (ev.key === 'Enter') open(h.id, h.message_id);
+        });
         results.append(row);
       }
       results.hidden = false;

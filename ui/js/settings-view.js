@@ -1,12 +1,13 @@
 // @ts-check
 /**
  * The settings dialog: providers (add, edit, duplicate, delete, default),
- * their keys, and the theme. A key typed here goes to the backend once and is
+ * their keys, the theme and the language. A key typed here goes to the backend once and is
  * never shown again: only its status comes back.
  */
 import * as ipc from './ipc.js';
-import { formatError, formatHeaders, parseHeaders } from './format.js';
-import { $, el } from './dom.js';
+import { formatError, formatHeaders, keyLabel, parseHeaders, providerProblem } from './format.js';
+import { LANGUAGES, t } from './i18n.js';
+import { $, el, iconButton } from './dom.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
 /** @typedef {import('../types/ipc').Theme} Theme */
@@ -14,7 +15,7 @@ import { $, el } from './dom.js';
 /** @typedef {import('./state.js').AppState} AppState */
 
 /**
- * @typedef {{state: AppState, refresh: () => Promise<UiState>}} Host
+ * @typedef {{state: AppState, refresh: () => Promise<UiState>, onLanguage: (lang: string|null) => void}} Host
  */
 
 /** Applies the theme to the page. @param {Theme} theme */
@@ -56,22 +57,29 @@ export function createSettingsView(host) {
     if (!st) return;
     $('settings-path').textContent = st.settings_path;
     /** @type {HTMLSelectElement} */ ($('theme-select')).value = st.theme;
+    const langSelect = /** @type {HTMLSelectElement} */ ($('language-select'));
+    langSelect.replaceChildren(
+      el('option', { value: '' }, t('settings.language_system')),
+      // Each language is named in itself, so anyone can find theirs.
+      ...LANGUAGES.map(([code, name]) => el('option', { value: code, lang: code }, name)),
+    );
+    langSelect.value = st.language ?? '';
     const list = $('provider-list');
     list.replaceChildren();
     for (const p of st.providers) {
       const row = el('div', { class: 'provider-row', 'data-testid': 'provider-row', 'data-provider-id': p.id });
       const title = el('div', { class: 'title' }, p.name);
-      if (st.default_provider === p.id) title.append(el('span', { class: 'badge' }, 'default'));
-      if (p.from_env) title.append(el('span', { class: 'badge' }, 'this session only'));
+      if (st.default_provider === p.id) title.append(el('span', { class: 'badge' }, t('settings.badge_default')));
+      if (p.from_env) title.append(el('span', { class: 'badge' }, t('settings.badge_session')));
       const meta = el('div', { class: 'meta' }, `${p.id} · ${p.base_url}${p.default_model ? ` · ${p.default_model}` : ''}`);
       const key = el('div', { class: 'meta' });
-      key.append('Key: ', el('span', { 'data-testid': 'api-key-status' }, p.key_label));
-      if (!p.needs_key && !p.key.set) key.append(' (not needed: the server is on this machine)');
+      key.append(`${t('key.label')} `, el('span', { 'data-testid': 'api-key-status' }, keyLabel(p.key, p.from_env)));
+      if (!p.needs_key && !p.key.set) key.append(` ${t('key.not_needed')}`);
       const actions = el('div', { class: 'actions' });
       if (!p.from_env) {
-        const edit = el('button', { type: 'button', 'data-testid': 'provider-edit' }, 'Edit');
+        const edit = iconButton('pencil', t('settings.edit', { name: p.name }), { 'data-testid': 'provider-edit' });
         edit.addEventListener('click', () => openEditor(p.id));
-        const dup = el('button', { type: 'button', 'data-testid': 'provider-duplicate' }, 'Duplicate');
+        const dup = iconButton('copy', t('settings.duplicate', { name: p.name }), { 'data-testid': 'provider-duplicate' });
         dup.addEventListener('click', async () => {
           let copy = null;
           await run(async () => {
@@ -80,22 +88,26 @@ export function createSettingsView(host) {
           // The copy exists in the refreshed state now.
           if (copy) openEditor(copy);
         });
-        const del = el('button', { type: 'button', 'data-testid': 'provider-delete' }, 'Delete');
+        const del = iconButton('trash-2', t('settings.delete', { name: p.name }), { 'data-testid': 'provider-delete' });
         del.addEventListener('click', () => {
-          if (!confirm(`Delete ${p.name} and its saved key?`)) return;
+          if (!confirm(t('settings.delete_confirm', { name: p.name }))) return;
           run(async () => {
             await ipc.deleteProvider(p.id);
             if (editingId === p.id) closeEditor();
           });
         });
-        const def = el('button', { type: 'button', 'data-testid': 'provider-default' }, 'Use for new chats');
+        const def = el('button', { type: 'button', 'data-testid': 'provider-default' }, t('settings.make_default'));
         def.disabled = st.default_provider === p.id;
         def.addEventListener('click', () => run(() => ipc.setDefaultProvider(p.id)));
         actions.append(edit, dup, def, del);
       }
       row.append(title, actions, meta, key);
-      const problem = p.key.problem ?? (p.usable ? null : p.problem);
-      if (problem) row.append(el('div', { class: 'row-error', 'data-testid': 'provider-row-error' }, problem));
+      // A keychain problem is the OS's own words; a missing key is said in the window's language.
+      const problem = p.key.problem ? { text: p.key.problem, backend: true } : providerProblem(p);
+      if (problem) {
+        const cls = problem.backend ? 'row-error backend-text' : 'row-error';
+        row.append(el('div', { class: cls, 'data-testid': 'provider-row-error' }, problem.text));
+      }
       list.append(row);
     }
   }
@@ -121,8 +133,8 @@ export function createSettingsView(host) {
   function fillKinds() {
     const st = state();
     kindSelect.replaceChildren(
-      el('option', { value: 'custom' }, 'Custom (OpenAI-compatible)'),
-      el('option', { value: 'custom-anthropic' }, 'Custom (Anthropic Messages)'),
+      el('option', { value: 'custom' }, t('editor.custom_openai')),
+      el('option', { value: 'custom-anthropic' }, t('editor.custom_anthropic')),
     );
     for (const p of st?.presets ?? []) kindSelect.append(el('option', { value: p.id }, p.name));
   }
@@ -136,7 +148,7 @@ export function createSettingsView(host) {
     forceBtn.hidden = true;
     keyInput.value = '';
     const p = providerById(id);
-    $('editor-title').textContent = p ? `Edit ${p.name}` : 'New provider';
+    $('editor-title').textContent = p ? t('editor.title_edit', { name: p.name }) : t('editor.title_new');
     kindSelect.disabled = !!p;
     if (p) {
       kindSelect.value = 'custom';
@@ -176,7 +188,7 @@ export function createSettingsView(host) {
   function renderKeySection() {
     const p = providerById(editingId);
     keySection.hidden = !p;
-    if (p) $('editor-key-status').textContent = p.key_label;
+    if (p) $('editor-key-status').textContent = keyLabel(p.key, p.from_env);
   }
 
   /** @param {string[]} models */
@@ -217,8 +229,8 @@ export function createSettingsView(host) {
       if (!ok || !saved) return;
       openEditor(saved.id);
       keyResult.textContent = saved.key_removed
-        ? 'The host changed, so the saved key was removed: paste the key for the new host.'
-        : 'Saved.';
+        ? t('editor.key_removed')
+        : t('editor.saved');
     });
   });
 
@@ -226,23 +238,23 @@ export function createSettingsView(host) {
     if (!editingId) return;
     const key = keyInput.value;
     if (!key.trim()) {
-      keyResult.textContent = 'Paste a key first.';
+      keyResult.textContent = t('key.paste_first');
       return;
     }
-    keyResult.textContent = force ? 'Saving…' : 'Testing the key with GET /models…';
+    keyResult.textContent = force ? t('key.saving') : t('key.testing');
     forceBtn.hidden = true;
     try {
       const r = await ipc.setApiKey(editingId, key, force);
       if (r.stored) {
         keyInput.value = '';
         fillModels(r.models);
-        const parts = [`Saved: ${r.status.saved ? 'in the system keychain' : 'for this session only'}.`];
-        if (r.models.length) parts.push(`${r.models.length} models available.`);
-        if (r.test_error) parts.push(`The test failed: ${formatError(r.test_error)}`);
+        const parts = [r.status.saved ? t('key.saved_keychain') : t('key.saved_session')];
+        if (r.models.length) parts.push(t('key.models_available', { n: r.models.length }));
+        if (r.test_error) parts.push(t('key.test_failed', { error: formatError(r.test_error) }));
         if (r.keychain_error) parts.push(r.keychain_error);
         keyResult.textContent = parts.join(' ');
       } else {
-        keyResult.textContent = `Not saved. ${r.test_error ? formatError(r.test_error) : ''}`;
+        keyResult.textContent = `${t('key.not_saved')} ${r.test_error ? formatError(r.test_error) : ''}`.trim();
         forceBtn.hidden = false;
       }
     } catch (e) {
@@ -264,7 +276,7 @@ export function createSettingsView(host) {
     if (!editingId) return;
     const id = editingId;
     run(() => ipc.deleteApiKey(id)).then((ok) => {
-      keyResult.textContent = ok ? 'The key was deleted from the keychain.' : $('provider-error').textContent;
+      keyResult.textContent = ok ? t('key.deleted') : $('provider-error').textContent;
       renderKeySection();
     });
   });
@@ -280,6 +292,13 @@ export function createSettingsView(host) {
     const theme = /** @type {Theme} */ (/** @type {HTMLSelectElement} */ (ev.target).value);
     applyTheme(theme);
     run(() => ipc.setTheme(theme));
+  });
+
+  $('language-select').addEventListener('change', (/** @type {Event} */ ev) => {
+    const value = /** @type {HTMLSelectElement} */ (ev.target).value;
+    const language = /** @type {import('../types/ipc').Language|null} */ (value || null);
+    host.onLanguage(language);
+    run(() => ipc.setLanguage(language));
   });
 
   function open() {
@@ -298,6 +317,7 @@ export function createSettingsView(host) {
 
   return {
     open,
+    render,
     /** Opens the dialog on a new provider's form. */
     openNew() {
       open();

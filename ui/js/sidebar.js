@@ -6,7 +6,8 @@
  */
 import * as ipc from './ipc.js';
 import { formatDate } from './format.js';
-import { $, el } from './dom.js';
+import { $, el, icon, iconButton } from './dom.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('../types/ipc').ConversationSummary} ConversationSummary */
 /** @typedef {import('./state.js').AppState} AppState */
@@ -38,40 +39,42 @@ export function createSidebar({ state, notices, open, newChat }) {
   function conversationItem(c) {
     const item = el('div', {
       class: 'conversation-item', 'data-testid': 'conversation-item', 'data-conversation-id': c.id,
-      'aria-current': String(c.id === state.data.conversation.id), tabindex: '0', role: 'button',
+      'aria-current': String(c.id === state.data.conversation.id),
     });
-    const text = el('div', { class: 'text' });
-    const title = el('div', { class: 'title', 'data-testid': 'conversation-title' }, c.title || 'New chat');
-    if (c.pinned) title.prepend(el('span', { class: 'pin', 'data-testid': 'pinned' }, '📌 '));
+    // The item's text is one button (it opens the conversation), beside its
+    // action buttons: no control inside another.
+    const text = el('button', { type: 'button', class: 'text item-open' });
+    const title = el('div', { class: 'title', 'data-testid': 'conversation-title' }, c.title || t('chat.new_title'));
+    if (c.pinned) {
+      const pin = el('span', { class: 'pin', 'data-testid': 'pinned', title: t('sidebar.pinned') }, [icon('pin', 'small')]);
+      item.prepend(pin);
+    }
     text.append(title, el('div', { class: 'date' }, formatDate(c.updated, Date.now())));
     const acts = el('div', { class: 'item-actions' });
     /**
      * @param {string} testid
+     * @param {string} name icon
      * @param {string} label
-     * @param {string} tip
      * @param {() => void} f
      */
-    const mk = (testid, label, tip, f) => {
-      const b = el('button', { type: 'button', 'data-testid': testid, title: tip }, label);
+    const mk = (testid, name, label, f) => {
+      const b = iconButton(name, label, { 'data-testid': testid });
       b.addEventListener('click', (ev) => {
         ev.stopPropagation();
         f();
       });
       acts.append(b);
     };
-    mk('conversation-rename', '✎', 'Rename', () => {
-      const t = prompt('Rename conversation', c.title);
-      if (t && t.trim()) ipc.renameConversation(c.id, t).then(refresh, showError);
+    mk('conversation-rename', 'pencil', t('sidebar.rename'), () => {
+      const name = prompt(t('sidebar.rename_prompt'), c.title);
+      if (name && name.trim()) ipc.renameConversation(c.id, name).then(refresh, showError);
     });
-    mk('conversation-pin', c.pinned ? '⊘' : '📌', c.pinned ? 'Unpin' : 'Pin on top', () => {
+    mk('conversation-pin', c.pinned ? 'pin-off' : 'pin', c.pinned ? t('sidebar.unpin') : t('sidebar.pin'), () => {
       ipc.pinConversation(c.id, !c.pinned).then(refresh, showError);
     });
-    mk('conversation-delete', '🗑', 'Delete', () => remove(c.id, c.title));
+    mk('conversation-delete', 'trash-2', t('sidebar.delete'), () => remove(c.id, c.title));
     item.append(text, acts);
     item.addEventListener('click', () => open(c.id, null));
-    item.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Enter') open(c.id, null);
-    });
     return item;
   }
 
@@ -92,7 +95,12 @@ export function createSidebar({ state, notices, open, newChat }) {
       if (gen !== state.data.sidebar.gen) return;
       // The first page replaces the list in one step (no flash, no mixed pages).
       if (first) list.replaceChildren();
-      for (const c of page) list.append(conversationItem(c));
+      for (const c of page) {
+        list.append(conversationItem(c));
+        // The header shows the open conversation's title (it gets one after its first answer).
+        const open = state.data.conversation;
+        if (c.id === open.id && c.title !== open.title) state.update('conversation', { title: c.title });
+      }
       const last = page[page.length - 1];
       if (last) state.update('sidebar', { cursor: { pinned: last.pinned, updated: last.updated, id: last.id } });
       state.update('sidebar', { done: page.length < LIST_PAGE });
@@ -113,12 +121,12 @@ export function createSidebar({ state, notices, open, newChat }) {
    * @param {string} title
    */
   async function remove(id, title) {
-    if (!confirm(`Delete “${title || 'this chat'}”?`)) return;
+    if (!confirm(t('sidebar.delete_confirm', { title: title || t('chat.new_title') }))) return;
     try {
       const token = await ipc.deleteConversation(id);
       if (id === state.data.conversation.id) newChat();
       await refresh();
-      toast(`Deleted “${title || 'chat'}”.`, async () => {
+      toast(t('sidebar.deleted', { title: title || t('chat.new_title') }), async () => {
         const restored = await ipc.undoDelete(token);
         await refresh();
         open(restored, null);

@@ -20,8 +20,9 @@ import { newId } from './format.js';
  * @typedef {Readonly<{providerId: string|null, model: string, explicit: boolean}>} Choice
  */
 /**
- * The open conversation: its id, and whether it is stored (has a message).
- * @typedef {Readonly<{id: string, stored: boolean}>} OpenConversation
+ * The open conversation: its id, whether it is stored (has a message), and
+ * its title ('' until it has one).
+ * @typedef {Readonly<{id: string, stored: boolean, title: string}>} OpenConversation
  */
 /**
  * Paging of the open conversation: oldest loaded seq, whether older messages exist.
@@ -60,7 +61,7 @@ export function initialData() {
   const data = {
     ui: null,
     choice: { providerId: null, model: '', explicit: false },
-    conversation: { id: newId(), stored: false },
+    conversation: { id: newId(), stored: false, title: '' },
     openGen: 0,
     paging: { oldestSeq: null, hasMore: false, loading: false },
     active: null,

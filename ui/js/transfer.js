@@ -5,6 +5,7 @@
  */
 import * as ipc from './ipc.js';
 import { $ } from './dom.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./banners.js').Notices} Notices */
@@ -17,12 +18,12 @@ export function initTransfer({ state, notices, refreshList, open }) {
   for (const format of /** @type {const} */ (['md', 'json'])) {
     $(`export-${format}`).addEventListener('click', async () => {
       if (!state.data.conversation.stored) {
-        notices.toast('Nothing to export yet: send a message first.');
+        notices.toast(t('transfer.nothing'));
         return;
       }
       try {
         const path = await ipc.exportConversation(state.data.conversation.id, format);
-        if (path) notices.toast(`Exported to ${path}`);
+        if (path) notices.toast(t('transfer.exported', { path }));
       } catch (e) {
         notices.showError(e);
       }

@@ -49,6 +49,15 @@ default_provider: string | null,
  */
 theme: Theme, 
 /**
+ * The language the user picked; `None` follows the system.
+ */
+language: Language | null, 
+/**
+ * The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
+ * `LC_MESSAGES`, `LANG`); the window also reads its own.
+ */
+system_languages: Array<string>, 
+/**
  * System prompt presets.
  */
 system_prompts: Array<SystemPromptPreset>, 
@@ -222,6 +231,8 @@ base_url: string | null,
 anthropic_key: boolean, };
 
 export type Theme = "system" | "light" | "dark";
+
+export type Language = "en" | "de" | "zh-CN";
 
 export type SystemPromptPreset = { 
 /**

@@ -13,6 +13,7 @@ pub mod ports;
 pub mod report;
 pub mod server;
 pub mod temp;
+pub mod window;
 
 pub use fixtures::{files_containing, shared_fixtures};
 pub use ports::free_port;

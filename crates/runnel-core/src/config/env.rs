@@ -148,6 +148,19 @@ impl Env {
         self.get(ANTHROPIC_KEY_VAR).is_some()
     }
 
+    /// The system's language preferences, best first, as POSIX locales say
+    /// them: `LANGUAGE` (a colon-separated list), then `LC_ALL`,
+    /// `LC_MESSAGES` and `LANG` (the window picks the first it has).
+    pub fn languages(&self) -> Vec<String> {
+        ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| self.get(v))
+            .flat_map(|v| v.split(':'))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// `RUNNEL_LOG`: the log filter (tracing syntax), when set.
     pub fn log_filter(&self) -> Option<&str> {
         self.get("RUNNEL_LOG")

@@ -192,6 +192,21 @@ pub enum Theme {
     Dark,
 }
 
+/// The window's language, when the user picked one (else the system's).
+/// Unknown values in the settings file are an error, not a silent default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub enum Language {
+    /// English.
+    #[serde(rename = "en")]
+    English,
+    /// German.
+    #[serde(rename = "de")]
+    German,
+    /// Simplified Chinese.
+    #[serde(rename = "zh-CN")]
+    SimplifiedChinese,
+}
+
 /// A named system prompt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SystemPromptPreset {
@@ -241,6 +256,9 @@ pub struct Settings {
     /// Theme.
     #[serde(default)]
     pub theme: Theme,
+    /// The window's language; `None` follows the system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
     /// System prompt presets.
     #[serde(default)]
     pub system_prompts: Vec<SystemPromptPreset>,
@@ -259,6 +277,7 @@ impl Default for Settings {
             providers: presets(),
             default_provider: None,
             theme: Theme::System,
+            language: None,
             system_prompts: Vec::new(),
             timeouts: Timeouts::default(),
             removed_presets: Vec::new(),

@@ -7,7 +7,9 @@
 //! `spawn_blocking`, which the async methods here do themselves.
 
 use crate::config::env::{Env, EnvProvider, ENV_PROVIDER_ID};
-use crate::config::{presets, ModelCache, Provider, Settings, SettingsError, SettingsStore, Theme};
+use crate::config::{
+    presets, Language, ModelCache, Provider, Settings, SettingsError, SettingsStore, Theme,
+};
 use crate::engine::endpoint::Endpoint;
 use crate::engine::Engine;
 use crate::keys::{KeyStatus, Secrets};
@@ -231,6 +233,8 @@ impl Service {
             onboarding: !default_usable && !env_usable,
             default_provider: settings.default_provider.clone(),
             theme: settings.theme,
+            language: settings.language,
+            system_languages: self.vars.languages(),
             system_prompts: settings.system_prompts.clone(),
             notice: self.notice.lock().ok().and_then(|n| n.clone()),
             env_import: {
@@ -350,6 +354,14 @@ impl Service {
     pub fn set_theme(&self, theme: Theme) -> Result<(), ServiceError> {
         self.update(|s| {
             s.theme = theme;
+            Ok(())
+        })
+    }
+
+    /// Sets the window's language (`None`: follow the system).
+    pub fn set_language(&self, language: Option<Language>) -> Result<(), ServiceError> {
+        self.update(|s| {
+            s.language = language;
             Ok(())
         })
     }

@@ -1,7 +1,7 @@
 //! What the service's workflows take and give: the window's settings state,
 //! providers as shown and edited, key results, and the workflow error.
 
-use crate::config::{Provider, SettingsError, SystemPromptPreset, Theme};
+use crate::config::{Language, Provider, SettingsError, SystemPromptPreset, Theme};
 use crate::keys::{KeyStatus, SecretError};
 use crate::protocol::ProviderKind;
 use crate::types::error::{EngineError, ErrorInfo, ErrorKind};
@@ -91,6 +91,11 @@ pub struct UiState {
     pub default_provider: Option<String>,
     /// Theme.
     pub theme: Theme,
+    /// The language the user picked; `None` follows the system.
+    pub language: Option<Language>,
+    /// The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
+    /// `LC_MESSAGES`, `LANG`); the window also reads its own.
+    pub system_languages: Vec<String>,
     /// System prompt presets.
     pub system_prompts: Vec<SystemPromptPreset>,
     /// A message about the settings file (moved aside...).

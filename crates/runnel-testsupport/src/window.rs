@@ -1,0 +1,233 @@
+//! Driving the real app window in tests: tauri-driver and WebKitWebDriver
+//! start the debug binary under the display the test command provides
+//! (Xvfb), with fresh XDG dirs; helpers find, click and wait for elements.
+
+use crate::ports::free_port;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// tauri-driver (and the WebKitWebDriver it runs) serving one app run.
+pub struct Driver {
+    child: Child,
+    /// tauri-driver's port.
+    pub port: u16,
+    /// The app's XDG dirs; taken out to inspect them after the app is gone.
+    pub dirs: Option<tempdirs::TempDirs>,
+}
+
+/// Fresh XDG dirs for one app run.
+pub mod tempdirs {
+    use crate::temp::TempDir;
+
+    /// Fresh XDG dirs (data, config, cache) for one app run, removed when
+    /// dropped (the second field, held for that), even when the test panics.
+    pub struct TempDirs(pub std::path::PathBuf, #[allow(dead_code)] TempDir);
+
+    impl TempDirs {
+        /// Makes `data`, `config` and `cache` under a new temp dir.
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            let t = TempDir::new("e2e");
+            for sub in ["data", "config", "cache"] {
+                t.subdir(sub);
+            }
+            Self(t.path().to_path_buf(), t)
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SIGTERM lets tauri-driver stop WebKitWebDriver too (SIGKILL would orphan it).
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_on_path(bin: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+}
+
+/// Whether this machine can run the window test; in CI it must.
+pub fn can_run() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let driver =
+        find_on_path("tauri-driver").is_some() && find_on_path("WebKitWebDriver").is_some();
+    if display && driver {
+        return true;
+    }
+    let why = if !display {
+        "no display (run the README's test command, which starts Xvfb)"
+    } else {
+        "tauri-driver or WebKitWebDriver not on PATH"
+    };
+    if ci {
+        panic!("CI=true but the window test cannot run: {why}");
+    }
+    eprintln!("notice: skipping the window test: {why}");
+    false
+}
+
+/// Starts tauri-driver for an app that talks to `base_url` with model `e2e-model`.
+pub async fn start_driver(base_url: &str) -> Driver {
+    start_driver_with(&[("OPENAI_BASE_URL", base_url), ("RUNNEL_MODEL", "e2e-model")]).await
+}
+
+/// Starts tauri-driver; the app it launches gets fresh XDG dirs, no OPENAI_*
+/// variables except those in `env`, and `env`.
+pub async fn start_driver_with(env: &[(&str, &str)]) -> Driver {
+    let port = free_port();
+    let native = free_port();
+    let dirs = tempdirs::TempDirs::new();
+    let mut cmd = Command::new("tauri-driver");
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native.to_string(),
+    ])
+    .env_remove("OPENAI_API_KEY")
+    .env_remove("OPENAI_BASE_URL")
+    .env_remove("RUNNEL_MODEL")
+    .env_remove("ANTHROPIC_API_KEY")
+    .env_remove("RUNNEL_CONFIG_DIR")
+    .env("XDG_DATA_HOME", dirs.0.join("data"))
+    .env("XDG_CONFIG_HOME", dirs.0.join("config"))
+    .env("XDG_CACHE_HOME", dirs.0.join("cache"))
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("start tauri-driver");
+    let driver = Driver {
+        child,
+        port,
+        dirs: Some(dirs),
+    };
+    crate::ports::wait_listening(
+        &[port, native],
+        Duration::from_secs(30),
+        "tauri-driver or its WebKitWebDriver",
+    )
+    .await;
+    driver
+}
+
+/// A WebDriver session with the app, once its window finished starting.
+pub async fn connect(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": crate::bin::workspace_bin("runnel") }),
+    );
+    let c = ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("WebDriver session with the app");
+    // The window finished starting (state loaded, sidebar listed).
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("body[data-ready=true]"))
+        .await
+        .expect("the window finished starting");
+    c
+}
+
+/// The element matching `sel`, waiting up to 20 s for it.
+pub async fn css(c: &Client, sel: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(sel))
+        .await
+        .unwrap_or_else(|e| panic!("{sel}: {e}"))
+}
+
+/// Scrolls the element to the middle of its scroller, then clicks it (a
+/// sticky header must not intercept the click).
+pub async fn click(c: &Client, sel: &str) {
+    let e = css(c, sel).await;
+    let arg = serde_json::to_value(&e).expect("element as JSON");
+    c.execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+        .await
+        .expect("scroll");
+    e.click()
+        .await
+        .unwrap_or_else(|err| panic!("click {sel}: {err}"));
+}
+
+/// Polls `f` until it returns Some, or fails after `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `script` in the page and returns its value.
+pub async fn js(c: &Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.expect("execute")
+}
+
+/// Waits up to 30 s until `script` returns true.
+pub async fn wait_for(c: &Client, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while js(c, script).await != serde_json::Value::Bool(true) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Types `text` in the composer and presses Enter.
+pub async fn send_text(c: &Client, text: &str) {
+    let composer = css(c, "[data-testid=composer]").await;
+    composer.send_keys(text).await.expect("type");
+    composer.send_keys("\u{E007}").await.expect("enter");
+}
+
+/// Opens the provider·model picker and picks `model` (typed in its filter, then Enter).
+pub async fn pick_model(c: &Client, model: &str) {
+    click(c, "[data-testid=provider-select]").await;
+    let filter = css(c, "[data-testid=model-select]").await;
+    filter.send_keys(model).await.expect("type the model");
+    filter.send_keys("\u{E007}").await.expect("enter");
+    wait_for(
+        c,
+        "return document.querySelector('[data-testid=picker]').hidden",
+        "the picker closed",
+    )
+    .await;
+}
+
+/// Opens the "⋯" menu and clicks the item `testid`.
+pub async fn menu_item(c: &Client, testid: &str) {
+    click(c, "[data-testid=more-menu]").await;
+    click(c, &format!("[data-testid={testid}]")).await;
+}

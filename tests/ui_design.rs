@@ -1,0 +1,652 @@
+//! The window's design in the real app (tauri-driver + WebKitWebDriver under
+//! Xvfb): the one-row header, the provider·model picker, the "⋯" menu, the
+//! sidebar (collapse, resize), Send and Stop in one place, themes, languages,
+//! keyboard-only use, and axe-core (WCAG 2.2 AA) on the main views.
+//!
+//! Skipped with a notice when there is no display or no tauri-driver, except
+//! under CI=true, where that fails.
+
+use runnel_testsupport as common;
+
+use common::window::{
+    can_run, click, connect, css, eventually, js, pick_model, send_text, start_driver,
+    start_driver_with, wait_for,
+};
+use common::{chat_and_models, content_event, Reply, TestServer};
+use fantoccini::{Client, Locator};
+use std::time::Duration;
+
+/// The window's size when it opens (src-tauri/app.rs).
+const DEFAULT_SIZE: (u32, u32) = (1040, 780);
+/// The narrowest width the header must stay one row at.
+const ONE_ROW_FROM: u32 = 900;
+/// The tallest the header may be.
+const HEADER_MAX_PX: f64 = 64.0;
+
+/// Presses `keys` (WebDriver key codes or text) on whatever has the focus.
+async fn keys(c: &Client, keys: &str) {
+    let active = c.active_element().await.expect("the focused element");
+    active.send_keys(keys).await.expect("keys");
+}
+
+/// The data-testid (or id) of the focused element.
+async fn focused(c: &Client) -> String {
+    js(
+        c,
+        "const e = document.activeElement; return e ? (e.dataset.testid || e.id || e.tagName) : ''",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+const ENTER: &str = "\u{E007}";
+const ESC: &str = "\u{E00C}";
+const TAB: &str = "\u{E004}";
+const DOWN: &str = "\u{E015}";
+const RIGHT: &str = "\u{E014}";
+const CTRL: &str = "\u{E009}";
+/// Releases the modifier keys held by a chord.
+const NULL: &str = "\u{E000}";
+
+/// A markdown answer with a code block, a list and a table (for looks and axe).
+fn rich_answer() -> Vec<u8> {
+    let mut b = Vec::new();
+    for part in [
+        "Here is a **short** answer with `inline code`.\n\n",
+        "```rust\nfn main() {\n    println!(\"hello\");\n}\n```\n\n",
+        "- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+    ] {
+        b.extend(content_event(part));
+    }
+    b.extend(common::finish_events("stop", 12, 40));
+    b
+}
+
+async fn header_height(c: &Client) -> f64 {
+    js(
+        c,
+        "return document.querySelector('.topbar').getBoundingClientRect().height",
+    )
+    .await
+    .as_f64()
+    .expect("header height")
+}
+
+/// Whether the element is on screen (not hidden, has a box).
+async fn shown(c: &Client, sel: &str) -> bool {
+    js(
+        c,
+        &format!(
+            "const e = document.querySelector('{sel}'); return !!e && !e.hidden && e.getClientRects().length > 0"
+        ),
+    )
+    .await
+        == serde_json::Value::Bool(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_is_one_row_picker_menu_sidebar_and_send_stop_share_a_place() {
+    if !can_run() {
+        return;
+    }
+    // The first answer streams slowly enough to see Stop; the others answer at once.
+    let server = TestServer::start(chat_and_models(&["e2e-model", "other-model"], |_, n| {
+        if n == 0 {
+            let mut pieces: Vec<_> = (0..100)
+                .map(|i| (Duration::from_millis(100), content_event(&format!("w{i} "))))
+                .collect();
+            pieces.push((Duration::ZERO, common::finish_events("stop", 5, 100)));
+            Reply::sse_pieces(pieces, common::End::Finish)
+        } else {
+            Reply::sse(rich_answer())
+        }
+    }))
+    .await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+
+    // One row, at the default size and at 900 px.
+    for (w, h) in [DEFAULT_SIZE, (ONE_ROW_FROM, 700)] {
+        c.set_window_size(w, h).await.expect("window size");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let height = header_height(&c).await;
+        assert!(
+            height <= HEADER_MAX_PX,
+            "header is {height} px at {w} px wide"
+        );
+        // Every item inside the bar, side by side: none below or over another.
+        let layout = js(&c, r#"const bar = document.querySelector('.topbar').getBoundingClientRect();
+const kids = [...document.querySelector('.topbar').children]
+  .filter(e => e.getClientRects().length && !e.matches('.spacer, .popover, .menu'))
+  .map(e => e.getBoundingClientRect());
+const bad = [];
+kids.forEach((r, i) => {
+  if (r.top < bar.top || r.bottom > bar.bottom || r.right > bar.right + 0.5) bad.push('item ' + i + ' outside the bar');
+  if (i > 0 && r.left < kids[i - 1].right - 0.5) bad.push('item ' + i + ' overlaps the one before');
+});
+return bad;"#).await;
+        assert_eq!(
+            layout,
+            serde_json::json!([]),
+            "header items on one row at {w} px"
+        );
+    }
+    c.set_window_size(DEFAULT_SIZE.0, DEFAULT_SIZE.1)
+        .await
+        .expect("window size");
+
+    // Send and Stop share one place: one is shown at a time.
+    assert!(shown(&c, "[data-testid=send]").await);
+    assert!(!shown(&c, "[data-testid=cancel]").await);
+    send_text(&c, "stream slowly").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=cancel]').getClientRects().length > 0",
+        "Stop shown",
+    )
+    .await;
+    assert!(
+        !shown(&c, "[data-testid=send]").await,
+        "Send hidden while streaming"
+    );
+    let stop_box = js(&c, "const r = document.querySelector('[data-testid=cancel]').getBoundingClientRect(); return [r.left, r.top]").await;
+    click(&c, "[data-testid=cancel]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=send]').getClientRects().length > 0",
+        "Send back",
+    )
+    .await;
+    let send_pos = js(&c, "const r = document.querySelector('[data-testid=send]').getBoundingClientRect(); return [r.left, r.top]").await;
+    assert_eq!(stop_box, send_pos, "Stop sits where Send sits");
+    // A finished answer is announced once, in a sentence (not token by token).
+    let said = js(
+        &c,
+        "return document.querySelector('[data-testid=announcer]').textContent",
+    )
+    .await;
+    assert!(
+        said.as_str()
+            .is_some_and(|s| s.starts_with("Answer stopped after")),
+        "{said}"
+    );
+
+    // The picker: every provider with its models, a filter, the status dot.
+    click(&c, "[data-testid=provider-select]").await;
+    let models = eventually(20, "models listed", || async {
+        let v = js(&c, "return [...document.querySelectorAll('[data-testid=picker-model]')].map(e => e.dataset.providerId + '/' + e.dataset.model)").await;
+        let list: Vec<String> = serde_json::from_value(v).ok()?;
+        list.iter().any(|m| m.ends_with("/other-model")).then_some(list)
+    })
+    .await;
+    assert!(models.iter().any(|m| m == "env/e2e-model"), "{models:?}");
+    let filter = css(&c, "[data-testid=model-select]").await;
+    filter.send_keys("other").await.expect("filter");
+    let filtered = js(&c, "return [...document.querySelectorAll('[data-testid=picker-model]')].map(e => e.dataset.model)").await;
+    assert_eq!(filtered, serde_json::json!(["other-model"]));
+    // Esc closes it and gives the focus back to its button.
+    keys(&c, ESC).await;
+    assert!(!shown(&c, "[data-testid=picker]").await);
+    assert_eq!(focused(&c).await, "provider-select");
+    // A typed id that no server lists can be used.
+    pick_model(&c, "my-finetune").await;
+    let line = css(&c, "[data-testid=provider-line]").await;
+    assert!(line
+        .text()
+        .await
+        .expect("provider line")
+        .contains("my-finetune"));
+    // The recently used model comes first next time.
+    pick_model(&c, "other-model").await;
+    click(&c, "[data-testid=provider-select]").await;
+    let first = js(
+        &c,
+        "return document.querySelector('[data-testid=picker-model]').dataset.model",
+    )
+    .await;
+    assert_eq!(first, serde_json::json!("other-model"));
+    keys(&c, ESC).await;
+
+    // The ⋯ menu: keyboard opens it on its first item, arrows move, Esc closes.
+    let more = css(&c, "[data-testid=more-menu]").await;
+    more.send_keys(ENTER).await.expect("open menu");
+    assert!(shown(&c, "[data-testid=more-menu-items]").await);
+    assert_eq!(focused(&c).await, "export-md");
+    keys(&c, DOWN).await;
+    assert_eq!(focused(&c).await, "export-json");
+    keys(&c, ESC).await;
+    assert!(!shown(&c, "[data-testid=more-menu-items]").await);
+    assert_eq!(focused(&c).await, "more-menu");
+
+    // The sidebar: Ctrl+B hides and shows it; its edge resizes it from the keyboard.
+    keys(&c, &format!("{CTRL}b{NULL}")).await;
+    assert!(
+        !shown(&c, "[data-testid=sidebar]").await,
+        "Ctrl+B hides the sidebar"
+    );
+    assert!(shown(&c, "[data-testid=sidebar-expand]").await);
+    click(&c, "[data-testid=sidebar-expand]").await;
+    assert!(shown(&c, "[data-testid=sidebar]").await);
+    let width = || async {
+        js(
+            &c,
+            "return document.querySelector('[data-testid=sidebar]').getBoundingClientRect().width",
+        )
+        .await
+        .as_f64()
+        .expect("width")
+    };
+    let before = width().await;
+    let edge = css(&c, "[data-testid=sidebar-resizer]").await;
+    edge.send_keys(&RIGHT.repeat(4)).await.expect("resize");
+    let after = width().await;
+    assert!(after > before + 40.0, "{before} -> {after}");
+    click(&c, "[data-testid=sidebar-toggle]").await;
+    assert!(!shown(&c, "[data-testid=sidebar]").await);
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        Reply::sse(rich_answer())
+    }))
+    .await;
+    let base = server.base_url();
+    // The system says German: the window starts in German.
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", base.as_str()),
+        ("RUNNEL_MODEL", "e2e-model"),
+        ("LANGUAGE", ""),
+        ("LC_ALL", ""),
+        ("LANG", "de_DE.UTF-8"),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    wait_for(
+        &c,
+        "return document.documentElement.lang === 'de'",
+        "lang=de",
+    )
+    .await;
+    let settings = css(&c, "[data-testid=settings-open]").await;
+    assert_eq!(settings.text().await.expect("text").trim(), "Einstellungen");
+    send_text(&c, "Hallo").await;
+    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    let metrics = css(&c, "[data-testid=metrics]").await;
+    assert!(metrics.text().await.expect("metrics").contains("gesamt"));
+    assert_all_text_from_catalog(&c, "de", "the chat").await;
+    click(&c, "[data-testid=settings-open]").await;
+    assert_all_text_from_catalog(&c, "de", "settings").await;
+
+    // Switch to Chinese in Settings: the page follows at once, and it is kept.
+    let lang = css(&c, "[data-testid=language-select]").await;
+    lang.select_by_value("zh-CN").await.expect("pick Chinese");
+    wait_for(
+        &c,
+        "return document.documentElement.lang === 'zh-CN'",
+        "lang=zh-CN",
+    )
+    .await;
+    assert_eq!(
+        css(&c, "#settings-title")
+            .await
+            .text()
+            .await
+            .expect("title"),
+        "设置"
+    );
+    assert_all_text_from_catalog(&c, "zh-CN", "settings in Chinese").await;
+
+    // Themes: forced dark, forced light; the page's colours follow.
+    let bg = || async {
+        js(&c, "return getComputedStyle(document.body).backgroundColor")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let theme = css(&c, "[data-testid=theme-select]").await;
+    theme.select_by_value("dark").await.expect("dark");
+    wait_for(
+        &c,
+        "return document.documentElement.dataset.theme === 'dark'",
+        "dark",
+    )
+    .await;
+    assert_eq!(bg().await, "rgb(21, 23, 27)");
+    theme.select_by_value("light").await.expect("light");
+    wait_for(
+        &c,
+        "return document.documentElement.dataset.theme === 'light'",
+        "light",
+    )
+    .await;
+    assert_eq!(bg().await, "rgb(246, 247, 249)");
+
+    // Both are kept over a restart (the settings file), and English comes back on request.
+    let lang = css(&c, "[data-testid=language-select]").await;
+    lang.select_by_value("en").await.expect("English");
+    wait_for(
+        &c,
+        "return document.documentElement.lang === 'en'",
+        "lang=en",
+    )
+    .await;
+    c.close().await.expect("close");
+    let mut driver = driver;
+    let dirs = driver.dirs.take().expect("dirs");
+    let settings_file = std::fs::read_to_string(dirs.0.join("config/dev.runnel.app/settings.json"))
+        .expect("settings file");
+    let saved: serde_json::Value = serde_json::from_str(&settings_file).expect("settings json");
+    assert_eq!(saved["language"], "en");
+    assert_eq!(saved["theme"], "light");
+    driver.dirs = Some(dirs);
+}
+
+/// Every visible piece of the window's own text (not user or model text,
+/// provider or model names, paths or URLs) is a string of `lang`'s catalog
+/// (a template's literal parts, when it has placeholders).
+async fn assert_all_text_from_catalog(c: &Client, lang: &str, view: &str) {
+    let stray = c
+        .execute_async(
+            &format!(
+                r#"const done = arguments[arguments.length - 1];
+import('./js/catalog.js').then(({{ CATALOG }}) => {{
+  const values = Object.values(CATALOG['{lang}']);
+  const esc = (s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/[{{}}]/g, (m) => '\\' + m);
+  const patterns = values.map((v) => new RegExp('^' + esc(v).replace(/\\\{{\w+\\\}}/g, '[\\s\\S]*') + '$'));
+  // Not the window's own words: user and model text, names, paths, URLs, numbers.
+  const skip = '[data-testid=user-text], [data-testid=answer], [data-testid=reasoning], [data-testid=tool-call], '
+    + '[data-testid=conversation-title], [data-testid=search-result], #picker-label, .picker-provider-name, '
+    + '.model-name, #provider-base, #settings-path, .provider-row .title, .provider-row .meta, '
+    + '[data-testid=onboarding-preset], [data-testid=provider-kind-select] option:not([value^=custom]), '
+    + '#chat-title, .date, [data-testid=error], [data-testid=language-select], .sep, .backend-text';
+  const stray = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {{
+    const text = n.data.trim();
+    const e = n.parentElement;
+    if (!text || !e || e.closest(skip) || !e.getClientRects().length) continue;
+    if (e.closest('[hidden]') || getComputedStyle(e).visibility === 'hidden') continue;
+    if (/^[\d\s.,:·/~%()-]+$/.test(text)) continue;
+    // A line of parts (the metrics) is checked part by part.
+    const known = (s) => patterns.some((p) => p.test(s));
+    if (!known(text) && !known((e.textContent || '').trim()) && !text.split(' · ').every(known)) stray.push(text);
+  }}
+  for (const e of document.querySelectorAll('[title], [placeholder], [aria-label]')) {{
+    if (e.closest(skip) || !e.getClientRects().length) continue;
+    for (const at of ['title', 'placeholder', 'aria-label']) {{
+      const v = e.getAttribute(at);
+      if (v && !/^https?:/.test(v) && !patterns.some((p) => p.test(v)) && !e.closest('.picker-group')) stray.push(at + ': ' + v);
+    }}
+  }}
+  done(stray);
+}}, (e) => done(['import failed: ' + e]));"#
+            ),
+            vec![],
+        )
+        .await
+        .expect("catalog check");
+    assert_eq!(stray, serde_json::json!([]), "{view} in {lang}");
+}
+
+/// Runs axe-core (from node_modules, installed by the test command's `npm ci`)
+/// in the page and returns the serious and critical violations.
+async fn axe(c: &Client, view: &str) -> Vec<String> {
+    let root = common::fixtures::workspace_root();
+    let source = std::fs::read_to_string(root.join("node_modules/axe-core/axe.min.js"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "node_modules/axe-core/axe.min.js: {e} (the test command's `npm ci` installs it)"
+            )
+        });
+    if js(c, "return typeof window.axe").await != serde_json::json!("object") {
+        c.execute(&source, vec![]).await.expect("inject axe-core");
+    }
+    let result = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } })
+  .then((r) => done(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\s+/g, ' ')).join(' | '))))
+  .catch((e) => done(['axe failed: ' + e]));"#,
+            vec![],
+        )
+        .await
+        .expect("axe.run");
+    let found: Vec<String> = serde_json::from_value(result).expect("violations");
+    found.into_iter().map(|v| format!("{view}: {v}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_no_serious_or_critical_violation_on_the_main_views_in_both_themes() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        Reply::sse(rich_answer())
+    }))
+    .await;
+    let mut found = Vec::new();
+
+    // Onboarding: a first start with nothing usable (a remote provider without a key).
+    {
+        let driver = start_driver_with(&[]).await;
+        let c = connect(&driver).await;
+        wait_for(
+            &c,
+            "return !document.querySelector('[data-testid=onboarding]').hidden",
+            "onboarding",
+        )
+        .await;
+        found.extend(axe(&c, "onboarding").await);
+        c.close().await.expect("close");
+    }
+
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+    send_text(&c, "Show me some markdown").await;
+    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    for theme in ["light", "dark"] {
+        js(
+            &c,
+            &format!("document.documentElement.dataset.theme = '{theme}'; return true"),
+        )
+        .await;
+        // Colours ease for 120 ms: measure them settled.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        found.extend(axe(&c, &format!("chat ({theme})")).await);
+        // Search results.
+        let search = css(&c, "[data-testid=search]").await;
+        search.clear().await.expect("clear");
+        search.send_keys("markdown").await.expect("search");
+        css(&c, "[data-testid=search-result]").await;
+        found.extend(axe(&c, &format!("search ({theme})")).await);
+        search.send_keys(ESC).await.expect("clear search");
+        // The picker and the menu open.
+        click(&c, "[data-testid=provider-select]").await;
+        found.extend(axe(&c, &format!("picker ({theme})")).await);
+        keys(&c, ESC).await;
+        // Settings, with the provider editor open.
+        click(&c, "[data-testid=settings-open]").await;
+        click(&c, "[data-testid=provider-add]").await;
+        found.extend(axe(&c, &format!("settings ({theme})")).await);
+        click(&c, "[data-testid=settings-close]").await;
+    }
+    assert!(found.is_empty(), "axe-core:\n{}", found.join("\n"));
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_alone_sends_searches_picks_a_model_and_starts_a_new_chat() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["e2e-model", "kbd-model"], |_, _| {
+        Reply::sse(rich_answer())
+    }))
+    .await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+
+    // The composer has the focus at start: type and Enter sends.
+    assert_eq!(focused(&c).await, "composer");
+    keys(&c, "keyboard only please").await;
+    keys(&c, ENTER).await;
+    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+
+    // Tab reaches the answer's actions (they show on focus).
+    let mut reached = false;
+    for _ in 0..40 {
+        keys(&c, TAB).await;
+        if focused(&c).await == "copy" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab reaches a message's Copy button");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let opacity = js(
+        &c,
+        "return getComputedStyle(document.activeElement).opacity",
+    )
+    .await;
+    assert_eq!(
+        opacity,
+        serde_json::json!("1"),
+        "a focused action is visible"
+    );
+
+    // The picker from the keyboard: open, filter, arrow, Enter.
+    css(&c, "[data-testid=provider-select]")
+        .await
+        .send_keys(ENTER)
+        .await
+        .expect("open picker");
+    assert_eq!(focused(&c).await, "model-select");
+    keys(&c, "kbd").await;
+    // The server's list has arrived (until then only the typed id is offered).
+    css(
+        &c,
+        "[data-testid=picker-model][data-model=kbd-model].active",
+    )
+    .await;
+    keys(&c, ENTER).await;
+    assert_eq!(
+        focused(&c).await,
+        "provider-select",
+        "focus returns to the picker button"
+    );
+    let line = css(&c, "[data-testid=provider-line]").await;
+    assert!(line.text().await.expect("line").contains("kbd-model"));
+
+    // Ctrl+K searches, Enter opens the hit.
+    keys(&c, &format!("{CTRL}k{NULL}")).await;
+    assert_eq!(focused(&c).await, "search");
+    keys(&c, "keyboard").await;
+    css(&c, "[data-testid=search-result]").await;
+    keys(&c, ENTER).await;
+    wait_for(
+        &c,
+        "return document.querySelectorAll('[data-testid=message]').length === 2",
+        "the hit opened",
+    )
+    .await;
+
+    // Ctrl+N starts a new chat with the composer focused.
+    keys(&c, &format!("{CTRL}n{NULL}")).await;
+    wait_for(
+        &c,
+        "return document.querySelectorAll('[data-testid=message]').length === 0",
+        "new chat",
+    )
+    .await;
+    assert_eq!(focused(&c).await, "composer");
+
+    // Settings: Esc closes the dialog and the focus goes back.
+    css(&c, "[data-testid=settings-open]")
+        .await
+        .send_keys(ENTER)
+        .await
+        .expect("open settings");
+    wait_for(
+        &c,
+        "return document.getElementById('settings').open",
+        "settings open",
+    )
+    .await;
+    keys(&c, ESC).await;
+    wait_for(
+        &c,
+        "return !document.getElementById('settings').open",
+        "settings closed",
+    )
+    .await;
+    assert_eq!(focused(&c).await, "settings-open");
+    c.close().await.expect("close");
+}
+
+/// Not a check: writes the README's screenshots (light and dark) of the
+/// current window to `RUNNEL_SCREENSHOT_DIR`. Run by scripts/screenshots.sh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a tool: scripts/screenshots.sh runs it"]
+async fn readme_screenshots() {
+    let dir = std::path::PathBuf::from(
+        std::env::var("RUNNEL_SCREENSHOT_DIR").expect("RUNNEL_SCREENSHOT_DIR"),
+    );
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let server = TestServer::start(chat_and_models(&["gpt-4o-mini", "llama3.2"], |_, n| {
+        Reply::sse(if n == 1 {
+            rich_answer()
+        } else {
+            let mut b = content_event(
+                "Runnel keeps every conversation on this machine, searchable and exportable.",
+            );
+            b.extend(common::finish_events("stop", 9, 14));
+            b
+        })
+    }))
+    .await;
+    let base = server.base_url();
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", base.as_str()),
+        ("RUNNEL_MODEL", "gpt-4o-mini"),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    click(&c, "[data-testid=env-dismiss]").await;
+    send_text(&c, "Where are my chats kept?").await;
+    wait_for(&c, "return [...document.querySelectorAll('[data-testid=message][data-role=assistant]')].every(a => a.dataset.status === 'done')", "answer").await;
+    css(&c, "[data-testid=clear]")
+        .await
+        .click()
+        .await
+        .expect("new chat");
+    send_text(&c, "Show me a Rust hello world, briefly.").await;
+    wait_for(&c, "const a = [...document.querySelectorAll('[data-testid=message][data-role=assistant]')]; return a.length === 1 && a[0].dataset.status === 'done'", "answer").await;
+    for theme in ["light", "dark"] {
+        js(
+            &c,
+            &format!("document.documentElement.dataset.theme = '{theme}'; return true"),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(format!("window-{theme}.png")), png).expect("write png");
+    }
+    click(&c, "[data-testid=provider-select]").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    std::fs::write(
+        dir.join("picker.png"),
+        c.screenshot().await.expect("screenshot"),
+    )
+    .expect("write png");
+    let _ = c.find(Locator::Css("body")).await;
+    c.close().await.expect("close");
+}
