@@ -3,14 +3,17 @@
 //! checks its JSDoc types against it with `tsc --checkJs`, and a test fails
 //! when the file is not what the Rust types generate.
 
-use runnel_core::config::{Language, ModelCache, Provider, SystemPromptPreset, Theme, Timeouts};
+use runnel_core::config::{
+    Language, ModelCache, Provider, ProxyMode, ProxySettings, Retries, SystemPromptPreset, Theme,
+    Timeouts,
+};
 use runnel_core::engine::Metrics;
 use runnel_core::keys::KeyStatus;
 use runnel_core::protocol::ProviderKind;
 use runnel_core::render::feed::{StreamEnd, StreamMessage, ToolCallView, UiOp};
 use runnel_core::render::view::MessageView;
 use runnel_core::service::{
-    EnvImport, KeySaveResult, ProviderInput, ProviderView, SavedProvider, UiState,
+    EnvImport, KeySaveResult, NetworkSettings, ProviderInput, ProviderView, SavedProvider, UiState,
 };
 use runnel_core::store::{ConversationSummary, Cursor, SearchHit, StoredUsage};
 use runnel_core::turn::SendKind;
@@ -61,6 +64,10 @@ pub fn declarations() -> String {
     decl::<Language>(c, o);
     decl::<SystemPromptPreset>(c, o);
     decl::<Timeouts>(c, o);
+    decl::<Retries>(c, o);
+    decl::<ProxyMode>(c, o);
+    decl::<ProxySettings>(c, o);
+    decl::<NetworkSettings>(c, o);
     decl::<ProviderInput>(c, o);
     decl::<SavedProvider>(c, o);
     decl::<KeySaveResult>(c, o);

@@ -383,7 +383,9 @@ import('./js/catalog.js').then(({{ CATALOG }}) => {{
     if (e.closest(skip) || !e.getClientRects().length) continue;
     for (const at of ['title', 'placeholder', 'aria-label']) {{
       const v = e.getAttribute(at);
-      if (v && !/^https?:/.test(v) && !patterns.some((p) => p.test(v)) && !e.closest('.picker-group')) stray.push(at + ': ' + v);
+      // Numbers and technical examples (URLs, host lists) are not language.
+      const technical = /^[\d\s.,:·/~%()-]+$/.test(v) || /^[\w.:/[\]-]+(,\s*[\w.:/[\]-]+)*$/.test(v) && /[:.]/.test(v);
+      if (v && !technical && !patterns.some((p) => p.test(v)) && !e.closest('.picker-group')) stray.push(at + ': ' + v);
     }}
   }}
   done(stray);
@@ -648,5 +650,136 @@ async fn readme_screenshots() {
     )
     .expect("write png");
     let _ = c.find(Locator::Css("body")).await;
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_edit_timeouts_reset_them_and_send_through_a_proxy_with_a_keychain_password() {
+    if !can_run() {
+        return;
+    }
+    const PASSWORD: &str = "pw-window-proxy-5150";
+    // The provider itself never answers: only the proxy does.
+    let provider = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        Reply::text(500, "the provider was reached directly")
+    }))
+    .await;
+    let proxy = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        let mut b = content_event("via the proxy");
+        b.extend(common::finish_events("stop", 3, 3));
+        Reply::sse(b)
+    }))
+    .await;
+    let proxy_origin = proxy.base_url().trim_end_matches("/v1").to_owned();
+    let driver = start_driver(&provider.base_url()).await;
+    let c = connect(&driver).await;
+    let settings_file = || {
+        let dirs = driver.dirs.as_ref().expect("dirs");
+        let text = std::fs::read_to_string(dirs.0.join("config/dev.runnel.app/settings.json"))
+            .expect("settings file");
+        serde_json::from_str::<serde_json::Value>(&text).expect("settings json")
+    };
+    click(&c, "[data-testid=settings-open]").await;
+
+    // Timeouts and retries: each shows its default; Save writes them.
+    let hint = css(&c, "#net-connect-default").await;
+    assert_eq!(hint.text().await.expect("hint"), "Default: 10 s");
+    let connect_field = css(&c, "[data-testid=net-connect]").await;
+    connect_field.clear().await.expect("clear");
+    connect_field.send_keys("2.5").await.expect("type");
+    let retries = css(&c, "[data-testid=net-retries]").await;
+    retries.clear().await.expect("clear");
+    retries.send_keys("4").await.expect("type");
+    click(&c, "[data-testid=network-save]").await;
+    wait_for(&c, "return document.querySelector('[data-testid=network-result]').textContent.startsWith('Saved')", "saved").await;
+    let saved = settings_file();
+    assert_eq!(saved["timeouts"]["connect_ms"], 2500);
+    assert_eq!(saved["retries"]["max_retries"], 4);
+    // A bad value is refused in place, naming the field.
+    retries.clear().await.expect("clear");
+    retries.send_keys("-1").await.expect("type");
+    click(&c, "[data-testid=network-save]").await;
+    let err = css(&c, "[data-testid=network-error]").await;
+    assert!(err.text().await.expect("error").starts_with("Retries"));
+    // Reset: the defaults, saved.
+    click(&c, "[data-testid=network-reset]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=net-connect]').value === '10'",
+        "defaults shown",
+    )
+    .await;
+    let reset = settings_file();
+    assert_eq!(reset["timeouts"]["connect_ms"], 10000);
+    assert_eq!(reset["retries"]["max_retries"], 2);
+
+    // The proxy: custom, with a user whose password goes to the keychain.
+    css(&c, "[data-testid=proxy-mode]")
+        .await
+        .select_by_value("custom")
+        .await
+        .expect("custom proxy");
+    css(&c, "[data-testid=proxy-url]")
+        .await
+        .send_keys(&proxy_origin)
+        .await
+        .expect("url");
+    css(&c, "[data-testid=proxy-user]")
+        .await
+        .send_keys("dora")
+        .await
+        .expect("user");
+    css(&c, "[data-testid=proxy-password]")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .expect("password");
+    click(&c, "[data-testid=network-save]").await;
+    wait_for(&c, "return document.querySelector('[data-testid=proxy-password-status]').textContent === 'a password is in the keychain'", "password saved").await;
+    let with_proxy = settings_file();
+    assert_eq!(with_proxy["proxy"]["mode"], "custom");
+    assert_eq!(with_proxy["proxy"]["username"], "dora");
+    assert!(!with_proxy.to_string().contains(PASSWORD));
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('[data-testid=proxy-password]').value"
+        )
+        .await,
+        serde_json::json!("")
+    );
+    click(&c, "[data-testid=settings-close]").await;
+
+    // The next answer comes through the proxy, with the password from the keychain.
+    send_text(&c, "through the proxy please").await;
+    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status !== 'streaming'", "answer").await;
+    let answer = js(
+        &c,
+        "return document.querySelector('[data-testid=answer]').textContent.trim()",
+    )
+    .await;
+    assert_eq!(answer, serde_json::json!("via the proxy"));
+    let via = proxy.chat_requests();
+    assert_eq!(via.len(), 1);
+    assert!(
+        via[0].path.starts_with("http://127.0.0.1:")
+            && via[0].path.ends_with("/v1/chat/completions"),
+        "{}",
+        via[0].path
+    );
+    // "dora:pw-window-proxy-5150" in Basic auth.
+    assert_eq!(
+        via[0].header("proxy-authorization"),
+        Some("Basic ZG9yYTpwdy13aW5kb3ctcHJveHktNTE1MA==")
+    );
+    assert!(
+        provider.chat_requests().is_empty(),
+        "the provider was reached directly"
+    );
+    let page = c.source().await.expect("page source");
+    assert!(
+        !page.contains(PASSWORD),
+        "the page holds the proxy password"
+    );
     c.close().await.expect("close");
 }

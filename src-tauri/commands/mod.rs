@@ -19,6 +19,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         settings::set_default_provider,
         settings::set_theme,
         settings::set_language,
+        settings::set_network,
+        settings::set_proxy_password,
         settings::set_api_key,
         settings::delete_api_key,
         settings::list_models,

@@ -10,6 +10,8 @@ pub const COMMANDS: &[&str] = &[
     "set_default_provider",
     "set_theme",
     "set_language",
+    "set_network",
+    "set_proxy_password",
     "set_api_key",
     "delete_api_key",
     "list_models",

@@ -5,8 +5,9 @@ use crate::error::IpcError;
 use crate::streams::StreamRegistry;
 use runnel_core::config::{Language, Theme};
 use runnel_core::service::{
-    KeySaveResult, ProviderInput, SavedProvider, Service, ServiceError, UiState,
+    KeySaveResult, NetworkSettings, ProviderInput, SavedProvider, Service, ServiceError, UiState,
 };
+use runnel_core::types::key::ApiKey;
 use std::sync::Arc;
 
 /// Runs a blocking core call (keychain) off the UI thread.
@@ -87,6 +88,26 @@ pub(crate) async fn set_api_key(
     force: bool,
 ) -> Result<KeySaveResult, IpcError> {
     Ok(state.set_key(&provider_id, &key, force).await?)
+}
+
+/// Saves timeouts, retries and the proxy.
+#[tauri::command]
+pub(crate) async fn set_network(
+    state: tauri::State<'_, Arc<Service>>,
+    network: NetworkSettings,
+) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.set_network(network)).await
+}
+
+/// Saves the proxy's password to the keychain (None deletes it). It comes in
+/// once and never goes back out.
+#[tauri::command]
+pub(crate) async fn set_proxy_password(
+    state: tauri::State<'_, Arc<Service>>,
+    password: Option<String>,
+) -> Result<(), IpcError> {
+    let password = password.filter(|p| !p.is_empty()).map(ApiKey::new);
+    blocking(&state, move |s| s.set_proxy_password(password)).await
 }
 
 #[tauri::command]

@@ -19,6 +19,7 @@
 /** @typedef {import('../types/ipc').StreamMessage} StreamMessage */
 /** @typedef {import('../types/ipc').Theme} Theme */
 /** @typedef {import('../types/ipc').Language} Language */
+/** @typedef {import('../types/ipc').NetworkSettings} NetworkSettings */
 /** @typedef {import('../types/ipc').UiState} UiState */
 
 /**
@@ -85,6 +86,20 @@ export function setDefaultProvider(id) {
 /** @param {Theme} theme @returns {Promise<void>} */
 export function setTheme(theme) {
   return call('set_theme', { theme });
+}
+
+/** @param {NetworkSettings} network timeouts, retries and proxy @returns {Promise<void>} */
+export function setNetwork(network) {
+  return call('set_network', { network });
+}
+
+/**
+ * Sends the proxy's password to the backend once: it goes to the keychain and never comes back.
+ * @param {string|null} password null deletes it
+ * @returns {Promise<void>}
+ */
+export function setProxyPassword(password) {
+  return call('set_proxy_password', { password });
 }
 
 /** @param {Language|null} language null: follow the system @returns {Promise<void>} */

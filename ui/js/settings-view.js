@@ -8,6 +8,7 @@ import * as ipc from './ipc.js';
 import { formatError, formatHeaders, keyLabel, parseHeaders, providerProblem } from './format.js';
 import { LANGUAGES, t } from './i18n.js';
 import { $, el, iconButton } from './dom.js';
+import { createNetworkSettings } from './settings-network.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
 /** @typedef {import('../types/ipc').Theme} Theme */
@@ -37,12 +38,14 @@ export function createSettingsView(host) {
   const baseInput = /** @type {HTMLInputElement} */ ($('base-url-input'));
   const modelInput = /** @type {HTMLInputElement} */ ($('provider-model-input'));
   const headersInput = /** @type {HTMLTextAreaElement} */ ($('provider-headers-input'));
+  const maxTokensInput = /** @type {HTMLInputElement} */ ($('provider-max-tokens-input'));
   const keyInput = /** @type {HTMLInputElement} */ ($('api-key-input'));
   const keySection = $('key-section');
   const keyResult = $('key-result');
   const forceBtn = $('api-key-force');
   /** @type {string|null} */
   let editingId = null;
+  const network = createNetworkSettings(host);
 
   const showError = (/** @type {string} */ id, /** @type {string} */ text) => {
     $(id).textContent = text;
@@ -156,6 +159,7 @@ export function createSettingsView(host) {
       baseInput.value = p.base_url;
       modelInput.value = p.default_model;
       headersInput.value = formatHeaders(p.extra_headers);
+      maxTokensInput.value = p.max_tokens == null ? '' : String(p.max_tokens);
       fillModels(p.models?.models ?? []);
     } else {
       fillKinds();
@@ -164,8 +168,10 @@ export function createSettingsView(host) {
       baseInput.value = '';
       modelInput.value = '';
       headersInput.value = '';
+      maxTokensInput.value = '';
       fillModels([]);
     }
+    renderMaxTokens();
     renderKeySection();
     nameInput.focus();
   }
@@ -177,6 +183,12 @@ export function createSettingsView(host) {
     const preset = state()?.presets.find((p) => p.id === kindSelect.value);
     if (preset) return preset.kind;
     return kindSelect.value === 'custom-anthropic' ? 'anthropic' : 'openai-compatible';
+  }
+
+  /** Max tokens is asked of Anthropic providers only; its default is shown. */
+  function renderMaxTokens() {
+    $('max-tokens-box').hidden = editingKind() !== 'anthropic';
+    maxTokensInput.placeholder = String(state()?.anthropic_default_max_tokens ?? '');
   }
 
   function closeEditor() {
@@ -199,10 +211,14 @@ export function createSettingsView(host) {
 
   kindSelect.addEventListener('change', () => {
     const preset = state()?.presets.find((p) => p.id === kindSelect.value);
-    if (!preset) return;
+    if (!preset) {
+      renderMaxTokens();
+      return;
+    }
     nameInput.value = preset.name;
     baseInput.value = preset.base_url;
     modelInput.value = preset.default_model;
+    renderMaxTokens();
   });
 
   editor.addEventListener('submit', (ev) => {
@@ -210,6 +226,11 @@ export function createSettingsView(host) {
     const { headers, error } = parseHeaders(headersInput.value);
     if (error) {
       showError('provider-error', error);
+      return;
+    }
+    const maxTokens = maxTokensInput.value.trim() && editingKind() === 'anthropic' ? Number(maxTokensInput.value) : null;
+    if (maxTokens !== null && (!Number.isInteger(maxTokens) || maxTokens < 1)) {
+      showError('provider-error', t('net.bad_count', { name: t('editor.max_tokens') }));
       return;
     }
     /** @type {SavedProvider | null} */
@@ -223,6 +244,7 @@ export function createSettingsView(host) {
         base_url: baseInput.value,
         default_model: modelInput.value,
         extra_headers: headers,
+        max_tokens: maxTokens,
       });
     }).then((ok) => {
       // On failure the fields keep what the user typed; the error shows below them.
@@ -303,6 +325,7 @@ export function createSettingsView(host) {
 
   function open() {
     renderList();
+    network.render();
     if (!dialog.open) dialog.showModal();
   }
 
@@ -312,6 +335,7 @@ export function createSettingsView(host) {
     if (st) applyTheme(st.theme);
     renderList();
     renderKeySection();
+    network.render();
   }
   host.state.on('ui', render);
 

@@ -53,6 +53,23 @@ theme: Theme,
  */
 language: Language | null, 
 /**
+ * Timeouts, retries and proxy in force (the settings file's; the
+ * environment's `RUNNEL_*` variables may override timeouts and retries).
+ */
+network: NetworkSettings, 
+/**
+ * What "reset" goes back to.
+ */
+network_defaults: NetworkSettings, 
+/**
+ * A proxy password is in the keychain.
+ */
+proxy_password_set: boolean, 
+/**
+ * The `max_tokens` an Anthropic provider asks for when it sets none.
+ */
+anthropic_default_max_tokens: number, 
+/**
  * The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
  * `LC_MESSAGES`, `LANG`); the window also reads its own.
  */
@@ -263,6 +280,52 @@ idle_ms: number,
  */
 answer_deadline_ms?: number | null, };
 
+export type Retries = { 
+/**
+ * Retries after the first try.
+ */
+max_retries: number, 
+/**
+ * First backoff step in milliseconds; doubled on each retry, with jitter.
+ */
+backoff_ms: number, };
+
+export type ProxyMode = "system" | "off" | "custom";
+
+export type ProxySettings = { 
+/**
+ * Which proxy.
+ */
+mode: ProxyMode, 
+/**
+ * `http://host:port`, `https://host:port`, `socks5://host:port` or
+ * `socks5h://host:port` (names resolved by the proxy); used in `Custom` mode.
+ */
+url: string, 
+/**
+ * Hosts that bypass the proxy: comma-separated names, `.domain` suffixes,
+ * IPs or CIDR ranges (as `NO_PROXY`).
+ */
+no_proxy: string, 
+/**
+ * The proxy's user name, when it asks for one (the password is in the keychain).
+ */
+username: string, };
+
+export type NetworkSettings = { 
+/**
+ * Timeouts.
+ */
+timeouts: Timeouts, 
+/**
+ * Retries.
+ */
+retries: Retries, 
+/**
+ * The proxy.
+ */
+proxy: ProxySettings, };
+
 export type ProviderInput = { 
 /**
  * Existing id to edit; None to add.
@@ -287,7 +350,11 @@ default_model: string,
 /**
  * Extra headers.
  */
-extra_headers: { [key in string]: string }, };
+extra_headers: { [key in string]: string }, 
+/**
+ * Anthropic `max_tokens` (None: the default); other kinds ignore it.
+ */
+max_tokens: number | null, };
 
 export type SavedProvider = { 
 /**

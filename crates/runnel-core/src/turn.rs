@@ -353,7 +353,7 @@ pub async fn run(
     mut on_event: impl FnMut(EngineEvent) + Send,
 ) -> StreamResult {
     let result = stream(
-        &service.engine,
+        &service.engine(),
         store,
         prepared,
         endpoint,

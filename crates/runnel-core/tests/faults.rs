@@ -22,6 +22,7 @@ fn config() -> EngineConfig {
         backoff_base: Duration::from_millis(20),
         max_retry_wait: Duration::from_secs(60),
         answer_deadline: None,
+        proxy: Default::default(),
     }
 }
 

@@ -220,6 +220,7 @@ async fn seeded_fault_soak_keeps_every_invariant() {
         backoff_base: Duration::from_millis(5),
         max_retry_wait: Duration::from_millis(50),
         answer_deadline: Some(DEADLINE),
+        proxy: Default::default(),
     })
     .expect("engine");
     let dir = runnel_testsupport::temp::TempDir::new("soak");

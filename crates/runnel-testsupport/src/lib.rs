@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod ports;
 pub mod report;
 pub mod server;
+pub mod socks;
 pub mod temp;
 pub mod window;
 

@@ -84,7 +84,7 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
                 Err(e) => return fail(&e),
             };
             match svc.endpoint(Some(id), model.as_deref()).await {
-                Ok(ep) => (svc.engine.clone(), ep),
+                Ok(ep) => (svc.engine(), ep),
                 Err(e) => return fail(&e),
             }
         }

@@ -45,6 +45,7 @@ pub async fn run(action: ProvidersAction) -> i32 {
                     base_url,
                     default_model: model.unwrap_or(old.default_model),
                     extra_headers: old.extra_headers,
+                    max_tokens: old.max_tokens,
                 })
                 .map(|saved| {
                     if saved.key_removed {

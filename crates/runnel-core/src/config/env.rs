@@ -3,7 +3,7 @@
 //! Order of precedence everywhere: built-in defaults, then the settings
 //! file, then the environment.
 
-use super::{Provider, Timeouts, APP_ID};
+use super::{Provider, Retries, Timeouts, APP_ID};
 use crate::engine::endpoint::{Endpoint, DEFAULT_BASE_URL, DEFAULT_MODEL};
 use crate::engine::EngineConfig;
 use crate::protocol::ProviderKind;
@@ -100,14 +100,18 @@ impl Env {
     }
 
     /// The engine's timeouts and retries: defaults, then the settings'
-    /// timeouts, then `RUNNEL_CONNECT_TIMEOUT_MS`, `RUNNEL_FIRST_BYTE_TIMEOUT_MS`,
-    /// `RUNNEL_IDLE_TIMEOUT_MS`, `RUNNEL_MAX_RETRIES` and `RUNNEL_BACKOFF_MS`.
-    pub fn engine_config(&self, settings: Option<&Timeouts>) -> EngineConfig {
+    /// timeouts and retries, then `RUNNEL_CONNECT_TIMEOUT_MS`,
+    /// `RUNNEL_FIRST_BYTE_TIMEOUT_MS`, `RUNNEL_IDLE_TIMEOUT_MS`,
+    /// `RUNNEL_MAX_RETRIES` and `RUNNEL_BACKOFF_MS`. (The proxy is the
+    /// service's to add: its password is in the keychain.)
+    pub fn engine_config(&self, settings: Option<(&Timeouts, &Retries)>) -> EngineConfig {
         let mut c = EngineConfig::default();
-        if let Some(t) = settings {
+        if let Some((t, r)) = settings {
             c.connect_timeout = Duration::from_millis(t.connect_ms);
             c.first_byte_timeout = Duration::from_millis(t.first_byte_ms);
             c.idle_timeout = Duration::from_millis(t.idle_ms);
+            c.max_retries = r.max_retries;
+            c.backoff_base = Duration::from_millis(r.backoff_ms);
         }
         if let Some(d) = self.millis("RUNNEL_CONNECT_TIMEOUT_MS") {
             c.connect_timeout = d;
@@ -124,7 +128,7 @@ impl Env {
         if let Some(d) = self.millis("RUNNEL_BACKOFF_MS") {
             c.backoff_base = d;
         }
-        if let Some(ms) = settings.and_then(|t| t.answer_deadline_ms) {
+        if let Some(ms) = settings.and_then(|(t, _)| t.answer_deadline_ms) {
             c.answer_deadline = Some(Duration::from_millis(ms));
         }
         if let Some(d) = self.millis("RUNNEL_ANSWER_DEADLINE_MS") {
@@ -297,13 +301,23 @@ mod tests {
             ("RUNNEL_IDLE_TIMEOUT_MS", "50"),
             ("RUNNEL_MAX_RETRIES", "0"),
         ]);
-        let c = env.engine_config(Some(&t));
+        let r = Retries {
+            max_retries: 7,
+            backoff_ms: 250,
+        };
+        let c = env.engine_config(Some((&t, &r)));
+        assert_eq!(c.backoff_base, Duration::from_millis(250));
         assert_eq!(c.connect_timeout, Duration::from_millis(1_000));
         assert_eq!(c.first_byte_timeout, Duration::from_millis(2_000));
         assert_eq!(c.idle_timeout, Duration::from_millis(50));
         assert_eq!(c.max_retries, 0);
         assert_eq!(c.answer_deadline, Some(Duration::from_millis(9_000)));
-        let off = Env::from_pairs([("RUNNEL_ANSWER_DEADLINE_MS", "0")]).engine_config(Some(&t));
+        let off =
+            Env::from_pairs([("RUNNEL_ANSWER_DEADLINE_MS", "0")]).engine_config(Some((&t, &r)));
+        assert_eq!(
+            off.max_retries, 7,
+            "the settings' retries when the environment says nothing"
+        );
         assert_eq!(off.answer_deadline, None);
         assert_eq!(
             Env::default().engine_config(None).max_retries,

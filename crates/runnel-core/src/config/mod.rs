@@ -7,6 +7,9 @@
 //! never here: they live in the OS keychain (see `secrets`).
 
 pub mod env;
+pub mod network;
+
+pub use network::{ProxyMode, ProxySettings, Retries, PROXY_ACCOUNT};
 
 use crate::engine::endpoint::Endpoint;
 use crate::protocol::anthropic::DEFAULT_MAX_TOKENS;
@@ -265,6 +268,12 @@ pub struct Settings {
     /// Timeouts.
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// Retries before an answer starts.
+    #[serde(default)]
+    pub retries: Retries,
+    /// The proxy every request goes through.
+    #[serde(default)]
+    pub proxy: ProxySettings,
     /// Preset ids the user deleted (not re-added on load).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed_presets: Vec<String>,
@@ -280,6 +289,8 @@ impl Default for Settings {
             language: None,
             system_prompts: Vec::new(),
             timeouts: Timeouts::default(),
+            retries: Retries::default(),
+            proxy: ProxySettings::default(),
             removed_presets: Vec::new(),
         }
     }
@@ -332,12 +343,13 @@ impl Settings {
         } else {
             base
         };
-        if self.provider(&base).is_none() {
+        let free = |id: &str| self.provider(id).is_none() && id != PROXY_ACCOUNT;
+        if free(&base) {
             return base;
         }
         (2..)
             .map(|n| format!("{base}-{n}"))
-            .find(|id| self.provider(id).is_none())
+            .find(|id| free(id))
             .unwrap_or(base)
     }
 
@@ -371,6 +383,11 @@ pub fn validate_provider(p: &Provider) -> Result<(), SettingsError> {
         return bad(format!(
             "The provider id {:?} must be lowercase letters, digits and dashes",
             p.id
+        ));
+    }
+    if p.id == PROXY_ACCOUNT {
+        return bad(format!(
+            "The provider id {PROXY_ACCOUNT:?} is reserved for the proxy's password: pick another name"
         ));
     }
     if p.name.trim().is_empty() {
@@ -515,11 +532,18 @@ impl SettingsStore {
                     "it was written by a newer Runnel (settings version {ver}; this one reads {SETTINGS_VERSION})"
                 ),
                 Some(_) => match serde_json::from_value::<Settings>(v) {
-                    Ok(mut s) => {
-                        s.version = SETTINGS_VERSION;
-                        s.fill_presets();
-                        return Ok(Loaded { settings: s, notice: None });
-                    }
+                    Ok(mut s) => match s
+                        .proxy
+                        .validate()
+                        .and_then(|()| network::validate_network(&s.timeouts, &s.retries))
+                    {
+                        Ok(()) => {
+                            s.version = SETTINGS_VERSION;
+                            s.fill_presets();
+                            return Ok(Loaded { settings: s, notice: None });
+                        }
+                        Err(e) => format!("its network settings are not usable ({e})"),
+                    },
                     Err(e) => format!("it could not be read ({e})"),
                 },
                 None => "it has no version number".to_owned(),

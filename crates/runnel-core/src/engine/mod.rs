@@ -16,6 +16,7 @@ pub use models::parse_models;
 use crate::types::answer::{estimate_tokens, Answer, Delta, Usage};
 use crate::types::chat::ChatMessage;
 use crate::types::error::{error_chain, EngineError, TimeoutPhase};
+use crate::types::key::ApiKey;
 use crate::types::status::MessageStatus;
 use endpoint::Endpoint;
 use serde::{Deserialize, Serialize};
@@ -42,7 +43,28 @@ pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 /// the text so far is kept.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
-/// Timeouts and retry policy.
+/// Where every request goes: through the system's proxy variables, straight
+/// to the server, or through one proxy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ProxyConfig {
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, as the system sets them.
+    #[default]
+    System,
+    /// No proxy at all.
+    Off,
+    /// This proxy (`http`, `https`, `socks5` or `socks5h` URL) for every
+    /// request, except hosts in `no_proxy` (`NO_PROXY` syntax).
+    Custom {
+        /// The proxy's URL, without credentials.
+        url: String,
+        /// Hosts reached directly.
+        no_proxy: String,
+        /// User name and password (from the keychain), when the proxy asks.
+        auth: Option<(String, ApiKey)>,
+    },
+}
+
+/// Timeouts, retry policy and proxy.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// TCP/TLS connect timeout (default 10 s).
@@ -59,6 +81,8 @@ pub struct EngineConfig {
     pub max_retry_wait: Duration,
     /// The longest one answer may take from send to its end, when set.
     pub answer_deadline: Option<Duration>,
+    /// The proxy requests go through.
+    pub proxy: ProxyConfig,
 }
 
 impl Default for EngineConfig {
@@ -71,6 +95,7 @@ impl Default for EngineConfig {
             backoff_base: BACKOFF_BASE,
             max_retry_wait: MAX_RETRY_WAIT,
             answer_deadline: None,
+            proxy: ProxyConfig::System,
         }
     }
 }
@@ -170,18 +195,37 @@ pub struct Engine {
 impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("Runnel/", env!("CARGO_PKG_VERSION")))
             .tcp_nodelay(true)
             // API calls never follow redirects (see run.rs): the key, the
             // headers and the conversation would follow to another origin.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| EngineError::Network {
-                url: String::new(),
-                detail: error_chain(&e),
-            })?;
+            .redirect(reqwest::redirect::Policy::none());
+        let builder = match &config.proxy {
+            // reqwest reads the proxy variables itself.
+            ProxyConfig::System => builder,
+            ProxyConfig::Off => builder.no_proxy(),
+            ProxyConfig::Custom {
+                url,
+                no_proxy,
+                auth,
+            } => {
+                let proxy_error = |e: reqwest::Error| EngineError::Network {
+                    url: url.clone(),
+                    detail: format!("the proxy {url} cannot be used: {}", error_chain(&e)),
+                };
+                let mut proxy = reqwest::Proxy::all(url.as_str()).map_err(proxy_error)?;
+                if let Some((user, password)) = auth {
+                    proxy = proxy.basic_auth(user, password.expose());
+                }
+                builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_string(no_proxy)))
+            }
+        };
+        let client = builder.build().map_err(|e| EngineError::Network {
+            url: String::new(),
+            detail: error_chain(&e),
+        })?;
         Ok(Self {
             client,
             config,

@@ -8,14 +8,16 @@
 
 use crate::config::env::{Env, EnvProvider, ENV_PROVIDER_ID};
 use crate::config::{
-    presets, Language, ModelCache, Provider, Settings, SettingsError, SettingsStore, Theme,
+    presets, Language, ModelCache, Provider, ProxyMode, ProxySettings, Retries, Settings,
+    SettingsError, SettingsStore, Theme, Timeouts, PROXY_ACCOUNT,
 };
 use crate::engine::endpoint::Endpoint;
 use crate::engine::Engine;
+use crate::engine::ProxyConfig;
 use crate::keys::{KeyStatus, Secrets};
 use crate::protocol::ProviderKind;
 use crate::types::key::ApiKey;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod model;
@@ -24,8 +26,9 @@ pub use model::*;
 
 /// Shared app services.
 pub struct Service {
-    /// The streaming engine.
-    pub engine: Arc<Engine>,
+    /// The streaming engine, rebuilt when the network settings change (a
+    /// running stream keeps the engine it started with).
+    engine: RwLock<Arc<Engine>>,
     store: SettingsStore,
     settings: Mutex<Settings>,
     notice: Mutex<Option<String>>,
@@ -49,6 +52,41 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// Largest Anthropic `max_tokens` a provider may ask for.
+pub const MAX_TOKENS_LIMIT: u32 = 1_000_000;
+
+/// The engine the settings ask for: timeouts and retries (the environment
+/// overriding them), and the proxy with its password from the keychain.
+fn build_engine(env: &Env, secrets: &Secrets, settings: &Settings) -> Result<Engine, ServiceError> {
+    let mut config = env.engine_config(Some((&settings.timeouts, &settings.retries)));
+    let proxy = &settings.proxy;
+    config.proxy = match proxy.mode {
+        ProxyMode::System => ProxyConfig::System,
+        ProxyMode::Off => ProxyConfig::Off,
+        ProxyMode::Custom => {
+            let auth = if proxy.username.is_empty() {
+                None
+            } else {
+                match secrets.key(PROXY_ACCOUNT) {
+                    Ok(Some(password)) => Some((proxy.username.clone(), password)),
+                    Ok(None) => Some((proxy.username.clone(), ApiKey::new(""))),
+                    Err(e) => {
+                        // The proxy will answer 407, which names the problem; say why here too.
+                        tracing::warn!(error = %e, "the proxy password could not be read from the keychain");
+                        None
+                    }
+                }
+            };
+            ProxyConfig::Custom {
+                url: proxy.url.clone(),
+                no_proxy: proxy.no_proxy.clone(),
+                auth,
+            }
+        }
+    };
+    Ok(Engine::new(config)?)
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -66,10 +104,10 @@ impl Service {
         env: &Env,
     ) -> Result<Self, ServiceError> {
         let loaded = store.load()?;
-        let config = env.engine_config(Some(&loaded.settings.timeouts));
+        let engine = build_engine(env, &secrets, &loaded.settings)?;
         let mtime = Mutex::new(file_mtime(store.path()));
         Ok(Self {
-            engine: Arc::new(Engine::new(config)?),
+            engine: RwLock::new(Arc::new(engine)),
             store,
             settings: Mutex::new(loaded.settings),
             notice: Mutex::new(loaded.notice),
@@ -107,10 +145,40 @@ impl Service {
         Ok(out)
     }
 
+    /// The engine for a new request.
+    pub fn engine(&self) -> Arc<Engine> {
+        match self.engine.read() {
+            Ok(e) => e.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Builds the engine again from the settings in force (after a change of
+    /// timeouts, retries, proxy or the proxy's password). A failure keeps the
+    /// engine in force and is returned.
+    fn rebuild_engine(&self) -> Result<(), ServiceError> {
+        let settings = self.settings.lock().map(|s| s.clone()).unwrap_or_default();
+        let engine = build_engine(&self.vars, &self.secrets, &settings)?;
+        if let Ok(mut e) = self.engine.write() {
+            *e = Arc::new(engine);
+        }
+        Ok(())
+    }
+
     /// Takes a freshly loaded file as the settings in force.
     fn install(&self, loaded: crate::config::Loaded) {
+        let network_changed = self.settings.lock().map_or(true, |s| {
+            s.timeouts != loaded.settings.timeouts
+                || s.retries != loaded.settings.retries
+                || s.proxy != loaded.settings.proxy
+        });
         if let Ok(mut s) = self.settings.lock() {
             *s = loaded.settings;
+        }
+        if network_changed {
+            if let Err(e) = self.rebuild_engine() {
+                tracing::error!(error = %e, "the new network settings could not be used; the previous ones stay in force");
+            }
         }
         if let (Some(n), Ok(mut notice)) = (loaded.notice, self.notice.lock()) {
             *notice = Some(n);
@@ -234,6 +302,18 @@ impl Service {
             default_provider: settings.default_provider.clone(),
             theme: settings.theme,
             language: settings.language,
+            network: NetworkSettings {
+                timeouts: settings.timeouts,
+                retries: settings.retries,
+                proxy: settings.proxy.clone(),
+            },
+            network_defaults: NetworkSettings {
+                timeouts: Timeouts::default(),
+                retries: Retries::default(),
+                proxy: ProxySettings::default(),
+            },
+            proxy_password_set: self.secrets.status(PROXY_ACCOUNT).set,
+            anthropic_default_max_tokens: crate::protocol::anthropic::DEFAULT_MAX_TOKENS,
             system_languages: self.vars.languages(),
             system_prompts: settings.system_prompts.clone(),
             notice: self.notice.lock().ok().and_then(|n| n.clone()),
@@ -285,6 +365,14 @@ impl Service {
             p.base_url = new_base;
             p.default_model = input.default_model.trim().to_owned();
             p.extra_headers = input.extra_headers.clone();
+            if let Some(n) = input.max_tokens {
+                if !(1..=MAX_TOKENS_LIMIT).contains(&n) {
+                    return Err(SettingsError::Invalid(format!(
+                        "Max tokens must be between 1 and {MAX_TOKENS_LIMIT}, not {n}"
+                    )));
+                }
+            }
+            p.max_tokens = input.max_tokens;
             if base_changed {
                 p.models = None;
                 p.no_stream_options = false;
@@ -358,6 +446,41 @@ impl Service {
         })
     }
 
+    /// Saves timeouts, retries and the proxy, and builds the engine with them
+    /// (requests already running keep the old ones).
+    pub fn set_network(&self, network: NetworkSettings) -> Result<(), ServiceError> {
+        network.proxy.validate()?;
+        crate::config::network::validate_network(&network.timeouts, &network.retries)?;
+        self.update(|s| {
+            s.timeouts = network.timeouts;
+            s.retries = network.retries;
+            s.proxy = ProxySettings {
+                url: network.proxy.url.trim().to_owned(),
+                no_proxy: network.proxy.no_proxy.trim().to_owned(),
+                username: network.proxy.username.trim().to_owned(),
+                ..network.proxy
+            };
+            Ok(())
+        })?;
+        self.rebuild_engine()
+    }
+
+    /// Saves the proxy's password in the keychain (None deletes it) and uses it
+    /// from the next request on. It is never written anywhere else.
+    pub fn set_proxy_password(&self, password: Option<ApiKey>) -> Result<(), ServiceError> {
+        let saved = match password {
+            // A keychain that is down keeps it for this session only: it is
+            // used, and the error says it was not saved.
+            Some(p) => match self.secrets.set(PROXY_ACCOUNT, p) {
+                (_, Some(e)) => Err(e),
+                (_, None) => Ok(()),
+            },
+            None => self.secrets.delete(PROXY_ACCOUNT),
+        };
+        self.rebuild_engine()?;
+        Ok(saved?)
+    }
+
     /// Sets the window's language (`None`: follow the system).
     pub fn set_language(&self, language: Option<Language>) -> Result<(), ServiceError> {
         self.update(|s| {
@@ -382,7 +505,7 @@ impl Service {
         let id = provider_id.to_owned();
         let provider = self.off_runtime(move |s| s.saved_provider(&id)).await?;
         let endpoint = provider.endpoint(None, Some(key.clone()));
-        let (models, test_error) = match self.engine.list_models(&endpoint).await {
+        let (models, test_error) = match self.engine().list_models(&endpoint).await {
             Ok(m) => (m, None),
             Err(e) => (Vec::new(), Some(e.to_info())),
         };
@@ -486,7 +609,7 @@ impl Service {
             }
         }
         let endpoint = self.endpoint(Some(provider_id), None).await?;
-        let models = self.engine.list_models(&endpoint).await?;
+        let models = self.engine().list_models(&endpoint).await?;
         if provider_id != ENV_PROVIDER_ID {
             let (id, list) = (provider_id.to_owned(), models.clone());
             self.off_runtime(move |s| s.cache_models(&id, &list))
@@ -549,7 +672,7 @@ impl Service {
         let Some(id) = provider_id.filter(|id| *id != ENV_PROVIDER_ID) else {
             return;
         };
-        if !endpoint.no_stream_options && self.engine.skips_stream_options(endpoint) {
+        if !endpoint.no_stream_options && self.engine().skips_stream_options(endpoint) {
             let _ = self.update(|s| {
                 if let Some(p) = s.provider_mut(id) {
                     p.no_stream_options = true;
@@ -616,6 +739,7 @@ impl Service {
                         base_url: base.clone(),
                         default_model: env.provider.default_model.clone(),
                         extra_headers: Default::default(),
+                        max_tokens: None,
                     })?
                     .id
                 }

@@ -1,7 +1,9 @@
 //! What the service's workflows take and give: the window's settings state,
 //! providers as shown and edited, key results, and the workflow error.
 
-use crate::config::{Language, Provider, SettingsError, SystemPromptPreset, Theme};
+use crate::config::{
+    Language, Provider, ProxySettings, Retries, SettingsError, SystemPromptPreset, Theme, Timeouts,
+};
 use crate::keys::{KeyStatus, SecretError};
 use crate::protocol::ProviderKind;
 use crate::types::error::{EngineError, ErrorInfo, ErrorKind};
@@ -93,6 +95,15 @@ pub struct UiState {
     pub theme: Theme,
     /// The language the user picked; `None` follows the system.
     pub language: Option<Language>,
+    /// Timeouts, retries and proxy in force (the settings file's; the
+    /// environment's `RUNNEL_*` variables may override timeouts and retries).
+    pub network: NetworkSettings,
+    /// What "reset" goes back to.
+    pub network_defaults: NetworkSettings,
+    /// A proxy password is in the keychain.
+    pub proxy_password_set: bool,
+    /// The `max_tokens` an Anthropic provider asks for when it sets none.
+    pub anthropic_default_max_tokens: u32,
     /// The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
     /// `LC_MESSAGES`, `LANG`); the window also reads its own.
     pub system_languages: Vec<String>,
@@ -130,6 +141,21 @@ pub struct ProviderInput {
     /// Extra headers.
     #[serde(default)]
     pub extra_headers: std::collections::BTreeMap<String, String>,
+    /// Anthropic `max_tokens` (None: the default); other kinds ignore it.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+}
+
+/// The network settings as the window edits them: timeouts, retries and the
+/// proxy (its password goes to the keychain on its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct NetworkSettings {
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Retries.
+    pub retries: Retries,
+    /// The proxy.
+    pub proxy: ProxySettings,
 }
 
 /// The result of saving a provider.
