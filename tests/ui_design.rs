@@ -513,17 +513,13 @@ async fn keyboard_alone_sends_searches_picks_a_model_and_starts_a_new_chat() {
         }
     }
     assert!(reached, "Tab reaches a message's Copy button");
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let opacity = js(
+    // A focused action is visible (its fade takes 120 ms).
+    wait_for(
         &c,
-        "return getComputedStyle(document.activeElement).opacity",
+        "return getComputedStyle(document.activeElement).opacity === '1'",
+        "a focused action is visible",
     )
     .await;
-    assert_eq!(
-        opacity,
-        serde_json::json!("1"),
-        "a focused action is visible"
-    );
 
     // The picker from the keyboard: open, filter, arrow, Enter.
     css(&c, "[data-testid=provider-select]")
@@ -781,5 +777,191 @@ async fn settings_edit_timeouts_reset_them_and_send_through_a_proxy_with_a_keych
         !page.contains(PASSWORD),
         "the page holds the proxy password"
     );
+    c.close().await.expect("close");
+}
+
+/// The port the Ollama preset expects (config::presets).
+const OLLAMA_PORT: u16 = 11434;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_preselects_a_local_server_only_when_it_answers_and_banners_say_what_they_do() {
+    if !can_run() {
+        return;
+    }
+    // Nothing listens on a local server's port: nothing is preselected.
+    {
+        let driver = start_driver_with(&[]).await;
+        let c = connect(&driver).await;
+        wait_for(
+            &c,
+            "return !document.querySelector('[data-testid=onboarding]').hidden",
+            "onboarding",
+        )
+        .await;
+        // The probes of the local presets have had their answer (connection refused).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let preset = css(&c, "[data-testid=onboarding-preset]").await;
+        assert_eq!(
+            preset.prop("value").await.expect("value"),
+            Some(String::new())
+        );
+        // Start without choosing says so.
+        click(&c, "[data-testid=onboarding-start]").await;
+        let err = css(&c, "[data-testid=onboarding-error]").await;
+        assert_eq!(err.text().await.expect("error"), "Choose a provider first.");
+        c.close().await.expect("close");
+    }
+    let Some(ollama) = TestServer::start_on(
+        OLLAMA_PORT,
+        chat_and_models(&["llama3.2"], |_, _| Reply::sse(rich_answer())),
+    )
+    .await
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "port {OLLAMA_PORT} is taken: the preselection test needs it"
+        );
+        eprintln!(
+            "notice: port {OLLAMA_PORT} is taken; skipping the local-server preselection test"
+        );
+        return;
+    };
+    let driver = start_driver_with(&[]).await;
+    let c = connect(&driver).await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=onboarding-preset]').value === 'ollama'",
+        "Ollama preselected once it answers",
+    )
+    .await;
+    let hint = js(
+        &c,
+        "return document.getElementById('onboarding-hint').textContent",
+    )
+    .await;
+    assert!(
+        hint.as_str().is_some_and(|h| h.contains("no key needed")),
+        "{hint}"
+    );
+    click(&c, "[data-testid=onboarding-start]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=onboarding]').hidden",
+        "onboarding done",
+    )
+    .await;
+    send_text(&c, "hello local").await;
+    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    assert_eq!(ollama.chat_requests().len(), 1);
+    c.close().await.expect("close");
+    drop(driver);
+
+    // OPENAI_BASE_URL alone (no key): the banner offers to save a provider, not a key.
+    let driver = start_driver_with(&[("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")]).await;
+    let c = connect(&driver).await;
+    let banner = css(&c, "[data-testid=env-import-banner]").await;
+    let text = js(
+        &c,
+        "return document.getElementById('env-banner-text').textContent",
+    )
+    .await;
+    assert!(
+        text.as_str()
+            .is_some_and(|t| t.contains("Save it as a provider?")),
+        "{text}"
+    );
+    let button = js(
+        &c,
+        "return document.querySelector('[data-testid=env-import]').textContent",
+    )
+    .await;
+    assert_eq!(button, serde_json::json!("Save as a provider"));
+    // One line: the banner is no taller than one line of its text and its buttons.
+    let height = js(&c, "return document.querySelector('[data-testid=env-import-banner]').getBoundingClientRect().height").await;
+    assert!(
+        height.as_f64().is_some_and(|h| h <= 48.0),
+        "banner is {height} px"
+    );
+    click(&c, "[data-testid=env-dismiss]").await;
+    assert!(!banner.is_displayed().await.expect("displayed"));
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_system_prompts_are_edited_in_settings_and_used_from_the_chat() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        Reply::sse(rich_answer())
+    }))
+    .await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+    click(&c, "[data-testid=settings-open]").await;
+    click(&c, "[data-testid=prompt-add]").await;
+    keys(&c, "Pirate").await;
+    css(&c, "[data-testid=prompt-text]")
+        .await
+        .send_keys("Answer like a pirate.")
+        .await
+        .expect("text");
+    // Two with one name are refused, naming it.
+    click(&c, "[data-testid=prompt-add]").await;
+    keys(&c, "pirate").await;
+    click(&c, "[data-testid=prompts-save]").await;
+    let err = css(&c, "[data-testid=prompts-error]").await;
+    let said = eventually(10, "duplicate refused", || async {
+        let t = err.text().await.ok()?;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(said.contains("pirate"), "{said}");
+    let rows = c
+        .find_all(Locator::Css("[data-testid=prompt-delete]"))
+        .await
+        .expect("rows");
+    rows[1].click().await.expect("delete the second");
+    click(&c, "[data-testid=prompts-save]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=prompts-result]').textContent === 'Saved.'",
+        "saved",
+    )
+    .await;
+    let dirs = driver.dirs.as_ref().expect("dirs");
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dirs.0.join("config/dev.runnel.app/settings.json"))
+            .expect("settings"),
+    )
+    .expect("json");
+    assert_eq!(
+        file["system_prompts"],
+        serde_json::json!([{"name": "Pirate", "text": "Answer like a pirate."}])
+    );
+    click(&c, "[data-testid=settings-close]").await;
+
+    // In a chat: the system prompt box offers it.
+    js(
+        &c,
+        "document.getElementById('system-box').open = true; return true",
+    )
+    .await;
+    css(&c, "[data-testid=system-preset]")
+        .await
+        .select_by_label("Pirate")
+        .await
+        .expect("pick the prompt");
+    let text = js(
+        &c,
+        "return document.querySelector('[data-testid=system-prompt]').value",
+    )
+    .await;
+    assert_eq!(text, serde_json::json!("Answer like a pirate."));
+    send_text(&c, "Ahoy?").await;
+    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    let sent = server.chat_requests()[0].json();
+    assert_eq!(sent["messages"][0]["role"], "system");
+    assert_eq!(sent["messages"][0]["content"], "Answer like a pirate.");
     c.close().await.expect("close");
 }

@@ -3,7 +3,7 @@
 
 use crate::error::IpcError;
 use crate::streams::StreamRegistry;
-use runnel_core::config::{Language, Theme};
+use runnel_core::config::{Language, SystemPromptPreset, Theme};
 use runnel_core::service::{
     KeySaveResult, NetworkSettings, ProviderInput, SavedProvider, Service, ServiceError, UiState,
 };
@@ -88,6 +88,15 @@ pub(crate) async fn set_api_key(
     force: bool,
 ) -> Result<KeySaveResult, IpcError> {
     Ok(state.set_key(&provider_id, &key, force).await?)
+}
+
+/// Replaces the named system prompts.
+#[tauri::command]
+pub(crate) async fn set_system_prompts(
+    state: tauri::State<'_, Arc<Service>>,
+    prompts: Vec<SystemPromptPreset>,
+) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.set_system_prompts(prompts)).await
 }
 
 /// Saves timeouts, retries and the proxy.

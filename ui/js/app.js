@@ -12,6 +12,7 @@
  * - conversation-view.js: the message list, Send / Stop / New chat, streams
  *   (answer-stream.js applies them, message-view.js draws a message)
  * - sidebar.js, search.js, transfer.js: stored conversations
+ * - prompts.js: named system prompts (Settings, and the system prompt box)
  * - settings-view.js: the settings dialog; onboarding.js: first run, and the
  *   banners about the settings file and the environment
  * - shortcuts.js: window-wide keys; startup.js: start-up order
@@ -29,6 +30,7 @@ import { createSidebar } from './sidebar.js';
 import { createSearch } from './search.js';
 import { initTransfer } from './transfer.js';
 import { createSettingsView } from './settings-view.js';
+import { createPrompts } from './prompts.js';
 import { createOnboarding } from './onboarding.js';
 import { installShortcuts } from './shortcuts.js';
 import { installPageMetrics, markSidebarPainted } from './page-metrics.js';
@@ -42,6 +44,7 @@ const locale = createLocale({
     header.render();
     sidebar.refresh();
     settings.render();
+    prompts.render();
     onboarding.render();
     conversation.reopen();
   },
@@ -59,6 +62,7 @@ const header = createHeader({ state, notices, refreshList: () => sidebar.refresh
 const storeBanner = createStoreBanner({ notices, refreshList: sidebar.refresh });
 initTransfer({ state, notices, refreshList: sidebar.refresh, open: conversation.open });
 const settings = createSettingsView({ state, refresh: pickers.refresh, onLanguage: locale.choose });
+const prompts = createPrompts({ state, refresh: pickers.refresh });
 const onboarding = createOnboarding({
   state, refresh: pickers.refresh, onProviderChosen: pickers.pick, openNewProvider: settings.openNew,
 });

@@ -20,6 +20,7 @@
 /** @typedef {import('../types/ipc').Theme} Theme */
 /** @typedef {import('../types/ipc').Language} Language */
 /** @typedef {import('../types/ipc').NetworkSettings} NetworkSettings */
+/** @typedef {import('../types/ipc').SystemPromptPreset} SystemPromptPreset */
 /** @typedef {import('../types/ipc').UiState} UiState */
 
 /**
@@ -86,6 +87,11 @@ export function setDefaultProvider(id) {
 /** @param {Theme} theme @returns {Promise<void>} */
 export function setTheme(theme) {
   return call('set_theme', { theme });
+}
+
+/** @param {SystemPromptPreset[]} prompts the named system prompts, in order @returns {Promise<void>} */
+export function setSystemPrompts(prompts) {
+  return call('set_system_prompts', { prompts });
 }
 
 /** @param {NetworkSettings} network timeouts, retries and proxy @returns {Promise<void>} */

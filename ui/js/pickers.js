@@ -34,6 +34,13 @@ export function createPickers({ state, conversationIsEmpty }) {
   /** @type {Map<string, {models: string[], error: string|null}>} */
   const models = new Map();
   const box = popover(trigger, $('picker'), { onOpen: () => openPicker(), focus: filter });
+  /** The setup problem the user dismissed (shown again when it changes). */
+  let dismissedProblem = '';
+  $('setup-dismiss').addEventListener('click', () => {
+    dismissedProblem = $('setup-banner-text').textContent ?? '';
+    setupBanner.hidden = true;
+  });
+  $('setup-open-settings').addEventListener('click', () => $('settings-open').click());
 
   /** The current conversation's provider view. */
   function currentProvider() {
@@ -92,9 +99,10 @@ export function createPickers({ state, conversationIsEmpty }) {
     $('provider-base').textContent = p ? p.base_url : t('picker.no_provider');
     $('provider-model').textContent = choice.model;
     const problem = p ? providerProblem(p) : null;
-    setupBanner.hidden = !problem;
-    setupBanner.textContent = problem?.text ?? '';
-    setupBanner.classList.toggle('backend-text', !!problem?.backend);
+    // Dismissed stays dismissed until the problem is another one.
+    setupBanner.hidden = !problem || problem.text === dismissedProblem;
+    $('setup-banner-text').textContent = problem?.text ?? '';
+    $('setup-banner-text').classList.toggle('backend-text', !!problem?.backend);
     if (!box.isOpen()) return;
     renderList();
   }
@@ -189,7 +197,8 @@ export function createPickers({ state, conversationIsEmpty }) {
     try {
       ui = await ipc.getState();
     } catch (e) {
-      setupBanner.textContent = String(/** @type {Error} */ (e).message ?? e);
+      $('setup-banner-text').textContent = String(/** @type {Error} */ (e).message ?? e);
+      $('setup-banner-text').classList.add('backend-text');
       setupBanner.hidden = false;
       throw e;
     }

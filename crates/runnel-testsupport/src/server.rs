@@ -139,6 +139,23 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
+        Self::serve_on(listener, handler)
+    }
+
+    /// Starts a server on a fixed loopback port (where a preset expects a
+    /// local server, say); None when something else holds the port.
+    pub async fn start_on(
+        port: u16,
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> Option<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.ok()?;
+        Some(Self::serve_on(listener, handler))
+    }
+
+    fn serve_on(
+        listener: TcpListener,
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (closed_tx, closed_rx) = mpsc::unbounded_channel();

@@ -108,6 +108,11 @@ pub async fn start_driver_with(env: &[(&str, &str)]) -> Driver {
     .env_remove("RUNNEL_MODEL")
     .env_remove("ANTHROPIC_API_KEY")
     .env_remove("RUNNEL_CONFIG_DIR")
+    // English unless a test asks for another language (the window follows LANG).
+    .env("LANGUAGE", "")
+    .env("LC_ALL", "")
+    .env("LC_MESSAGES", "")
+    .env("LANG", "C.UTF-8")
     .env("XDG_DATA_HOME", dirs.0.join("data"))
     .env("XDG_CONFIG_HOME", dirs.0.join("config"))
     .env("XDG_CACHE_HOME", dirs.0.join("cache"))

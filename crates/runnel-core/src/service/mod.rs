@@ -9,7 +9,7 @@
 use crate::config::env::{Env, EnvProvider, ENV_PROVIDER_ID};
 use crate::config::{
     presets, Language, ModelCache, Provider, ProxyMode, ProxySettings, Retries, Settings,
-    SettingsError, SettingsStore, Theme, Timeouts, PROXY_ACCOUNT,
+    SettingsError, SettingsStore, SystemPromptPreset, Theme, Timeouts, PROXY_ACCOUNT,
 };
 use crate::engine::endpoint::Endpoint;
 use crate::engine::Engine;
@@ -51,6 +51,11 @@ impl std::fmt::Debug for Service {
             .finish_non_exhaustive()
     }
 }
+
+/// Most named system prompts the settings keep.
+pub const MAX_SYSTEM_PROMPTS: usize = 200;
+/// Largest named system prompt.
+pub const MAX_SYSTEM_PROMPT_BYTES: usize = 64 * 1024;
 
 /// Largest Anthropic `max_tokens` a provider may ask for.
 pub const MAX_TOKENS_LIMIT: u32 = 1_000_000;
@@ -479,6 +484,42 @@ impl Service {
         };
         self.rebuild_engine()?;
         Ok(saved?)
+    }
+
+    /// Replaces the named system prompts (the composer offers them). Names
+    /// are trimmed and must be unique and non-empty; sizes are bounded.
+    pub fn set_system_prompts(&self, prompts: Vec<SystemPromptPreset>) -> Result<(), ServiceError> {
+        if prompts.len() > MAX_SYSTEM_PROMPTS {
+            return Err(ServiceError::Invalid(format!(
+                "At most {MAX_SYSTEM_PROMPTS} system prompts"
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut clean = Vec::with_capacity(prompts.len());
+        for p in prompts {
+            let name = p.name.trim().to_owned();
+            if name.is_empty() {
+                return Err(ServiceError::Invalid(
+                    "Every system prompt needs a name".into(),
+                ));
+            }
+            if p.text.len() > MAX_SYSTEM_PROMPT_BYTES {
+                return Err(ServiceError::Invalid(format!(
+                    "The system prompt {name:?} is longer than {} KiB",
+                    MAX_SYSTEM_PROMPT_BYTES / 1024
+                )));
+            }
+            if !seen.insert(name.to_lowercase()) {
+                return Err(ServiceError::Invalid(format!(
+                    "Two system prompts are named {name:?}"
+                )));
+            }
+            clean.push(SystemPromptPreset { name, text: p.text });
+        }
+        self.update(|s| {
+            s.system_prompts = clean;
+            Ok(())
+        })
     }
 
     /// Sets the window's language (`None`: follow the system).
