@@ -399,9 +399,19 @@ async fn without_a_key_for_a_remote_provider_the_window_says_how_to_set_one() {
     let driver = start_driver("https://api.example.invalid/v1").await;
     let c = connect(&driver).await;
     let banner = css(&c, "[data-testid=setup-banner]").await;
+    // One line: the text may be cut with an ellipsis on screen (all of it shows
+    // on hover and focus, and in its tooltip), so read what it says.
     let text = eventually(20, "setup banner", || async {
-        let t = banner.text().await.ok()?;
-        (!t.is_empty()).then_some(t)
+        banner.is_displayed().await.ok().filter(|d| *d)?;
+        let t = c
+            .execute(
+                "return document.getElementById('setup-banner-text').textContent",
+                vec![],
+            )
+            .await
+            .ok()?;
+        let t = t.as_str()?.to_owned();
+        t.contains("api.example.invalid").then_some(t)
     })
     .await;
     assert!(text.contains("export OPENAI_API_KEY="), "{text}");

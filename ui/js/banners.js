@@ -72,6 +72,7 @@ export function createStoreBanner({ notices, refreshList }) {
       banner.hidden = !problem;
       if (!problem) return;
       $('store-banner-text').textContent = `${problem.message} ${t('store.cannot_save')}`;
+      $('store-banner-text').title = $('store-banner-text').textContent ?? '';
       const btn = $('store-reset');
       btn.hidden = !problem.can_move_aside;
       btn.onclick = async () => {

@@ -119,6 +119,7 @@ export function createOnboarding(host) {
     const notice = $('notice-banner');
     notice.hidden = !st?.notice || noticeDismissed;
     $('notice-banner-text').textContent = st?.notice ?? '';
+    $('notice-banner-text').title = st?.notice ?? '';
     const env = st?.env_import;
     const banner = $('env-banner');
     const alreadySaved = st?.providers.some((p) => !p.from_env && p.key.saved && st.default_provider === p.id);
@@ -134,6 +135,7 @@ export function createOnboarding(host) {
     }
     if (env?.anthropic_key) parts.push(t('env.anthropic_key'));
     $('env-banner-text').textContent = parts.join(' ');
+    $('env-banner-text').title = parts.join(' ');
     const anyKey = !!env && (env.openai_key || env.anthropic_key);
     $('env-import').textContent = anyKey ? t('env.save_key') : t('env.save_provider');
   }

@@ -102,6 +102,8 @@ export function createPickers({ state, conversationIsEmpty }) {
     // Dismissed stays dismissed until the problem is another one.
     setupBanner.hidden = !problem || problem.text === dismissedProblem;
     $('setup-banner-text').textContent = problem?.text ?? '';
+    // One line on screen; all of it on hover, on focus, and in the tooltip.
+    $('setup-banner-text').title = problem?.text ?? '';
     $('setup-banner-text').classList.toggle('backend-text', !!problem?.backend);
     if (!box.isOpen()) return;
     renderList();
