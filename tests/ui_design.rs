@@ -513,10 +513,10 @@ async fn keyboard_alone_sends_searches_picks_a_model_and_starts_a_new_chat() {
         }
     }
     assert!(reached, "Tab reaches a message's Copy button");
-    // A focused action is visible (its fade takes 120 ms).
+    // A focused action is visible (its colour fades in over 120 ms).
     wait_for(
         &c,
-        "return getComputedStyle(document.activeElement).opacity === '1'",
+        "return getComputedStyle(document.activeElement).color !== 'rgba(0, 0, 0, 0)'",
         "a focused action is visible",
     )
     .await;
@@ -963,5 +963,95 @@ async fn named_system_prompts_are_edited_in_settings_and_used_from_the_chat() {
     let sent = server.chat_requests()[0].json();
     assert_eq!(sent["messages"][0]["role"], "system");
     assert_eq!(sent["messages"][0]["content"], "Answer like a pirate.");
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_title_is_renamed_in_place_and_the_composer_grows_to_its_limit() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        Reply::sse(rich_answer())
+    }))
+    .await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+    // A new chat has no title to rename yet.
+    let title = css(&c, "[data-testid=chat-title]").await;
+    // (Read as text content: WebKitWebDriver reads a clipped, ellipsized box as empty.)
+    let title_text = || async {
+        js(
+            &c,
+            "return document.querySelector('[data-testid=chat-title]').textContent",
+        )
+        .await
+    };
+    assert_eq!(title_text().await, serde_json::json!("New chat"));
+    assert!(!title.is_enabled().await.expect("enabled"));
+
+    // The composer grows with its text, up to 40% of the window, then scrolls.
+    let height = || async {
+        js(
+            &c,
+            "return document.querySelector('[data-testid=composer]').getBoundingClientRect().height",
+        )
+        .await
+        .as_f64()
+        .expect("height")
+    };
+    let one_line = height().await;
+    // (Lines are set as typing would, with an input event: WebKitWebDriver
+    // sends Shift+Enter as a plain Enter, which sends.)
+    let type_lines = |n: usize| {
+        format!(
+            "const e = document.querySelector('[data-testid=composer]'); e.value = 'line\\n'.repeat({n}); e.dispatchEvent(new Event('input')); return true"
+        )
+    };
+    js(&c, &type_lines(4)).await;
+    let four_lines = height().await;
+    assert!(four_lines > one_line * 2.0, "{one_line} -> {four_lines}");
+    js(&c, &type_lines(200)).await;
+    let many = height().await;
+    let window = js(&c, "return window.innerHeight")
+        .await
+        .as_f64()
+        .expect("h");
+    assert!(many <= window * 0.4 + 1.0, "{many} of {window}");
+    assert!(many > four_lines, "{four_lines} -> {many}");
+    let composer = css(&c, "[data-testid=composer]").await;
+    composer.clear().await.expect("clear");
+    send_text(&c, "Name me").await;
+    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+
+    // Click the title, type, Enter: renamed in the header and the sidebar.
+    wait_for(
+        &c,
+        "return !document.querySelector('[data-testid=chat-title]').disabled",
+        "a stored chat",
+    )
+    .await;
+    click(&c, "[data-testid=chat-title]").await;
+    // The field has the focus with the old title selected: typing replaces it.
+    assert_eq!(focused(&c).await, "chat-title-input");
+    keys(&c, "Renamed in place").await;
+    keys(&c, ENTER).await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=conversation-item][aria-current=true] [data-testid=conversation-title]').textContent === 'Renamed in place'",
+        "the sidebar shows the new title",
+    )
+    .await;
+    assert_eq!(title_text().await, serde_json::json!("Renamed in place"));
+    assert_eq!(
+        focused(&c).await,
+        "chat-title",
+        "the focus goes back to the title"
+    );
+    // Esc cancels a rename.
+    click(&c, "[data-testid=chat-title]").await;
+    keys(&c, "Not this").await;
+    keys(&c, ESC).await;
+    assert_eq!(title_text().await, serde_json::json!("Renamed in place"));
     c.close().await.expect("close");
 }
