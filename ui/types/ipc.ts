@@ -62,7 +62,7 @@ network: NetworkSettings,
  */
 network_defaults: NetworkSettings, 
 /**
- * A proxy password is in the keychain.
+ * A custom proxy is set and its password is in the keychain.
  */
 proxy_password_set: boolean, 
 /**

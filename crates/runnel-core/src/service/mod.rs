@@ -317,7 +317,9 @@ impl Service {
                 retries: Retries::default(),
                 proxy: ProxySettings::default(),
             },
-            proxy_password_set: self.secrets.status(PROXY_ACCOUNT).set,
+            // Asked of the keychain only when a custom proxy can use it (not at every start).
+            proxy_password_set: settings.proxy.mode == ProxyMode::Custom
+                && self.secrets.status(PROXY_ACCOUNT).set,
             anthropic_default_max_tokens: crate::protocol::anthropic::DEFAULT_MAX_TOKENS,
             system_languages: self.vars.languages(),
             system_prompts: settings.system_prompts.clone(),

@@ -100,7 +100,7 @@ pub struct UiState {
     pub network: NetworkSettings,
     /// What "reset" goes back to.
     pub network_defaults: NetworkSettings,
-    /// A proxy password is in the keychain.
+    /// A custom proxy is set and its password is in the keychain.
     pub proxy_password_set: bool,
     /// The `max_tokens` an Anthropic provider asks for when it sets none.
     pub anthropic_default_max_tokens: u32,
