@@ -10,7 +10,7 @@ use runnel_testsupport as common;
 
 use common::window::{
     can_run, click, connect, css, eventually, js, pick_model, send_text, start_driver,
-    start_driver_with, wait_for,
+    start_driver_with, wait_for, Driver,
 };
 use common::{chat_and_models, content_event, Reply, TestServer};
 use fantoccini::{Client, Locator};
@@ -62,6 +62,32 @@ fn rich_answer() -> Vec<u8> {
     }
     b.extend(common::finish_events("stop", 12, 40));
     b
+}
+
+/// A loopback provider that answers every chat with `rich_answer`.
+async fn rich_server() -> TestServer {
+    TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        Reply::sse(rich_answer())
+    }))
+    .await
+}
+
+/// The app, talking to a `rich_server` (kept alive with it).
+async fn app_with_rich_server() -> (TestServer, Driver, Client) {
+    let server = rich_server().await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+    (server, driver, c)
+}
+
+/// Waits until the conversation's first answer is done.
+async fn first_answer_done(c: &Client) {
+    wait_for(
+        c,
+        "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'",
+        "the answer",
+    )
+    .await;
 }
 
 async fn header_height(c: &Client) -> f64 {
@@ -253,10 +279,7 @@ async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog(
     if !can_run() {
         return;
     }
-    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
-        Reply::sse(rich_answer())
-    }))
-    .await;
+    let server = rich_server().await;
     let base = server.base_url();
     // The system says German: the window starts in German.
     let driver = start_driver_with(&[
@@ -277,7 +300,7 @@ async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog(
     let settings = css(&c, "[data-testid=settings-open]").await;
     assert_eq!(settings.text().await.expect("text").trim(), "Einstellungen");
     send_text(&c, "Hallo").await;
-    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    first_answer_done(&c).await;
     let metrics = css(&c, "[data-testid=metrics]").await;
     assert!(metrics.text().await.expect("metrics").contains("gesamt"));
     assert_all_text_from_catalog(&c, "de", "the chat").await;
@@ -431,10 +454,7 @@ async fn axe_finds_no_serious_or_critical_violation_on_the_main_views_in_both_th
     if !can_run() {
         return;
     }
-    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
-        Reply::sse(rich_answer())
-    }))
-    .await;
+    let server = rich_server().await;
     let mut found = Vec::new();
 
     // Onboarding: a first start with nothing usable (a remote provider without a key).
@@ -454,7 +474,7 @@ async fn axe_finds_no_serious_or_critical_violation_on_the_main_views_in_both_th
     let driver = start_driver(&server.base_url()).await;
     let c = connect(&driver).await;
     send_text(&c, "Show me some markdown").await;
-    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    first_answer_done(&c).await;
     for theme in ["light", "dark"] {
         js(
             &c,
@@ -501,7 +521,7 @@ async fn keyboard_alone_sends_searches_picks_a_model_and_starts_a_new_chat() {
     assert_eq!(focused(&c).await, "composer");
     keys(&c, "keyboard only please").await;
     keys(&c, ENTER).await;
-    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    first_answer_done(&c).await;
 
     // Tab reaches the answer's actions (they show on focus).
     let mut reached = false;
@@ -851,7 +871,7 @@ async fn first_start_preselects_a_local_server_only_when_it_answers_and_banners_
     )
     .await;
     send_text(&c, "hello local").await;
-    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    first_answer_done(&c).await;
     assert_eq!(ollama.chat_requests().len(), 1);
     c.close().await.expect("close");
     drop(driver);
@@ -892,12 +912,7 @@ async fn named_system_prompts_are_edited_in_settings_and_used_from_the_chat() {
     if !can_run() {
         return;
     }
-    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
-        Reply::sse(rich_answer())
-    }))
-    .await;
-    let driver = start_driver(&server.base_url()).await;
-    let c = connect(&driver).await;
+    let (server, driver, c) = app_with_rich_server().await;
     click(&c, "[data-testid=settings-open]").await;
     click(&c, "[data-testid=prompt-add]").await;
     keys(&c, "Pirate").await;
@@ -959,7 +974,7 @@ async fn named_system_prompts_are_edited_in_settings_and_used_from_the_chat() {
     .await;
     assert_eq!(text, serde_json::json!("Answer like a pirate."));
     send_text(&c, "Ahoy?").await;
-    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    first_answer_done(&c).await;
     let sent = server.chat_requests()[0].json();
     assert_eq!(sent["messages"][0]["role"], "system");
     assert_eq!(sent["messages"][0]["content"], "Answer like a pirate.");
@@ -971,12 +986,7 @@ async fn the_title_is_renamed_in_place_and_the_composer_grows_to_its_limit() {
     if !can_run() {
         return;
     }
-    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
-        Reply::sse(rich_answer())
-    }))
-    .await;
-    let driver = start_driver(&server.base_url()).await;
-    let c = connect(&driver).await;
+    let (_server, _driver, c) = app_with_rich_server().await;
     // A new chat has no title to rename yet.
     let title = css(&c, "[data-testid=chat-title]").await;
     // (Read as text content: WebKitWebDriver reads a clipped, ellipsized box as empty.)
@@ -1022,7 +1032,7 @@ async fn the_title_is_renamed_in_place_and_the_composer_grows_to_its_limit() {
     let composer = css(&c, "[data-testid=composer]").await;
     composer.clear().await.expect("clear");
     send_text(&c, "Name me").await;
-    wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status === 'done'", "answer").await;
+    first_answer_done(&c).await;
 
     // Click the title, type, Enter: renamed in the header and the sidebar.
     wait_for(

@@ -142,3 +142,26 @@ test('keyLabel keeps the contract text in English and translates it in German', 
     setLanguage('en');
   }
 });
+
+test('regression: the sidebar\'s dates reuse one Intl formatter per language and options (one was made per date)', async () => {
+  const { formatDate } = await import('../../ui/js/format.js');
+  const Real = Intl.DateTimeFormat;
+  let made = 0;
+  // @ts-ignore: counting constructions
+  Intl.DateTimeFormat = function (/** @type {any[]} */ ...args) {
+    made += 1;
+    return new Real(...args);
+  };
+  try {
+    setLanguage('de');
+    const now = new Date(2026, 10, 21, 15, 0).getTime();
+    for (let i = 0; i < 50; i++) formatDate(new Date(2025, 0, 1 + i).getTime(), now);
+    assert.equal(made, 1, 'one formatter for 50 dates');
+    setLanguage('en');
+    formatDate(new Date(2025, 0, 2).getTime(), now);
+    assert.equal(made, 2, 'a new language makes its own');
+  } finally {
+    Intl.DateTimeFormat = Real;
+    setLanguage('en');
+  }
+});

@@ -18,8 +18,13 @@ export { LANGUAGES };
 /** The language every string falls back to (a catalog test keeps the others complete). */
 export const FALLBACK = /** @type {Lang} */ ('en');
 
-/** @type {Lang} */
-let current = FALLBACK;
+/**
+ * The language in use, and the Intl formatters made for it: making one costs
+ * about a millisecond (the sidebar formats 50 dates at start), using one
+ * microseconds, so each is made once per language and options.
+ * @type {{lang: Lang, formats: Map<string, Intl.NumberFormat | Intl.DateTimeFormat>}}
+ */
+let current = { lang: FALLBACK, formats: new Map() };
 
 /**
  * The catalog language closest to a list of preferences, best first: BCP 47
@@ -54,12 +59,12 @@ export function pickLanguage(preferred) {
  * @param {string} lang a catalog language (anything else: English)
  */
 export function setLanguage(lang) {
-  current = lang in CATALOG ? /** @type {Lang} */ (lang) : FALLBACK;
+  current = { lang: lang in CATALOG ? /** @type {Lang} */ (lang) : FALLBACK, formats: new Map() };
 }
 
 /** The language in use (also the page's `lang`). */
 export function language() {
-  return current;
+  return current.lang;
 }
 
 /**
@@ -71,7 +76,7 @@ export function language() {
  */
 export function t(key, vars) {
   /** @type {Record<string, string>} */
-  const table = CATALOG[current];
+  const table = CATALOG[current.lang];
   const template = table[key] ?? CATALOG[FALLBACK][key] ?? key;
   if (!vars) return template;
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
@@ -83,7 +88,13 @@ export function t(key, vars) {
  * @param {number} [digits] fraction digits (default: none)
  */
 export function formatNumber(n, digits = 0) {
-  return new Intl.NumberFormat(current, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
+  const key = `n${digits}`;
+  let f = /** @type {Intl.NumberFormat|undefined} */ (current.formats.get(key));
+  if (!f) {
+    f = new Intl.NumberFormat(current.lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    current.formats.set(key, f);
+  }
+  return f.format(n);
 }
 
 /**
@@ -92,5 +103,11 @@ export function formatNumber(n, digits = 0) {
  * @param {Intl.DateTimeFormatOptions} options
  */
 export function formatDateTime(date, options) {
-  return new Intl.DateTimeFormat(current, options).format(date);
+  const key = `d${JSON.stringify(options)}`;
+  let f = /** @type {Intl.DateTimeFormat|undefined} */ (current.formats.get(key));
+  if (!f) {
+    f = new Intl.DateTimeFormat(current.lang, options);
+    current.formats.set(key, f);
+  }
+  return f.format(date);
 }
