@@ -133,6 +133,20 @@ async fn header_is_one_row_picker_menu_sidebar_and_send_stop_share_a_place() {
     let driver = start_driver(&server.base_url()).await;
     let c = connect(&driver).await;
 
+    // Every icon is drawn: inline shapes, visible, no <use> left empty.
+    let icons = js(
+        &c,
+        r#"const all = [...document.querySelectorAll('svg.i')];
+        const empty = all.filter((s) => !s.querySelector('path, circle, rect, line, polyline')).length;
+        const box = document.querySelector('[data-testid=clear] svg.i path').getBBox();
+        return [all.length, empty, document.querySelectorAll('use').length, box.width > 4 && box.height > 4];"#,
+    )
+    .await;
+    assert!(icons[0].as_u64() > Some(20), "icons on the page: {icons}");
+    assert_eq!(icons[1], 0, "no empty icon: {icons}");
+    assert_eq!(icons[2], 0, "no <use> references: {icons}");
+    assert_eq!(icons[3], true, "the New chat icon has a visible shape: {icons}");
+
     // One row, at the default size and at 900 px.
     for (w, h) in [DEFAULT_SIZE, (ONE_ROW_FROM, 700)] {
         c.set_window_size(w, h).await.expect("window size");

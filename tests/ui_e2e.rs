@@ -1192,7 +1192,7 @@ for (const box of boxes) {
   for (const e of box.querySelectorAll('*')) {
     const tag = e.tagName.toLowerCase();
     // The page's own icons (the code block's copy button) are the one svg allowed.
-    const ownIcon = (tag === 'svg' || tag === 'use') && e.closest('[data-testid=code-copy]') && e.closest('svg').getAttribute('class') === 'i';
+    const ownIcon = e.closest('[data-testid=code-copy]') && e.closest('svg')?.getAttribute('class') === 'i';
     if (active.includes(tag) && !ownIcon && !(tag === 'input' && e.type === 'checkbox' && e.disabled)) bad.push('tag ' + tag);
     for (const at of e.getAttributeNames()) {
       if (at.startsWith('on') || at === 'style' || at === 'formaction') bad.push(tag + ' @' + at);

@@ -34,3 +34,23 @@ test('no module keeps mutable state at its top level; app.js only wires', () => 
   const app = source('app.js');
   assert.doesNotMatch(app, /\bfunction\b|\bif\s*\(|\bfor\s*\(|\bwhile\s*\(|\bawait\b|\blet\b/, 'app.js has no logic of its own');
 });
+
+test('every icon index.html names is in icons.js (the modules\' names are checked by tsc)', async () => {
+  const { ICONS } = await import('../../ui/js/icons.js');
+  const html = readFileSync(new URL('../index.html', dir), 'utf8');
+  const named = [...html.matchAll(/data-icon="([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(named.length > 10);
+  for (const name of named) assert.ok(name in ICONS, `icon ${name} exists`);
+  assert.doesNotMatch(html, /<use\b/, 'no <use> references');
+  for (const shapes of Object.values(ICONS)) {
+    for (const [tag] of shapes) assert.match(tag, /^(path|circle|rect|line|polyline|polygon|ellipse)$/);
+  }
+});
+
+test('index.html preloads every module (fetched at once at start, not import level by import level)', () => {
+  const html = readFileSync(new URL('../index.html', dir), 'utf8');
+  for (const f of modules) {
+    if (f === 'app.js') continue;
+    assert.ok(html.includes(`<link rel="modulepreload" href="js/${f}">`), `${f} is preloaded`);
+  }
+});

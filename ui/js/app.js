@@ -35,7 +35,9 @@ import { createOnboarding } from './onboarding.js';
 import { installShortcuts } from './shortcuts.js';
 import { installPageMetrics, markSidebarPainted } from './page-metrics.js';
 import { start } from './startup.js';
+import { drawIcons } from './dom.js';
 
+drawIcons();
 const state = createAppState();
 const locale = createLocale({
   state,

@@ -6,6 +6,8 @@
  * one innerHTML sink, and it takes only the `html` fields the backend sends.
  */
 
+import { ICONS } from './icons.js';
+
 /**
  * The element with this id (the page's static elements always exist).
  * @param {string} id
@@ -98,25 +100,46 @@ export async function copyText(text) {
 
 const SVG = 'http://www.w3.org/2000/svg';
 
+/** @typedef {keyof typeof ICONS} IconName */
+
 /**
- * An icon from the sprite (ui/icons.svg), hidden from screen readers: the
- * button or link it sits in carries the accessible name.
- * @param {string} name a symbol id in icons.svg
+ * An icon (icons.js, Lucide), hidden from screen readers: the button or link
+ * it sits in carries the accessible name. A plain inline <svg> of a few
+ * shapes: no <use>, so no shadow tree and no second document to load.
+ * @param {IconName} name
  * @param {string} [extra] more classes (`small`, `big`)
  */
 export function icon(name, extra = '') {
-  const svg = document.createElementNS(SVG, 'svg');
+  const svg = /** @type {SVGSVGElement} */ (document.createElementNS(SVG, 'svg'));
   svg.setAttribute('class', `i ${extra}`.trim());
+  svg.setAttribute('viewBox', '0 0 24 24');
   svg.setAttribute('aria-hidden', 'true');
-  const use = document.createElementNS(SVG, 'use');
-  use.setAttribute('href', `icons.svg#${name}`);
-  svg.append(use);
+  for (const [tag, attrs] of ICONS[name]) {
+    const shape = document.createElementNS(SVG, /** @type {string} */ (tag));
+    for (const [k, v] of Object.entries(attrs)) shape.setAttribute(k, String(v));
+    svg.append(shape);
+  }
   return svg;
 }
 
 /**
+ * Draws the page's static icons: each empty `<svg data-icon="name">` in
+ * index.html gets that icon's shapes (its other attributes are kept).
+ * @param {ParentNode} [root]
+ */
+export function drawIcons(root = document) {
+  for (const slot of root.querySelectorAll('svg[data-icon]')) {
+    const name = /** @type {IconName} */ (slot.getAttribute('data-icon'));
+    if (!(name in ICONS)) throw new Error(`no icon named ${name}`);
+    if (slot.childElementCount) continue;
+    slot.setAttribute('viewBox', '0 0 24 24');
+    slot.append(...icon(name).childNodes);
+  }
+}
+
+/**
  * An icon button: the label is its accessible name and its tooltip.
- * @param {string} name icon
+ * @param {IconName} name icon
  * @param {string} label
  * @param {Record<string, string>} [attrs]
  */

@@ -53,7 +53,7 @@ export function createSidebar({ state, notices, open, newChat }) {
     const acts = el('div', { class: 'item-actions' });
     /**
      * @param {string} testid
-     * @param {string} name icon
+     * @param {import('./dom.js').IconName} name icon
      * @param {string} label
      * @param {() => void} f
      */
