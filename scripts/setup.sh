@@ -5,7 +5,8 @@
 
 BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev libdbus-1-dev)
-TEST_PACKAGES=(xvfb xauth xdotool dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-1-0 nodejs)
+TEST_PACKAGES=(xvfb xauth xdotool x11-utils dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-1-0 nodejs
+  rpm desktop-file-utils libgtk-3-bin)
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -56,3 +57,4 @@ ensure_tauri_driver() {
     cargo install tauri-driver --locked --quiet
   fi
 }
+

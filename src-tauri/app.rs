@@ -3,12 +3,42 @@
 
 use crate::commands::conversations::ChatState;
 use crate::streams::StreamRegistry;
+use crate::window_state::{self, WindowState};
 use runnel_core::config::env::Env;
 use runnel_core::config::{SettingsStore, APP_ID};
 use runnel_core::keys::{OsKeychain, Secrets};
 use runnel_core::service::Service;
+use std::path::Path;
 use std::sync::Arc;
-use tauri::{WebviewUrl, WebviewWindowBuilder};
+use tauri::{Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+
+/// The window's label.
+const MAIN: &str = "main";
+/// The window's size before it has a saved one.
+const DEFAULT_SIZE: (f64, f64) = (1040.0, 780.0);
+
+/// The single-instance name for a data directory: a second launch with the
+/// same data focuses the open window and exits; other data directories
+/// (profiles, parallel tests) get windows of their own. (The name is a D-Bus
+/// name on Linux; elsewhere the plugin keeps one instance per user.)
+fn instance_id(data_dir: &Path) -> String {
+    // FNV-1a: stable across builds and Rust versions, unlike `DefaultHasher`.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data_dir.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{APP_ID}.d{hash:016x}")
+}
+
+/// Shows the running window in front (a second launch asked for it).
+fn bring_to_front<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(w) = app.get_webview_window(MAIN) {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
 
 /// True for URLs that belong to the app's own pages.
 fn is_app_url(url: &url::Url) -> bool {
@@ -74,17 +104,35 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(settings = %service.settings_path().display(), "starting Runnel");
     let streams = Arc::new(StreamRegistry::default());
     let streams_on_exit = streams.clone();
+    let data_dir = Env::process().data_dir();
     let app = tauri::Builder::default()
+        // First: a second launch must exit before anything else starts.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_id(&data_dir))
+                .callback(|app, _args, _cwd| {
+                    tracing::info!("second launch: the open window is brought to the front");
+                    bring_to_front(app);
+                })
+                .build(),
+        )
+        .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .manage(service)
         .manage(ChatState::open())
         .manage(streams)
         .invoke_handler(crate::commands::handler())
-        .setup(|app| {
-            WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+        .setup(move |app| {
+            let state = WindowState::open(app, &data_dir)?;
+            // Hidden until it is where it was, so it does not jump.
+            let window = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
                 .title("Runnel")
-                .inner_size(1040.0, 780.0)
-                .min_inner_size(420.0, 360.0)
+                .inner_size(DEFAULT_SIZE.0, DEFAULT_SIZE.1)
+                .min_inner_size(
+                    f64::from(window_state::MIN_SIZE.0),
+                    f64::from(window_state::MIN_SIZE.1),
+                )
+                .visible(false)
                 .on_navigation(|url| {
                     let allowed = is_app_url(url);
                     if !allowed {
@@ -96,13 +144,42 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                     allowed
                 })
                 .build()?;
+            if let Some(g) = state.geometry() {
+                window_state::restore(&window, g);
+            }
+            window.show()?;
+            app.manage(state);
             Ok(())
         })
+        .on_window_event(|window, event| match event {
+            WindowEvent::Resized(_) | WindowEvent::Moved(_) => {
+                if let (Some(w), Some(state)) = (
+                    window.get_webview_window(window.label()),
+                    window.try_state::<WindowState<tauri::Wry>>(),
+                ) {
+                    state.remember_window(&w);
+                }
+            }
+            WindowEvent::CloseRequested { .. } | WindowEvent::Destroyed => {
+                if let Some(state) = window.try_state::<WindowState<tauri::Wry>>() {
+                    if let Err(e) = state.save() {
+                        tracing::warn!(error = %e, "window state not saved");
+                    }
+                }
+            }
+            _ => {}
+        })
         .build(tauri::generate_context!())?;
-    app.run(move |_handle, event| {
-        if let tauri::RunEvent::ExitRequested { .. } = event {
-            streams_on_exit.cancel_all();
+    app.run(move |handle, event| match event {
+        tauri::RunEvent::ExitRequested { .. } => streams_on_exit.cancel_all(),
+        tauri::RunEvent::Exit => {
+            if let Some(state) = handle.try_state::<WindowState<tauri::Wry>>() {
+                if let Err(e) = state.save() {
+                    tracing::warn!(error = %e, "window state not saved");
+                }
+            }
         }
+        _ => {}
     });
     Ok(())
 }

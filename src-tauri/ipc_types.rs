@@ -26,6 +26,7 @@ use ts_rs::{Config, TS};
 use crate::commands::conversations::{ConversationPage, ExportFormat, StoreProblem};
 use crate::commands::send::Sent;
 use crate::error::IpcError;
+use crate::window_state::{Draft, View, ViewPatch, ViewReply};
 
 /// Where the generated declarations live, relative to the checkout.
 pub const IPC_TS_PATH: &str = "ui/types/ipc.ts";
@@ -89,6 +90,11 @@ pub fn declarations() -> String {
     decl::<StreamEnd>(c, o);
     decl::<ToolCallView>(c, o);
     decl::<Usage>(c, o);
+    // Where the user was.
+    decl::<ViewReply>(c, o);
+    decl::<View>(c, o);
+    decl::<ViewPatch>(c, o);
+    decl::<Draft>(c, o);
     out.truncate(out.trim_end().len());
     out.push('\n');
     out

@@ -9,3 +9,4 @@ pub mod commands;
 pub mod error;
 pub mod ipc_types;
 pub mod streams;
+pub mod window_state;

@@ -145,7 +145,10 @@ async fn header_is_one_row_picker_menu_sidebar_and_send_stop_share_a_place() {
     assert!(icons[0].as_u64() > Some(20), "icons on the page: {icons}");
     assert_eq!(icons[1], 0, "no empty icon: {icons}");
     assert_eq!(icons[2], 0, "no <use> references: {icons}");
-    assert_eq!(icons[3], true, "the New chat icon has a visible shape: {icons}");
+    assert_eq!(
+        icons[3], true,
+        "the New chat icon has a visible shape: {icons}"
+    );
 
     // One row, at the default size and at 900 px.
     for (w, h) in [DEFAULT_SIZE, (ONE_ROW_FROM, 700)] {
@@ -1078,4 +1081,128 @@ async fn the_title_is_renamed_in_place_and_the_composer_grows_to_its_limit() {
     keys(&c, ESC).await;
     assert_eq!(title_text().await, serde_json::json!("Renamed in place"));
     c.close().await.expect("close");
+}
+
+/// The sidebar's title of the one conversation (as text content).
+async fn sidebar_title(c: &Client) -> serde_json::Value {
+    js(
+        c,
+        "const t = document.querySelector('[data-testid=conversation-title]'); return t ? t.textContent : null",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rename_and_delete_through_the_in_app_dialogs_by_keyboard() {
+    if !can_run() {
+        return;
+    }
+    let (_server, _driver, c) = app_with_rich_server().await;
+    send_text(&c, "hello").await;
+    first_answer_done(&c).await;
+    wait_for(
+        &c,
+        "return document.querySelectorAll('[data-testid=conversation-item]').length === 1",
+        "the conversation in the sidebar",
+    )
+    .await;
+    let before = sidebar_title(&c).await;
+    let dialog_open = "return document.querySelector('[data-testid=dialog]').open";
+
+    // Rename: Enter on the item's rename button opens the dialog with the
+    // title selected in its field; Esc cancels and the focus comes back.
+    js(
+        &c,
+        "document.querySelector('[data-testid=conversation-rename]').focus(); return true",
+    )
+    .await;
+    keys(&c, ENTER).await;
+    wait_for(&c, dialog_open, "the rename dialog").await;
+    assert_eq!(focused(&c).await, "dialog-input");
+    assert_eq!(js(&c, "return document.activeElement.value").await, before);
+    // The focus stays inside the dialog (the page behind it is inert).
+    for _ in 0..4 {
+        keys(&c, TAB).await;
+        let inside = js(
+            &c,
+            "return !!document.activeElement.closest('[data-testid=dialog]')",
+        )
+        .await;
+        assert_eq!(
+            inside,
+            true,
+            "Tab left the dialog for {}",
+            focused(&c).await
+        );
+    }
+    keys(&c, ESC).await;
+    wait_for(&c, &format!("{dialog_open} === false"), "closed by Esc").await;
+    assert_eq!(focused(&c).await, "conversation-rename");
+    assert_eq!(sidebar_title(&c).await, before);
+
+    // Again, type a name and press Enter: renamed, the focus back.
+    keys(&c, ENTER).await;
+    wait_for(&c, dialog_open, "the rename dialog").await;
+    keys(&c, "Trip plans").await;
+    keys(&c, ENTER).await;
+    wait_for(
+        &c,
+        "const t = document.querySelector('[data-testid=conversation-title]'); return !!t && t.textContent === 'Trip plans'",
+        "the new name in the sidebar",
+    )
+    .await;
+    assert_eq!(js(&c, dialog_open).await, false);
+    let header = js(
+        &c,
+        "return document.querySelector('[data-testid=chat-title]').textContent",
+    )
+    .await;
+    assert_eq!(header, "Trip plans");
+
+    // Delete: the confirmation names the chat; Esc keeps it.
+    js(
+        &c,
+        "document.querySelector('[data-testid=conversation-delete]').focus(); return true",
+    )
+    .await;
+    keys(&c, ENTER).await;
+    wait_for(&c, dialog_open, "the delete confirmation").await;
+    let asked = js(
+        &c,
+        "return document.querySelector('[data-testid=dialog-title]').textContent",
+    )
+    .await;
+    assert!(
+        asked.as_str().is_some_and(|t| t.contains("Trip plans")),
+        "{asked}"
+    );
+    assert_eq!(focused(&c).await, "dialog-ok");
+    keys(&c, ESC).await;
+    wait_for(&c, &format!("{dialog_open} === false"), "closed by Esc").await;
+    assert_eq!(focused(&c).await, "conversation-delete");
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('[data-testid=conversation-item]').length"
+        )
+        .await,
+        1
+    );
+    // Enter on the button, Enter in the dialog: deleted, with Undo offered.
+    keys(&c, ENTER).await;
+    wait_for(&c, dialog_open, "the delete confirmation").await;
+    keys(&c, ENTER).await;
+    wait_for(
+        &c,
+        "return document.querySelectorAll('[data-testid=conversation-item]').length === 0",
+        "the chat deleted",
+    )
+    .await;
+    assert_eq!(js(&c, dialog_open).await, false);
+    wait_for(
+        &c,
+        "const u = document.querySelector('[data-testid=undo]'); return !!u && !u.hidden",
+        "Undo offered",
+    )
+    .await;
 }

@@ -703,8 +703,7 @@ async fn conversations_survive_a_restart_search_jumps_to_a_message_and_export_ma
     .await;
 
     // Restart the app: a new session launches it again on the same data.
-    c.close().await.expect("close");
-    let c = connect(&driver).await;
+    let c = common::window::restart(&driver, c).await;
     if let Ok(path) = std::env::var("RUNNEL_SCREENSHOT_RESTART") {
         tokio::time::sleep(Duration::from_secs(2)).await;
         std::fs::write(&path, c.screenshot().await.expect("screenshot")).expect("write");

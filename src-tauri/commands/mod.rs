@@ -6,6 +6,7 @@ pub mod conversations;
 mod names;
 pub mod send;
 pub mod settings;
+pub mod window;
 
 pub use names::COMMANDS;
 
@@ -40,7 +41,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         conversations::activate_version,
         conversations::export_conversation,
         conversations::import_conversation,
-        send::send_message
+        send::send_message,
+        window::get_view,
+        window::set_view,
+        window::set_draft
     ]
 }
 

@@ -32,4 +32,7 @@ pub const COMMANDS: &[&str] = &[
     "export_conversation",
     "import_conversation",
     "send_message",
+    "get_view",
+    "set_view",
+    "set_draft",
 ];

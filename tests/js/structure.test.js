@@ -54,3 +54,12 @@ test('index.html preloads every module (fetched at once at start, not import lev
     assert.ok(html.includes(`<link rel="modulepreload" href="js/${f}">`), `${f} is preloaded`);
   }
 });
+
+test('no module calls the browser\'s prompt(), confirm() or alert() (dialogs.js asks in the page)', () => {
+  for (const f of modules) {
+    for (const line of source(f).split('\n')) {
+      if (/^\s*(\/\/|\*|\/\*)/.test(line) || /^\s*(async\s+)?\w+\([^)]*\)\s*\{$/.test(line)) continue;
+      assert.doesNotMatch(line, /(^|[^.\w])(window\.)?(prompt|confirm|alert)\s*\(/, `${f}: ${line.trim()}`);
+    }
+  }
+});

@@ -7,7 +7,9 @@
  * - layout.js: the sidebar shown or collapsed, and its width
  * - header.js: the title (rename) and the "⋯" menu
  * - banners.js: toast (Undo) and errors; the database banner
+ * - dialogs.js: confirmations and a line of text (rename), in the page
  * - composer.js: the message field and edit mode
+ * - whereabouts.js: where the user was (sidebar, open chat, drafts) across starts
  * - pickers.js: provider and model of the conversation; the provider state
  * - conversation-view.js: the message list, Send / Stop / New chat, streams
  *   (answer-stream.js applies them, message-view.js draws a message)
@@ -23,7 +25,9 @@ import { createLocale } from './locale.js';
 import { createLayout } from './layout.js';
 import { createHeader } from './header.js';
 import { createNotices, createStoreBanner } from './banners.js';
+import { createDialogs } from './dialogs.js';
 import { createComposer } from './composer.js';
+import { createWhereabouts } from './whereabouts.js';
 import { createPickers } from './pickers.js';
 import { createConversationView } from './conversation-view.js';
 import { createSidebar } from './sidebar.js';
@@ -51,19 +55,21 @@ const locale = createLocale({
     conversation.reopen();
   },
 });
-const layout = createLayout();
+const layout = createLayout({ onChange: (l) => whereabouts.layoutChanged(l) });
 const notices = createNotices();
+const dialogs = createDialogs();
 const composer = createComposer({ state, onSend: () => conversation.send() });
 const pickers = createPickers({ state, conversationIsEmpty: () => conversation.isEmpty() });
 const conversation = createConversationView({
   state, composer, pickers, notices, refreshList: () => sidebar.refresh(),
 });
-const sidebar = createSidebar({ state, notices, open: conversation.open, newChat: conversation.newChat });
+const whereabouts = createWhereabouts({ state, composer, notices, layout, open: conversation.open });
+const sidebar = createSidebar({ state, notices, dialogs, open: conversation.open, newChat: conversation.newChat });
 const search = createSearch({ notices, open: conversation.open, showList: sidebar.showList });
 const header = createHeader({ state, notices, refreshList: () => sidebar.refresh(), deleteOpen: () => sidebar.removeOpen() });
 const storeBanner = createStoreBanner({ notices, refreshList: sidebar.refresh });
 initTransfer({ state, notices, refreshList: sidebar.refresh, open: conversation.open });
-const settings = createSettingsView({ state, refresh: pickers.refresh, onLanguage: locale.choose });
+const settings = createSettingsView({ state, dialogs, refresh: pickers.refresh, onLanguage: locale.choose });
 const prompts = createPrompts({ state, refresh: pickers.refresh });
 const onboarding = createOnboarding({
   state, refresh: pickers.refresh, onProviderChosen: pickers.pick, openNewProvider: settings.openNew,
@@ -83,6 +89,7 @@ start({
   focusComposer: composer.focus,
   refreshList: sidebar.refresh,
   refreshState: pickers.refresh,
+  restoreView: whereabouts.restore,
   checkStore: storeBanner.check,
   onSidebarShown: markSidebarPainted,
 });

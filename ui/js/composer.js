@@ -52,6 +52,16 @@ export function createComposer({ state, onSend }) {
       input.value = '';
       autosize();
     },
+    /**
+     * Puts text in the field (a kept draft), as if typed.
+     * @param {string} text
+     */
+    set(text) {
+      input.value = text;
+      autosize();
+    },
+    /** @param {() => void} f called as the user types */
+    onInput: (f) => input.addEventListener('input', f),
     focus: () => input.focus(),
     /**
      * Puts the last user message's text in the field to edit and resend it.

@@ -7,6 +7,8 @@
 /** @typedef {import('../types/ipc').ConversationPage} ConversationPage */
 /** @typedef {import('../types/ipc').ConversationSummary} ConversationSummary */
 /** @typedef {import('../types/ipc').Cursor} Cursor */
+/** @typedef {import('../types/ipc').ViewReply} ViewReply */
+/** @typedef {import('../types/ipc').ViewPatch} ViewPatch */
 /** @typedef {import('../types/ipc').ExportFormat} ExportFormat */
 /** @typedef {import('../types/ipc').IpcError} IpcError */
 /** @typedef {import('../types/ipc').KeySaveResult} KeySaveResult */
@@ -242,4 +244,24 @@ export function cancelStream(streamId) {
 /** @param {string} url @returns {Promise<void>} */
 export function openExternal(url) {
   return call('open_external', { url });
+}
+
+/** @returns {Promise<ViewReply>} the view as the user left it (sidebar, open chat, drafts) */
+export function getView() {
+  return call('get_view');
+}
+
+/** @param {ViewPatch} view @returns {Promise<void>} */
+export function setView(view) {
+  return call('set_view', { view });
+}
+
+/**
+ * Keeps a conversation's unsent draft (`''`: the new chat's); empty text forgets it.
+ * @param {string} conversationId
+ * @param {string} text
+ * @returns {Promise<void>}
+ */
+export function setDraft(conversationId, text) {
+  return call('set_draft', { conversationId, text });
 }

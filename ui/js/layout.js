@@ -2,37 +2,28 @@
 /**
  * The sidebar's layout: collapsed or shown (Ctrl+B, the buttons in the
  * sidebar and the header) and its width (drag the edge, or focus it and use
- * the arrow keys). Both are kept for the next start (window-local storage).
+ * the arrow keys). Both are kept for the next start in the window's state
+ * (whereabouts.js): `apply` sets them, `onChange` hears each change.
  */
 import { clampSidebarWidth, SIDEBAR_WIDTH } from './format.js';
 import { $ } from './dom.js';
 
-/** Where the sidebar's layout is kept. */
-const LAYOUT_KEY = 'runnel.sidebar';
 /** Pixels one arrow key press moves the sidebar's edge. */
 const KEY_STEP = 16;
 
-export function createLayout() {
+/** @typedef {{collapsed: boolean, width: number}} Layout */
+
+/** @param {{onChange: (layout: Layout) => void}} deps */
+export function createLayout({ onChange }) {
   const sidebar = $('sidebar');
   const resizer = $('sidebar-resizer');
   const collapseBtn = $('sidebar-toggle');
   const expandBtn = $('sidebar-expand');
-  let layout = { collapsed: false, width: /** @type {number} */ (SIDEBAR_WIDTH.default) };
-  try {
-    const saved = JSON.parse(localStorage.getItem(LAYOUT_KEY) ?? 'null');
-    if (saved && typeof saved === 'object') {
-      layout = { collapsed: saved.collapsed === true, width: clampSidebarWidth(Number(saved.width)) };
-    }
-  } catch {
-    // Nothing saved, or unreadable: the default layout.
-  }
+  /** @type {Layout} */
+  let layout = { collapsed: false, width: SIDEBAR_WIDTH.default };
 
   function save() {
-    try {
-      localStorage.setItem(LAYOUT_KEY, JSON.stringify(layout));
-    } catch {
-      // The layout is not kept; the window still works.
-    }
+    onChange(layout);
   }
 
   function render() {
@@ -88,5 +79,15 @@ export function createLayout() {
   return {
     /** Ctrl+B. */
     toggle: () => setCollapsed(!layout.collapsed),
+    /**
+     * Shows a kept layout (at start).
+     * @param {{collapsed: boolean, width: number|null}} kept
+     */
+    apply(kept) {
+      layout = { collapsed: kept.collapsed, width: clampSidebarWidth(kept.width ?? SIDEBAR_WIDTH.default) };
+      render();
+    },
+    /** The layout now. */
+    current: () => layout,
   };
 }

@@ -16,7 +16,8 @@ import { createNetworkSettings } from './settings-network.js';
 /** @typedef {import('./state.js').AppState} AppState */
 
 /**
- * @typedef {{state: AppState, refresh: () => Promise<UiState>, onLanguage: (lang: string|null) => void}} Host
+ * @typedef {{state: AppState, dialogs: import('./dialogs.js').Dialogs, refresh: () => Promise<UiState>,
+ *   onLanguage: (lang: string|null) => void}} Host
  */
 
 /** Applies the theme to the page. @param {Theme} theme */
@@ -92,8 +93,11 @@ export function createSettingsView(host) {
           if (copy) openEditor(copy);
         });
         const del = iconButton('trash-2', t('settings.delete', { name: p.name }), { 'data-testid': 'provider-delete' });
-        del.addEventListener('click', () => {
-          if (!confirm(t('settings.delete_confirm', { name: p.name }))) return;
+        del.addEventListener('click', async () => {
+          const sure = await host.dialogs.confirm({
+            title: t('settings.delete_confirm', { name: p.name }), ok: t('settings.delete', { name: p.name }), danger: true,
+          });
+          if (!sure) return;
           run(async () => {
             await ipc.deleteProvider(p.id);
             if (editingId === p.id) closeEditor();

@@ -12,16 +12,17 @@ import { t } from './i18n.js';
 /** @typedef {import('../types/ipc').ConversationSummary} ConversationSummary */
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./banners.js').Notices} Notices */
+/** @typedef {import('./dialogs.js').Dialogs} Dialogs */
 /** @typedef {ReturnType<typeof createSidebar>} Sidebar */
 
 /** Conversations loaded per sidebar page. */
 const LIST_PAGE = 50;
 
 /**
- * @param {{state: AppState, notices: Notices, open: (id: string, focusMessage: string|null) => Promise<void>,
- *   newChat: () => void}} deps
+ * @param {{state: AppState, notices: Notices, dialogs: Dialogs,
+ *   open: (id: string, focusMessage: string|null) => Promise<void>, newChat: () => void}} deps
  */
-export function createSidebar({ state, notices, open, newChat }) {
+export function createSidebar({ state, notices, dialogs, open, newChat }) {
   const list = $('conversation-list');
   const { showError, toast } = notices;
 
@@ -66,8 +67,9 @@ export function createSidebar({ state, notices, open, newChat }) {
       acts.append(b);
     };
     mk('conversation-rename', 'pencil', t('sidebar.rename'), () => {
-      const name = prompt(t('sidebar.rename_prompt'), c.title);
-      if (name && name.trim()) ipc.renameConversation(c.id, name).then(refresh, showError);
+      dialogs.text({ title: t('sidebar.rename_prompt'), value: c.title, ok: t('common.save') }).then((name) => {
+        if (name) ipc.renameConversation(c.id, name).then(refresh, showError);
+      });
     });
     mk('conversation-pin', c.pinned ? 'pin-off' : 'pin', c.pinned ? t('sidebar.unpin') : t('sidebar.pin'), () => {
       ipc.pinConversation(c.id, !c.pinned).then(refresh, showError);
@@ -121,7 +123,10 @@ export function createSidebar({ state, notices, open, newChat }) {
    * @param {string} title
    */
   async function remove(id, title) {
-    if (!confirm(t('sidebar.delete_confirm', { title: title || t('chat.new_title') }))) return;
+    const sure = await dialogs.confirm({
+      title: t('sidebar.delete_confirm', { title: title || t('chat.new_title') }), ok: t('sidebar.delete'), danger: true,
+    });
+    if (!sure) return;
     try {
       const token = await ipc.deleteConversation(id);
       if (id === state.data.conversation.id) newChat();

@@ -2,17 +2,19 @@
 /**
  * Start-up order: the sidebar is listed at once (it does not wait for the
  * provider state, which asks the keychain about every provider), then the
- * provider state and the database's health; then `body[data-ready]`, which
- * automation waits for.
+ * provider state and the database's health, and the view as the user left it
+ * (sidebar, open chat, draft); then `body[data-ready]`, which automation
+ * waits for.
  */
 
 /**
  * @param {{focusComposer: () => void, refreshList: () => Promise<void>, refreshState: () => Promise<unknown>,
- *   checkStore: () => Promise<void>, onSidebarShown: () => void}} steps
+ *   checkStore: () => Promise<void>, onSidebarShown: () => void, restoreView: () => Promise<void>}} steps
  */
-export async function start({ focusComposer, refreshList, refreshState, checkStore, onSidebarShown }) {
+export async function start({ focusComposer, refreshList, refreshState, checkStore, onSidebarShown, restoreView }) {
   focusComposer();
   const sidebarShown = refreshList().then(onSidebarShown);
+  const viewRestored = restoreView();
   try {
     await refreshState();
   } catch {
@@ -20,6 +22,7 @@ export async function start({ focusComposer, refreshList, refreshState, checkSto
   }
   await checkStore();
   await sidebarShown;
+  await viewRestored;
   // Never steal focus from a field the user is already typing in.
   if (document.activeElement === document.body || document.activeElement === null) focusComposer();
   // Start-up is done (state, sidebar): automation waits for this.

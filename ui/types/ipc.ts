@@ -715,3 +715,27 @@ input_tokens: number,
  * Completion tokens.
  */
 output_tokens: number, };
+
+export type ViewReply = { view: View, 
+/**
+ * Set when the state file was damaged and moved aside.
+ */
+notice: string | null, };
+
+export type View = { 
+/**
+ * The sidebar's width in CSS pixels (the window clamps it).
+ */
+sidebar_width: number | null, sidebar_collapsed: boolean, 
+/**
+ * The conversation that was open (none: a new chat).
+ */
+open_conversation: string | null, 
+/**
+ * Unsent drafts by conversation id; `""` is the new chat's.
+ */
+drafts: { [key in string]: Draft }, };
+
+export type ViewPatch = { sidebar_width: number | null, sidebar_collapsed: boolean, open_conversation: string | null, };
+
+export type Draft = { text: string, updated: number, };

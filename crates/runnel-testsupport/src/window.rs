@@ -236,3 +236,43 @@ pub async fn menu_item(c: &Client, testid: &str) {
     click(c, "[data-testid=more-menu]").await;
     click(c, &format!("[data-testid={testid}]")).await;
 }
+
+/// Pids of the app's processes (`runnel-window`) started with this driver's
+/// data directory.
+pub fn app_pids(driver: &Driver) -> Vec<u32> {
+    let Some(dirs) = &driver.dirs else {
+        return Vec::new();
+    };
+    let wanted = format!("XDG_DATA_HOME={}", dirs.0.join("data").display());
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if !comm.trim().starts_with("runnel-window") {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Closes the session and starts the app again on the same data: waits for
+/// the old app to be gone first (one instance per data directory: a second
+/// one would hand over to it and exit).
+pub async fn restart(driver: &Driver, c: Client) -> Client {
+    c.close().await.expect("close the session");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !app_pids(driver).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the app did not exit after its session closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    connect(driver).await
+}

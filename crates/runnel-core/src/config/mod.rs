@@ -491,6 +491,25 @@ pub fn config_dir() -> PathBuf {
     env::Env::process().config_dir()
 }
 
+/// Moves a file that could not be used out of the way, to
+/// `<name>.bad-<unix seconds>` (`-1`, `-2`... when taken) beside it, so it is
+/// kept for the user and a fresh one can be written. Returns where it went.
+pub fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let mut aside = path.with_file_name(format!("{name}.bad-{stamp}"));
+    let mut n = 1;
+    while aside.exists() {
+        aside = path.with_file_name(format!("{name}.bad-{stamp}-{n}"));
+        n += 1;
+    }
+    std::fs::rename(path, &aside)?;
+    Ok(aside)
+}
+
 impl SettingsStore {
     /// The store at `<config dir>/settings.json`.
     pub fn default_location() -> Self {
@@ -561,27 +580,11 @@ impl SettingsStore {
     }
 
     fn move_aside(&self) -> Result<PathBuf, SettingsError> {
-        let stamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let name = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("settings.json");
-        let mut aside = self.path.with_file_name(format!("{name}.bad-{stamp}"));
-        let mut n = 1;
-        while aside.exists() {
-            aside = self.path.with_file_name(format!("{name}.bad-{stamp}-{n}"));
-            n += 1;
-        }
-        std::fs::rename(&self.path, &aside).map_err(|source| SettingsError::Io {
+        move_aside(&self.path).map_err(|source| SettingsError::Io {
             action: "move aside",
             path: self.path.clone(),
             source,
-        })?;
-        Ok(aside)
+        })
     }
 
     /// Writes the settings atomically: a reader sees the old file or the new
