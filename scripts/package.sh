@@ -14,9 +14,6 @@
 # .github/workflows/release.yml (README: "Platforms").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The Tauri CLI this project is packaged with (npm's @tauri-apps/cli in
-# package.json, which the tests use, is the same version).
-TAURI_CLI_VERSION=2.12.4
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh
 # rpm: the bundler writes the .rpm itself, but `rpm` checks it.

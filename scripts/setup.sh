@@ -58,3 +58,22 @@ ensure_tauri_driver() {
   fi
 }
 
+
+# The Tauri CLI version the packages are built with: tauri-cli from cargo in
+# scripts/package.sh, npm's prebuilt @tauri-apps/cli in the tests and
+# scripts/app-icons.sh.
+TAURI_CLI_VERSION=2.12.4
+
+# ensure_npm_tauri_cli: npm's prebuilt Tauri CLI in target/tools/ (installed
+# apart from package.json: its lock cannot list the other systems' binaries,
+# which the test machines' registry does not serve). Prints the binary's path.
+ensure_npm_tauri_cli() {
+  local dir="target/tools/tauri-cli-$TAURI_CLI_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/tauri" ]; then
+    step "installing npm's @tauri-apps/cli $TAURI_CLI_VERSION (prebuilt) into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --silent \
+      "@tauri-apps/cli@$TAURI_CLI_VERSION" >&2
+  fi
+  echo "$dir/node_modules/.bin/tauri"
+}

