@@ -9,7 +9,7 @@
 use runnel_testsupport as common;
 
 use common::window::{
-    can_run, click, connect, css, eventually, js, pick_model, send_text, start_driver,
+    can_run, click, connect, css, eventually, js, pick_model, select, send_text, start_driver,
     start_driver_with, wait_for, Driver,
 };
 use common::{chat_and_models, content_event, Reply, TestServer};
@@ -325,8 +325,7 @@ async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog(
     assert_all_text_from_catalog(&c, "de", "settings").await;
 
     // Switch to Chinese in Settings: the page follows at once, and it is kept.
-    let lang = css(&c, "[data-testid=language-select]").await;
-    lang.select_by_value("zh-CN").await.expect("pick Chinese");
+    select(&c, "[data-testid=language-select]", "zh-CN").await;
     wait_for(
         &c,
         "return document.documentElement.lang === 'zh-CN'",
@@ -351,8 +350,7 @@ async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog(
             .unwrap_or_default()
             .to_owned()
     };
-    let theme = css(&c, "[data-testid=theme-select]").await;
-    theme.select_by_value("dark").await.expect("dark");
+    select(&c, "[data-testid=theme-select]", "dark").await;
     wait_for(
         &c,
         "return document.documentElement.dataset.theme === 'dark'",
@@ -360,7 +358,7 @@ async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog(
     )
     .await;
     assert_eq!(bg().await, "rgb(21, 23, 27)");
-    theme.select_by_value("light").await.expect("light");
+    select(&c, "[data-testid=theme-select]", "light").await;
     wait_for(
         &c,
         "return document.documentElement.dataset.theme === 'light'",
@@ -370,8 +368,7 @@ async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog(
     assert_eq!(bg().await, "rgb(246, 247, 249)");
 
     // Both are kept over a restart (the settings file), and English comes back on request.
-    let lang = css(&c, "[data-testid=language-select]").await;
-    lang.select_by_value("en").await.expect("English");
+    select(&c, "[data-testid=language-select]", "en").await;
     wait_for(
         &c,
         "return document.documentElement.lang === 'en'",

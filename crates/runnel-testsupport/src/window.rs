@@ -276,3 +276,14 @@ pub async fn restart(driver: &Driver, c: Client) -> Client {
     }
     connect(driver).await
 }
+
+/// Picks `value` in the `<select>` matching `sel`, found afresh on each try:
+/// Settings re-renders its controls when the state it shows changes (a theme
+/// saved a moment ago), which leaves an element found before it stale.
+pub async fn select(c: &Client, sel: &str, value: &str) {
+    eventually(10, &format!("{value} chosen in {sel}"), || async {
+        let e = c.find(Locator::Css(sel)).await.ok()?;
+        e.select_by_value(value).await.ok()
+    })
+    .await;
+}
