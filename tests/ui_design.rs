@@ -731,12 +731,14 @@ async fn settings_edit_timeouts_reset_them_and_send_through_a_proxy_with_a_keych
     click(&c, "[data-testid=network-save]").await;
     let err = css(&c, "[data-testid=network-error]").await;
     assert!(err.text().await.expect("error").starts_with("Retries"));
-    // Reset: the defaults, saved.
+    // Reset: the defaults, saved. The form shows them at once and the file is
+    // written after, so wait for "Saved" (the refused value above cleared it).
     click(&c, "[data-testid=network-reset]").await;
     wait_for(
         &c,
-        "return document.querySelector('[data-testid=net-connect]').value === '10'",
-        "defaults shown",
+        "return document.querySelector('[data-testid=net-connect]').value === '10' \
+         && document.querySelector('[data-testid=network-result]').textContent.startsWith('Saved')",
+        "defaults shown and saved",
     )
     .await;
     let reset = settings_file();
