@@ -31,8 +31,11 @@ pub const MIN_VISIBLE_PX: i32 = 120;
 /// Longest conversation id kept (ids are UUIDs; this only bounds a bad caller).
 const MAX_ID_LEN: usize = 128;
 
+/// The file's keys: the geometry, the layout, and one key per draft (so a
+/// keystroke rewrites one draft, not all of them).
 const GEOMETRY_KEY: &str = "window";
-const VIEW_KEY: &str = "view";
+const LAYOUT_KEY: &str = "view";
+const DRAFT_PREFIX: &str = "draft:";
 
 /// The window's normal (not maximized) size and position, in physical
 /// pixels, and whether it was maximized.
@@ -55,9 +58,8 @@ pub struct Draft {
     pub updated: i64,
 }
 
-/// The view as the user left it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
-#[serde(deny_unknown_fields, default)]
+/// The view as the user left it, as the window reads it at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct View {
     /// The sidebar's width in CSS pixels (the window clamps it).
     pub sidebar_width: Option<u32>,
@@ -68,8 +70,9 @@ pub struct View {
     pub drafts: BTreeMap<String, Draft>,
 }
 
-/// The sidebar and the open conversation, as the window reports them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ts_rs::TS)]
+/// The sidebar and the open conversation, as the window reports them and as
+/// they are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct ViewPatch {
     pub sidebar_width: Option<u32>,
@@ -109,13 +112,20 @@ fn check_file(path: &Path) -> Result<(), String> {
     let object = value
         .as_object()
         .ok_or_else(|| "it is not a JSON object".to_owned())?;
-    if let Some(g) = object.get(GEOMETRY_KEY) {
-        serde_json::from_value::<Geometry>(g.clone())
-            .map_err(|e| format!("its window size could not be read ({e})"))?;
-    }
-    if let Some(v) = object.get(VIEW_KEY) {
-        serde_json::from_value::<View>(v.clone())
-            .map_err(|e| format!("its view could not be read ({e})"))?;
+    for (key, v) in object {
+        let read = if key == GEOMETRY_KEY {
+            Geometry::deserialize(v).map(drop)
+        } else if key == LAYOUT_KEY {
+            ViewPatch::deserialize(v).map(drop)
+        } else if let Some(id) = key.strip_prefix(DRAFT_PREFIX) {
+            if id.len() > MAX_ID_LEN {
+                return Err(format!("it has a draft for an id of {} bytes", id.len()));
+            }
+            Draft::deserialize(v).map(drop)
+        } else {
+            return Err(format!("it has an unknown entry \"{key}\""));
+        };
+        read.map_err(|e| format!("its \"{key}\" entry could not be read ({e})"))?;
     }
     Ok(())
 }
@@ -125,6 +135,9 @@ pub struct WindowState<R: Runtime> {
     store: Arc<Store<R>>,
     /// Said once to the window after a damaged file was moved aside.
     notice: Mutex<Option<String>>,
+    /// When each kept draft was last typed into, by conversation id: which
+    /// draft is the oldest without reading them.
+    drafts: Mutex<BTreeMap<String, i64>>,
 }
 
 impl<R: Runtime> WindowState<R> {
@@ -146,10 +159,26 @@ impl<R: Runtime> WindowState<R> {
         let store = tauri_plugin_store::StoreBuilder::new(app, path)
             .auto_save(SAVE_EVERY)
             .build()?;
+        let drafts = Self::read_drafts(&store)
+            .into_iter()
+            .map(|(id, d)| (id, d.updated))
+            .collect();
         Ok(Self {
             store,
             notice: Mutex::new(notice),
+            drafts: Mutex::new(drafts),
         })
+    }
+
+    fn read_drafts(store: &Store<R>) -> BTreeMap<String, Draft> {
+        store
+            .entries()
+            .into_iter()
+            .filter_map(|(key, v)| {
+                let id = key.strip_prefix(DRAFT_PREFIX)?.to_owned();
+                serde_json::from_value(v).ok().map(|d| (id, d))
+            })
+            .collect()
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
@@ -169,11 +198,17 @@ impl<R: Runtime> WindowState<R> {
         self.get(GEOMETRY_KEY)
     }
 
-    /// The view, and the damaged-file notice (once).
+    /// The view with every draft, and the damaged-file notice (once).
     pub fn view(&self) -> ViewReply {
         let notice = self.notice.lock().map(|mut n| n.take()).unwrap_or(None);
+        let layout: ViewPatch = self.get(LAYOUT_KEY).unwrap_or_default();
         ViewReply {
-            view: self.get(VIEW_KEY).unwrap_or_default(),
+            view: View {
+                sidebar_width: layout.sidebar_width,
+                sidebar_collapsed: layout.sidebar_collapsed,
+                open_conversation: layout.open_conversation,
+                drafts: Self::read_drafts(&self.store),
+            },
             notice,
         }
     }
@@ -183,11 +218,7 @@ impl<R: Runtime> WindowState<R> {
         if let Some(id) = &patch.open_conversation {
             check_id(id)?;
         }
-        let mut view: View = self.get(VIEW_KEY).unwrap_or_default();
-        view.sidebar_width = patch.sidebar_width;
-        view.sidebar_collapsed = patch.sidebar_collapsed;
-        view.open_conversation = patch.open_conversation;
-        self.put(VIEW_KEY, &view);
+        self.put(LAYOUT_KEY, &patch);
         Ok(())
     }
 
@@ -202,20 +233,27 @@ impl<R: Runtime> WindowState<R> {
         if text.len() > MAX_DRAFT_BYTES {
             return Err(StateError::DraftTooLong(text.len()));
         }
-        let mut view: View = self.get(VIEW_KEY).unwrap_or_default();
+        let mut kept = self
+            .drafts
+            .lock()
+            .map_err(|_| StateError::Save("the drafts' index was poisoned".into()))?;
+        let key = format!("{DRAFT_PREFIX}{conversation}");
         if text.is_empty() {
-            view.drafts.remove(conversation);
-        } else {
-            view.drafts.insert(
-                conversation.to_owned(),
-                Draft {
-                    text,
-                    updated: now_ms,
-                },
-            );
-            trim_drafts(&mut view.drafts);
+            kept.remove(conversation);
+            self.store.delete(&key);
+            return Ok(());
         }
-        self.put(VIEW_KEY, &view);
+        kept.insert(conversation.to_owned(), now_ms);
+        self.put(
+            &key,
+            &Draft {
+                text,
+                updated: now_ms,
+            },
+        );
+        for gone in trim_drafts(&mut kept) {
+            self.store.delete(format!("{DRAFT_PREFIX}{gone}"));
+        }
         Ok(())
     }
 
@@ -226,7 +264,8 @@ impl<R: Runtime> WindowState<R> {
         if window.is_minimized().unwrap_or(false) {
             return;
         }
-        let mut g = self.geometry();
+        let before = self.geometry();
+        let mut g = before;
         if !maximized {
             if let (Ok(size), Ok(pos)) = (window.inner_size(), window.outer_position()) {
                 g = Some(Geometry {
@@ -240,7 +279,7 @@ impl<R: Runtime> WindowState<R> {
         }
         if let Some(mut g) = g {
             g.maximized = maximized;
-            if self.geometry() != Some(g) {
+            if before != Some(g) {
                 self.put(GEOMETRY_KEY, &g);
             }
         }
@@ -261,18 +300,24 @@ fn check_id(id: &str) -> Result<(), StateError> {
     Ok(())
 }
 
-/// Drops the oldest drafts past [`MAX_DRAFTS`].
-fn trim_drafts(drafts: &mut BTreeMap<String, Draft>) {
+/// Drops the oldest drafts past [`MAX_DRAFTS`] from the index (id -> when
+/// last typed into) and returns their ids.
+fn trim_drafts(drafts: &mut BTreeMap<String, i64>) -> Vec<String> {
+    let mut gone = Vec::new();
     while drafts.len() > MAX_DRAFTS {
         let oldest = drafts
             .iter()
-            .min_by_key(|(_, d)| d.updated)
+            .min_by_key(|(_, updated)| **updated)
             .map(|(k, _)| k.clone());
         match oldest {
-            Some(k) => drafts.remove(&k),
+            Some(k) => {
+                drafts.remove(&k);
+                gone.push(k);
+            }
             None => break,
-        };
+        }
     }
+    gone
 }
 
 /// A monitor's work area: position and size in physical pixels.
@@ -400,15 +445,9 @@ mod tests {
     fn the_oldest_drafts_go_past_the_limit() {
         let mut drafts = BTreeMap::new();
         for i in 0..(MAX_DRAFTS as i64 + 3) {
-            drafts.insert(
-                format!("c{i}"),
-                Draft {
-                    text: "x".into(),
-                    updated: i,
-                },
-            );
+            drafts.insert(format!("c{i}"), i);
         }
-        trim_drafts(&mut drafts);
+        assert_eq!(trim_drafts(&mut drafts), ["c0", "c1", "c2"]);
         assert_eq!(drafts.len(), MAX_DRAFTS);
         assert!(!drafts.contains_key("c0") && !drafts.contains_key("c2"));
         assert!(drafts.contains_key("c3"));
@@ -423,9 +462,14 @@ mod tests {
         for (bad, why) in [
             ("{not json", "not valid JSON"),
             ("[1, 2]", "not a JSON object"),
-            (r#"{"window": {"width": -5}}"#, "window size"),
-            (r#"{"view": {"drafts": 7}}"#, "view"),
-            (r#"{"view": {"surprise": true}}"#, "view"),
+            (r#"{"window": {"width": -5}}"#, "\"window\" entry"),
+            (r#"{"view": {"drafts": {}}}"#, "\"view\" entry"),
+            (r#"{"view": {"surprise": true}}"#, "\"view\" entry"),
+            (
+                r#"{"draft:c1": {"text": 7, "updated": 1}}"#,
+                "\"draft:c1\" entry",
+            ),
+            (r#"{"surprise": 1}"#, "unknown entry \"surprise\""),
         ] {
             std::fs::write(&path, bad).expect("write");
             let e = check_file(&path).expect_err(bad);
@@ -434,7 +478,8 @@ mod tests {
         std::fs::write(
             &path,
             r#"{"window": {"width": 900, "height": 700, "x": 3, "y": 4, "maximized": true},
-                "view": {"sidebar_width": 300, "drafts": {"": {"text": "hi", "updated": 1}}}}"#,
+                "view": {"sidebar_width": 300, "sidebar_collapsed": false, "open_conversation": null},
+                "draft:": {"text": "hi", "updated": 1}}"#,
         )
         .expect("write");
         assert_eq!(check_file(&path), Ok(()));
