@@ -47,12 +47,31 @@ test('every icon index.html names is in icons.js (the modules\' names are checke
   }
 });
 
-test('index.html preloads every module (fetched at once at start, not import level by import level)', () => {
+/** The settings dialog's modules: imported when it first opens (settings.js). */
+const LAZY = ['settings-view.js', 'settings-network.js', 'network-model.js', 'settings-prompts.js'];
+
+test('index.html preloads every module of the start (fetched at once, not import level by import level)', () => {
   const html = readFileSync(new URL('../index.html', dir), 'utf8');
   for (const f of modules) {
     if (f === 'app.js') continue;
-    assert.ok(html.includes(`<link rel="modulepreload" href="js/${f}">`), `${f} is preloaded`);
+    const preloaded = html.includes(`<link rel="modulepreload" href="js/${f}">`);
+    if (LAZY.includes(f)) assert.ok(!preloaded, `${f} waits for the settings dialog`);
+    else assert.ok(preloaded, `${f} is preloaded`);
   }
+});
+
+test('the settings dialog\'s modules are imported only when it opens, by settings.js', () => {
+  for (const f of modules) {
+    if (LAZY.includes(f)) continue;
+    for (const lazy of LAZY) {
+      const statically = new RegExp(`^import[^;]*from '\\./${lazy.replace('.', '\\.')}';`, 'm');
+      assert.doesNotMatch(source(f), statically, `${f} does not import ${lazy} at start`);
+    }
+  }
+  assert.match(source('settings.js'), /import\('\.\/settings-view\.js'\)/);
+  const html = readFileSync(new URL('../index.html', dir), 'utf8');
+  const template = html.match(/<template id="settings-template">([\s\S]*?)<\/template>/);
+  assert.ok(template && template[1].includes('<dialog id="settings"'), 'the dialog waits in its template');
 });
 
 test('no module calls the browser\'s prompt(), confirm() or alert() (dialogs.js asks in the page)', () => {

@@ -14,9 +14,11 @@
  * - conversation-view.js: the message list, Send / Stop / New chat, streams
  *   (answer-stream.js applies them, message-view.js draws a message)
  * - sidebar.js, search.js, transfer.js: stored conversations
- * - prompts.js: named system prompts (Settings, and the system prompt box)
- * - settings-view.js: the settings dialog; onboarding.js: first run, and the
- *   banners about the settings file and the environment
+ * - prompts.js: named system prompts offered in the system prompt box
+ * - settings.js: the theme, and the settings dialog, built when first opened
+ *   (settings-view.js, settings-network.js, settings-prompts.js)
+ * - onboarding.js: first run, and the banners about the settings file and
+ *   the environment
  * - shortcuts.js: window-wide keys; startup.js: start-up order
  * - page-metrics.js: the window benchmark's measurement, from the side
  */
@@ -33,7 +35,7 @@ import { createConversationView } from './conversation-view.js';
 import { createSidebar } from './sidebar.js';
 import { createSearch } from './search.js';
 import { initTransfer } from './transfer.js';
-import { createSettingsView } from './settings-view.js';
+import { createSettings } from './settings.js';
 import { createPrompts } from './prompts.js';
 import { createOnboarding } from './onboarding.js';
 import { installShortcuts } from './shortcuts.js';
@@ -69,8 +71,8 @@ const search = createSearch({ notices, open: conversation.open, showList: sideba
 const header = createHeader({ state, notices, refreshList: () => sidebar.refresh(), deleteOpen: () => sidebar.removeOpen() });
 const storeBanner = createStoreBanner({ notices, refreshList: sidebar.refresh });
 initTransfer({ state, notices, refreshList: sidebar.refresh, open: conversation.open });
-const settings = createSettingsView({ state, dialogs, refresh: pickers.refresh, onLanguage: locale.choose });
-const prompts = createPrompts({ state, refresh: pickers.refresh });
+const settings = createSettings({ state, dialogs, refresh: pickers.refresh, onLanguage: locale.choose });
+const prompts = createPrompts({ state });
 const onboarding = createOnboarding({
   state, refresh: pickers.refresh, onProviderChosen: pickers.pick, openNewProvider: settings.openNew,
 });

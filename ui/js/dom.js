@@ -138,6 +138,15 @@ export function drawIcons(root = document) {
 }
 
 /**
+ * Applies the theme to the page (`system`: the system's light or dark).
+ * @param {import('../types/ipc').Theme} theme
+ */
+export function applyTheme(theme) {
+  if (theme === 'system') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+}
+
+/**
  * An icon button: the label is its accessible name and its tooltip.
  * @param {IconName} name icon
  * @param {string} label

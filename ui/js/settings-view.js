@@ -2,12 +2,13 @@
 /**
  * The settings dialog: providers (add, edit, duplicate, delete, default),
  * their keys, the theme and the language. A key typed here goes to the backend once and is
- * never shown again: only its status comes back.
+ * never shown again: only its status comes back. Imported, and its markup
+ * put in the page, when the dialog first opens (settings.js).
  */
 import * as ipc from './ipc.js';
 import { formatError, formatHeaders, keyLabel, parseHeaders, providerProblem } from './format.js';
 import { LANGUAGES, t } from './i18n.js';
-import { $, el, iconButton } from './dom.js';
+import { $, applyTheme, el, iconButton } from './dom.js';
 import { createNetworkSettings } from './settings-network.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
@@ -20,14 +21,9 @@ import { createNetworkSettings } from './settings-network.js';
  *   onLanguage: (lang: string|null) => void}} Host
  */
 
-/** Applies the theme to the page. @param {Theme} theme */
-export function applyTheme(theme) {
-  if (theme === 'system') delete document.documentElement.dataset.theme;
-  else document.documentElement.dataset.theme = theme;
-}
-
 /**
- * Builds the settings dialog; it re-renders whenever `state.ui` changes.
+ * Wires the settings dialog (its markup is in the page); it re-renders
+ * whenever `state.ui` changes.
  * @param {Host} host
  */
 export function createSettingsView(host) {
@@ -308,7 +304,6 @@ export function createSettingsView(host) {
   });
   $('provider-add').addEventListener('click', () => openEditor(null));
   $('provider-cancel').addEventListener('click', closeEditor);
-  $('settings-open').addEventListener('click', () => open());
   $('settings-close').addEventListener('click', () => dialog.close());
   // A typed key never lingers in a closed dialog.
   dialog.addEventListener('close', () => {
@@ -335,8 +330,6 @@ export function createSettingsView(host) {
 
   /** Re-renders the dialog from the latest state. */
   function render() {
-    const st = state();
-    if (st) applyTheme(st.theme);
     renderList();
     renderKeySection();
     network.render();
