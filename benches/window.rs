@@ -17,7 +17,7 @@
 
 use runnel_testsupport::bench_server as server;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use fill::fill;
 use runnel_testsupport::fill;
 use runnel_testsupport::free_port;
@@ -190,32 +190,14 @@ struct Started {
 }
 
 async fn start_app(port: u16) -> Started {
-    // Started as a user does, through `runnel`, which runs the app's binary in
-    // its place (same process).
-    let bin = &runnel_testsupport::bin::workspace_bin("runnel");
     let app = Path::new(env!("CARGO_BIN_EXE_runnel-window"));
     // The previous session's app must be gone, or its pid would be found.
     let deadline = Instant::now() + Duration::from_secs(20);
     while app_pid(app).is_some() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({"application": bin}),
-    );
     let t_start = Instant::now();
-    let c = ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("session");
-    c.wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("body[data-ready=true]"))
-        .await
-        .expect("ready");
+    let c = runnel_testsupport::window::session(port, Duration::from_secs(60)).await;
     let ready_ms = t_start.elapsed().as_secs_f64() * 1000.0;
     let pid = app_pid(app).expect("the app's process");
     // App start (its process) to the sidebar painted, with this database.
@@ -293,12 +275,9 @@ fn app_env<'a>(cmd: &'a mut Command, addr: std::net::SocketAddr, home: &Path) ->
     for sub in ["data", "config", "cache"] {
         std::fs::create_dir_all(home.join(sub)).expect("dirs");
     }
-    cmd.env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
+    runnel_testsupport::window::app_env(cmd, home)
+        .env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
         .env("RUNNEL_MODEL", "bench-model")
-        .env_remove("OPENAI_API_KEY")
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
 }

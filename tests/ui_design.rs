@@ -9,8 +9,8 @@
 use runnel_testsupport as common;
 
 use common::window::{
-    can_run, click, connect, css, eventually, js, pick_model, select, send_text, start_driver,
-    start_driver_with, wait_for, Driver,
+    can_run, click, connect, count, css, eventually, js, pick_model, select, send_text,
+    start_driver, start_driver_with, text, wait_for, Driver,
 };
 use common::{chat_and_models, content_event, Reply, TestServer};
 use fantoccini::{Client, Locator};
@@ -205,16 +205,8 @@ return bad;"#).await;
     let send_pos = js(&c, "const r = document.querySelector('[data-testid=send]').getBoundingClientRect(); return [r.left, r.top]").await;
     assert_eq!(stop_box, send_pos, "Stop sits where Send sits");
     // A finished answer is announced once, in a sentence (not token by token).
-    let said = js(
-        &c,
-        "return document.querySelector('[data-testid=announcer]').textContent",
-    )
-    .await;
-    assert!(
-        said.as_str()
-            .is_some_and(|s| s.starts_with("Answer stopped after")),
-        "{said}"
-    );
+    let said = text(&c, "[data-testid=announcer]").await;
+    assert!(said.starts_with("Answer stopped after"), "{said}");
 
     // The picker: every provider with its models, a filter, the status dot.
     click(&c, "[data-testid=provider-select]").await;
@@ -785,11 +777,7 @@ async fn settings_edit_timeouts_reset_them_and_send_through_a_proxy_with_a_keych
     // The next answer comes through the proxy, with the password from the keychain.
     send_text(&c, "through the proxy please").await;
     wait_for(&c, "const a = document.querySelector('[data-testid=message][data-role=assistant]'); return !!a && a.dataset.status !== 'streaming'", "answer").await;
-    let answer = js(
-        &c,
-        "return document.querySelector('[data-testid=answer]').textContent.trim()",
-    )
-    .await;
+    let answer = text(&c, "[data-testid=answer]").await;
     assert_eq!(answer, serde_json::json!("via the proxy"));
     let via = proxy.chat_requests();
     assert_eq!(via.len(), 1);
@@ -853,13 +841,9 @@ async fn first_start_preselects_a_local_server_only_when_it_answers_and_banners_
     )
     .await
     else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "port {OLLAMA_PORT} is taken: the preselection test needs it"
-        );
-        eprintln!(
-            "notice: port {OLLAMA_PORT} is taken; skipping the local-server preselection test"
-        );
+        common::skip(&format!(
+            "the local-server preselection test: port {OLLAMA_PORT} is taken"
+        ));
         return;
     };
     let driver = start_driver_with(&[]).await;
@@ -870,15 +854,8 @@ async fn first_start_preselects_a_local_server_only_when_it_answers_and_banners_
         "Ollama preselected once it answers",
     )
     .await;
-    let hint = js(
-        &c,
-        "return document.getElementById('onboarding-hint').textContent",
-    )
-    .await;
-    assert!(
-        hint.as_str().is_some_and(|h| h.contains("no key needed")),
-        "{hint}"
-    );
+    let hint = text(&c, "#onboarding-hint").await;
+    assert!(hint.contains("no key needed"), "{hint}");
     click(&c, "[data-testid=onboarding-start]").await;
     wait_for(
         &c,
@@ -896,21 +873,9 @@ async fn first_start_preselects_a_local_server_only_when_it_answers_and_banners_
     let driver = start_driver_with(&[("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")]).await;
     let c = connect(&driver).await;
     let banner = css(&c, "[data-testid=env-import-banner]").await;
-    let text = js(
-        &c,
-        "return document.getElementById('env-banner-text').textContent",
-    )
-    .await;
-    assert!(
-        text.as_str()
-            .is_some_and(|t| t.contains("Save it as a provider?")),
-        "{text}"
-    );
-    let button = js(
-        &c,
-        "return document.querySelector('[data-testid=env-import]').textContent",
-    )
-    .await;
+    let said = text(&c, "#env-banner-text").await;
+    assert!(said.contains("Save it as a provider?"), "{said}");
+    let button = text(&c, "[data-testid=env-import]").await;
     assert_eq!(button, serde_json::json!("Save as a provider"));
     // One line: the banner is no taller than one line of its text and its buttons.
     let height = js(&c, "return document.querySelector('[data-testid=env-import-banner]').getBoundingClientRect().height").await;
@@ -1006,13 +971,7 @@ async fn the_title_is_renamed_in_place_and_the_composer_grows_to_its_limit() {
     // A new chat has no title to rename yet.
     let title = css(&c, "[data-testid=chat-title]").await;
     // (Read as text content: WebKitWebDriver reads a clipped, ellipsized box as empty.)
-    let title_text = || async {
-        js(
-            &c,
-            "return document.querySelector('[data-testid=chat-title]').textContent",
-        )
-        .await
-    };
+    let title_text = || async { text(&c, "[data-testid=chat-title]").await };
     assert_eq!(title_text().await, serde_json::json!("New chat"));
     assert!(!title.is_enabled().await.expect("enabled"));
 
@@ -1151,11 +1110,7 @@ async fn rename_and_delete_through_the_in_app_dialogs_by_keyboard() {
     )
     .await;
     assert_eq!(js(&c, dialog_open).await, false);
-    let header = js(
-        &c,
-        "return document.querySelector('[data-testid=chat-title]').textContent",
-    )
-    .await;
+    let header = text(&c, "[data-testid=chat-title]").await;
     assert_eq!(header, "Trip plans");
 
     // Delete: the confirmation names the chat; Esc keeps it.
@@ -1166,27 +1121,13 @@ async fn rename_and_delete_through_the_in_app_dialogs_by_keyboard() {
     .await;
     keys(&c, ENTER).await;
     wait_for(&c, dialog_open, "the delete confirmation").await;
-    let asked = js(
-        &c,
-        "return document.querySelector('[data-testid=dialog-title]').textContent",
-    )
-    .await;
-    assert!(
-        asked.as_str().is_some_and(|t| t.contains("Trip plans")),
-        "{asked}"
-    );
+    let asked = text(&c, "[data-testid=dialog-title]").await;
+    assert!(asked.contains("Trip plans"), "{asked}");
     assert_eq!(focused(&c).await, "dialog-ok");
     keys(&c, ESC).await;
     wait_for(&c, &format!("{dialog_open} === false"), "closed by Esc").await;
     assert_eq!(focused(&c).await, "conversation-delete");
-    assert_eq!(
-        js(
-            &c,
-            "return document.querySelectorAll('[data-testid=conversation-item]').length"
-        )
-        .await,
-        1
-    );
+    assert_eq!(count(&c, "[data-testid=conversation-item]").await, 1);
     // Enter on the button, Enter in the dialog: deleted, with Undo offered.
     keys(&c, ENTER).await;
     wait_for(&c, dialog_open, "the delete confirmation").await;

@@ -9,7 +9,7 @@ use runnel_testsupport as common;
 
 use common::window::{
     can_run, click, connect, css, eventually, js, menu_item, pick_model, send_text, start_driver,
-    start_driver_with, tempdirs, wait_for,
+    start_driver_with, tempdirs, text, wait_for,
 };
 use common::{chat_and_models, content_event, finish_events, End, Reply, TestServer};
 use fantoccini::{Client, Locator};
@@ -557,11 +557,7 @@ async fn add_a_custom_provider_set_its_key_pick_a_model_send_and_never_leak_the_
     assert_eq!(options, vec!["model-a", "model-b"]);
     click(&c, "[data-testid=provider-select]").await;
     pick_model(&c, "model-b").await;
-    let label = js(
-        &c,
-        "return document.querySelector('[data-testid=provider-select]').textContent.trim()",
-    )
-    .await;
+    let label = text(&c, "[data-testid=provider-select]").await;
     assert_eq!(label, serde_json::json!("Loopback · model-b"));
 
     let composer = css(&c, "[data-testid=composer]").await;

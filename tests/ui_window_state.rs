@@ -9,7 +9,8 @@
 use runnel_testsupport as common;
 
 use common::window::{
-    app_pids, can_run, connect, js, restart, send_text, start_driver, wait_for, Driver,
+    app_env, app_pids, can_run, connect, count, js, restart, send_text, start_driver, wait_for,
+    Driver,
 };
 use common::{chat_and_models, content_event, Reply, TestServer};
 use fantoccini::Client;
@@ -120,11 +121,7 @@ async fn the_window_size_and_each_conversations_draft_are_back_after_a_restart()
     let c = restart(&driver, c).await;
     assert_eq!(composer_text(&c).await, "a new idea");
     assert_eq!(
-        js(
-            &c,
-            "return document.querySelectorAll('[data-testid=message]').length"
-        )
-        .await,
+        count(&c, "[data-testid=message]").await,
         0,
         "the new chat was open"
     );
@@ -211,15 +208,12 @@ fn launch(
     data_home: Option<&std::path::Path>,
 ) -> std::process::Child {
     let dirs = &driver.dirs.as_ref().expect("dirs").0;
-    Command::new(common::bin::workspace_bin("runnel-window"))
-        .env(
-            "XDG_DATA_HOME",
-            data_home.map(PathBuf::from).unwrap_or(dirs.join("data")),
-        )
-        .env("XDG_CONFIG_HOME", dirs.join("config"))
-        .env("XDG_CACHE_HOME", dirs.join("cache"))
-        .env("OPENAI_BASE_URL", base_url)
-        .env_remove("OPENAI_API_KEY")
+    let mut cmd = Command::new(common::bin::workspace_bin("runnel-window"));
+    app_env(&mut cmd, dirs);
+    if let Some(data) = data_home {
+        cmd.env("XDG_DATA_HOME", data);
+    }
+    cmd.env("OPENAI_BASE_URL", base_url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
