@@ -1067,6 +1067,11 @@ async fn rename_and_delete_through_the_in_app_dialogs_by_keyboard() {
     let before = sidebar_title(&c).await;
     let dialog_open = "return document.querySelector('[data-testid=dialog]').open";
 
+    // An item's action icons are drawn when it is first hovered or focused,
+    // not for every item listed.
+    let drawn = "return document.querySelectorAll('[data-testid=conversation-item] .item-actions svg.i path').length";
+    assert_eq!(js(&c, drawn).await, 0, "drawn before the item was focused");
+
     // Rename: Enter on the item's rename button opens the dialog with the
     // title selected in its field; Esc cancels and the focus comes back.
     js(
@@ -1074,6 +1079,11 @@ async fn rename_and_delete_through_the_in_app_dialogs_by_keyboard() {
         "document.querySelector('[data-testid=conversation-rename]').focus(); return true",
     )
     .await;
+    let shapes = js(&c, drawn).await;
+    assert!(
+        shapes.as_u64() >= Some(3),
+        "focus drew the item's icons: {shapes}"
+    );
     keys(&c, ENTER).await;
     wait_for(&c, dialog_open, "the rename dialog").await;
     assert_eq!(focused(&c).await, "dialog-input");

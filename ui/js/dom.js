@@ -147,14 +147,26 @@ export function applyTheme(theme) {
 }
 
 /**
- * An icon button: the label is its accessible name and its tooltip.
+ * An icon button: the label is its accessible name and its tooltip. A
+ * `lazy` one gets an empty `<svg data-icon>` that `drawIcons` fills later
+ * (buttons repeated down a long list, hidden until hovered or focused: their
+ * shapes were half the sidebar's elements).
  * @param {IconName} name icon
  * @param {string} label
  * @param {Record<string, string>} [attrs]
+ * @param {boolean} [lazy]
  */
-export function iconButton(name, label, attrs = {}) {
+export function iconButton(name, label, attrs = {}, lazy = false) {
   const b = el('button', { type: 'button', class: 'icon-btn', title: label, 'aria-label': label, ...attrs });
-  b.append(icon(name));
+  if (lazy) {
+    const slot = document.createElementNS(SVG, 'svg');
+    slot.setAttribute('class', 'i');
+    slot.setAttribute('aria-hidden', 'true');
+    slot.setAttribute('data-icon', name);
+    b.append(slot);
+  } else {
+    b.append(icon(name));
+  }
   return b;
 }
 

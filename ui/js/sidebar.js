@@ -6,7 +6,7 @@
  */
 import * as ipc from './ipc.js';
 import { formatDate } from './format.js';
-import { $, el, icon, iconButton } from './dom.js';
+import { $, drawIcons, el, icon, iconButton } from './dom.js';
 import { t } from './i18n.js';
 
 /** @typedef {import('../types/ipc').ConversationSummary} ConversationSummary */
@@ -59,7 +59,8 @@ export function createSidebar({ state, notices, dialogs, open, newChat }) {
      * @param {() => void} f
      */
     const mk = (testid, name, label, f) => {
-      const b = iconButton(name, label, { 'data-testid': testid });
+      // Drawn when the item is first hovered or focused (see below).
+      const b = iconButton(name, label, { 'data-testid': testid }, true);
       b.addEventListener('click', (ev) => {
         ev.stopPropagation();
         f();
@@ -112,6 +113,16 @@ export function createSidebar({ state, notices, dialogs, open, newChat }) {
       if (gen === state.data.sidebar.gen) state.update('sidebar', { loading: false });
     }
   }
+
+  // An item's action buttons show only on hover and focus: their icons are
+  // drawn then, once, not for every item listed.
+  /** @param {Event} ev */
+  const drawActions = (ev) => {
+    const item = /** @type {Element} */ (ev.target).closest?.('.conversation-item');
+    if (item) drawIcons(item);
+  };
+  list.addEventListener('pointerover', drawActions);
+  list.addEventListener('focusin', drawActions);
 
   list.addEventListener('scroll', () => {
     if (list.scrollTop + list.clientHeight > list.scrollHeight - 200) loadMore();
