@@ -202,7 +202,27 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,window,store}.json` af
 
 ## What was changed after measuring, and what remains
 
-- Workspace split and hardening (this run): the machine ran 2-3x slower than the
+- Design pass, then packaging (this run): the window after the design pass
+  (icons, themes, three languages, settings for everything, the picker) held
+  more at start: idle PSS 232 -> 242 MB, the web process 114 -> 124 MB.
+  Pages loaded in place of the app's, each over 7 starts, split the web
+  process at start: an empty page 91.6 MB, the page's markup and stylesheet
+  without scripts 101.6, with every module loaded but not run 107.6, the app
+  119 (117 with the older stylesheet: not the styles), and 113.5 without the
+  sidebar's list. The list's 50 items were 1,024 elements, 450 of them the
+  shapes of their hidden action icons. Changes: the icons are inline SVG, not
+  `<use>` references (5 MB); a list item's action icons are drawn when it is
+  first hovered or focused (1,024 -> 574 elements, -1.8 MB); the settings
+  dialog's markup and modules wait until it first opens (-0.8 MB); one codegen
+  unit in release (the app's process -2.8 MB, the binaries 24.7 / 12.9 ->
+  22.2 / 11.8 MB). This run against the last: idle PSS 242 -> 240 MB (the
+  first start 234; the web process 123.7 -> 116.4 MB), after the first long
+  answer 331 -> 318 MB (the first version: 317), send-to-paint p50/p99 19/46
+  -> 18/42 ms. What remains over the first version: about 2 MB in the web
+  process at start (the modules: 26 at start against 20) and start to a
+  painted sidebar (582 -> 736 ms; 700 in the last run).
+
+- Workspace split and hardening (the run of 2026-12-01): the machine ran 2-3x slower than the
   session before (curl's own run 24 -> 73 ms, openai-python 16,733 -> 8,762
   chunks/s, store search p50 10.6 -> 18.9 ms), so absolute figures moved with it;
   the ratios held (`runnel ask` 0.66x curl, as before). Per-event work added: an
