@@ -40,6 +40,15 @@ fn bring_to_front<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     }
 }
 
+/// Writes the window's state now (closing, exiting), if it was opened.
+fn save_window_state<R: tauri::Runtime>(app: &impl Manager<R>) {
+    if let Some(state) = app.try_state::<WindowState<R>>() {
+        if let Err(e) = state.save() {
+            tracing::warn!(error = %e, "window state not saved");
+        }
+    }
+}
+
 /// True for URLs that belong to the app's own pages.
 fn is_app_url(url: &url::Url) -> bool {
     match url.scheme() {
@@ -161,24 +170,14 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             WindowEvent::CloseRequested { .. } | WindowEvent::Destroyed => {
-                if let Some(state) = window.try_state::<WindowState<tauri::Wry>>() {
-                    if let Err(e) = state.save() {
-                        tracing::warn!(error = %e, "window state not saved");
-                    }
-                }
+                save_window_state(window)
             }
             _ => {}
         })
         .build(tauri::generate_context!())?;
     app.run(move |handle, event| match event {
         tauri::RunEvent::ExitRequested { .. } => streams_on_exit.cancel_all(),
-        tauri::RunEvent::Exit => {
-            if let Some(state) = handle.try_state::<WindowState<tauri::Wry>>() {
-                if let Err(e) = state.save() {
-                    tracing::warn!(error = %e, "window state not saved");
-                }
-            }
-        }
+        tauri::RunEvent::Exit => save_window_state(handle),
         _ => {}
     });
     Ok(())

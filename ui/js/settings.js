@@ -51,16 +51,15 @@ export function createSettings(host) {
     return loading;
   }
 
-  $('settings-open').addEventListener('click', () => {
-    load().then((b) => b.view.open());
-  });
+  /** Opens the dialog (building it the first time). */
+  const open = () => load().then((b) => b.view.open());
+  $('settings-open').addEventListener('click', open);
   host.state.on('ui', (ui) => {
     if (ui) applyTheme(ui.theme);
   });
 
   return {
-    /** Opens the dialog (building it the first time). */
-    open: () => load().then((b) => b.view.open()),
+    open,
     /** Opens the dialog on a new provider's form. */
     openNew: () => load().then((b) => b.view.openNew()),
     /** Re-renders the dialog (in a new language), if it was built. */

@@ -38,12 +38,17 @@ export function createWhereabouts({ state, composer, notices, layout, open }) {
     ipc.setDraft(k, text).catch(notices.showError);
   }
 
-  /** Keeps the typed text now, if a keep was waiting. */
-  function flush() {
-    if (timer === null) return;
+  /** Stops a waiting keep. @returns {boolean} whether one was waiting */
+  function stopTimer() {
+    if (timer === null) return false;
     clearTimeout(timer);
     timer = null;
-    keep(key, composer.text());
+    return true;
+  }
+
+  /** Keeps the typed text now, if a keep was waiting. */
+  function flush() {
+    if (stopTimer()) keep(key, composer.text());
   }
 
   function keepView() {
@@ -56,7 +61,7 @@ export function createWhereabouts({ state, composer, notices, layout, open }) {
   }
 
   composer.onInput(() => {
-    if (timer !== null) clearTimeout(timer);
+    stopTimer();
     timer = setTimeout(() => {
       timer = null;
       keep(key, composer.text());
@@ -65,8 +70,7 @@ export function createWhereabouts({ state, composer, notices, layout, open }) {
   // A sent message takes its draft with it (the composer was emptied).
   state.on('active', (now) => {
     if (now && !composer.text()) {
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
+      stopTimer();
       keep(key, '');
     }
   });
