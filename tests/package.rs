@@ -17,6 +17,20 @@ use std::time::{Duration, Instant};
 /// The icon sizes installed into the hicolor theme.
 const ICON_SIZES: [u32; 5] = [32, 64, 128, 256, 512];
 
+/// What both packages install, relative to `/`: the two binaries, the
+/// desktop entry and the icon at every size.
+fn packaged_files() -> Vec<String> {
+    let mut files = vec![
+        "usr/bin/runnel-window".to_owned(),
+        "usr/bin/runnel".to_owned(),
+        "usr/share/applications/Runnel.desktop".to_owned(),
+    ];
+    files.extend(
+        ICON_SIZES.map(|n| format!("usr/share/icons/hicolor/{n}x{n}/apps/runnel-window.png")),
+    );
+    files
+}
+
 /// The newest package with this extension under target/*/bundle/.
 fn package(ext: &str) -> Option<PathBuf> {
     let target = common::bin::workspace_bin("runnel")
@@ -75,15 +89,7 @@ fn the_deb_holds_both_binaries_the_desktop_entry_every_icon_and_its_dependencies
         .filter_map(|l| l.split_whitespace().last())
         .map(|p| p.trim_start_matches("./"))
         .collect();
-    let mut wanted = vec![
-        "usr/bin/runnel-window".to_owned(),
-        "usr/bin/runnel".to_owned(),
-        "usr/share/applications/Runnel.desktop".to_owned(),
-    ];
-    wanted.extend(
-        ICON_SIZES.map(|n| format!("usr/share/icons/hicolor/{n}x{n}/apps/runnel-window.png")),
-    );
-    for f in &wanted {
+    for f in packaged_files() {
         assert!(files.contains(&f.as_str()), "{f} in the .deb:\n{listing}");
     }
     let depends = run("dpkg-deb", &["-f", &deb, "Depends"]);
@@ -122,13 +128,13 @@ fn the_rpm_holds_both_binaries_the_desktop_entry_and_its_dependencies() {
     };
     let rpm = rpm.to_string_lossy();
     let files = run("rpm", &["-qlp", &rpm]);
-    for f in [
-        "/usr/bin/runnel-window",
-        "/usr/bin/runnel",
-        "/usr/share/applications/Runnel.desktop",
-        "/usr/share/icons/hicolor/512x512/apps/runnel-window.png",
-    ] {
-        assert!(files.lines().any(|l| l == f), "{f} in the .rpm:\n{files}");
+    for f in packaged_files() {
+        assert!(
+            files
+                .lines()
+                .any(|l| l.strip_prefix('/') == Some(f.as_str())),
+            "/{f} in the .rpm:\n{files}"
+        );
     }
     let requires = run("rpm", &["-qp", "--requires", &rpm]);
     // The bundler requires the libraries by soname (what Fedora's

@@ -10,7 +10,7 @@ use runnel_testsupport as common;
 
 use common::window::{
     can_run, click, connect, count, css, eventually, js, pick_model, select, send_text,
-    start_driver, start_driver_with, text, wait_for, Driver,
+    start_driver, start_driver_with, text, wait_count, wait_for, Driver,
 };
 use common::{chat_and_models, content_event, Reply, TestServer};
 use fantoccini::{Client, Locator};
@@ -576,21 +576,11 @@ async fn keyboard_alone_sends_searches_picks_a_model_and_starts_a_new_chat() {
     keys(&c, "keyboard").await;
     css(&c, "[data-testid=search-result]").await;
     keys(&c, ENTER).await;
-    wait_for(
-        &c,
-        "return document.querySelectorAll('[data-testid=message]').length === 2",
-        "the hit opened",
-    )
-    .await;
+    wait_count(&c, "[data-testid=message]", 2, "the hit opened").await;
 
     // Ctrl+N starts a new chat with the composer focused.
     keys(&c, &format!("{CTRL}n{NULL}")).await;
-    wait_for(
-        &c,
-        "return document.querySelectorAll('[data-testid=message]').length === 0",
-        "new chat",
-    )
-    .await;
+    wait_count(&c, "[data-testid=message]", 0, "new chat").await;
     assert_eq!(focused(&c).await, "composer");
 
     // Settings: Esc closes the dialog and the focus goes back.
@@ -1058,9 +1048,10 @@ async fn rename_and_delete_through_the_in_app_dialogs_by_keyboard() {
     let (_server, _driver, c) = app_with_rich_server().await;
     send_text(&c, "hello").await;
     first_answer_done(&c).await;
-    wait_for(
+    wait_count(
         &c,
-        "return document.querySelectorAll('[data-testid=conversation-item]').length === 1",
+        "[data-testid=conversation-item]",
+        1,
         "the conversation in the sidebar",
     )
     .await;
@@ -1142,12 +1133,7 @@ async fn rename_and_delete_through_the_in_app_dialogs_by_keyboard() {
     keys(&c, ENTER).await;
     wait_for(&c, dialog_open, "the delete confirmation").await;
     keys(&c, ENTER).await;
-    wait_for(
-        &c,
-        "return document.querySelectorAll('[data-testid=conversation-item]').length === 0",
-        "the chat deleted",
-    )
-    .await;
+    wait_count(&c, "[data-testid=conversation-item]", 0, "the chat deleted").await;
     assert_eq!(js(&c, dialog_open).await, false);
     wait_for(
         &c,

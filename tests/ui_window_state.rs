@@ -9,8 +9,8 @@
 use runnel_testsupport as common;
 
 use common::window::{
-    app_env, app_pids, can_run, connect, count, js, restart, send_text, start_driver, wait_for,
-    Driver,
+    app_env, app_pids, can_run, click, connect, count, js, restart, send_text, start_driver,
+    wait_count, wait_for, Driver,
 };
 use common::{chat_and_models, content_event, Reply, TestServer};
 use fantoccini::Client;
@@ -88,9 +88,10 @@ async fn the_window_size_and_each_conversations_draft_are_back_after_a_restart()
     // A stored conversation with an unsent draft.
     send_text(&c, "first question").await;
     answered(&c, 1).await;
-    wait_for(
+    wait_count(
         &c,
-        "return document.querySelectorAll('[data-testid=conversation-item]').length === 1",
+        "[data-testid=conversation-item]",
+        1,
         "the conversation listed",
     )
     .await;
@@ -100,21 +101,17 @@ async fn the_window_size_and_each_conversations_draft_are_back_after_a_restart()
     let c = restart(&driver, c).await;
     assert_eq!(js(&c, size).await, before, "the window's size");
     // The conversation that was open is open again, with its draft.
-    wait_for(
+    wait_count(
         &c,
-        "return document.querySelectorAll('[data-testid=message]').length === 2",
+        "[data-testid=message]",
+        2,
         "the open conversation reopened",
     )
     .await;
     assert_eq!(composer_text(&c).await, "half a thought");
 
     // The new chat's draft is its own; the first one's stays with it.
-    c.find(fantoccini::Locator::Css("[data-testid=clear]"))
-        .await
-        .expect("new chat")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=clear]").await;
     assert_eq!(composer_text(&c).await, "");
     type_draft(&c, "a new idea").await;
     tokio::time::sleep(KEPT_AFTER).await;
@@ -147,12 +144,7 @@ async fn the_window_size_and_each_conversations_draft_are_back_after_a_restart()
     answered(&c, 2).await;
     tokio::time::sleep(KEPT_AFTER).await;
     let c = restart(&driver, c).await;
-    wait_for(
-        &c,
-        "return document.querySelectorAll('[data-testid=message]').length === 4",
-        "the conversation reopened",
-    )
-    .await;
+    wait_count(&c, "[data-testid=message]", 4, "the conversation reopened").await;
     assert_eq!(composer_text(&c).await, "");
     let kept = std::fs::read_to_string(data_dir(&driver).join("window-state.json"))
         .expect("window-state.json");

@@ -266,6 +266,15 @@ pub async fn wait_for(c: &Client, script: &str, what: &str) {
     }
 }
 
+/// Waits up to 30 s until exactly `n` elements match `sel`.
+pub async fn wait_count(c: &Client, sel: &str, n: u64, what: &str) {
+    let script = format!(
+        "return document.querySelectorAll({}).length === {n}",
+        serde_json::json!(sel)
+    );
+    wait_for(c, &script, what).await;
+}
+
 /// Types `text` in the composer and presses Enter.
 pub async fn send_text(c: &Client, text: &str) {
     let composer = css(c, "[data-testid=composer]").await;
