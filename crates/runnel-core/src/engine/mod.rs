@@ -7,12 +7,15 @@
 
 pub mod endpoint;
 mod http;
+pub mod local;
 mod models;
 mod run;
 
 pub use http::parse_retry_after;
 pub use models::parse_models;
+use run::record;
 
+use crate::protocol::ProviderKind;
 use crate::types::answer::{estimate_tokens, Answer, Delta, Usage};
 use crate::types::chat::ChatMessage;
 use crate::types::error::{error_chain, EngineError, TimeoutPhase};
@@ -118,6 +121,9 @@ pub enum EngineEvent {
     Delta(Delta),
     /// All events of one network read have been reported: a good moment to flush output.
     ReadEnd,
+    /// Something the user should see beside the answer: a local model
+    /// loading or waiting its turn, old turns left out to fit its context.
+    Notice(String),
 }
 
 /// How the stream ended.
@@ -264,35 +270,62 @@ impl Engine {
         cancel: &CancellationToken,
         on_event: &mut (dyn FnMut(EngineEvent) + Send),
     ) -> StreamResult {
-        let mut run = run::Run {
-            ask: run::Ask {
-                engine: self,
+        let (outcome, answer, mut metrics, started) = if endpoint.kind == ProviderKind::Local {
+            let started = Instant::now();
+            let mut answer = Answer::default();
+            let mut metrics = Metrics::default();
+            let run = local::chat(
                 endpoint,
                 messages,
-                options,
                 cancel,
-            },
-            started: Instant::now(),
-            answer: Answer::default(),
-            metrics: Metrics::default(),
-            on_event,
+                on_event,
+                &mut answer,
+                &mut metrics,
+                started,
+            );
+            let outcome = match self.config.answer_deadline {
+                Some(limit) => match tokio::time::timeout(limit, run).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Outcome::Error(EngineError::Timeout {
+                        phase: TimeoutPhase::Total,
+                        after: limit,
+                    }),
+                },
+                None => run.await,
+            };
+            (outcome, answer, metrics, started)
+        } else {
+            let mut run = run::Run {
+                ask: run::Ask {
+                    engine: self,
+                    endpoint,
+                    messages,
+                    options,
+                    cancel,
+                },
+                started: Instant::now(),
+                answer: Answer::default(),
+                metrics: Metrics::default(),
+                on_event,
+            };
+            let outcome = match self.config.answer_deadline {
+                Some(limit) => match tokio::time::timeout(limit, run.run()).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Outcome::Error(EngineError::Timeout {
+                        phase: TimeoutPhase::Total,
+                        after: limit,
+                    }),
+                },
+                None => run.run().await,
+            };
+            let run::Run {
+                answer,
+                metrics,
+                started,
+                ..
+            } = run;
+            (outcome, answer, metrics, started)
         };
-        let outcome = match self.config.answer_deadline {
-            Some(limit) => match tokio::time::timeout(limit, run.run()).await {
-                Ok(outcome) => outcome,
-                Err(_) => Outcome::Error(EngineError::Timeout {
-                    phase: TimeoutPhase::Total,
-                    after: limit,
-                }),
-            },
-            None => run.run().await,
-        };
-        let run::Run {
-            answer,
-            mut metrics,
-            started,
-            ..
-        } = run;
         let outcome = match (outcome, &endpoint.api_key) {
             (Outcome::Error(e), Some(k)) => Outcome::Error(e.redacted(k.expose())),
             (o, _) => o,

@@ -10,7 +10,7 @@ use super::http::{
 use super::{ms, ChatOptions, Engine, EngineEvent, Metrics, Outcome, MAX_ANSWER_BYTES};
 use crate::engine::endpoint::Endpoint;
 use crate::protocol::sse::SseDecoder;
-use crate::protocol::{ChatRequest, Control, Protocol};
+use crate::protocol::{ChatRequest, Control, Protocol, StreamAssembler};
 use crate::types::answer::{Answer, Delta};
 use crate::types::chat::ChatMessage;
 use crate::types::error::{
@@ -74,6 +74,7 @@ impl Ask<'_> {
             include_usage,
             max_tokens: endpoint.max_tokens,
             thinking_budget: endpoint.thinking_budget,
+            sampling: endpoint.sampling,
         });
         let accept = if self.options.stream {
             "text/event-stream"
@@ -228,10 +229,27 @@ impl Run<'_> {
     /// while the model thinks); after it only events do, so comments alone
     /// cannot hold an answer open past the idle timeout.
     async fn read_stream(&mut self, response: reqwest::Response) -> Outcome {
+        let mut assembler = self.ask.endpoint.kind.assembler();
+        let outcome = self.read_events(response, &mut assembler).await;
+        // Text the assembler held back (a possible `<think>` tag) is kept,
+        // however the stream ended.
+        let mut rest = Vec::new();
+        assembler.finish(&mut rest);
+        for d in rest {
+            self.record(&d);
+            (self.on_event)(EngineEvent::Delta(d));
+        }
+        outcome
+    }
+
+    async fn read_events(
+        &mut self,
+        response: reqwest::Response,
+        assembler: &mut StreamAssembler,
+    ) -> Outcome {
         let config = &self.ask.engine.config;
         let mut body = response.bytes_stream();
         let mut decoder = SseDecoder::new();
-        let mut assembler = self.ask.endpoint.kind.assembler();
         let mut deltas: Vec<Delta> = Vec::new();
         let mut got_bytes = false;
         let mut last_progress = tokio::time::Instant::now();
@@ -370,7 +388,7 @@ impl Run<'_> {
 }
 
 /// Appends `d` to the answer; the first piece of content sets the TTFT.
-fn record(d: &Delta, answer: &mut Answer, metrics: &mut Metrics, started: Instant) {
+pub(super) fn record(d: &Delta, answer: &mut Answer, metrics: &mut Metrics, started: Instant) {
     let bookkeeping = matches!(
         d,
         Delta::Usage(_) | Delta::Finish(_) | Delta::ThinkingStart { .. } | Delta::Signature(_)

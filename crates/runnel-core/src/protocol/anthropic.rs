@@ -58,13 +58,17 @@ impl Protocol for Anthropic {
     }
 
     fn request_body(&self, r: &ChatRequest<'_>) -> Value {
-        request_body(
+        let mut body = request_body(
             r.model,
             r.messages,
-            r.max_tokens,
+            r.sampling.max_tokens.unwrap_or(r.max_tokens),
             r.thinking_budget,
             r.stream,
-        )
+        );
+        let mut rest = r.sampling;
+        rest.max_tokens = None;
+        rest.apply(&mut body);
+        body
     }
 
     fn asks_for_stream_usage(&self) -> bool {

@@ -8,8 +8,10 @@
 //! above it: it only cuts bytes into events.
 
 pub mod anthropic;
+pub mod local;
 pub mod openai;
 pub mod sse;
+pub mod think;
 
 use crate::types::answer::Delta;
 use crate::types::chat::ChatMessage;
@@ -27,6 +29,8 @@ pub enum ProviderKind {
     OpenaiCompatible,
     /// Anthropic Messages.
     Anthropic,
+    /// GGUF models run in this process by llama.cpp (no HTTP).
+    Local,
 }
 
 impl ProviderKind {
@@ -35,6 +39,7 @@ impl ProviderKind {
         match self {
             Self::OpenaiCompatible => "openai-compatible",
             Self::Anthropic => "anthropic",
+            Self::Local => "local",
         }
     }
 
@@ -42,36 +47,99 @@ impl ProviderKind {
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
             Self::OpenaiCompatible => &["openai"],
-            Self::Anthropic => &[],
+            Self::Anthropic | Self::Local => &[],
         }
     }
 
-    /// Parses a kind's name or alias (`openai-compatible`, `openai`, `anthropic`).
+    /// Parses a kind's name or alias (`openai-compatible`, `openai`,
+    /// `anthropic`, `local`).
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
         Self::ALL
             .into_iter()
+            .chain([Self::Local])
             .find(|k| k.as_str() == s || k.aliases().contains(&s))
     }
 }
 
 impl ProviderKind {
-    /// Every kind, in the order the window lists them.
+    /// Every HTTP kind, in the order the window's provider form lists them
+    /// (the local kind is built in, not added by hand).
     pub const ALL: [ProviderKind; 2] = [Self::OpenaiCompatible, Self::Anthropic];
 
-    /// The protocol that talks to providers of this kind.
+    /// The protocol that talks to providers of this kind. The local kind
+    /// speaks none over HTTP: the engine runs it in process, and its
+    /// protocol only refuses (see [`local::Local`]).
     pub fn protocol(self) -> &'static dyn Protocol {
         match self {
             Self::OpenaiCompatible => &openai::OpenAi,
             Self::Anthropic => &anthropic::Anthropic,
+            Self::Local => &local::Local,
         }
     }
 
     /// A fresh stream assembler of this kind's protocol.
     pub fn assembler(self) -> StreamAssembler {
         match self {
-            Self::OpenaiCompatible => StreamAssembler::OpenAi(openai::ChunkAssembler::new()),
+            Self::OpenaiCompatible | Self::Local => {
+                StreamAssembler::OpenAi(openai::ChunkAssembler::new())
+            }
             Self::Anthropic => StreamAssembler::Anthropic(anthropic::EventAssembler::new()),
+        }
+    }
+}
+
+/// Sampling settings a conversation or `runnel ask` chose; None leaves the
+/// provider's (or the local model's) default.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ts_rs::TS)]
+pub struct Sampling {
+    /// Temperature (0 = most deterministic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    /// Nucleus sampling threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    /// Most tokens of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+/// Highest temperature accepted.
+pub const MAX_TEMPERATURE: f32 = 2.0;
+
+impl Sampling {
+    /// Checks the values people can type: temperature 0-2, top-p above 0
+    /// up to 1, max tokens at least 1. The error says which is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(t) = self.temperature {
+            if !(0.0..=MAX_TEMPERATURE).contains(&t) {
+                return Err(format!(
+                    "the temperature must be between 0 and {MAX_TEMPERATURE} (got {t})"
+                ));
+            }
+        }
+        if let Some(p) = self.top_p {
+            if !(p > 0.0 && p <= 1.0) {
+                return Err(format!("top-p must be above 0 and at most 1 (got {p})"));
+            }
+        }
+        if self.max_tokens == Some(0) {
+            return Err("max tokens must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Adds the set values to an OpenAI-style or Anthropic JSON body
+    /// (`temperature`, `top_p`, `max_tokens`).
+    pub fn apply(&self, body: &mut serde_json::Value) {
+        if let Some(t) = self.temperature {
+            body["temperature"] = serde_json::json!(t);
+        }
+        if let Some(p) = self.top_p {
+            body["top_p"] = serde_json::json!(p);
+        }
+        if let Some(n) = self.max_tokens {
+            body["max_tokens"] = serde_json::json!(n);
         }
     }
 }
@@ -93,6 +161,8 @@ pub struct ChatRequest<'a> {
     pub max_tokens: u32,
     /// Extended thinking budget, when thinking is on.
     pub thinking_budget: Option<u32>,
+    /// Temperature, top-p and max tokens, where set.
+    pub sampling: Sampling,
 }
 
 /// One provider protocol.
@@ -150,6 +220,13 @@ impl StreamAssembler {
         match self {
             Self::OpenAi(a) => a.on_event(ev, out),
             Self::Anthropic(a) => a.on_event(ev, out),
+        }
+    }
+
+    /// The stream ended, however: pushes anything held back.
+    pub fn finish(&mut self, out: &mut Vec<Delta>) {
+        if let Self::OpenAi(a) = self {
+            a.finish(out);
         }
     }
 }

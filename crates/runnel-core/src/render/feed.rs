@@ -34,6 +34,12 @@ pub enum UiOp {
         /// Why.
         reason: String,
     },
+    /// A notice beside the answer (a local model loading or waiting its
+    /// turn, old turns left out); it replaces the previous notice.
+    Notice {
+        /// What to show.
+        text: String,
+    },
     /// Append plain text to the Thinking section.
     Reasoning {
         /// Text to append.
@@ -215,6 +221,7 @@ impl UiFeed {
                 reason,
             }),
             EngineEvent::ReadEnd => {}
+            EngineEvent::Notice(text) => self.ops.push(UiOp::Notice { text }),
             EngineEvent::Delta(d) => match d {
                 Delta::Text(t) => {
                     self.md.push(&t, &mut self.md_ops);

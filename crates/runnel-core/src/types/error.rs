@@ -36,6 +36,9 @@ pub enum ErrorKind {
     Storage,
     /// A bug or a failed background task; the message says what.
     Internal,
+    /// A local model could not be used: missing, damaged, too big for
+    /// memory, or failed while answering.
+    Model,
 }
 
 impl ErrorKind {
@@ -55,13 +58,14 @@ impl ErrorKind {
             Self::Invalid => "invalid",
             Self::Storage => "storage",
             Self::Internal => "internal",
+            Self::Model => "model",
         }
     }
 }
 
 impl ErrorKind {
     /// Every kind, in the order of the UI contract.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         Self::Auth,
         Self::NotFound,
         Self::RateLimited,
@@ -75,6 +79,7 @@ impl ErrorKind {
         Self::Invalid,
         Self::Storage,
         Self::Internal,
+        Self::Model,
     ];
 
     /// The kind with this name; None for an unknown one.
@@ -145,6 +150,12 @@ pub enum EngineError {
         /// What it answered, shortened.
         detail: String,
     },
+    /// A local model could not be loaded or run.
+    #[error("{message}")]
+    Model {
+        /// What went wrong, and what to do.
+        message: String,
+    },
     /// The request could not be made as configured (no key, bad base URL).
     #[error("{message}")]
     Config {
@@ -214,6 +225,7 @@ impl EngineError {
                 _ => ErrorKind::Stream,
             },
             Self::Config { kind, .. } => *kind,
+            Self::Model { .. } => ErrorKind::Model,
         }
     }
 
@@ -276,6 +288,9 @@ impl EngineError {
             },
             Self::Config { kind, message } => Self::Config {
                 kind,
+                message: r(message),
+            },
+            Self::Model { message } => Self::Model {
                 message: r(message),
             },
             t @ Self::Timeout { .. } => t,

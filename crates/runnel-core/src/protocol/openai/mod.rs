@@ -10,6 +10,7 @@
 //! objects, `finish_reason: "error"`, vLLM's `{"object": "error"}`.
 
 use crate::protocol::sse::SseEvent;
+use crate::protocol::think::ThinkSplitter;
 use crate::protocol::{ChatRequest, Control, Protocol};
 use crate::types::answer::{Delta, Usage};
 use crate::types::chat::ChatMessage;
@@ -46,7 +47,9 @@ impl Protocol for OpenAi {
     }
 
     fn request_body(&self, r: &ChatRequest<'_>) -> Value {
-        request_body(r.model, r.messages, r.stream, r.stream && r.include_usage)
+        let mut body = request_body(r.model, r.messages, r.stream, r.stream && r.include_usage);
+        r.sampling.apply(&mut body);
+        body
     }
 
     fn asks_for_stream_usage(&self) -> bool {
@@ -74,7 +77,16 @@ impl Protocol for OpenAi {
     }
 
     fn whole_body(&self, body: &Value) -> Result<Vec<Delta>, EngineError> {
-        completion_deltas(body)
+        let mut think = ThinkSplitter::new();
+        let mut out = Vec::new();
+        for d in completion_deltas(body)? {
+            match d {
+                Delta::Text(t) => think.push(&t, &mut out),
+                other => out.push(other),
+            }
+        }
+        think.finish(&mut out);
+        Ok(out)
     }
 }
 
@@ -109,6 +121,8 @@ struct Slot {
 pub struct ChunkAssembler {
     slots: Vec<Slot>,
     shape: Shape,
+    /// Moves inline `<think>…</think>` text into the reasoning.
+    think: ThinkSplitter,
 }
 
 /// The bytes around the `content` string of the last chunk whose only effect
@@ -189,8 +203,45 @@ impl ChunkAssembler {
     }
 
     /// Handles one SSE event, appending deltas to `out`. An error ends the
-    /// stream; deltas pushed before it still count.
+    /// stream; deltas pushed before it still count. Inline `<think>` text at
+    /// the start of the answer comes out as reasoning.
     pub fn on_event(
+        &mut self,
+        ev: &SseEvent,
+        out: &mut Vec<Delta>,
+    ) -> Result<Control, EngineError> {
+        let from = out.len();
+        let control = self.on_event_raw(ev, out);
+        if self.think.passing() || out.len() == from {
+            if control.is_err() || matches!(control, Ok(Control::Done)) {
+                self.think.finish(out);
+            }
+            return control;
+        }
+        let fresh: Vec<Delta> = out.drain(from..).collect();
+        for d in fresh {
+            match d {
+                Delta::Text(t) => self.think.push(&t, out),
+                Delta::Finish(reason) => {
+                    self.think.finish(out);
+                    out.push(Delta::Finish(reason));
+                }
+                other => out.push(other),
+            }
+        }
+        if control.is_err() || matches!(control, Ok(Control::Done)) {
+            self.think.finish(out);
+        }
+        control
+    }
+
+    /// The stream ended (or broke): text held back while looking for a
+    /// `<think>` tag is pushed as it stands.
+    pub fn finish(&mut self, out: &mut Vec<Delta>) {
+        self.think.finish(out);
+    }
+
+    fn on_event_raw(
         &mut self,
         ev: &SseEvent,
         out: &mut Vec<Delta>,
@@ -831,7 +882,8 @@ mod tests {
                 id: None,
                 retry: None,
             };
-            if let Err(e) = asm.on_event(&ev, &mut out) {
+            // The raw path: inline-thinking splitting is tested on its own.
+            if let Err(e) = asm.on_event_raw(&ev, &mut out) {
                 return (out, Some(e.to_string()));
             }
         }

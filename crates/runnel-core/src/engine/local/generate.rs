@@ -1,0 +1,304 @@
+//! One generation with llama.cpp, on a blocking thread: template the
+//! conversation with the model's own chat template, fit it in the context
+//! (dropping the oldest turns, never the system prompt), process the prompt
+//! in batches, then sample token by token until an end-of-generation token,
+//! the token limit, or Stop. Every piece of text goes out as soon as it is
+//! whole UTF-8.
+
+use super::{GenEvent, GenRequest, GenStats};
+use crate::types::chat::Role;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Tokens processed per prompt batch.
+pub const PROMPT_BATCH: u32 = 512;
+/// Output tokens always left free in the context when old turns are dropped.
+pub const MIN_ANSWER_ROOM: u32 = 256;
+/// The template used when a model carries none that llama.cpp knows.
+pub const FALLBACK_TEMPLATE: &str = "chatml";
+
+/// Why a generation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    /// The model or its context could not be used.
+    #[error("{0}")]
+    Model(String),
+}
+
+fn model_error(what: &str, e: impl std::fmt::Display) -> GenError {
+    GenError::Model(format!("{what}: {e}"))
+}
+
+/// `messages` written with the chat template `template`.
+pub fn apply_template(
+    model: &LlamaModel,
+    template: &LlamaChatTemplate,
+    messages: &[(Role, &str)],
+) -> Result<String, GenError> {
+    let chat = messages
+        .iter()
+        .map(|(role, text)| LlamaChatMessage::new(role.as_str().to_owned(), (*text).to_owned()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| model_error("a message cannot be given to the model", e))?;
+    model
+        .apply_chat_template(template, &chat, true)
+        .map_err(|e| model_error("the conversation could not be templated", e))
+}
+
+/// The conversation as the model's own chat template writes it; with a
+/// named fallback (and a notice) when it has none llama.cpp knows.
+pub fn templated_prompt(
+    model: &LlamaModel,
+    messages: &[(Role, &str)],
+    notices: &mut Vec<String>,
+) -> Result<String, GenError> {
+    let own = model.chat_template(None).ok();
+    if let Some(t) = &own {
+        if let Ok(prompt) = apply_template(model, t, messages) {
+            return Ok(prompt);
+        }
+    }
+    let fallback = LlamaChatTemplate::new(FALLBACK_TEMPLATE)
+        .map_err(|e| model_error("the fallback chat template", e))?;
+    let prompt = apply_template(model, &fallback, messages)?;
+    notices.push(match own {
+        Some(_) => format!(
+            "This model's chat template is not one llama.cpp knows: using the {FALLBACK_TEMPLATE} template."
+        ),
+        None => format!("This model carries no chat template: using the {FALLBACK_TEMPLATE} template."),
+    });
+    Ok(prompt)
+}
+
+/// The prompt's tokens, with the conversation cut to fit `n_ctx` minus
+/// room for the answer: the oldest turns after the system prompt go first.
+fn fitted_tokens(
+    model: &LlamaModel,
+    request: &GenRequest,
+    n_ctx: u32,
+    notices: &mut Vec<String>,
+) -> Result<(Vec<LlamaToken>, usize), GenError> {
+    let room = request.max_tokens.clamp(1, MIN_ANSWER_ROOM.max(1));
+    let limit = n_ctx.saturating_sub(room) as usize;
+    let system = usize::from(request.messages.first().map(|m| m.0) == Some(Role::System));
+    let mut dropped = 0usize;
+    loop {
+        let kept: Vec<(Role, &str)> = request.messages[..system]
+            .iter()
+            .chain(&request.messages[system + dropped..])
+            .map(|(r, t)| (*r, t.as_str()))
+            .collect();
+        let mut tpl_notices = Vec::new();
+        let prompt = templated_prompt(model, &kept, &mut tpl_notices)?;
+        let tokens = tokenize(model, &prompt);
+        if tokens.len() <= limit {
+            notices.extend(tpl_notices);
+            if dropped > 0 {
+                notices.push(format!(
+                    "The conversation is longer than this model's context ({n_ctx} tokens): \
+                     the oldest {dropped} message(s) were left out of this answer."
+                ));
+            }
+            return Ok((tokens, dropped));
+        }
+        // Keep at least the last message.
+        if system + dropped + 1 >= request.messages.len() {
+            return Err(GenError::Model(format!(
+                "The message is too long for this model: {} tokens, and its context holds {n_ctx} \
+                 (with {room} left for the answer).",
+                tokens.len()
+            )));
+        }
+        dropped += 1;
+    }
+}
+
+/// Tokens of a templated prompt: special tokens parsed, the model's BOS
+/// added when it wants one and the template did not already write it.
+fn tokenize(model: &LlamaModel, prompt: &str) -> Vec<LlamaToken> {
+    let vocab = model.vocab();
+    let mut tokens = vocab.tokenize(prompt.as_bytes(), true, true);
+    if tokens.len() >= 2 && tokens[0] == vocab.bos() && tokens[1] == vocab.bos() {
+        tokens.remove(0);
+    }
+    tokens
+}
+
+/// The sampler for the request's settings: greedy at temperature 0 (the
+/// same text every time), else llama.cpp's usual chain.
+fn sampler(request: &GenRequest) -> LlamaSampler {
+    if request.temperature <= 0.0 {
+        return LlamaSampler::greedy();
+    }
+    LlamaSampler::chain_simple([
+        LlamaSampler::top_k(40),
+        LlamaSampler::top_p(request.top_p.clamp(0.0, 1.0), 1),
+        LlamaSampler::min_p(0.05, 1),
+        LlamaSampler::temp(request.temperature),
+        LlamaSampler::dist(request.seed),
+    ])
+}
+
+/// Runs one generation. `send` gets notices and text pieces; `stop` is
+/// checked before every token.
+pub fn generate(
+    backend: &LlamaBackend,
+    model: &LlamaModel,
+    request: &GenRequest,
+    stop: &AtomicBool,
+    send: &mut dyn FnMut(GenEvent),
+) -> Result<GenStats, GenError> {
+    let n_ctx = request.context.min(model.n_ctx_train().max(1)).max(64);
+    let mut notices = Vec::new();
+    let (tokens, dropped) = fitted_tokens(model, request, n_ctx, &mut notices)?;
+    for n in notices {
+        send(GenEvent::Notice(n));
+    }
+    let threads = i32::try_from(request.threads.max(1)).unwrap_or(1);
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(PROMPT_BATCH)
+        .with_n_ubatch(PROMPT_BATCH)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut ctx = model.new_context(backend, params).map_err(|e| {
+        model_error(
+            "the model's context could not be made (is memory short?)",
+            e,
+        )
+    })?;
+    let mut stats = GenStats {
+        prompt_tokens: tokens.len() as u64,
+        dropped_messages: dropped,
+        ..GenStats::default()
+    };
+    let mut batch = LlamaBatch::new(PROMPT_BATCH as usize, 1);
+    let last = tokens.len().saturating_sub(1);
+    let prompt_started = std::time::Instant::now();
+    for (chunk_no, chunk) in tokens.chunks(PROMPT_BATCH as usize).enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            stats.stopped = true;
+            return Ok(stats);
+        }
+        batch.clear();
+        for (i, t) in chunk.iter().enumerate() {
+            let pos = chunk_no * PROMPT_BATCH as usize + i;
+            batch
+                .add(*t, pos as i32, &[0], pos == last)
+                .map_err(|e| model_error("the prompt batch", e))?;
+        }
+        ctx.decode(&mut batch)
+            .map_err(|e| model_error("the model could not read the prompt", e))?;
+    }
+    stats.prompt_ms = prompt_started.elapsed().as_secs_f64() * 1000.0;
+    send(GenEvent::Prompt {
+        tokens: stats.prompt_tokens,
+    });
+    let vocab = model.vocab();
+    let mut sampler = sampler(request);
+    let mut pos = tokens.len();
+    let mut pending: Vec<u8> = Vec::with_capacity(16);
+    let mut piece: Vec<u8> = Vec::with_capacity(16);
+    let gen_started = std::time::Instant::now();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            stats.stopped = true;
+            break;
+        }
+        if stats.completion_tokens >= u64::from(request.max_tokens) {
+            stats.finish = Some("length".into());
+            break;
+        }
+        if pos >= n_ctx as usize {
+            stats.finish = Some("length".into());
+            send(GenEvent::Notice(format!(
+                "The answer filled this model's context ({n_ctx} tokens) and was cut there."
+            )));
+            break;
+        }
+        let token = sampler.sample(&ctx, -1);
+        sampler.accept(token);
+        if vocab.is_eog(token) {
+            stats.finish = Some("stop".into());
+            break;
+        }
+        stats.completion_tokens += 1;
+        piece.clear();
+        vocab.token_to_piece_into(token, &mut piece, false, None);
+        pending.extend_from_slice(&piece);
+        send(GenEvent::Token(take_utf8(&mut pending)));
+        batch.clear();
+        batch
+            .add(token, pos as i32, &[0], true)
+            .map_err(|e| model_error("the token batch", e))?;
+        ctx.decode(&mut batch)
+            .map_err(|e| model_error("the model failed while answering", e))?;
+        pos += 1;
+    }
+    if !pending.is_empty() {
+        send(GenEvent::Tail(
+            String::from_utf8_lossy(&pending).into_owned(),
+        ));
+    }
+    stats.generate_ms = gen_started.elapsed().as_secs_f64() * 1000.0;
+    Ok(stats)
+}
+
+/// The longest whole-UTF-8 start of `buf`, removed from it. An incomplete
+/// character at the end waits for the next token; bytes that can never be
+/// UTF-8 become U+FFFD.
+fn take_utf8(buf: &mut Vec<u8>) -> String {
+    match std::str::from_utf8(buf) {
+        Ok(s) => {
+            let s = s.to_owned();
+            buf.clear();
+            s
+        }
+        Err(e) => {
+            let valid = e.valid_up_to();
+            match e.error_len() {
+                // Incomplete at the end: keep the tail for the next token.
+                None => {
+                    let s = String::from_utf8_lossy(&buf[..valid]).into_owned();
+                    buf.drain(..valid);
+                    s
+                }
+                Some(bad) => {
+                    let mut s = String::from_utf8_lossy(&buf[..valid + bad]).into_owned();
+                    buf.drain(..valid + bad);
+                    s.push_str(&take_utf8(buf));
+                    s
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_utf8;
+
+    #[test]
+    fn a_character_split_between_tokens_comes_out_whole() {
+        let crab = "🦀".as_bytes();
+        let mut buf = crab[..2].to_vec();
+        assert_eq!(take_utf8(&mut buf), "");
+        buf.extend_from_slice(&crab[2..]);
+        buf.extend_from_slice(b"ok");
+        assert_eq!(take_utf8(&mut buf), "🦀ok");
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn bytes_that_are_never_utf8_become_replacement_characters() {
+        let mut buf = vec![b'a', 0xff, b'b', 0xe2, 0x82];
+        assert_eq!(take_utf8(&mut buf), "a\u{fffd}b");
+        assert_eq!(buf, vec![0xe2, 0x82]);
+    }
+}
