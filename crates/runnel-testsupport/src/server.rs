@@ -466,3 +466,47 @@ pub fn answer_stream(words: &[&str]) -> Vec<u8> {
     out.extend(finish_events("stop", 5, words.len() as u64));
     out
 }
+
+/// A file download as a hub's storage serves it: the whole `body` (200), or
+/// from the request's `Range: bytes=N-` on (206 with Content-Range). With
+/// `drop_at`, the connection drops once the file's byte `drop_at` is
+/// reached (a dropped download).
+pub fn file_reply(body: &[u8], req: &Request, drop_at: Option<usize>) -> Reply {
+    let from = req
+        .header("range")
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.trim_end_matches('-').parse::<usize>().ok());
+    let (status, start) = match from {
+        Some(n) if n >= body.len() => return Reply::text(416, ""),
+        Some(n) => (206, n),
+        None => (200, 0),
+    };
+    let end = drop_at
+        .filter(|&d| d > start)
+        .unwrap_or(body.len())
+        .min(body.len());
+    let pieces = body[start..end]
+        .chunks(64 * 1024)
+        .map(|c| (Duration::ZERO, c.to_vec()))
+        .collect();
+    let mut headers = vec![(
+        "Content-Type".to_owned(),
+        "application/octet-stream".to_owned(),
+    )];
+    if status == 206 {
+        headers.push((
+            "Content-Range".into(),
+            format!("bytes {start}-{}/{}", body.len() - 1, body.len()),
+        ));
+    }
+    Reply::Stream {
+        status,
+        headers,
+        pieces,
+        end: if end < body.len() {
+            End::Drop
+        } else {
+            End::Finish
+        },
+    }
+}

@@ -239,6 +239,12 @@ impl Engine {
         })
     }
 
+    /// The HTTP client (proxy, timeouts, no redirects followed): model
+    /// downloads use it too, following redirects themselves.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &EngineConfig {
         &self.config

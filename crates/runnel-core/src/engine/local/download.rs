@@ -208,7 +208,8 @@ fn hash_existing(path: &std::path::Path) -> Result<(Sha256, u64), PullError> {
     Ok((hasher, n))
 }
 
-/// Downloads `request` into `library`, resuming a partial file left by an
+/// Downloads `request` into `library` with `client` (which must not follow
+/// redirects itself: the engine's does not), resuming a partial file left by an
 /// earlier try, and installs it once its hash and header check out.
 pub async fn pull(
     client: &reqwest::Client,
