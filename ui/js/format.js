@@ -21,6 +21,7 @@ export const ERROR_TITLES = /** @type {const} */ ({
   timeout: 'error.timeout',
   stream: 'error.stream',
   keychain: 'error.keychain',
+  model: 'error.model',
 });
 
 /** @param {string} kind */

@@ -113,10 +113,15 @@ export class AssistantView {
     });
     this.retrying = el('div', { class: 'retrying', 'data-testid': 'retrying' });
     this.retrying.hidden = true;
+    // A local model's state (loading, waiting its turn) until the answer
+    // starts, and notices that stay (old turns left out).
+    this.notice = el('div', { class: 'stream-notice', 'data-testid': 'stream-notice', role: 'status' });
+    this.notice.hidden = true;
+    this.noticeLasts = false;
     this.answer = el('div', { class: 'answer', 'data-testid': 'answer' });
     this.open = el('div', { class: 'open-block' });
     this.answer.append(this.open);
-    this.root.append(this.retrying, this.answer);
+    this.root.append(this.retrying, this.notice, this.answer);
     /** @type {HTMLDetailsElement|null} */ this.reasoning = null;
     /** @type {Text|null} */ this.reasoningText = null;
     /** @type {Text|null} */ this.codeText = null;
@@ -135,6 +140,9 @@ export class AssistantView {
     for (const op of coalesceOps(ops)) {
       switch (op.op) {
         case 'retrying': this.showRetrying(op); break;
+        case 'waiting': this.showNotice(t('stream.waiting'), false); break;
+        case 'loading': this.showNotice(t('stream.loading', { p: op.percent }), false); break;
+        case 'notice': this.showNotice(op.text, true); break;
         case 'reasoning': this.appendReasoning(op.text); break;
         case 'block': this.appendBlock(op.html); break;
         case 'open': this.answerStarted(); setSanitizedHtml(this.open, op.html); break;
@@ -166,8 +174,23 @@ export class AssistantView {
     setText(this.retrying, '');
   }
 
+  /**
+   * @param {string} text
+   * @param {boolean} lasts kept after the answer starts
+   */
+  showNotice(text, lasts) {
+    if (this.noticeLasts && !lasts) return;
+    this.noticeLasts = lasts;
+    this.notice.hidden = false;
+    setText(this.notice, text);
+  }
+
   answerStarted() {
     this.clearRetrying();
+    if (!this.noticeLasts && !this.notice.hidden) {
+      this.notice.hidden = true;
+      setText(this.notice, '');
+    }
     if (this.reasoning && !this.answerSeen) this.reasoning.open = false;
     this.answerSeen = true;
   }

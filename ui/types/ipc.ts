@@ -11,7 +11,7 @@ kind: ErrorKind,
  */
 message: string, };
 
-export type ErrorKind = "auth" | "not_found" | "rate_limited" | "bad_request" | "server" | "overloaded" | "network" | "timeout" | "stream" | "keychain" | "invalid" | "storage" | "internal";
+export type ErrorKind = "auth" | "not_found" | "rate_limited" | "bad_request" | "server" | "overloaded" | "network" | "timeout" | "stream" | "keychain" | "invalid" | "storage" | "internal" | "model";
 
 export type ErrorInfo = { 
 /**
@@ -203,7 +203,7 @@ no_stream_options?: boolean,
  */
 max_tokens?: number | null, };
 
-export type ProviderKind = "openai-compatible" | "anthropic";
+export type ProviderKind = "openai-compatible" | "anthropic" | "local";
 
 export type ModelCache = { 
 /**
@@ -608,7 +608,15 @@ delay_ms: number,
 /**
  * Why.
  */
-reason: string, } | { "op": "reasoning", 
+reason: string, } | { "op": "notice", 
+/**
+ * What to show.
+ */
+text: string, } | { "op": "waiting" } | { "op": "loading", 
+/**
+ * 0-100.
+ */
+percent: number, } | { "op": "reasoning", 
 /**
  * Text to append.
  */

@@ -46,6 +46,49 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Local models run on this computer (`runnel ask --provider local`).
+    Models {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        action: Option<ModelsAction>,
+    },
+}
+
+/// `runnel models ...`
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// List installed models (id, size, architecture, quantization, context),
+    /// then the catalog's models not yet installed.
+    List {
+        /// Print one JSON object: `installed` and `available` arrays.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a catalog model by id, or a .gguf by URL; progress on stderr.
+    /// Resumes a download that stopped; checks its sha256 before use.
+    Pull {
+        /// A catalog id (see `runnel models list`) or an http(s) URL of a .gguf file.
+        model: String,
+        /// The sha256 the file must have (hex) [default: the catalog's, else the hub's].
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+        /// Install it under this id [default: the catalog id, or the file's name].
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Copy a .gguf file from disk into the models folder (checked first).
+    Import {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Install it under this id [default: from the file's name].
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Delete an installed model.
+    Remove {
+        /// Its id.
+        id: String,
+    },
 }
 
 /// `runnel providers ...`
@@ -152,6 +195,7 @@ pub struct AskArgs {
     #[arg(long, conflicts_with_all = ["base_url", "api_key_env"])]
     pub provider: Option<String>,
     /// Base URL of an OpenAI-compatible API [env: OPENAI_BASE_URL] [default: https://api.openai.com/v1].
+    /// `--provider local` runs an installed local model instead (see `runnel models`).
     #[arg(long)]
     pub base_url: Option<String>,
     /// Model id [env: RUNNEL_MODEL without --provider] [default: the provider's, or gpt-4o-mini].
@@ -181,6 +225,15 @@ pub struct AskArgs {
     /// Continue a stored conversation (implies --save).
     #[arg(long, value_name = "ID")]
     pub conversation: Option<String>,
+    /// Sampling temperature, 0-2 (0: the most likely answer, the same each time on a local model).
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f32>,
+    /// Nucleus sampling threshold, above 0 up to 1.
+    #[arg(long, value_name = "P")]
+    pub top_p: Option<f32>,
+    /// Most tokens of the answer.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
     /// The prompt; `-` reads it from stdin.
     pub prompt: String,
 }

@@ -10,7 +10,7 @@ pub mod args;
 mod commands;
 mod output;
 
-pub use args::{AskArgs, Cli, Command, HistoryAction, KeyAction, ProvidersAction};
+pub use args::{AskArgs, Cli, Command, HistoryAction, KeyAction, ModelsAction, ProvidersAction};
 pub use output::AskJson;
 
 use clap::Parser;
@@ -68,6 +68,12 @@ pub fn main(open_window: fn() -> i32) -> i32 {
         Some(Command::History { action }) => {
             init_logging("error");
             commands::history::run(action, output::Term::detect(cli.raw))
+        }
+        Some(Command::Models { action }) => {
+            init_logging("error");
+            run_async(commands::models::run(
+                action.unwrap_or(ModelsAction::List { json: false }),
+            ))
         }
     }
 }

@@ -481,14 +481,6 @@ pub fn file_reply(body: &[u8], req: &Request, drop_at: Option<usize>) -> Reply {
         Some(n) => (206, n),
         None => (200, 0),
     };
-    let end = drop_at
-        .filter(|&d| d > start)
-        .unwrap_or(body.len())
-        .min(body.len());
-    let pieces = body[start..end]
-        .chunks(64 * 1024)
-        .map(|c| (Duration::ZERO, c.to_vec()))
-        .collect();
     let mut headers = vec![(
         "Content-Type".to_owned(),
         "application/octet-stream".to_owned(),
@@ -499,14 +491,21 @@ pub fn file_reply(body: &[u8], req: &Request, drop_at: Option<usize>) -> Reply {
             format!("bytes {start}-{}/{}", body.len() - 1, body.len()),
         ));
     }
-    Reply::Stream {
-        status,
-        headers,
-        pieces,
-        end: if end < body.len() {
-            End::Drop
-        } else {
-            End::Finish
+    match drop_at.filter(|&d| d > start && d < body.len()) {
+        // The whole rest, with its Content-Length.
+        None => Reply::Full {
+            status,
+            headers,
+            body: body[start..].to_vec(),
+        },
+        Some(end) => Reply::Stream {
+            status,
+            headers,
+            pieces: body[start..end]
+                .chunks(64 * 1024)
+                .map(|c| (Duration::ZERO, c.to_vec()))
+                .collect(),
+            end: End::Drop,
         },
     }
 }

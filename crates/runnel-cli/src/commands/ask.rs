@@ -8,6 +8,7 @@ use crate::output::{AskJson, Term};
 use crate::{fail, service};
 use runnel_core::config::env::Env;
 use runnel_core::engine::{ChatOptions, Engine, EngineEvent, Outcome};
+use runnel_core::protocol::Sampling;
 use runnel_core::store::{new_id, Store};
 use runnel_core::turn;
 use runnel_core::types::answer::Delta;
@@ -105,6 +106,24 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
             }
         }
     };
+    let sampling = Sampling {
+        temperature: args.temperature,
+        top_p: args.top_p,
+        max_tokens: args.max_tokens,
+    };
+    if let Err(e) = sampling.check() {
+        eprintln!("runnel: {e}");
+        return 2;
+    }
+    if sampling.temperature.is_some() {
+        endpoint.sampling.temperature = sampling.temperature;
+    }
+    if sampling.top_p.is_some() {
+        endpoint.sampling.top_p = sampling.top_p;
+    }
+    if sampling.max_tokens.is_some() {
+        endpoint.sampling.max_tokens = sampling.max_tokens;
+    }
     if let Err(e) = turn::check_thinking_budget(args.thinking_budget) {
         eprintln!("runnel: --thinking-budget {e}");
         return 2;
@@ -181,6 +200,18 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
                 delay.as_secs_f64().ceil(),
                 term.err(&reason)
             );
+        }
+        EngineEvent::Notice(n) => {
+            let _ = writeln!(err, "runnel: {}", term.err(&n));
+        }
+        EngineEvent::Waiting => {
+            let _ = writeln!(
+                err,
+                "runnel: waiting for the model to finish another answer"
+            );
+        }
+        EngineEvent::Loading { percent: 0 } => {
+            let _ = writeln!(err, "runnel: loading the model");
         }
         EngineEvent::ReadEnd => {
             // One flush per network read keeps latency low without a syscall per token.

@@ -3,4 +3,5 @@
 pub mod ask;
 pub mod history;
 pub mod key;
+pub mod models;
 pub mod providers;

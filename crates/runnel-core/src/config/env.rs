@@ -99,6 +99,14 @@ impl Env {
         }
     }
 
+    /// Where local models live: `RUNNEL_MODELS_DIR`, or the data dir's `models`.
+    pub fn models_dir(&self) -> PathBuf {
+        match self.get("RUNNEL_MODELS_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => self.data_dir().join("models"),
+        }
+    }
+
     /// The engine's timeouts and retries: defaults, then the settings'
     /// timeouts and retries, then `RUNNEL_CONNECT_TIMEOUT_MS`,
     /// `RUNNEL_FIRST_BYTE_TIMEOUT_MS`, `RUNNEL_IDLE_TIMEOUT_MS`,

@@ -74,6 +74,17 @@ impl Provider {
             .map(str::trim)
             .filter(|m| !m.is_empty())
             .unwrap_or(&self.default_model);
+        if self.kind == ProviderKind::Local {
+            let dir = env::Env::process().models_dir();
+            let model = if model.is_empty() {
+                first_local_model(&dir).unwrap_or_default()
+            } else {
+                model.to_owned()
+            };
+            let mut e = Endpoint::local(&dir, &model);
+            e.sampling.max_tokens = self.max_tokens;
+            return e;
+        }
         let mut e = Endpoint::new(&self.base_url, model, api_key, env::OPENAI_KEY_VAR);
         e.key_help = format!(
             "Add a key for {} in Settings (or run `runnel key set {}`).",
@@ -105,16 +116,37 @@ impl Provider {
         }
     }
 
-    /// True when requests go to this machine, where no key is needed.
+    /// True when requests go to this machine, where no key is needed (a
+    /// local server, or a model run in process).
     pub fn is_local(&self) -> bool {
-        is_loopback_url(&self.base_url)
+        self.kind == ProviderKind::Local || is_loopback_url(&self.base_url)
     }
+}
+
+/// The id of the built-in local provider (models run in process).
+pub const LOCAL_PROVIDER_ID: &str = "local";
+
+/// The first installed local model's id (by name), if any.
+pub fn first_local_model(dir: &std::path::Path) -> Option<String> {
+    crate::engine::local::library::Library::new(dir)
+        .list()
+        .ok()?
+        .into_iter()
+        .find(|m| m.info.is_ok())
+        .map(|m| m.id)
 }
 
 /// The built-in presets, in display order. Their ids are stable (CLI, tests).
 pub fn presets() -> Vec<Provider> {
     use ProviderKind::OpenaiCompatible as O;
     vec![
+        Provider::new(
+            LOCAL_PROVIDER_ID,
+            "On this computer",
+            ProviderKind::Local,
+            "",
+            "",
+        ),
         Provider::new(
             "openai",
             "OpenAI",
@@ -686,6 +718,7 @@ mod tests {
         assert_eq!(
             ids,
             [
+                "local",
                 "openai",
                 "openrouter",
                 "groq",

@@ -137,6 +137,9 @@ impl Endpoint {
     /// Checks that a request can be made: an HTTP(S) base URL, and a key unless
     /// the server is on this machine. The error says what to do.
     pub fn check(&self) -> Result<(), EngineError> {
+        if self.kind == ProviderKind::Local {
+            return self.check_local();
+        }
         self.check_base_url()?;
         if self.api_key.is_some() && self.base_url.starts_with("http://") && !self.is_loopback() {
             return Err(EngineError::Config {
@@ -155,6 +158,24 @@ impl Endpoint {
             });
         }
         Ok(())
+    }
+
+    /// A local endpoint is usable when its model is installed.
+    fn check_local(&self) -> Result<(), EngineError> {
+        let library = crate::engine::local::library::Library::new(&self.base_url);
+        if self.model.is_empty() {
+            return Err(EngineError::Model {
+                message: "No local model is installed yet: download one in Settings \
+                          (or `runnel models pull qwen2.5-1.5b`)."
+                    .into(),
+            });
+        }
+        library
+            .path_of(&self.model)
+            .map(|_| ())
+            .map_err(|e| EngineError::Model {
+                message: e.to_string(),
+            })
     }
 
     /// Checks that the base URL is an HTTP(S) URL.

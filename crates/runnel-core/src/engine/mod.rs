@@ -121,9 +121,16 @@ pub enum EngineEvent {
     Delta(Delta),
     /// All events of one network read have been reported: a good moment to flush output.
     ReadEnd,
-    /// Something the user should see beside the answer: a local model
-    /// loading or waiting its turn, old turns left out to fit its context.
+    /// Something the user should see beside the answer: old turns left
+    /// out to fit a local model's context, a fallback chat template.
     Notice(String),
+    /// The local model is busy with another answer: this one waits its turn.
+    Waiting,
+    /// A local model is loading: this percent is done.
+    Loading {
+        /// 0-100.
+        percent: u32,
+    },
 }
 
 /// How the stream ended.

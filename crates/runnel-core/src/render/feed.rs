@@ -34,11 +34,18 @@ pub enum UiOp {
         /// Why.
         reason: String,
     },
-    /// A notice beside the answer (a local model loading or waiting its
-    /// turn, old turns left out); it replaces the previous notice.
+    /// A notice beside the answer (old turns left out to fit the context);
+    /// it stays.
     Notice {
         /// What to show.
         text: String,
+    },
+    /// The local model is busy with another answer: this one waits.
+    Waiting,
+    /// A local model is loading: this percent is done.
+    Loading {
+        /// 0-100.
+        percent: u32,
     },
     /// Append plain text to the Thinking section.
     Reasoning {
@@ -222,6 +229,8 @@ impl UiFeed {
             }),
             EngineEvent::ReadEnd => {}
             EngineEvent::Notice(text) => self.ops.push(UiOp::Notice { text }),
+            EngineEvent::Loading { percent } => self.ops.push(UiOp::Loading { percent }),
+            EngineEvent::Waiting => self.ops.push(UiOp::Waiting),
             EngineEvent::Delta(d) => match d {
                 Delta::Text(t) => {
                     self.md.push(&t, &mut self.md_ops);

@@ -272,8 +272,13 @@ impl Service {
         };
         let problem = endpoint.check().err().map(|e| e.to_string());
         ProviderView {
+            // A local model is usable once one is installed.
+            usable: if p.kind == ProviderKind::Local {
+                problem.is_none()
+            } else {
+                !needs_key || key.set
+            },
             problem,
-            usable: !needs_key || key.set,
             provider: p.clone(),
             key_label,
             key,
@@ -302,8 +307,11 @@ impl Service {
             .and_then(|id| providers.iter().find(|p| p.provider.id == id))
             .is_some_and(|p| p.usable);
         let env_usable = providers.iter().any(|p| p.from_env && p.usable);
+        let local_usable = providers
+            .iter()
+            .any(|p| p.provider.kind == ProviderKind::Local && p.usable);
         UiState {
-            onboarding: !default_usable && !env_usable,
+            onboarding: !default_usable && !env_usable && !local_usable,
             default_provider: settings.default_provider.clone(),
             theme: settings.theme,
             language: settings.language,
@@ -652,6 +660,17 @@ impl Service {
             }
         }
         let endpoint = self.endpoint(Some(provider_id), None).await?;
+        if endpoint.kind == ProviderKind::Local {
+            // Installed models, read from the models folder (never cached).
+            let dir = std::path::PathBuf::from(&endpoint.base_url);
+            let list = tokio::task::spawn_blocking(move || {
+                crate::engine::local::library::Library::new(dir).list()
+            })
+            .await
+            .map_err(|e| ServiceError::Invalid(format!("listing local models failed: {e}")))?
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            return Ok(list.into_iter().map(|m| m.id).collect());
+        }
         let models = self.engine().list_models(&endpoint).await?;
         if provider_id != ENV_PROVIDER_ID {
             let (id, list) = (provider_id.to_owned(), models.clone());
@@ -675,8 +694,15 @@ impl Service {
             None => match (&settings.default_provider, &self.env) {
                 (Some(d), _) => d.clone(),
                 (None, Some(_)) => ENV_PROVIDER_ID.to_owned(),
+                // No default and none in the environment: an installed local model.
+                (None, None)
+                    if crate::config::first_local_model(&self.vars.models_dir()).is_some() =>
+                {
+                    crate::config::LOCAL_PROVIDER_ID.to_owned()
+                }
                 (None, None) => return Err(ServiceError::Invalid(
-                    "No provider is set up yet: choose one in Settings (or `runnel providers`)."
+                    "No provider is set up yet: choose one in Settings, download a local model \
+                     (`runnel models pull qwen2.5-1.5b`), or see `runnel providers`."
                         .into(),
                 )),
             },
@@ -691,7 +717,9 @@ impl Service {
             .provider(&id)
             .cloned()
             .ok_or_else(|| ServiceError::Settings(SettingsError::NoSuchProvider(id.clone())))?;
-        let key = if provider.is_local() {
+        let key = if provider.kind == ProviderKind::Local {
+            None
+        } else if provider.is_local() {
             // A local server may still want a key: use it when one is saved.
             let this = self.clone();
             let pid = id.clone();

@@ -267,9 +267,26 @@ pub async fn pull(
                     })
                 }
             }
-            let rest = fetched.response.content_length();
+            // The size: the hub's, else the Content-Range total, else what
+            // the Content-Length says is left (read from the headers:
+            // reqwest's content_length() is the body's size hint).
+            let headers = fetched.response.headers();
+            let header = |name: reqwest::header::HeaderName| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let range_total = header(reqwest::header::CONTENT_RANGE).and_then(|r| {
+                r.rsplit('/')
+                    .next()
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+            });
+            let rest =
+                header(reqwest::header::CONTENT_LENGTH).and_then(|l| l.trim().parse::<u64>().ok());
             total = fetched
                 .linked_size
+                .or(range_total)
                 .or_else(|| rest.map(|r| r + done))
                 .or(total);
             if let Some(t) = total {

@@ -72,9 +72,13 @@ pub struct GenRequest {
 /// What a generation reports while it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GenEvent {
-    /// Something the user should know (old turns dropped, a fallback
-    /// template, waiting for another answer, loading).
+    /// Something the user should know about this answer (old turns
+    /// left out, a fallback template, the context filled).
     Notice(String),
+    /// Loading the model: this percent is done.
+    Loading(u32),
+    /// Another answer from this model runs: this one waits its turn.
+    Waiting,
     /// The prompt was read: its token count.
     Prompt {
         /// Tokens of the templated prompt.
@@ -275,9 +279,7 @@ impl LocalRuntime {
         let mut turn = match slot.turn.clone().try_lock_owned() {
             Ok(g) => g,
             Err(_) => {
-                on_event(GenEvent::Notice(
-                    "Waiting for this model to finish another answer…".into(),
-                ));
+                on_event(GenEvent::Waiting);
                 tokio::select! {
                     biased;
                     _ = cancel.cancelled() => return Ok(GenStats { stopped: true, ..GenStats::default() }),
@@ -371,10 +373,7 @@ impl LocalRuntime {
                 .map_err(|e| model_error(e.to_string()))?
         };
         system::check_fits(info.file_size)?;
-        on_event(GenEvent::Notice(format!(
-            "Loading {}…",
-            info.name.as_deref().unwrap_or(&info.architecture)
-        )));
+        on_event(GenEvent::Loading(0));
         let aborted = Arc::new(AtomicBool::new(false));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
         let task = {
@@ -410,7 +409,7 @@ impl LocalRuntime {
                     return Ok(None);
                 }
                 pct = rx.recv() => match pct {
-                    Some(p) if p < 100 => on_event(GenEvent::Notice(format!("Loading the model: {p}%"))),
+                    Some(p) if p < 100 => on_event(GenEvent::Loading(p)),
                     Some(_) => {}
                     None => break (&mut task).await,
                 },
@@ -514,6 +513,8 @@ pub(super) async fn chat(
         .generate(&path, request, cancel, &mut |ev| {
             let text = match ev {
                 GenEvent::Notice(n) => return on_event(EngineEvent::Notice(n)),
+                GenEvent::Loading(percent) => return on_event(EngineEvent::Loading { percent }),
+                GenEvent::Waiting => return on_event(EngineEvent::Waiting),
                 GenEvent::Prompt { tokens } => {
                     usage.input_tokens = tokens;
                     return;
