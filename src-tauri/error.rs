@@ -47,3 +47,15 @@ impl From<StoreError> for IpcError {
         Self::new(e.kind(), e.to_string())
     }
 }
+
+impl From<runnel_core::engine::local::download::PullError> for IpcError {
+    fn from(e: runnel_core::engine::local::download::PullError) -> Self {
+        Self::new(e.kind(), e.to_string())
+    }
+}
+
+impl From<runnel_core::engine::local::library::LibraryError> for IpcError {
+    fn from(e: runnel_core::engine::local::library::LibraryError) -> Self {
+        Self::new(ErrorKind::Model, e.to_string())
+    }
+}

@@ -12,6 +12,7 @@ use runnel_core::keys::KeyStatus;
 use runnel_core::protocol::ProviderKind;
 use runnel_core::render::feed::{StreamEnd, StreamMessage, ToolCallView, UiOp};
 use runnel_core::render::view::MessageView;
+use runnel_core::service::local::{CatalogModel, InstalledModel, LocalModelsView, PullMessage};
 use runnel_core::service::{
     EnvImport, KeySaveResult, NetworkSettings, ProviderInput, ProviderView, SavedProvider, UiState,
 };
@@ -72,6 +73,11 @@ pub fn declarations() -> String {
     decl::<ProviderInput>(c, o);
     decl::<SavedProvider>(c, o);
     decl::<KeySaveResult>(c, o);
+    // Local models.
+    decl::<LocalModelsView>(c, o);
+    decl::<InstalledModel>(c, o);
+    decl::<CatalogModel>(c, o);
+    decl::<PullMessage>(c, o);
     // Conversations.
     decl::<ConversationSummary>(c, o);
     decl::<Cursor>(c, o);

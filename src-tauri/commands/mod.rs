@@ -3,6 +3,7 @@
 //! touches its file and the list below.
 
 pub mod conversations;
+pub mod models;
 mod names;
 pub mod send;
 pub mod settings;
@@ -44,7 +45,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         send::send_message,
         window::get_view,
         window::set_view,
-        window::set_draft
+        window::set_draft,
+        models::local_models,
+        models::pull_model,
+        models::remove_model
     ]
 }
 

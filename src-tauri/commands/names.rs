@@ -35,4 +35,7 @@ pub const COMMANDS: &[&str] = &[
     "get_view",
     "set_view",
     "set_draft",
+    "local_models",
+    "pull_model",
+    "remove_model",
 ];

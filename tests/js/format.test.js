@@ -143,3 +143,16 @@ test('stampsIn finds the send stamps in html and text operations', () => {
     [1795297000123, 1795297000124, 1795297000125],
   );
 });
+
+test('download progress reads as bytes of total, rate and time left', async () => {
+  const { formatBytes, formatDownload } = await import('../../ui/js/format.js');
+  assert.equal(formatBytes(1_117_320_736), '1.1 GB');
+  assert.equal(formatBytes(270_590_880), '271 MB');
+  assert.equal(formatBytes(10), '1 KB');
+  const p = formatDownload({ done: 250_000_000, total: 1_000_000_000, bytes_per_s: 12_500_000, eta_s: 60 });
+  assert.equal(p.percent, 25);
+  assert.match(p.text, /^250 MB of 1\.0 GB · 13 MB\/s · .+ left$/);
+  const unknown = formatDownload({ done: 5_000_000, total: null, bytes_per_s: 1_000_000, eta_s: null });
+  assert.equal(unknown.percent, null);
+  assert.equal(unknown.text, '5 MB · 1 MB/s');
+});

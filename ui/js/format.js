@@ -316,3 +316,29 @@ export function providerProblem(p) {
   }
   return p.problem ? { text: p.problem, backend: true } : null;
 }
+
+/**
+ * A size for people: `1.1 GB`, `271 MB`, `12 KB` (decimal units, as disks
+ * and the backend's messages count them).
+ * @param {number} n bytes
+ */
+export function formatBytes(n) {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
+  if (n >= 1e6) return `${Math.round(n / 1e6)} MB`;
+  return `${Math.max(1, Math.round(n / 1e3))} KB`;
+}
+
+/**
+ * A download's progress line: `123 MB of 1.1 GB · 12 MB/s · 1 min left`,
+ * and its percent (null while the size is unknown).
+ * @param {{done: number, total: number|null, bytes_per_s: number, eta_s: number|null}} p
+ * @returns {{text: string, percent: number|null}}
+ */
+export function formatDownload(p) {
+  const rate = `${formatBytes(p.bytes_per_s)}/s`;
+  if (!p.total) return { text: `${formatBytes(p.done)} · ${rate}`, percent: null };
+  const percent = Math.min(100, Math.floor((p.done * 100) / p.total));
+  const parts = [t('download.of', { done: formatBytes(p.done), total: formatBytes(p.total) }), rate];
+  if (p.eta_s != null) parts.push(t('download.left', { time: formatDuration(p.eta_s * 1000) }));
+  return { text: parts.join(' · '), percent };
+}

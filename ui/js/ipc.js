@@ -265,3 +265,32 @@ export function setView(view) {
 export function setDraft(conversationId, text) {
   return call('set_draft', { conversationId, text });
 }
+
+/** @typedef {import('../types/ipc').LocalModelsView} LocalModelsView */
+/** @typedef {import('../types/ipc').InstalledModel} InstalledModel */
+/** @typedef {import('../types/ipc').PullMessage} PullMessage */
+
+/** @returns {Promise<LocalModelsView>} the installed local models and the catalog */
+export function localModels() {
+  return call('local_models');
+}
+
+/**
+ * Downloads a catalog model; `cancelStream(streamId)` stops it (the part
+ * stays and a later download resumes it).
+ * @param {string} streamId
+ * @param {string} modelId
+ * @param {(msg: PullMessage) => void} onProgress
+ * @returns {Promise<InstalledModel>}
+ */
+export function pullModel(streamId, modelId, onProgress) {
+  /** @type {{onmessage: (msg: PullMessage) => void}} */
+  const channel = new (tauri().Channel)();
+  channel.onmessage = onProgress;
+  return call('pull_model', { streamId, modelId, onProgress: channel });
+}
+
+/** @param {string} modelId @returns {Promise<void>} */
+export function removeModel(modelId) {
+  return call('remove_model', { modelId });
+}

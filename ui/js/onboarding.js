@@ -5,7 +5,7 @@
  * (save them to the keychain). They re-render whenever `state.ui` changes.
  */
 import * as ipc from './ipc.js';
-import { formatError } from './format.js';
+import { formatBytes, formatDownload, formatError, newId } from './format.js';
 import { $, el } from './dom.js';
 import { t } from './i18n.js';
 
@@ -34,9 +34,12 @@ export function createOnboarding(host) {
     if (obPreset.options.length === 0) {
       // Nothing is preselected that is not there: a local server's preset
       // only once something answers on its port (probeLocal).
+      // The built-in local models have their own button (Chat offline).
+      const servers = st.providers.filter((p) => !p.from_env && p.kind !== 'local');
       obPreset.append(el('option', { value: '' }, t('onboarding.choose')));
-      for (const p of st.providers.filter((p) => !p.from_env)) obPreset.append(el('option', { value: p.id }, p.name));
-      probeLocal(st.providers.filter((p) => !p.from_env && !p.needs_key));
+      for (const p of servers) obPreset.append(el('option', { value: p.id }, p.name));
+      probeLocal(servers.filter((p) => !p.needs_key));
+      describeOffline();
     } else {
       obPreset.options[0].textContent = t('onboarding.choose');
     }
@@ -104,6 +107,70 @@ export function createOnboarding(host) {
     await host.refresh();
   }
   $('onboarding-start').addEventListener('click', () => startOnboarding(false));
+
+  // "Chat offline on this computer": the catalog's default model, downloaded
+  // once with its progress, then the local provider is the default.
+  /** @type {import('./ipc.js').LocalModelsView|null} */
+  let local = null;
+  async function describeOffline() {
+    try {
+      local = await ipc.localModels();
+    } catch {
+      local = null;
+    }
+    const m = local?.catalog.find((c) => c.id === local?.default_model);
+    $('onboarding-offline-hint').textContent = m
+      ? t('onboarding.offline_hint', { name: m.name, size: formatBytes(m.size) })
+      : '';
+  }
+  /** @type {string|null} the running download's stream id */
+  let pulling = null;
+  async function chatOffline() {
+    if (pulling) return;
+    const error = $('model-download-error');
+    error.textContent = '';
+    if (!local) await describeOffline();
+    const id = local?.installed.find((m) => !m.problem)?.id ?? local?.default_model;
+    if (!id) return;
+    const box = $('model-download');
+    const bar = /** @type {HTMLProgressElement} */ ($('model-download-bar'));
+    const text = $('model-download-text');
+    const button = /** @type {HTMLButtonElement} */ ($('onboarding-offline'));
+    pulling = newId();
+    button.disabled = true;
+    try {
+      if (!local?.installed.some((m) => m.id === id)) {
+        box.hidden = false;
+        bar.removeAttribute('value');
+        text.textContent = '';
+        await ipc.pullModel(pulling, id, (msg) => {
+          if (msg.kind === 'progress') {
+            const p = formatDownload(msg);
+            if (p.percent == null) bar.removeAttribute('value');
+            else bar.value = p.percent;
+            text.textContent = p.text;
+          } else {
+            text.textContent = t(msg.kind === 'verifying' ? 'download.verifying' : 'download.resuming');
+          }
+        });
+      }
+      await ipc.setDefaultProvider('local');
+      host.onProviderChosen('local');
+      box.hidden = true;
+    } catch (e) {
+      const err = /** @type {import('./ipc.js').CommandError} */ (e);
+      box.hidden = true;
+      error.textContent = err.kind === 'invalid' ? t('download.cancelled') : formatError({ kind: err.kind, message: err.message });
+    } finally {
+      pulling = null;
+      button.disabled = false;
+    }
+    await host.refresh();
+  }
+  $('onboarding-offline').addEventListener('click', () => chatOffline());
+  $('model-download-cancel').addEventListener('click', () => {
+    if (pulling) ipc.cancelStream(pulling);
+  });
   obForce.addEventListener('click', () => startOnboarding(true));
   $('onboarding-custom').addEventListener('click', () => host.openNewProvider());
 

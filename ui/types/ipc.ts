@@ -388,6 +388,110 @@ keychain_error: string | null,
  */
 models: Array<string>, };
 
+export type LocalModelsView = { 
+/**
+ * Where models live.
+ */
+models_dir: string, 
+/**
+ * Installed models, by id.
+ */
+installed: Array<InstalledModel>, 
+/**
+ * The catalog, smallest first.
+ */
+catalog: Array<CatalogModel>, 
+/**
+ * The model first start offers.
+ */
+default_model: string, };
+
+export type InstalledModel = { 
+/**
+ * Its id (the provider `local`'s model id).
+ */
+id: string, 
+/**
+ * The model's own name, else its id.
+ */
+name: string, 
+/**
+ * File size in bytes.
+ */
+size: number, 
+/**
+ * Architecture (llama, qwen2...), when the file could be read.
+ */
+architecture: string | null, 
+/**
+ * Quantization (Q4_K_M...).
+ */
+quantization: string | null, 
+/**
+ * Trained context length.
+ */
+context_length: number | null, 
+/**
+ * Why it cannot be used, when its header is damaged.
+ */
+problem: string | null, };
+
+export type CatalogModel = { 
+/**
+ * Its id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Download size in bytes.
+ */
+size: number, 
+/**
+ * License.
+ */
+license: string, 
+/**
+ * Trained context length.
+ */
+context: number, 
+/**
+ * Memory needed to run it, in bytes (an estimate).
+ */
+ram_needed: number, 
+/**
+ * Its page on Hugging Face.
+ */
+page: string, 
+/**
+ * Already installed.
+ */
+installed: boolean, };
+
+export type PullMessage = { "kind": "progress", 
+/**
+ * Bytes so far.
+ */
+done: number, 
+/**
+ * The file's size, when known.
+ */
+total: number | null, 
+/**
+ * Bytes per second.
+ */
+bytes_per_s: number, 
+/**
+ * Seconds left.
+ */
+eta_s: number | null, } | { "kind": "resuming", 
+/**
+ * Bytes kept.
+ */
+at: number, } | { "kind": "verifying" };
+
 export type ConversationSummary = { 
 /**
  * Unique, time-ordered (see `new_id`).

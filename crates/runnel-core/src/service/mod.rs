@@ -20,6 +20,7 @@ use crate::types::key::ApiKey;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub mod local;
 mod model;
 
 pub use model::*;
@@ -202,6 +203,28 @@ impl Service {
                 self.install(loaded);
             }
         }
+    }
+
+    /// A local model was installed: it becomes the local provider's model
+    /// when that has none, and the local provider the default when there
+    /// is none (the first start's "Chat offline").
+    pub fn adopt_local_model(&self, model_id: &str) -> Result<(), ServiceError> {
+        self.update(|s| {
+            if let Some(p) = s.provider_mut(crate::config::LOCAL_PROVIDER_ID) {
+                if p.default_model.is_empty() {
+                    p.default_model = model_id.to_owned();
+                }
+            }
+            if s.default_provider.is_none() {
+                s.default_provider = Some(crate::config::LOCAL_PROVIDER_ID.to_owned());
+            }
+            Ok(())
+        })
+    }
+
+    /// The environment the service was started with.
+    pub fn vars(&self) -> &Env {
+        &self.vars
     }
 
     /// The environment provider, if any.

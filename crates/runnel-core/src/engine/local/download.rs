@@ -109,6 +109,19 @@ pub enum PullError {
     Library(#[from] LibraryError),
 }
 
+impl PullError {
+    /// The stable kind shown to users.
+    pub fn kind(&self) -> crate::types::error::ErrorKind {
+        use crate::types::error::ErrorKind;
+        match self {
+            Self::Network { .. } | Self::Http { .. } => ErrorKind::Network,
+            Self::NoSpace(_) => ErrorKind::Storage,
+            Self::Cancelled => ErrorKind::Invalid,
+            Self::Checksum { .. } | Self::NotAModel(_) | Self::Library(_) => ErrorKind::Model,
+        }
+    }
+}
+
 fn io(what: &str) -> impl FnOnce(std::io::Error) -> PullError + '_ {
     move |source| {
         PullError::Library(LibraryError::Io {

@@ -1,0 +1,199 @@
+//! Local models in the real window: a model installed in the models folder
+//! answers with no key and no server (picked in the provider·model picker,
+//! typed out, stopped with its partial text kept); on a first start with
+//! none, "Chat offline on this computer" downloads the catalog's default
+//! model from the hub (here a loopback mirror through RUNNEL_HF_ENDPOINT)
+//! with its progress, and the download can be cancelled.
+
+use runnel_testsupport as common;
+
+use common::window::{
+    can_run, click, connect, css, eventually, pick_model, send_text, start_driver_with, text,
+};
+use common::{test_model_or_skip, End, Reply, TestServer};
+use fantoccini::{Client, Locator};
+use std::time::Duration;
+
+async fn answer(c: &Client, nth: usize) -> (String, String) {
+    let all = c
+        .find_all(Locator::Css("[data-testid=message][data-role=assistant]"))
+        .await
+        .unwrap_or_default();
+    let Some(m) = all.get(nth) else {
+        return (String::new(), String::new());
+    };
+    let status = m
+        .attr("data-status")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let text = match m.find(Locator::Css("[data-testid=answer]")).await {
+        Ok(a) => a.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    (status, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pick_the_local_model_send_watch_it_type_out_and_stop() {
+    if !can_run() {
+        return;
+    }
+    let Some(model) = test_model_or_skip() else {
+        return;
+    };
+    let models = common::temp::TempDir::new("ui-local-models");
+    std::fs::copy(&model, models.path().join("smol-135m.gguf")).expect("copy the model");
+    let dir = models.path().to_str().unwrap().to_owned();
+    let driver = start_driver_with(&[("RUNNEL_MODELS_DIR", &dir)]).await;
+    let c = connect(&driver).await;
+    // A model is installed: no onboarding, and the picker lists it.
+    let onboarding = css(&c, "[data-testid=onboarding]").await;
+    assert!(
+        onboarding.attr("hidden").await.unwrap().is_some(),
+        "no onboarding with a local model"
+    );
+    pick_model(&c, "smol-135m").await;
+    let line = eventually(20, "the model in use", || async {
+        let t = text(&c, "[data-testid=provider-select]").await;
+        t.contains("smol-135m").then_some(t)
+    })
+    .await;
+    assert!(line.contains("smol-135m"), "{line}");
+
+    send_text(
+        &c,
+        "Write a very long story about a lighthouse keeper and the sea.",
+    )
+    .await;
+    let first = eventually(60, "the answer typing out", || async {
+        let (s, t) = answer(&c, 0).await;
+        (s == "streaming" && t.split_whitespace().count() >= 3).then_some(t)
+    })
+    .await;
+    eventually(30, "more of the answer", || async {
+        let (_, t) = answer(&c, 0).await;
+        (t.len() > first.len()).then_some(())
+    })
+    .await;
+    click(&c, "[data-testid=cancel]").await;
+    let (_, partial) = eventually(10, "the answer cancelled", || async {
+        let (s, t) = answer(&c, 0).await;
+        (s == "cancelled").then_some((s, t))
+    })
+    .await;
+    assert!(
+        partial.len() >= first.len(),
+        "the partial text is kept: {partial:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(answer(&c, 0).await.1, partial, "nothing arrives after Stop");
+
+    // The model stays loaded and answers the next send.
+    send_text(&c, "Say hello.").await;
+    let (_, next) = eventually(90, "the next answer done", || async {
+        let (s, t) = answer(&c, 1).await;
+        (s == "done").then_some((s, t))
+    })
+    .await;
+    assert!(!next.trim().is_empty());
+    // llama.cpp's own token counts, not an estimate.
+    let all = c
+        .find_all(Locator::Css(
+            "[data-testid=message][data-role=assistant] [data-testid=metrics]",
+        ))
+        .await
+        .unwrap();
+    let metrics = all.last().expect("the metrics line");
+    assert_eq!(
+        metrics
+            .attr("data-usage-estimated")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("false")
+    );
+    let output: u64 = metrics
+        .attr("data-output-tokens")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(output > 0);
+    let _ = c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_offers_chat_offline_and_its_download_shows_progress_and_cancels() {
+    if !can_run() {
+        return;
+    }
+    // A mirror that sends the file slowly, never finishing.
+    let server = TestServer::start(|_, _| {
+        let pieces = (0..2000)
+            .map(|_| (Duration::from_millis(20), vec![0u8; 64 * 1024]))
+            .collect();
+        Reply::Stream {
+            status: 200,
+            headers: vec![
+                ("Content-Type".into(), "application/octet-stream".into()),
+                ("X-Linked-Size".into(), "1117320736".into()),
+            ],
+            pieces,
+            end: End::Hang,
+        }
+    })
+    .await;
+    let models = common::temp::TempDir::new("ui-local-empty");
+    let dir = models.path().to_str().unwrap().to_owned();
+    let mirror = format!("http://{}/hub", server.addr);
+    let driver =
+        start_driver_with(&[("RUNNEL_MODELS_DIR", &dir), ("RUNNEL_HF_ENDPOINT", &mirror)]).await;
+    let c = connect(&driver).await;
+    let onboarding = css(&c, "[data-testid=onboarding]").await;
+    assert!(
+        onboarding.attr("hidden").await.unwrap().is_none(),
+        "onboarding on a first start"
+    );
+    let hint = eventually(20, "the offline offer", || async {
+        let t = text(&c, "[data-testid=onboarding-offline-hint]").await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(
+        hint.contains("Qwen2.5 1.5B Instruct") && hint.contains("1.1 GB"),
+        "{hint}"
+    );
+    // Nothing is preselected that is not there.
+    let preset = css(&c, "[data-testid=onboarding-preset]").await;
+    assert_eq!(preset.prop("value").await.unwrap().as_deref(), Some(""));
+
+    click(&c, "[data-testid=onboarding-offline]").await;
+    let progress = eventually(20, "download progress", || async {
+        let t = text(&c, "[data-testid=model-download-text]").await;
+        t.contains(" of 1.1 GB").then_some(t)
+    })
+    .await;
+    assert!(progress.contains("/s"), "{progress}");
+    let bar = css(&c, "[data-testid=model-download-progress]").await;
+    assert!(bar.attr("value").await.unwrap().is_some());
+    let path = server.requests()[0].path.clone();
+    assert!(
+        path.starts_with("/hub/Qwen/Qwen2.5-1.5B-Instruct-GGUF/resolve/"),
+        "the catalog's default model, from the mirror: {path}"
+    );
+    click(&c, "[data-testid=model-download-cancel]").await;
+    let error = eventually(10, "the download stopped", || async {
+        let t = text(&c, "[data-testid=model-download-error]").await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(error.contains("Download stopped"), "{error}");
+    let download = css(&c, "[data-testid=model-download]").await;
+    assert!(download.attr("hidden").await.unwrap().is_some());
+    // The part stays for a resume.
+    assert!(models.path().join("qwen2.5-1.5b.gguf.partial").exists());
+    let _ = c.close().await;
+}
