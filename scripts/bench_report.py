@@ -82,6 +82,51 @@ if e:
         "",
         "p99 <= 1 ms",
     )
+lo = load("local") or {}
+if lo:
+    ref = "llama-cpp-python's server"
+    row(
+        f"local model ({lo['model']}, {lo['threads']} threads): generation, {lo['gen_tokens']} tokens at temperature 0",
+        f"{fmt(lo.get('gen_tokens_per_s_runnel'))} tokens/s",
+        f"{ref}: {fmt(lo.get('gen_tokens_per_s_reference'))} tokens/s",
+        f"{fmt(lo.get('gen_ratio'))}x",
+        ">= 0.95x",
+    )
+    row(
+        f"local model: prompt processing ({fmt(lo.get('prompt_tokens'))} prompt tokens)",
+        f"{fmt(lo.get('prompt_tokens_per_s_runnel'))} tokens/s",
+        f"{ref}: {fmt(lo.get('prompt_tokens_per_s_reference'))} tokens/s",
+        f"{fmt(lo.get('prompt_ratio'))}x",
+        ">= 0.95x",
+    )
+    row(
+        "local model: time to first token from send (short chat prompt, model loaded)",
+        f"{fmt(lo.get('ttft_ms_runnel'))} ms",
+        f"{ref}: {fmt(lo.get('ttft_ms_reference'))} ms",
+        f"{fmt(lo.get('ttft_ratio'))}x",
+        "<= 1.1x",
+    )
+    row(
+        "local model: cold start, `runnel ask` launch to the first token with the model unloaded",
+        f"{fmt(lo.get('cold_start_to_first_token_ms'))} ms",
+        "",
+        "",
+        "",
+    )
+    row(
+        "local model: memory (RSS) with the model loaded",
+        f"{fmt(lo.get('rss_loaded_mb'))} MB",
+        f"model file {fmt(lo.get('model_mb'))} MB",
+        "",
+        f"<= file + 300 MB ({fmt(lo.get('rss_limit_mb'))} MB)",
+    )
+    row(
+        "local model: Stop at full speed, to the answer ending / to the model free for the next send",
+        f"{fmt(lo.get('stop_returns_ms_median'))} / {fmt(lo.get('stop_model_free_ms_median'))} ms (max {fmt(lo.get('stop_returns_ms_max'))} / {fmt(lo.get('stop_model_free_ms_max'))} ms)",
+        "",
+        "",
+        "< 50 ms",
+    )
 w = load("window") or {}
 if w:
     for key, label in (("answer", "new chat"), ("answer_with_long_conversation_open", "with a 2,000-message chat open")):

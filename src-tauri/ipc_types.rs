@@ -4,8 +4,8 @@
 //! when the file is not what the Rust types generate.
 
 use runnel_core::config::{
-    Language, ModelCache, Provider, ProxyMode, ProxySettings, Retries, SystemPromptPreset, Theme,
-    Timeouts,
+    Language, LocalSettings, ModelCache, Provider, ProxyMode, ProxySettings, Retries,
+    SystemPromptPreset, Theme, Timeouts,
 };
 use runnel_core::engine::Metrics;
 use runnel_core::keys::KeyStatus;
@@ -70,6 +70,7 @@ pub fn declarations() -> String {
     decl::<ProxyMode>(c, o);
     decl::<ProxySettings>(c, o);
     decl::<NetworkSettings>(c, o);
+    decl::<LocalSettings>(c, o);
     decl::<ProviderInput>(c, o);
     decl::<SavedProvider>(c, o);
     decl::<KeySaveResult>(c, o);

@@ -22,6 +22,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         settings::set_theme,
         settings::set_language,
         settings::set_network,
+        settings::set_local,
         settings::set_system_prompts,
         settings::set_proxy_password,
         settings::set_api_key,

@@ -11,6 +11,7 @@ pub const COMMANDS: &[&str] = &[
     "set_theme",
     "set_language",
     "set_network",
+    "set_local",
     "set_system_prompts",
     "set_proxy_password",
     "set_api_key",

@@ -3,7 +3,7 @@
 
 use crate::error::IpcError;
 use crate::streams::StreamRegistry;
-use runnel_core::config::{Language, SystemPromptPreset, Theme};
+use runnel_core::config::{Language, LocalSettings, SystemPromptPreset, Theme};
 use runnel_core::service::{
     KeySaveResult, NetworkSettings, ProviderInput, SavedProvider, Service, ServiceError, UiState,
 };
@@ -110,6 +110,14 @@ pub(crate) async fn set_network(
 
 /// Saves the proxy's password to the keychain (None deletes it). It comes in
 /// once and never goes back out.
+#[tauri::command]
+pub(crate) async fn set_local(
+    state: tauri::State<'_, Arc<Service>>,
+    local: LocalSettings,
+) -> Result<(), IpcError> {
+    blocking(&state, move |s| s.set_local(local)).await
+}
+
 #[tauri::command]
 pub(crate) async fn set_proxy_password(
     state: tauri::State<'_, Arc<Service>>,

@@ -294,3 +294,8 @@ export function pullModel(streamId, modelId, onProgress) {
 export function removeModel(modelId) {
   return call('remove_model', { modelId });
 }
+
+/** @param {import('../types/ipc').LocalSettings} local threads and idle time of local models @returns {Promise<void>} */
+export function setLocal(local) {
+  return call('set_local', { local });
+}

@@ -10,6 +10,7 @@ import { formatError, formatHeaders, keyLabel, parseHeaders, providerProblem } f
 import { LANGUAGES, t } from './i18n.js';
 import { $, applyTheme, el, iconButton } from './dom.js';
 import { createNetworkSettings } from './settings-network.js';
+import { createLocalSettings } from './settings-local.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
 /** @typedef {import('../types/ipc').Theme} Theme */
@@ -43,6 +44,7 @@ export function createSettingsView(host) {
   /** @type {string|null} */
   let editingId = null;
   const network = createNetworkSettings(host);
+  const localModels = createLocalSettings(host);
 
   const showError = (/** @type {string} */ id, /** @type {string} */ text) => {
     $(id).textContent = text;
@@ -71,12 +73,22 @@ export function createSettingsView(host) {
       const title = el('div', { class: 'title' }, p.name);
       if (st.default_provider === p.id) title.append(el('span', { class: 'badge' }, t('settings.badge_default')));
       if (p.from_env) title.append(el('span', { class: 'badge' }, t('settings.badge_session')));
-      const meta = el('div', { class: 'meta' }, `${p.id} · ${p.base_url}${p.default_model ? ` · ${p.default_model}` : ''}`);
+      const local = p.kind === 'local';
+      const where = local ? t('local.where') : p.base_url;
+      const meta = el('div', { class: 'meta' }, `${p.id} · ${where}${p.default_model ? ` · ${p.default_model}` : ''}`);
       const key = el('div', { class: 'meta' });
-      key.append(`${t('key.label')} `, el('span', { 'data-testid': 'api-key-status' }, keyLabel(p.key, p.from_env)));
-      if (!p.needs_key && !p.key.set) key.append(` ${t('key.not_needed')}`);
+      if (!local) {
+        key.append(`${t('key.label')} `, el('span', { 'data-testid': 'api-key-status' }, keyLabel(p.key, p.from_env)));
+        if (!p.needs_key && !p.key.set) key.append(` ${t('key.not_needed')}`);
+      }
       const actions = el('div', { class: 'actions' });
-      if (!p.from_env) {
+      if (local) {
+        // Its models are managed under "Local models"; it can be the default.
+        const def = el('button', { type: 'button', 'data-testid': 'provider-default' }, t('settings.make_default'));
+        def.disabled = st.default_provider === p.id || !p.usable;
+        def.addEventListener('click', () => run(() => ipc.setDefaultProvider(p.id)));
+        actions.append(def);
+      } else if (!p.from_env) {
         const edit = iconButton('pencil', t('settings.edit', { name: p.name }), { 'data-testid': 'provider-edit' });
         edit.addEventListener('click', () => openEditor(p.id));
         const dup = iconButton('copy', t('settings.duplicate', { name: p.name }), { 'data-testid': 'provider-duplicate' });
@@ -325,6 +337,7 @@ export function createSettingsView(host) {
   function open() {
     renderList();
     network.render();
+    localModels.render(true);
     if (!dialog.open) dialog.showModal();
   }
 
@@ -333,6 +346,7 @@ export function createSettingsView(host) {
     renderList();
     renderKeySection();
     network.render();
+    localModels.render(false);
   }
   host.state.on('ui', render);
 

@@ -101,7 +101,19 @@ settings_path: string,
 /**
  * The page measures its streaming pipeline (`RUNNEL_PAGE_METRICS=1`, for the window benchmark).
  */
-page_metrics: boolean, };
+page_metrics: boolean, 
+/**
+ * How local models run.
+ */
+local: LocalSettings, 
+/**
+ * Their defaults.
+ */
+local_defaults: LocalSettings, 
+/**
+ * Physical cores (the default thread count of local models).
+ */
+physical_cores: number, };
 
 export type ProviderView = { 
 /**
@@ -325,6 +337,17 @@ retries: Retries,
  * The proxy.
  */
 proxy: ProxySettings, };
+
+export type LocalSettings = { 
+/**
+ * Threads for a local model; None: one per physical core
+ * (`RUNNEL_LOCAL_THREADS` applies when this is None).
+ */
+threads?: number | null, 
+/**
+ * Minutes a loaded model stays loaded unused.
+ */
+idle_unload_minutes: number, };
 
 export type ProviderInput = { 
 /**

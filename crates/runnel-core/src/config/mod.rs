@@ -309,6 +309,64 @@ pub struct Settings {
     /// Preset ids the user deleted (not re-added on load).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed_presets: Vec<String>,
+    /// How local models run.
+    #[serde(default)]
+    pub local: LocalSettings,
+}
+
+/// Most threads a local model may be given.
+pub const MAX_LOCAL_THREADS: u32 = 256;
+/// Longest idle time before a local model is unloaded, in minutes (one day).
+pub const MAX_IDLE_UNLOAD_MINUTES: u32 = 24 * 60;
+
+/// How local models run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSettings {
+    /// Threads for a local model; None: one per physical core
+    /// (`RUNNEL_LOCAL_THREADS` applies when this is None).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
+    /// Minutes a loaded model stays loaded unused.
+    pub idle_unload_minutes: u32,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        Self {
+            threads: None,
+            idle_unload_minutes: (crate::engine::local::DEFAULT_IDLE_UNLOAD.as_secs() / 60) as u32,
+        }
+    }
+}
+
+impl LocalSettings {
+    /// Checks the ranges: threads 1-256, idle 1 minute to a day.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(t) = self.threads {
+            if !(1..=MAX_LOCAL_THREADS).contains(&t) {
+                return Err(SettingsError::Invalid(format!(
+                    "Local model threads must be between 1 and {MAX_LOCAL_THREADS} (got {t})"
+                )));
+            }
+        }
+        if !(1..=MAX_IDLE_UNLOAD_MINUTES).contains(&self.idle_unload_minutes) {
+            return Err(SettingsError::Invalid(format!(
+                "The idle time before a local model is unloaded must be between 1 and {MAX_IDLE_UNLOAD_MINUTES} minutes (got {})",
+                self.idle_unload_minutes
+            )));
+        }
+        Ok(())
+    }
+
+    /// The runtime configuration these settings give.
+    pub fn runtime_config(&self) -> crate::engine::local::LocalConfig {
+        crate::engine::local::LocalConfig {
+            threads: self.threads.map(|t| t as usize),
+            idle_unload: std::time::Duration::from_secs(u64::from(self.idle_unload_minutes) * 60),
+            context: crate::engine::local::DEFAULT_CONTEXT,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -324,6 +382,7 @@ impl Default for Settings {
             retries: Retries::default(),
             proxy: ProxySettings::default(),
             removed_presets: Vec::new(),
+            local: LocalSettings::default(),
         }
     }
 }
@@ -702,6 +761,42 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let store = SettingsStore::at(dir.join("settings.json"));
         (dir, store)
+    }
+
+    #[test]
+    fn local_settings_are_checked_and_become_the_runtime_config() {
+        let ok = LocalSettings {
+            threads: Some(4),
+            idle_unload_minutes: 5,
+        };
+        ok.validate().expect("valid");
+        let c = ok.runtime_config();
+        assert_eq!(c.threads, Some(4));
+        assert_eq!(c.idle_unload, std::time::Duration::from_secs(300));
+        assert_eq!(LocalSettings::default().idle_unload_minutes, 10);
+        for bad in [
+            LocalSettings {
+                threads: Some(0),
+                ..ok
+            },
+            LocalSettings {
+                threads: Some(257),
+                ..ok
+            },
+            LocalSettings {
+                idle_unload_minutes: 0,
+                ..ok
+            },
+            LocalSettings {
+                idle_unload_minutes: 24 * 60 + 1,
+                ..ok
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        let unknown: Result<LocalSettings, _> =
+            serde_json::from_str(r#"{"idle_unload_minutes": 5, "gpu": true}"#);
+        assert!(unknown.is_err(), "an unknown value is an error");
     }
 
     #[test]

@@ -178,6 +178,8 @@ impl Service {
                 || s.retries != loaded.settings.retries
                 || s.proxy != loaded.settings.proxy
         });
+        crate::engine::local::LocalRuntime::global()
+            .set_config(loaded.settings.local.runtime_config());
         if let Ok(mut s) = self.settings.lock() {
             *s = loaded.settings;
         }
@@ -369,6 +371,9 @@ impl Service {
             presets: presets(),
             settings_path: self.store.path().display().to_string(),
             page_metrics: self.vars.page_metrics(),
+            local: settings.local,
+            local_defaults: crate::config::LocalSettings::default(),
+            physical_cores: crate::engine::local::system::physical_cores() as u32,
         }
     }
 
@@ -501,6 +506,15 @@ impl Service {
             Ok(())
         })?;
         self.rebuild_engine()
+    }
+
+    /// Saves how local models run (threads, idle time); in force at once.
+    pub fn set_local(&self, local: crate::config::LocalSettings) -> Result<(), ServiceError> {
+        local.validate()?;
+        self.update(|s| {
+            s.local = local;
+            Ok(())
+        })
     }
 
     /// Saves the proxy's password in the keychain (None deletes it) and uses it

@@ -2,7 +2,8 @@
 //! providers as shown and edited, key results, and the workflow error.
 
 use crate::config::{
-    Language, Provider, ProxySettings, Retries, SettingsError, SystemPromptPreset, Theme, Timeouts,
+    Language, LocalSettings, Provider, ProxySettings, Retries, SettingsError, SystemPromptPreset,
+    Theme, Timeouts,
 };
 use crate::keys::{KeyStatus, SecretError};
 use crate::protocol::ProviderKind;
@@ -121,6 +122,12 @@ pub struct UiState {
     pub settings_path: String,
     /// The page measures its streaming pipeline (`RUNNEL_PAGE_METRICS=1`, for the window benchmark).
     pub page_metrics: bool,
+    /// How local models run.
+    pub local: LocalSettings,
+    /// Their defaults.
+    pub local_defaults: LocalSettings,
+    /// Physical cores (the default thread count of local models).
+    pub physical_cores: u32,
 }
 
 /// A provider as edited in the window or the CLI.
