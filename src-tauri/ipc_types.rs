@@ -9,7 +9,7 @@ use runnel_core::config::{
 };
 use runnel_core::engine::Metrics;
 use runnel_core::keys::KeyStatus;
-use runnel_core::protocol::ProviderKind;
+use runnel_core::protocol::{ProviderKind, Sampling};
 use runnel_core::render::feed::{StreamEnd, StreamMessage, ToolCallView, UiOp};
 use runnel_core::render::view::MessageView;
 use runnel_core::service::local::{CatalogModel, InstalledModel, LocalModelsView, PullMessage};
@@ -70,6 +70,7 @@ pub fn declarations() -> String {
     decl::<ProxyMode>(c, o);
     decl::<ProxySettings>(c, o);
     decl::<NetworkSettings>(c, o);
+    decl::<Sampling>(c, o);
     decl::<LocalSettings>(c, o);
     decl::<ProviderInput>(c, o);
     decl::<SavedProvider>(c, o);

@@ -90,14 +90,19 @@ async fn pick_the_local_model_send_watch_it_type_out_and_stop() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(answer(&c, 0).await.1, partial, "nothing arrives after Stop");
 
-    // The model stays loaded and answers the next send.
+    // The model stays loaded and answers the next send (stopped too: a small
+    // model at the default sampling may go on for thousands of tokens).
     send_text(&c, "Say hello.").await;
-    let (_, next) = eventually(90, "the next answer done", || async {
+    eventually(60, "the next answer typing out", || async {
         let (s, t) = answer(&c, 1).await;
-        (s == "done").then_some((s, t))
+        (s == "streaming" && !t.trim().is_empty()).then_some(())
     })
     .await;
-    assert!(!next.trim().is_empty());
+    click(&c, "[data-testid=cancel]").await;
+    eventually(10, "the next answer cancelled", || async {
+        (answer(&c, 1).await.0 == "cancelled").then_some(())
+    })
+    .await;
     // llama.cpp's own token counts, not an estimate.
     let all = c
         .find_all(Locator::Css(
@@ -195,5 +200,76 @@ async fn first_start_offers_chat_offline_and_its_download_shows_progress_and_can
     assert!(download.attr("hidden").await.unwrap().is_some());
     // The part stays for a resume.
     assert!(models.path().join("qwen2.5-1.5b.gguf.partial").exists());
+    let _ = c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_chosen_by_the_composer_goes_with_each_send_and_stays_with_the_conversation() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(common::chat_and_models(&["e2e-model"], |_, _| {
+        Reply::sse(common::answer_stream(&["Sampled", " answer"]))
+    }))
+    .await;
+    let driver = common::window::start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+    assert_eq!(text(&c, "[data-testid=sampling-toggle]").await, "Sampling");
+    click(&c, "[data-testid=sampling-toggle]").await;
+    css(&c, "[data-testid=sampling-temperature]")
+        .await
+        .send_keys("0.4")
+        .await
+        .unwrap();
+    css(&c, "[data-testid=sampling-max-tokens]")
+        .await
+        .send_keys("100")
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&c, "[data-testid=sampling-toggle]").await,
+        "temp 0.4 · ≤ 100 tokens"
+    );
+    send_text(&c, "hello").await;
+    eventually(20, "the answer done", || async {
+        (answer(&c, 0).await.0 == "done").then_some(())
+    })
+    .await;
+    let body = server.chat_requests()[0].json();
+    assert_eq!(body["temperature"], 0.4);
+    assert_eq!(body["max_tokens"], 100);
+    assert!(
+        body.get("top_p").is_none(),
+        "unset values are left to the provider"
+    );
+    // A new chat starts from the defaults; the stored one brings its own back.
+    click(&c, "[data-testid=clear]").await;
+    eventually(10, "the defaults", || async {
+        (text(&c, "[data-testid=sampling-toggle]").await == "Sampling").then_some(())
+    })
+    .await;
+    click(&c, "[data-testid=conversation-item]:first-child").await;
+    eventually(10, "the conversation's sampling", || async {
+        (text(&c, "[data-testid=sampling-toggle]").await == "temp 0.4 · ≤ 100 tokens").then_some(())
+    })
+    .await;
+    // Out of range: the send is refused with the reason, nothing is sent.
+    click(&c, "[data-testid=sampling-toggle]").await;
+    let t = css(&c, "[data-testid=sampling-temperature]").await;
+    t.clear().await.unwrap();
+    t.send_keys("7").await.unwrap();
+    send_text(&c, "again").await;
+    let error = eventually(10, "the range error", || async {
+        let t = text(
+            &c,
+            "[data-testid=message][data-role=assistant] [data-testid=error]",
+        )
+        .await;
+        t.contains("temperature must be between 0 and 2")
+            .then_some(t)
+    })
+    .await;
+    assert!(!error.is_empty());
+    assert_eq!(server.chat_requests().len(), 1);
     let _ = c.close().await;
 }

@@ -8,6 +8,7 @@ use crate::error::IpcError;
 use crate::streams::StreamRegistry;
 use runnel_core::engine::endpoint::Endpoint;
 use runnel_core::engine::EngineEvent;
+use runnel_core::protocol::Sampling;
 use runnel_core::render::feed::{self, StreamEnd, StreamMessage};
 use runnel_core::render::view::{message_views, MessageView};
 use runnel_core::service::Service;
@@ -41,6 +42,7 @@ pub(crate) async fn send_message(
     model: Option<String>,
     system_prompt: String,
     thinking_budget: Option<u32>,
+    sampling: Option<Sampling>,
     send: SendKind,
     on_event: Channel<StreamMessage>,
 ) -> Result<Sent, IpcError> {
@@ -50,6 +52,7 @@ pub(crate) async fn send_message(
         model,
         system_prompt,
         thinking_budget,
+        sampling: sampling.unwrap_or_default(),
     };
     let conv = conversation_id.clone();
     let turn_settings = settings.clone();

@@ -38,7 +38,7 @@ function usedKeys() {
   for (const m of html.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)) keys.add(m[1]);
   for (const f of ['format.js', 'pickers.js', 'message-view.js', 'conversation-view.js', 'sidebar.js', 'search.js',
     'settings-view.js', 'onboarding.js', 'banners.js', 'transfer.js', 'header.js', 'network-model.js',
-    'settings-network.js', 'prompts.js', 'settings-prompts.js']) {
+    'settings-network.js', 'prompts.js', 'settings-prompts.js', 'settings-local.js']) {
     const js = readFileSync(new URL(`js/${f}`, dir), 'utf8');
     for (const m of js.matchAll(/\bt\(\s*'([a-z_]+\.[a-z_0-9]+)'/g)) keys.add(m[1]);
     for (const m of js.matchAll(/'((?:error|metrics)\.[a-z_]+)'/g)) keys.add(m[1]);

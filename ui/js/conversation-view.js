@@ -112,7 +112,8 @@ export function createConversationView({ state, composer, pickers, notices, refr
       .sendMessage(
         {
           conversationId: convId, streamId, providerId, model: model || null,
-          systemPrompt: systemPrompt.value, thinkingBudget: pickers.thinkingBudget(), send,
+          systemPrompt: systemPrompt.value, thinkingBudget: pickers.thinkingBudget(),
+          sampling: pickers.sampling(), send,
         },
         onMessage,
       )
@@ -221,6 +222,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
     renderEmpty();
     systemPrompt.value = '';
     pickers.setThinking(null);
+    pickers.setSampling(null);
     // New conversations use the default provider.
     pickers.followDefault();
     composer.focus();
@@ -293,6 +295,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
       // steers every answer): the box opens when there is one.
       if (page.conversation.system_prompt.trim()) systemBox.open = true;
       pickers.setThinking(page.conversation.thinking_budget);
+      pickers.setSampling(page.conversation.sampling);
       pickers.choose(page.conversation.provider, page.conversation.model ?? '', true);
       instruments?.opened(openedAt);
       if (focusMessage) {

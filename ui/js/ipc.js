@@ -145,7 +145,8 @@ export function importEnv() {
 /**
  * The arguments of `send_message` (the command's own, camelCase as Tauri takes them).
  * @typedef {{conversationId: string, streamId: string, providerId: string|null, model: string|null,
- *   systemPrompt: string, thinkingBudget: number|null, send: SendKind}} SendRequest
+ *   systemPrompt: string, thinkingBudget: number|null, sampling: import('../types/ipc').Sampling,
+ *   send: SendKind}} SendRequest
  */
 
 /**
@@ -166,6 +167,7 @@ export function sendMessage(req, onMessage) {
     model: req.model,
     systemPrompt: req.systemPrompt,
     thinkingBudget: req.thinkingBudget,
+    sampling: req.sampling,
     send: req.send,
     onEvent: channel,
   });

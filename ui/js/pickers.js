@@ -226,6 +226,44 @@ export function createPickers({ state, conversationIsEmpty }) {
     return Number.isFinite(n) && n >= 1024 ? Math.round(n) : 1024;
   }
 
+  const samplingInputs = {
+    temperature: /** @type {HTMLInputElement} */ ($('sampling-temperature')),
+    top_p: /** @type {HTMLInputElement} */ ($('sampling-top-p')),
+    max_tokens: /** @type {HTMLInputElement} */ ($('sampling-max-tokens')),
+  };
+  /** @param {HTMLInputElement} input @returns {number|null} blank: the provider's default */
+  const numberOrNull = (input) => (input.value.trim() === '' ? null : Number(input.value));
+  /**
+   * This conversation's temperature, top-p and max tokens (null: the
+   * provider's default); the backend checks the ranges.
+   * @returns {import('../types/ipc').Sampling}
+   */
+  function sampling() {
+    const max = numberOrNull(samplingInputs.max_tokens);
+    return {
+      temperature: numberOrNull(samplingInputs.temperature) ?? undefined,
+      top_p: numberOrNull(samplingInputs.top_p) ?? undefined,
+      max_tokens: max == null ? undefined : Math.round(max),
+    };
+  }
+  function renderSampling() {
+    const s = sampling();
+    const parts = [];
+    if (s.temperature != null) parts.push(t('sampling.short_temperature', { v: String(s.temperature) }));
+    if (s.top_p != null) parts.push(t('sampling.short_top_p', { v: String(s.top_p) }));
+    if (s.max_tokens != null) parts.push(t('sampling.short_max_tokens', { v: String(s.max_tokens) }));
+    $('sampling-summary').textContent = parts.length ? parts.join(' · ') : t('sampling.label');
+  }
+  /** @param {import('../types/ipc').Sampling|null|undefined} s a conversation's, or none */
+  function setSampling(s) {
+    samplingInputs.temperature.value = s?.temperature == null ? '' : String(s.temperature);
+    samplingInputs.top_p.value = s?.top_p == null ? '' : String(s.top_p);
+    samplingInputs.max_tokens.value = s?.max_tokens == null ? '' : String(s.max_tokens);
+    renderSampling();
+  }
+  for (const input of Object.values(samplingInputs)) input.addEventListener('input', renderSampling);
+  renderSampling();
+
   /** @param {number|null|undefined} budget */
   function setThinking(budget) {
     thinkingToggle.checked = budget != null;
@@ -259,6 +297,8 @@ export function createPickers({ state, conversationIsEmpty }) {
     refresh,
     thinkingBudget,
     setThinking,
+    sampling,
+    setSampling,
     /** Re-renders the texts (the language changed). */
     render,
     /** A new chat: the default provider and its model. */

@@ -338,6 +338,20 @@ retries: Retries,
  */
 proxy: ProxySettings, };
 
+export type Sampling = { 
+/**
+ * Temperature (0 = most deterministic).
+ */
+temperature?: number | null, 
+/**
+ * Nucleus sampling threshold.
+ */
+top_p?: number | null, 
+/**
+ * Most tokens of the answer.
+ */
+max_tokens?: number | null, };
+
 export type LocalSettings = { 
 /**
  * Threads for a local model; None: one per physical core
@@ -551,7 +565,11 @@ system_prompt: string,
 /**
  * Anthropic extended thinking budget, when enabled for this conversation.
  */
-thinking_budget: number | null, };
+thinking_budget: number | null, 
+/**
+ * Temperature, top-p and max tokens chosen for this conversation.
+ */
+sampling: Sampling, };
 
 export type Cursor = { 
 /**

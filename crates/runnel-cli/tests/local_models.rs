@@ -179,6 +179,53 @@ async fn sampling_flags_reach_an_openai_compatible_server() {
     assert_eq!(body["temperature"], 0.2f32 as f64);
     assert_eq!(body["top_p"], 0.5);
     assert_eq!(body["max_tokens"], 77);
+
+    // A stored conversation keeps its sampling; a flag changes one value.
+    let out = runnel_command(
+        env!("CARGO_BIN_EXE_runnel").as_ref(),
+        data.path(),
+        &server.base_url(),
+    )
+    .args([
+        "ask",
+        "--save",
+        "--json",
+        "--temperature",
+        "0.3",
+        "--max-tokens",
+        "50",
+        "hi",
+    ])
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = last_json(&String::from_utf8_lossy(&out.stdout))["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = runnel_command(
+        env!("CARGO_BIN_EXE_runnel").as_ref(),
+        data.path(),
+        &server.base_url(),
+    )
+    .args(["ask", "--conversation", &id, "--max-tokens", "60", "again"])
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body = server.chat_requests().last().unwrap().json();
+    assert_eq!(body["temperature"], 0.3f32 as f64);
+    assert_eq!(body["max_tokens"], 60);
+    assert!(body.get("top_p").is_none());
 }
 
 #[tokio::test]

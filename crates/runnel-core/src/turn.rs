@@ -6,6 +6,7 @@
 use crate::config::env::ENV_PROVIDER_ID;
 use crate::engine::endpoint::Endpoint;
 use crate::engine::{ChatOptions, Engine, EngineEvent, Outcome, StreamResult};
+use crate::protocol::Sampling;
 use crate::service::{Service, ServiceError};
 use crate::store::ConversationSummary;
 use crate::store::{
@@ -50,6 +51,8 @@ pub struct Continuation {
     pub system_prompt: String,
     /// Its thinking budget.
     pub thinking_budget: Option<u32>,
+    /// Its sampling settings.
+    pub sampling: Sampling,
 }
 
 impl Continuation {
@@ -68,6 +71,7 @@ impl Continuation {
             provider,
             system_prompt: c.system_prompt.clone(),
             thinking_budget: c.thinking_budget,
+            sampling: c.sampling,
         }
     }
 }
@@ -101,6 +105,8 @@ pub struct SendSettings {
     pub system_prompt: String,
     /// Anthropic extended thinking budget, when enabled.
     pub thinking_budget: Option<u32>,
+    /// Temperature, top-p and max tokens for this conversation.
+    pub sampling: Sampling,
 }
 
 /// A recorded turn, ready to stream.
@@ -126,6 +132,14 @@ pub fn prepare(
 ) -> Result<Prepared, StoreError> {
     check_thinking_budget(settings.thinking_budget)
         .map_err(|e| StoreError::Invalid(format!("The thinking budget {e}")))?;
+    settings.sampling.check().map_err(|e| {
+        let mut e = e;
+        if let Some(first) = e.get(..1) {
+            let upper = first.to_uppercase();
+            e.replace_range(..1, &upper);
+        }
+        StoreError::Invalid(e)
+    })?;
     if let SendKind::New { text } | SendKind::Edit { text } = kind {
         if text.trim().is_empty() {
             return Err(StoreError::Invalid("The message is empty".into()));
@@ -160,6 +174,7 @@ pub fn prepare(
             settings.thinking_budget,
         )?;
     }
+    store.set_sampling(conversation_id, &settings.sampling)?;
     let shown = store.messages(conversation_id, None, WHOLE_CONVERSATION)?;
     let last_user = shown.iter().rev().find(|m| m.role == Role::User).cloned();
     let (user, answer) = match kind {
@@ -337,6 +352,7 @@ pub async fn endpoint(
         .endpoint(settings.provider.as_deref(), settings.model.as_deref())
         .await?;
     endpoint.set_thinking_budget(settings.thinking_budget);
+    endpoint.sampling = endpoint.sampling.overridden_by(settings.sampling);
     Ok(endpoint)
 }
 

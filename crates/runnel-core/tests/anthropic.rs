@@ -145,6 +145,7 @@ async fn thinking_is_requested_and_its_signature_is_sent_back_on_the_next_turn()
     let mut ep = endpoint(&server);
     ep.thinking_budget = Some(2048);
     let settings = SendSettings {
+        sampling: Default::default(),
         provider: Some("anthropic".into()),
         model: Some("claude-test".into()),
         system_prompt: "Be brief.".into(),
@@ -216,6 +217,7 @@ async fn regression_thinking_blocks_are_left_out_after_a_model_switch() {
     let dir = runnel_testsupport::temp::TempDir::new("anthropic-switch");
     let store = Arc::new(Store::open(&dir.join("runnel.sqlite3")).expect("store"));
     let settings = SendSettings {
+        sampling: Default::default(),
         provider: Some("anthropic".into()),
         thinking_budget: Some(2048),
         ..SendSettings::default()

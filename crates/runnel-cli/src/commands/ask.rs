@@ -115,15 +115,11 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
         eprintln!("runnel: {e}");
         return 2;
     }
-    if sampling.temperature.is_some() {
-        endpoint.sampling.temperature = sampling.temperature;
-    }
-    if sampling.top_p.is_some() {
-        endpoint.sampling.top_p = sampling.top_p;
-    }
-    if sampling.max_tokens.is_some() {
-        endpoint.sampling.max_tokens = sampling.max_tokens;
-    }
+    // A stored conversation keeps its sampling; the flags change it.
+    endpoint.sampling = endpoint
+        .sampling
+        .overridden_by(continued.sampling)
+        .overridden_by(sampling);
     if let Err(e) = turn::check_thinking_budget(args.thinking_budget) {
         eprintln!("runnel: --thinking-budget {e}");
         return 2;
@@ -139,6 +135,7 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
                 model: Some(endpoint.model.clone()),
                 system_prompt: args.system.clone().unwrap_or(continued.system_prompt),
                 thinking_budget: budget,
+                sampling: continued.sampling.overridden_by(sampling),
             };
             let id = args.conversation.clone().unwrap_or_else(new_id);
             let kind = turn::SendKind::New {

@@ -92,6 +92,7 @@ impl ProviderKind {
 /// Sampling settings a conversation or `runnel ask` chose; None leaves the
 /// provider's (or the local model's) default.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
 pub struct Sampling {
     /// Temperature (0 = most deterministic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,6 +104,9 @@ pub struct Sampling {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
 }
+
+// Equality is total: `check` refuses NaN, and stored and sent values are checked.
+impl Eq for Sampling {}
 
 /// Highest temperature accepted.
 pub const MAX_TEMPERATURE: f32 = 2.0;
@@ -127,6 +131,20 @@ impl Sampling {
             return Err("max tokens must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// True when nothing is chosen (the provider's defaults).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// These values, with `over`'s set ones in their place.
+    pub fn overridden_by(self, over: Sampling) -> Sampling {
+        Sampling {
+            temperature: over.temperature.or(self.temperature),
+            top_p: over.top_p.or(self.top_p),
+            max_tokens: over.max_tokens.or(self.max_tokens),
+        }
     }
 
     /// Adds the set values to an OpenAI-style or Anthropic JSON body

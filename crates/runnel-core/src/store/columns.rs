@@ -90,11 +90,15 @@ pub(super) fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversatio
         model: r.get(6)?,
         system_prompt: r.get(7)?,
         thinking_budget: r.get(8)?,
+        sampling: r
+            .get::<_, Option<Json<_>>>(9)?
+            .map(|j| j.0)
+            .unwrap_or_default(),
     })
 }
 
 pub(super) const SUMMARY_COLS: &str =
-    "id, title, created, updated, pinned, provider, model, system_prompt, thinking_budget";
+    "id, title, created, updated, pinned, provider, model, system_prompt, thinking_budget, sampling";
 pub(super) const MESSAGE_COLS: &str =
     "id, conversation_id, seq, role, content, reasoning, tool_calls, status, error_kind, \
      error_message, finish_reason, usage, metrics, created, parent_id, variant_of, active, thinking_blocks";

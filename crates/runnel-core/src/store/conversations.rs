@@ -1,7 +1,7 @@
 //! Conversations: create, read, list (paged, pinned first), rename, pin,
 //! per-conversation settings, delete and restore.
 
-use super::columns::{json, row_summary, MESSAGE_COLS, SUMMARY_COLS};
+use super::columns::{json, row_summary, Json, MESSAGE_COLS, SUMMARY_COLS};
 use super::model::{ConversationSummary, Cursor, Deleted};
 use super::{now_ms, Store, StoreError};
 use crate::types::status::MessageStatus;
@@ -129,6 +129,22 @@ impl Store {
         )?, id)
     }
 
+    /// Sets the sampling settings of a conversation (all unset: NULL).
+    pub fn set_sampling(
+        &self,
+        id: &str,
+        sampling: &crate::protocol::Sampling,
+    ) -> Result<(), StoreError> {
+        let value = (!sampling.is_default()).then_some(Json(sampling));
+        self.changed(
+            self.conn().execute(
+                "UPDATE conversations SET sampling = ?2 WHERE id = ?1",
+                params![id, value],
+            )?,
+            id,
+        )
+    }
+
     fn changed(&self, n: usize, id: &str) -> Result<(), StoreError> {
         if n == 0 {
             return Err(StoreError::NotFound(format!("conversation {id}")));
@@ -154,9 +170,10 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let c = &d.conversation;
         tx.execute(
-            "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned, thinking_budget) \
-             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![c.id, c.title, c.created, c.updated, c.provider, c.model, c.system_prompt, c.pinned as i64, c.thinking_budget],
+            "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned, thinking_budget, sampling) \
+             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![c.id, c.title, c.created, c.updated, c.provider, c.model, c.system_prompt, c.pinned as i64, c.thinking_budget,
+                (!c.sampling.is_default()).then_some(Json(&c.sampling))],
         )?;
         for m in &d.messages {
             let status = if m.status == MessageStatus::Streaming {

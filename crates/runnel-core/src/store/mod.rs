@@ -261,4 +261,37 @@ mod tests {
         drop(store);
         let _ = std::fs::remove_dir_all(&base);
     }
+
+    #[test]
+    fn a_conversations_sampling_is_stored_typed_and_an_unknown_value_is_an_error() {
+        let base = std::env::temp_dir().join(format!("runnel-sampling-{}", std::process::id()));
+        let store = Store::open(&base.join("runnel.sqlite3")).expect("open");
+        store
+            .create_conversation("c", "", None, None, "", None)
+            .expect("create");
+        assert_eq!(
+            store.conversation("c").expect("read").sampling,
+            Default::default()
+        );
+        let s = crate::protocol::Sampling {
+            temperature: Some(0.25),
+            top_p: None,
+            max_tokens: Some(64),
+        };
+        store.set_sampling("c", &s).expect("set");
+        assert_eq!(store.conversation("c").expect("read").sampling, s);
+        store
+            .conn()
+            .execute(
+                "UPDATE conversations SET sampling = '{\"temperature\":0.5,\"seed\":1}' WHERE id = 'c'",
+                [],
+            )
+            .expect("write");
+        assert!(
+            store.conversation("c").is_err(),
+            "an unknown stored value is an error"
+        );
+        drop(store);
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }

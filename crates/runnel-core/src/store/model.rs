@@ -29,6 +29,9 @@ pub struct ConversationSummary {
     /// Anthropic extended thinking budget, when enabled for this conversation.
     #[serde(default)]
     pub thinking_budget: Option<u32>,
+    /// Temperature, top-p and max tokens chosen for this conversation.
+    #[serde(default)]
+    pub sampling: crate::protocol::Sampling,
 }
 
 /// One stored message.

@@ -5,7 +5,7 @@ use super::Store;
 use rusqlite::TransactionBehavior;
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Version 1: conversations and messages.
 pub const SCHEMA_V1: &str = "
@@ -85,7 +85,13 @@ ALTER TABLE conversations ADD COLUMN thinking_budget INTEGER;
 CREATE INDEX messages_streaming ON messages(conversation_id, writer) WHERE status = 'streaming';
 ";
 
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+/// Version 4: sampling settings (temperature, top-p, max tokens) per
+/// conversation, as JSON; NULL is the provider's defaults.
+pub const SCHEMA_V4: &str = "
+ALTER TABLE conversations ADD COLUMN sampling TEXT;
+";
+
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 impl Store {
     pub(super) fn migrate(&self, from: i32) -> rusqlite::Result<()> {
