@@ -254,7 +254,7 @@ async fn sampling_chosen_by_the_composer_goes_with_each_send_and_stays_with_the_
     })
     .await;
     // Out of range: the send is refused with the reason, nothing is sent.
-    click(&c, "[data-testid=sampling-toggle]").await;
+    common::window::js(&c, "document.getElementById('sampling-box').open = true").await;
     let t = css(&c, "[data-testid=sampling-temperature]").await;
     t.clear().await.unwrap();
     t.send_keys("7").await.unwrap();

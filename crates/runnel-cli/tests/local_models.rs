@@ -176,7 +176,7 @@ async fn sampling_flags_reach_an_openai_compatible_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     let body = server.chat_requests()[0].json();
-    assert_eq!(body["temperature"], 0.2f32 as f64);
+    assert_eq!(body["temperature"], 0.2);
     assert_eq!(body["top_p"], 0.5);
     assert_eq!(body["max_tokens"], 77);
 
@@ -223,7 +223,7 @@ async fn sampling_flags_reach_an_openai_compatible_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     let body = server.chat_requests().last().unwrap().json();
-    assert_eq!(body["temperature"], 0.3f32 as f64);
+    assert_eq!(body["temperature"], 0.3);
     assert_eq!(body["max_tokens"], 60);
     assert!(body.get("top_p").is_none());
 }

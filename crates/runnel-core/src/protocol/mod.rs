@@ -105,6 +105,12 @@ pub struct Sampling {
     pub max_tokens: Option<u32>,
 }
 
+/// The number a person typed: an f32 as the shortest decimal that reads
+/// back to it (0.4, not 0.4000000059604645).
+fn decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
 // Equality is total: `check` refuses NaN, and stored and sent values are checked.
 impl Eq for Sampling {}
 
@@ -151,10 +157,10 @@ impl Sampling {
     /// (`temperature`, `top_p`, `max_tokens`).
     pub fn apply(&self, body: &mut serde_json::Value) {
         if let Some(t) = self.temperature {
-            body["temperature"] = serde_json::json!(t);
+            body["temperature"] = serde_json::json!(decimal(t));
         }
         if let Some(p) = self.top_p {
-            body["top_p"] = serde_json::json!(p);
+            body["top_p"] = serde_json::json!(decimal(p));
         }
         if let Some(n) = self.max_tokens {
             body["max_tokens"] = serde_json::json!(n);
@@ -268,4 +274,62 @@ pub fn event_json(ev: &SseEvent, what: &str) -> Result<serde_json::Value, Engine
             error_type: None,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sampling;
+
+    #[test]
+    fn regression_a_typed_temperature_of_0_4_is_sent_as_0_4() {
+        let mut body = serde_json::json!({});
+        Sampling {
+            temperature: Some(0.4),
+            top_p: Some(0.9),
+            max_tokens: Some(7),
+        }
+        .apply(&mut body);
+        assert_eq!(
+            body.to_string(),
+            r#"{"max_tokens":7,"temperature":0.4,"top_p":0.9}"#
+        );
+    }
+
+    #[test]
+    fn sampling_ranges_are_checked() {
+        let ok = Sampling {
+            temperature: Some(0.0),
+            top_p: Some(1.0),
+            max_tokens: Some(1),
+        };
+        assert!(ok.check().is_ok());
+        for bad in [
+            Sampling {
+                temperature: Some(2.5),
+                ..ok
+            },
+            Sampling {
+                temperature: Some(f32::NAN),
+                ..ok
+            },
+            Sampling {
+                top_p: Some(0.0),
+                ..ok
+            },
+            Sampling {
+                max_tokens: Some(0),
+                ..ok
+            },
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            ok.overridden_by(Sampling {
+                max_tokens: Some(9),
+                ..Default::default()
+            })
+            .max_tokens,
+            Some(9)
+        );
+    }
 }

@@ -166,6 +166,15 @@ impl std::fmt::Debug for LocalRuntime {
     }
 }
 
+/// Sets its flag when dropped: a generation whose caller went away stops.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// llama.cpp's backend, initialized once per process.
 fn backend() -> Result<&'static LlamaBackend, EngineError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
@@ -305,6 +314,9 @@ impl LocalRuntime {
             }
         };
         let stop = Arc::new(AtomicBool::new(false));
+        // Dropped without Stop (a deadline, a closed window): the worker
+        // stops all the same.
+        let _stop_on_drop = StopOnDrop(stop.clone());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<GenEvent>();
         let worker = {
             let stop = stop.clone();
