@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub const PROMPT_BATCH: u32 = 512;
 /// Output tokens always left free in the context when old turns are dropped.
 pub const MIN_ANSWER_ROOM: u32 = 256;
+/// Context sizes are rounded up to a multiple of this many tokens.
+pub const CONTEXT_STEP: u32 = 256;
 /// The template used when a model carries none that llama.cpp knows.
 pub const FALLBACK_TEMPLATE: &str = "chatml";
 
@@ -154,9 +156,18 @@ pub fn generate(
     stop: &AtomicBool,
     send: &mut dyn FnMut(GenEvent),
 ) -> Result<GenStats, GenError> {
-    let n_ctx = request.context.min(model.n_ctx_train().max(1)).max(64);
+    let cap = request.context.min(model.n_ctx_train().max(1)).max(64);
     let mut notices = Vec::new();
-    let (tokens, dropped) = fitted_tokens(model, request, n_ctx, &mut notices)?;
+    let (tokens, dropped) = fitted_tokens(model, request, cap, &mut notices)?;
+    // The context holds this prompt and this answer's most tokens, not the
+    // whole cap: its memory (the KV cache) is allocated for every answer, so
+    // a short answer starts sooner.
+    let needed = (tokens.len() as u64 + u64::from(request.max_tokens))
+        .div_ceil(u64::from(CONTEXT_STEP))
+        * u64::from(CONTEXT_STEP);
+    let n_ctx = u32::try_from(needed)
+        .unwrap_or(cap)
+        .clamp(CONTEXT_STEP.min(cap), cap);
     for n in notices {
         send(GenEvent::Notice(n));
     }
