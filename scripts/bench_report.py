@@ -394,5 +394,5 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,local,window,store}.js
   prefix matching now starts at 3 letters.""")
 
 with open("BENCHMARKS.json", "w") as f:
-    json.dump({"date": date, "machine": machine, "engine": e or None, "window": w or None, "store": s or None}, f, indent=2)
+    json.dump({"date": date, "machine": machine, "engine": e or None, "local": lo or None, "window": w or None, "store": s or None}, f, indent=2)
     f.write("\n")
