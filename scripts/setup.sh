@@ -110,3 +110,13 @@ PY
     export RUNNEL_TEST_GGUF
   fi
 }
+
+# repack_deb_xz DEB LEVEL: recompresses a .deb's data with xz at LEVEL (the
+# bundler always writes gzip; dpkg reads xz, as Debian's own packages use it).
+repack_deb_xz() {
+  local repack
+  repack=$(mktemp -d)
+  dpkg-deb -R "$1" "$repack/root"
+  dpkg-deb --root-owner-group "-Zxz" "-z$2" -b "$repack/root" "$1" >/dev/null
+  rm -rf "$repack"
+}

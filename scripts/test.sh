@@ -53,6 +53,9 @@ cargo build --locked --quiet -p runnel-cli --bin runnel
 rm -rf target/debug/bundle
 "$tauri_cli" build --ci --debug --bundles deb,rpm --config \
   '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/runnel":"target/debug/runnel"}},"rpm":{"files":{"/usr/bin/runnel":"target/debug/runnel"}}}}}'
+# As scripts/package.sh does (at xz's fastest level here), so the package
+# tests install and launch the format users get.
+repack_deb_xz "$(ls target/debug/bundle/deb/*.deb)" 1
 
 export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
 

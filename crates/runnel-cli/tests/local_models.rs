@@ -29,6 +29,22 @@ async fn run(data: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `runnel ARGS` against the OpenAI-compatible server at `base_url`;
+/// its stdout, after checking that it succeeded.
+async fn ask_server(data: &Path, base_url: &str, args: &[&str]) -> String {
+    let out = runnel_command(env!("CARGO_BIN_EXE_runnel").as_ref(), data, base_url)
+        .args(args)
+        .output()
+        .await
+        .expect("run runnel");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn last_json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().expect("a line")).expect("JSON")
 }
@@ -152,12 +168,8 @@ async fn sampling_flags_are_checked_for_every_provider() {
 async fn sampling_flags_reach_an_openai_compatible_server() {
     let server = TestServer::always(Reply::sse(runnel_testsupport::answer_stream(&["ok"]))).await;
     let data = TempDir::new("cli-sampling-http");
-    let out = runnel_command(
-        env!("CARGO_BIN_EXE_runnel").as_ref(),
-        data.path(),
-        &server.base_url(),
-    )
-    .args([
+    let url = server.base_url();
+    let flags = [
         "ask",
         "--temperature",
         "0.2",
@@ -166,27 +178,15 @@ async fn sampling_flags_reach_an_openai_compatible_server() {
         "--max-tokens",
         "77",
         "hi",
-    ])
-    .output()
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ];
+    ask_server(data.path(), &url, &flags).await;
     let body = server.chat_requests()[0].json();
     assert_eq!(body["temperature"], 0.2);
     assert_eq!(body["top_p"], 0.5);
     assert_eq!(body["max_tokens"], 77);
 
     // A stored conversation keeps its sampling; a flag changes one value.
-    let out = runnel_command(
-        env!("CARGO_BIN_EXE_runnel").as_ref(),
-        data.path(),
-        &server.base_url(),
-    )
-    .args([
+    let save = [
         "ask",
         "--save",
         "--json",
@@ -195,33 +195,18 @@ async fn sampling_flags_reach_an_openai_compatible_server() {
         "--max-tokens",
         "50",
         "hi",
-    ])
-    .output()
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id = last_json(&String::from_utf8_lossy(&out.stdout))["conversation_id"]
+    ];
+    let out = ask_server(data.path(), &url, &save).await;
+    let id = last_json(&out)["conversation_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let out = runnel_command(
-        env!("CARGO_BIN_EXE_runnel").as_ref(),
+    ask_server(
         data.path(),
-        &server.base_url(),
+        &url,
+        &["ask", "--conversation", &id, "--max-tokens", "60", "again"],
     )
-    .args(["ask", "--conversation", &id, "--max-tokens", "60", "again"])
-    .output()
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    .await;
     let body = server.chat_requests().last().unwrap().json();
     assert_eq!(body["temperature"], 0.3);
     assert_eq!(body["max_tokens"], 60);

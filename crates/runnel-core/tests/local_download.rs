@@ -64,6 +64,13 @@ fn client() -> reqwest::Client {
         .clone()
 }
 
+/// Pulls `req` into `lib`, expecting an error.
+async fn pull_err(lib: &Library, req: &PullRequest) -> PullError {
+    pull(&client(), lib, req, &CancellationToken::new(), &mut |_| {})
+        .await
+        .unwrap_err()
+}
+
 fn leftovers(lib: &Library) -> Vec<String> {
     std::fs::read_dir(lib.dir())
         .map(|d| {
@@ -131,15 +138,7 @@ async fn a_wrong_sha256_is_an_error_and_leaves_no_file() {
     let server = hub(Arc::new(bytes), None, false).await;
     let lib = Library::new(tmp.path().join("models"));
     let wrong = "0".repeat(64);
-    let e = pull(
-        &client(),
-        &lib,
-        &request(&server, Some(wrong)),
-        &CancellationToken::new(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let e = pull_err(&lib, &request(&server, Some(wrong))).await;
     assert!(matches!(e, PullError::Checksum { .. }), "{e}");
     assert!(e.to_string().contains("expected 0000"), "{e}");
     assert!(leftovers(&lib).is_empty(), "{:?}", leftovers(&lib));
@@ -153,15 +152,7 @@ async fn a_full_disk_is_a_clear_error_before_the_download() {
     let lib = Library::new(tmp.path().join("models"));
     let mut req = request(&server, None);
     req.disk_limit = Some(100_000);
-    let e = pull(
-        &client(),
-        &lib,
-        &req,
-        &CancellationToken::new(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let e = pull_err(&lib, &req).await;
     assert!(matches!(e, PullError::NoSpace(_)), "{e}");
     assert!(
         e.to_string()
@@ -186,15 +177,7 @@ async fn a_download_that_is_not_a_model_is_refused_and_deleted() {
         sha256: None,
         disk_limit: None,
     };
-    let e = pull(
-        &client(),
-        &lib,
-        &req,
-        &CancellationToken::new(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let e = pull_err(&lib, &req).await;
     assert!(matches!(e, PullError::NotAModel(_)), "{e}");
     assert!(e.to_string().contains("not a GGUF model file"), "{e}");
     assert!(leftovers(&lib).is_empty());
