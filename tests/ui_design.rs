@@ -393,7 +393,7 @@ import('./js/catalog.js').then(({{ CATALOG }}) => {{
   // Not the window's own words: user and model text, names, paths, URLs, numbers.
   const skip = '[data-testid=user-text], [data-testid=answer], [data-testid=reasoning], [data-testid=tool-call], '
     + '[data-testid=conversation-title], [data-testid=search-result], #picker-label, .picker-provider-name, '
-    + '.model-name, #provider-base, #settings-path, .provider-row .title, .provider-row .meta, '
+    + '.model-name, #provider-base, #settings-path, #local-dir, .provider-row .title, .provider-row .meta, '
     + '[data-testid=onboarding-preset], [data-testid=provider-kind-select] option:not([value^=custom]), '
     + '#chat-title, .date, [data-testid=error], [data-testid=language-select], .sep, .backend-text';
   const stray = [];

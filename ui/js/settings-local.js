@@ -21,6 +21,8 @@ export function createLocalSettings(host) {
   const idle = /** @type {HTMLInputElement} */ ($('local-idle'));
   const result = $('local-result');
   const error = $('local-error');
+  /** @type {import('../types/ipc').LocalModelsView|null} the last listing */
+  let last = null;
 
   /** Fills the form from the state; `fresh` also lists the installed models again. */
   function render(/** @type {boolean} */ fresh) {
@@ -31,35 +33,42 @@ export function createLocalSettings(host) {
     if (document.activeElement !== idle) idle.value = String(st.local.idle_unload_minutes);
     $('local-idle-default').textContent = t('net.default', { value: String(st.local_defaults.idle_unload_minutes) });
     if (fresh) listModels();
+    // The language may have changed: the list's words again, from the last listing.
+    else if (last) renderModels(last);
   }
 
   async function listModels() {
-    const list = $('local-model-list');
     try {
-      const view = await ipc.localModels();
-      $('local-dir').textContent = view.models_dir;
-      list.replaceChildren();
-      if (view.installed.length === 0) list.append(el('p', { class: 'hint' }, t('local.none')));
-      for (const m of view.installed) {
-        const row = el('div', { class: 'provider-row', 'data-testid': 'local-model-row', 'data-model-id': m.id });
-        const meta = [formatBytes(m.size), m.architecture, m.quantization].filter(Boolean).join(' · ');
-        const remove = el('button', { type: 'button', 'data-testid': 'local-model-remove' }, t('local.remove'));
-        remove.addEventListener('click', async () => {
-          const sure = await host.dialogs.confirm({ title: t('local.remove_confirm', { name: m.id }), ok: t('local.remove'), danger: true });
-          if (!sure) return;
-          try {
-            await ipc.removeModel(m.id);
-          } catch (e) {
-            error.textContent = /** @type {Error} */ (e).message;
-          }
-          await listModels();
-          await host.refresh();
-        });
-        row.append(el('div', { class: 'title' }, m.id), el('div', { class: 'actions' }, [remove]), el('div', { class: 'meta' }, m.problem ?? meta));
-        list.append(row);
-      }
+      last = await ipc.localModels();
+      renderModels(last);
     } catch (e) {
-      list.replaceChildren(el('p', { class: 'error-text' }, /** @type {Error} */ (e).message));
+      $('local-model-list').replaceChildren(el('p', { class: 'error-text' }, /** @type {Error} */ (e).message));
+    }
+  }
+
+  /** @param {import('../types/ipc').LocalModelsView} view */
+  function renderModels(view) {
+    const list = $('local-model-list');
+    $('local-dir').textContent = view.models_dir;
+    list.replaceChildren();
+    if (view.installed.length === 0) list.append(el('p', { class: 'hint' }, t('local.none')));
+    for (const m of view.installed) {
+      const row = el('div', { class: 'provider-row', 'data-testid': 'local-model-row', 'data-model-id': m.id });
+      const meta = [formatBytes(m.size), m.architecture, m.quantization].filter(Boolean).join(' · ');
+      const remove = el('button', { type: 'button', 'data-testid': 'local-model-remove' }, t('local.remove'));
+      remove.addEventListener('click', async () => {
+        const sure = await host.dialogs.confirm({ title: t('local.remove_confirm', { name: m.id }), ok: t('local.remove'), danger: true });
+        if (!sure) return;
+        try {
+          await ipc.removeModel(m.id);
+        } catch (e) {
+          error.textContent = /** @type {Error} */ (e).message;
+        }
+        await listModels();
+        await host.refresh();
+      });
+      row.append(el('div', { class: 'title' }, m.id), el('div', { class: 'actions' }, [remove]), el('div', { class: 'meta' }, m.problem ?? meta));
+      list.append(row);
     }
   }
 
