@@ -4,7 +4,7 @@
 //! holds all its data. A truncated, renamed or hostile file gets a clear error
 //! and never an allocation its header asks for.
 
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 /// The four bytes every GGUF file starts with.
@@ -289,14 +289,14 @@ fn file_type_name(t: u64) -> String {
 
 /// A counting reader that knows the file's length, so no claimed size is
 /// allocated or skipped past the end.
-struct Reader<'p, R> {
-    inner: R,
+struct Reader<'p> {
+    inner: BufReader<std::fs::File>,
     pos: u64,
     len: u64,
     path: &'p str,
 }
 
-impl<R: Read + Seek> Reader<'_, R> {
+impl Reader<'_> {
     fn truncated(&self, what: &str) -> GgufError {
         GgufError::Truncated {
             path: self.path.to_owned(),
@@ -334,8 +334,10 @@ impl<R: Read + Seek> Reader<'_, R> {
     fn skip(&mut self, n: u64) -> Result<(), GgufError> {
         self.need(n, "a value")?;
         let n = i64::try_from(n).map_err(|_| self.truncated("a value"))?;
+        // Relative, so a skip inside the buffer is no system call: a
+        // vocabulary is a hundred thousand short strings.
         self.inner
-            .seek(SeekFrom::Current(n))
+            .seek_relative(n)
             .map_err(|source| GgufError::Io {
                 path: self.path.to_owned(),
                 source,
