@@ -23,13 +23,21 @@ use runnel_testsupport::fill;
 use runnel_testsupport::free_port;
 use runnel_testsupport::report;
 use server::{serve, Script};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn on_path(bin: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+}
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 struct Driver(Child);
@@ -449,7 +457,11 @@ async fn main() {
     };
     let stream_secs = tokens as u64 / rate as u64 + 60;
 
-    let dir = std::env::temp_dir().join(format!("runnel-window-bench-{}", std::process::id()));
+    // Removed when the run ends, also by a panic: each run's database is
+    // about 900 MB, and leftovers of failed runs filled the disk.
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("runnel-window-bench-{}", std::process::id())));
+    let dir = scratch.0.clone();
     let data = dir.join("data/dev.runnel.app");
     std::fs::create_dir_all(&data).expect("data dir");
     // The store benchmark's database: 10,000 conversations, 1,000,000 messages.
@@ -595,7 +607,7 @@ async fn main() {
     //    into with X key events, without WebDriver and without the page
     //    metrics (whose per-token records grow the web process by themselves).
     let plain_leak = leak_check_by_keyboard(&dir, addr, repeats, stream_secs, full).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(scratch);
 
     let result = serde_json::json!({
         "full": full,

@@ -11,6 +11,18 @@ TEST_PACKAGES=(xvfb xauth xdotool x11-utils dbus dbus-x11 webkit2gtk-driver gnom
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# Warns when the disk under target/ has less than $1 GB free: a build from
+# scratch with llama.cpp and the tests takes about 9 GB.
+check_disk() {
+  local need_kb=$(($1 * 1024 * 1024)) free_kb
+  mkdir -p target
+  free_kb=$(df -Pk target | awk 'NR == 2 {print $4}')
+  if [ -n "$free_kb" ] && [ "$free_kb" -lt "$need_kb" ]; then
+    printf 'warning: %s GB free under target/, a build from scratch needs about %s GB\n' \
+      "$((free_kb / 1024 / 1024))" "$1" >&2
+  fi
+}
+
 # ensure_packages NAME... : installs the Debian packages that are missing.
 ensure_packages() {
   local missing=()
