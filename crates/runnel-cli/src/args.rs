@@ -52,6 +52,52 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ModelsAction>,
     },
+    /// The price table (USD per million tokens) answers are costed with.
+    Prices {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        action: Option<PricesAction>,
+    },
+    /// Tokens and cost per provider and model, in total and per day (UTC),
+    /// at today's prices. Deleted conversations still count.
+    Usage {
+        /// From this day on (YYYY-MM-DD, UTC) [default: everything].
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Print the report as one JSON object (`days`, `models`, `total`).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `runnel prices ...`
+#[derive(Debug, Subcommand)]
+pub enum PricesAction {
+    /// List every known price: yours, then the built-in ones with their source.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set your price of a model (replaces a built-in one).
+    Set {
+        /// The model id, as the provider spells it.
+        model: String,
+        /// USD per million input tokens.
+        #[arg(long, value_name = "USD")]
+        input: f64,
+        /// USD per million output tokens.
+        #[arg(long, value_name = "USD")]
+        output: f64,
+        /// USD per million cached input tokens [default: the input price].
+        #[arg(long, value_name = "USD")]
+        cached: Option<f64>,
+    },
+    /// Remove your price of a model (a built-in one applies again).
+    Remove {
+        /// The model id.
+        model: String,
+    },
 }
 
 /// `runnel models ...`

@@ -10,7 +10,9 @@ pub mod args;
 mod commands;
 mod output;
 
-pub use args::{AskArgs, Cli, Command, HistoryAction, KeyAction, ModelsAction, ProvidersAction};
+pub use args::{
+    AskArgs, Cli, Command, HistoryAction, KeyAction, ModelsAction, PricesAction, ProvidersAction,
+};
 pub use output::AskJson;
 
 use clap::Parser;
@@ -74,6 +76,14 @@ pub fn main(open_window: fn() -> i32) -> i32 {
             run_async(commands::models::run(
                 action.unwrap_or(ModelsAction::List { json: false }),
             ))
+        }
+        Some(Command::Prices { action }) => {
+            init_logging("error");
+            commands::prices::run(action.unwrap_or(PricesAction::List { json: false }))
+        }
+        Some(Command::Usage { since, json }) => {
+            init_logging("error");
+            commands::prices::usage(since.as_deref(), json)
         }
     }
 }

@@ -1,10 +1,13 @@
 //! What the commands print: the `--json` shapes and plain-text lines. The
 //! commands decide; this module only formats.
 
+use runnel_core::config::prices::{PriceEntry, PriceOrigin};
 use runnel_core::engine::{Metrics, Outcome, StreamResult};
 use runnel_core::service::UiState;
+use runnel_core::service::{UsageLine, UsageReport};
 use runnel_core::store::{ConversationSummary, Message, SearchHit, MARK_END, MARK_START};
 use runnel_core::types::answer::{ToolCall, Usage};
+use runnel_core::types::cost::Cost;
 use runnel_core::types::error::ErrorInfo;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -36,6 +39,11 @@ pub struct AskJson<'a> {
     /// The stored answer, with --save.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// What the answer cost in USD at today's prices; null when the model
+    /// has no known price (`runnel prices`).
+    pub cost_usd: Option<f64>,
+    /// The cost rests on estimated token counts (the server sent no usage).
+    pub cost_estimated: bool,
 }
 
 impl<'a> AskJson<'a> {
@@ -56,7 +64,102 @@ impl<'a> AskJson<'a> {
             metrics: r.metrics,
             conversation_id: None,
             message_id: None,
+            cost_usd: None,
+            cost_estimated: false,
         }
+    }
+}
+
+/// A cost as shown: `$0.0123` (six decimals under a cent), `~` in front
+/// when estimated, `-` when unknown.
+pub fn format_usd(cost: Option<Cost>) -> String {
+    match cost {
+        None => "-".to_owned(),
+        Some(c) => {
+            let approx = if c.estimated { "~" } else { "" };
+            if c.usd != 0.0 && c.usd.abs() < 0.01 {
+                format!("{approx}${:.6}", c.usd)
+            } else {
+                format!("{approx}${:.4}", c.usd)
+            }
+        }
+    }
+}
+
+/// `runnel prices list`: one row per model.
+pub fn prices_table(table: &[PriceEntry]) -> String {
+    let mut out = String::new();
+    let width = table
+        .iter()
+        .map(|e| e.model.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    out.push_str(&format!(
+        "{:<width$}  {:>9}  {:>9}  {:>9}  SOURCE\n",
+        "MODEL", "INPUT", "OUTPUT", "CACHED"
+    ));
+    for e in table {
+        let cached = e.price.cached.map_or("-".to_owned(), |c| format!("{c}"));
+        let source = match &e.origin {
+            PriceOrigin::User => "yours".to_owned(),
+            PriceOrigin::Builtin { source, date } => format!("{source} ({date})"),
+        };
+        out.push_str(&format!(
+            "{:<width$}  {:>9}  {:>9}  {:>9}  {source}\n",
+            e.model, e.price.input, e.price.output, cached
+        ));
+    }
+    out.push_str("USD per million tokens.\n");
+    out
+}
+
+/// `runnel usage`: per provider and model, then the total, then per day.
+pub fn usage_table(r: &UsageReport) -> String {
+    let name = |l: &UsageLine| format!("{}:{}", or_unknown(&l.provider), or_unknown(&l.model));
+    let width = r
+        .models
+        .iter()
+        .map(|l| name(l).len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = String::new();
+    let head = |out: &mut String, first: &str, width: usize| {
+        out.push_str(&format!(
+            "{first:<width$}  {:>7}  {:>12}  {:>12}  {:>12}  {:>12}\n",
+            "ANSWERS", "INPUT", "CACHED", "OUTPUT", "COST"
+        ));
+    };
+    let line = |out: &mut String, first: &str, l: &UsageLine, width: usize| {
+        out.push_str(&format!(
+            "{first:<width$}  {:>7}  {:>12}  {:>12}  {:>12}  {:>12}\n",
+            l.answers,
+            l.input_tokens,
+            l.cached_input_tokens,
+            l.output_tokens,
+            format_usd(l.cost)
+        ));
+    };
+    head(&mut out, "MODEL", width);
+    for l in &r.models {
+        line(&mut out, &name(l), l, width);
+    }
+    line(&mut out, "TOTAL", &r.total, width);
+    out.push('\n');
+    let width = (width + 12).max(16);
+    head(&mut out, "DAY (UTC)", width);
+    for l in &r.days {
+        line(&mut out, &format!("{} {}", l.day, name(l)), l, width);
+    }
+    out
+}
+
+fn or_unknown(s: &str) -> &str {
+    if s.is_empty() {
+        "?"
+    } else {
+        s
     }
 }
 

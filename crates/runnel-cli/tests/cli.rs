@@ -65,7 +65,7 @@ async fn ask_json_prints_the_whole_result() {
     assert_eq!(v["finish_reason"], "stop");
     assert_eq!(
         v["usage"],
-        serde_json::json!({"input_tokens": 5, "output_tokens": 2})
+        serde_json::json!({"input_tokens": 5, "output_tokens": 2, "cached_input_tokens": 0})
     );
     assert_eq!(v["error"], serde_json::Value::Null);
     assert_eq!(v["metrics"]["chunks"], 6);

@@ -235,8 +235,8 @@ pub fn history(
     Ok(out)
 }
 
-/// The stored terminal state of a finished stream.
-pub fn final_state(r: &StreamResult) -> FinalState {
+/// The stored terminal state of a stream `endpoint` answered.
+pub fn final_state(r: &StreamResult, endpoint: &Endpoint) -> FinalState {
     let (error_kind, error_message) = match &r.outcome {
         Outcome::Error(e) => (Some(e.kind()), Some(e.to_string())),
         Outcome::Done | Outcome::Cancelled => (None, None),
@@ -254,10 +254,13 @@ pub fn final_state(r: &StreamResult) -> FinalState {
             input_tokens: r.usage.input_tokens,
             output_tokens: r.usage.output_tokens,
             estimated: r.usage_estimated,
+            cached_input_tokens: r.usage.cached_input_tokens,
         }),
         metrics: Some(r.metrics),
         thinking_blocks: (!answer.thinking_blocks.is_empty())
             .then(|| answer.thinking_blocks.clone()),
+        provider: Some(endpoint.provider_label()),
+        model: Some(endpoint.model.clone()),
     }
 }
 
@@ -331,7 +334,7 @@ pub async fn stream(
     for b in &mut result.answer.thinking_blocks {
         b.source.clone_from(&source);
     }
-    let fin = final_state(&result);
+    let fin = final_state(&result, endpoint);
     let store = store.clone();
     let id = prepared.answer.id.clone();
     match tokio::task::spawn_blocking(move || store.finish_message(&id, &fin)).await {

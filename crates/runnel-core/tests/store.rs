@@ -579,3 +579,118 @@ fn import_file_reads_an_export_as_a_stream() {
         "{e}"
     );
 }
+
+fn answered_with(store: &Store, id: &str, model: &str, input: u64, cached: u64, output: u64) {
+    let u = store.add_user_message(id, "q", None).expect("user");
+    let a = store.begin_answer(id, &u.id, None).expect("answer");
+    let fin = FinalState {
+        usage: Some(runnel_core::store::StoredUsage {
+            input_tokens: input,
+            output_tokens: output,
+            estimated: false,
+            cached_input_tokens: cached,
+        }),
+        provider: Some("openai".into()),
+        model: Some(model.into()),
+        ..done("a")
+    };
+    store.finish_message(&a.id, &fin).expect("finish");
+    let m = store.message(&a.id).expect("stored");
+    assert_eq!(
+        (m.provider.as_deref(), m.model.as_deref()),
+        (Some("openai"), Some(model))
+    );
+}
+
+#[test]
+fn usage_sums_finished_answers_per_model_and_outlives_a_deleted_conversation() {
+    let (_dir, db) = temp_db("usage");
+    let store = Store::open(&db).expect("open");
+    let id = runnel_core::store::new_id();
+    store
+        .create_conversation(&id, "", None, None, "", None)
+        .expect("create");
+    answered_with(&store, &id, "m1", 1_000, 400, 200);
+    answered_with(&store, &id, "m1", 10, 0, 5);
+    answered_with(&store, &id, "m2", 7, 0, 3);
+    // A streaming answer counts only once it ends.
+    let u = store.add_user_message(&id, "q", None).expect("user");
+    store.begin_answer(&id, &u.id, None).expect("streaming");
+
+    let rows = store.usage(None, None, 0).expect("usage");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let m1 = &rows[0];
+    assert_eq!(
+        (
+            m1.model.as_str(),
+            m1.answers,
+            m1.input_tokens,
+            m1.cached_input_tokens,
+            m1.output_tokens
+        ),
+        ("m1", 2, 1_010, 400, 205)
+    );
+    assert_eq!(rows[1].model, "m2");
+
+    // What was spent stays spent: deleting keeps it, undo does not add it twice.
+    let deleted = store.delete(&id).expect("delete");
+    assert_eq!(store.usage(None, None, 0).expect("usage"), rows);
+    store.restore(&deleted).expect("undo");
+    assert_eq!(store.usage(None, None, 0).expect("usage"), rows);
+
+    // Ranges and days.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    assert!(store
+        .usage(Some(now + 3_600_000), None, 0)
+        .expect("future")
+        .is_empty());
+    assert!(store.usage(None, Some(0), 0).expect("past").is_empty());
+    assert_eq!(store.usage(None, None, 9 * 60).expect("UTC+9").len(), 2);
+    assert!(matches!(
+        store.usage(None, None, 15 * 60),
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+#[test]
+fn a_database_at_schema_4_has_its_past_usage_counted() {
+    let (_dir, db) = temp_db("migrate-v4");
+    {
+        let store = Store::open(&db).expect("create");
+        let id = runnel_core::store::new_id();
+        store
+            .create_conversation(&id, "", Some("anthropic"), Some("claude-x"), "", None)
+            .expect("create");
+        answered_with(&store, &id, "ignored", 30, 0, 20);
+        // Back to schema 4 as it was: no provider and model per message, no
+        // usage table.
+        drop(store);
+        let conn = rusqlite::Connection::open(&db).expect("raw");
+        conn.execute_batch(
+            "DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly;
+             ALTER TABLE messages DROP COLUMN provider; ALTER TABLE messages DROP COLUMN model;
+             UPDATE messages SET usage = '{\"input_tokens\":30,\"output_tokens\":20,\"estimated\":true}' WHERE role = 'assistant';
+             PRAGMA user_version = 4;",
+        )
+        .expect("downgrade");
+    }
+    let store = Store::open(&db).expect("migrate");
+    let rows = store.usage(None, None, 0).expect("usage");
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(
+        (
+            r.provider.as_str(),
+            r.model.as_str(),
+            r.answers,
+            r.input_tokens,
+            r.output_tokens,
+            r.estimated_answers
+        ),
+        ("anthropic", "claude-x", 1, 30, 20, 1),
+        "the conversation's provider and model stand in"
+    );
+}

@@ -245,6 +245,18 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
             obj.conversation_id = Some(p.conversation_id.clone());
             obj.message_id = Some(p.answer.id.clone());
         }
+        // Priced with the user's table when the settings can be read, else
+        // with the built-in one.
+        let prices = service().map(|s| s.settings().prices).unwrap_or_default();
+        let cost = runnel_core::config::prices::cost_of(
+            &prices,
+            &endpoint.provider_label(),
+            &endpoint.model,
+            &result.usage,
+            result.usage_estimated,
+        );
+        obj.cost_usd = cost.map(|c| c.usd);
+        obj.cost_estimated = cost.is_some_and(|c| c.estimated);
         match serde_json::to_string(&obj) {
             Ok(line) => {
                 let _ = writeln!(out, "{line}");

@@ -4,4 +4,5 @@ pub mod ask;
 pub mod history;
 pub mod key;
 pub mod models;
+pub mod prices;
 pub mod providers;

@@ -284,12 +284,14 @@ impl EnvProvider {
             .map(str::trim)
             .filter(|m| !m.is_empty())
             .unwrap_or(&self.provider.default_model);
-        Endpoint::new(
+        let mut e = Endpoint::new(
             &self.provider.base_url,
             model,
             self.key.clone(),
             OPENAI_KEY_VAR,
-        )
+        );
+        e.provider = ENV_PROVIDER_ID.to_owned();
+        e
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod env;
 pub mod network;
+pub mod prices;
 
 pub use network::{ProxyMode, ProxySettings, Retries, PROXY_ACCOUNT};
 
@@ -83,6 +84,7 @@ impl Provider {
             };
             let mut e = Endpoint::local(&dir, &model);
             e.sampling.max_tokens = self.max_tokens;
+            e.provider.clone_from(&self.id);
             return e;
         }
         let mut e = Endpoint::new(&self.base_url, model, api_key, env::OPENAI_KEY_VAR);
@@ -98,6 +100,7 @@ impl Provider {
         e.no_stream_options = self.no_stream_options;
         e.kind = self.kind;
         e.max_tokens = self.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+        e.provider.clone_from(&self.id);
         e
     }
 
@@ -312,6 +315,10 @@ pub struct Settings {
     /// How local models run.
     #[serde(default)]
     pub local: LocalSettings,
+    /// The user's prices by model id (USD per million tokens); they replace
+    /// the built-in ones (see [`prices`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub prices: std::collections::BTreeMap<String, crate::types::cost::Price>,
 }
 
 /// Most threads a local model may be given.
@@ -383,11 +390,21 @@ impl Default for Settings {
             proxy: ProxySettings::default(),
             removed_presets: Vec::new(),
             local: LocalSettings::default(),
+            prices: std::collections::BTreeMap::new(),
         }
     }
 }
 
 impl Settings {
+    /// Checks the user's prices (see [`prices::check_user_price`]).
+    pub fn check_prices(&self) -> Result<(), SettingsError> {
+        for (model, price) in &self.prices {
+            prices::check_user_price(model, price)
+                .map_err(|e| SettingsError::Invalid(format!("{model}: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// The provider with this id.
     pub fn provider(&self, id: &str) -> Option<&Provider> {
         self.providers.iter().find(|p| p.id == id)
@@ -646,13 +663,14 @@ impl SettingsStore {
                         .proxy
                         .validate()
                         .and_then(|()| network::validate_network(&s.timeouts, &s.retries))
+                        .and_then(|()| s.check_prices())
                     {
                         Ok(()) => {
                             s.version = SETTINGS_VERSION;
                             s.fill_presets();
                             return Ok(Loaded { settings: s, notice: None });
                         }
-                        Err(e) => format!("its network settings are not usable ({e})"),
+                        Err(e) => format!("its network settings or prices are not usable ({e})"),
                     },
                     Err(e) => format!("it could not be read ({e})"),
                 },

@@ -37,6 +37,9 @@ pub struct Endpoint {
     pub thinking_budget: Option<u32>,
     /// Temperature, top-p and max tokens, where chosen.
     pub sampling: Sampling,
+    /// The provider it belongs to: a saved provider's id, `env`, or "" for
+    /// an ad-hoc one (see [`Endpoint::provider_label`]).
+    pub provider: String,
 }
 
 impl Endpoint {
@@ -58,6 +61,23 @@ impl Endpoint {
             max_tokens: DEFAULT_MAX_TOKENS,
             thinking_budget: None,
             sampling: Sampling::default(),
+            provider: String::new(),
+        }
+    }
+
+    /// Who answers, as usage is grouped: the provider's id, or for an ad-hoc
+    /// endpoint its server's host (and port), never its path or query.
+    pub fn provider_label(&self) -> String {
+        if !self.provider.is_empty() {
+            return self.provider.clone();
+        }
+        match url::Url::parse(&self.base_url) {
+            Ok(u) => match (u.host_str(), u.port()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_owned(),
+                _ => String::new(),
+            },
+            Err(_) => String::new(),
         }
     }
 
@@ -66,6 +86,8 @@ impl Endpoint {
         let mut e = Self::new(&models_dir.to_string_lossy(), model, None, "");
         e.kind = ProviderKind::Local;
         e.key_help = "A local model needs no key.".into();
+        // The built-in local provider's id.
+        e.provider = ProviderKind::Local.as_str().to_owned();
         e
     }
 

@@ -373,6 +373,7 @@ impl Engine {
                     Usage {
                         input_tokens: input,
                         output_tokens: output,
+                        cached_input_tokens: 0,
                     },
                     true,
                 )

@@ -199,6 +199,18 @@ pub struct EventAssembler {
     blocks: Vec<(u64, BlockKind)>,
     tools: usize,
     input_tokens: u64,
+    cached_input_tokens: u64,
+}
+
+/// The prompt tokens of an Anthropic `usage` object, if it has them: its
+/// `input_tokens` leave out prompt-cache writes and reads, which are prompt
+/// tokens all the same, so the total adds them; the reads are the cached ones.
+fn prompt_tokens(u: &Value) -> Option<(u64, u64)> {
+    let get = |k: &str| u.get(k).and_then(Value::as_u64);
+    let input = get("input_tokens")?;
+    let written = get("cache_creation_input_tokens").unwrap_or(0);
+    let read = get("cache_read_input_tokens").unwrap_or(0);
+    Some((input.saturating_add(written).saturating_add(read), read))
 }
 
 impl EventAssembler {
@@ -234,11 +246,13 @@ impl EventAssembler {
         match kind {
             "message_start" => {
                 if let Some(u) = v.get("message").and_then(|m| m.get("usage")) {
-                    self.input_tokens = u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0);
+                    (self.input_tokens, self.cached_input_tokens) =
+                        prompt_tokens(u).unwrap_or((0, 0));
                     let output = u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0);
                     out.push(Delta::Usage(Usage {
                         input_tokens: self.input_tokens,
                         output_tokens: output,
+                        cached_input_tokens: self.cached_input_tokens,
                     }));
                 }
             }
@@ -339,13 +353,14 @@ impl EventAssembler {
                     out.push(Delta::Finish(r.to_owned()));
                 }
                 if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
-                    if let Some(i) = u.get("input_tokens").and_then(Value::as_u64) {
-                        self.input_tokens = i;
+                    if let Some((i, cached)) = prompt_tokens(u) {
+                        (self.input_tokens, self.cached_input_tokens) = (i, cached);
                     }
                     if let Some(o) = u.get("output_tokens").and_then(Value::as_u64) {
                         out.push(Delta::Usage(Usage {
                             input_tokens: self.input_tokens,
                             output_tokens: o,
+                            cached_input_tokens: self.cached_input_tokens,
                         }));
                     }
                 }
@@ -457,9 +472,11 @@ pub fn message_deltas(v: &Value) -> Result<Vec<Delta>, EngineError> {
         out.push(Delta::Finish(r.to_owned()));
     }
     if let Some(u) = v.get("usage") {
+        let (input, cached) = prompt_tokens(u).unwrap_or((0, 0));
         out.push(Delta::Usage(Usage {
-            input_tokens: u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0),
+            input_tokens: input,
             output_tokens: u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0),
+            cached_input_tokens: cached,
         }));
     }
     Ok(out)
@@ -598,5 +615,35 @@ mod tests {
         a.on_event(&ev, &mut out)
             .expect("unknown events are ignored");
         assert_eq!(out, vec![Delta::Text("Hi".into())]);
+    }
+
+    #[test]
+    fn prompt_cache_reads_and_writes_count_as_prompt_tokens_and_reads_as_cached() {
+        let mut a = EventAssembler::new();
+        let mut out = Vec::new();
+        let ev = |data: &str| SseEvent {
+            event: "message".into(),
+            data: data.into(),
+            id: None,
+            retry: None,
+        };
+        a.on_event(
+            &ev(r#"{"type":"message_start","message":{"usage":{"input_tokens":10,"cache_creation_input_tokens":100,"cache_read_input_tokens":1000,"output_tokens":1}}}"#),
+            &mut out,
+        )
+        .expect("ok");
+        a.on_event(
+            &ev(r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42}}"#),
+            &mut out,
+        )
+        .expect("ok");
+        assert_eq!(
+            out.last(),
+            Some(&Delta::Usage(Usage {
+                input_tokens: 1110,
+                output_tokens: 42,
+                cached_input_tokens: 1000,
+            }))
+        );
     }
 }

@@ -22,8 +22,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod local;
 mod model;
+mod usage;
 
 pub use model::*;
+pub use usage::{UsageLine, UsageReport};
 
 /// Shared app services.
 pub struct Service {
@@ -515,6 +517,57 @@ impl Service {
             s.local = local;
             Ok(())
         })
+    }
+
+    /// The price table: the user's prices, then the built-in ones.
+    pub fn prices(&self) -> Vec<crate::config::prices::PriceEntry> {
+        crate::config::prices::price_table(&self.settings().prices)
+    }
+
+    /// Sets the user's price of `model` (USD per million tokens), replacing a
+    /// built-in one.
+    pub fn set_price(
+        &self,
+        model: &str,
+        price: crate::types::cost::Price,
+    ) -> Result<(), ServiceError> {
+        crate::config::prices::check_user_price(model, &price).map_err(ServiceError::Invalid)?;
+        let model = model.trim().to_owned();
+        self.update(|s| {
+            s.prices.insert(model, price);
+            Ok(())
+        })
+    }
+
+    /// Removes the user's price of `model`; a built-in one applies again.
+    pub fn remove_price(&self, model: &str) -> Result<(), ServiceError> {
+        let model = model.trim();
+        if !self.settings().prices.contains_key(model) {
+            return Err(ServiceError::Invalid(
+                if crate::config::prices::is_builtin(model) {
+                    format!(
+                        "{model} has only its built-in price, which cannot be removed: set your own with `runnel prices set {model} --input USD --output USD`"
+                    )
+                } else {
+                    format!("{model} has no price of yours to remove")
+                },
+            ));
+        }
+        self.update(|s| {
+            s.prices.remove(model);
+            Ok(())
+        })
+    }
+
+    /// What an answer cost at today's prices; None when its model has none.
+    pub fn cost(
+        &self,
+        provider: &str,
+        model: &str,
+        usage: &crate::types::answer::Usage,
+        estimated: bool,
+    ) -> Option<crate::types::cost::Cost> {
+        crate::config::prices::cost_of(&self.settings().prices, provider, model, usage, estimated)
     }
 
     /// Saves the proxy's password in the keychain (None deletes it) and uses it

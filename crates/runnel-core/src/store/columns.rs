@@ -101,7 +101,7 @@ pub(super) const SUMMARY_COLS: &str =
     "id, title, created, updated, pinned, provider, model, system_prompt, thinking_budget, sampling";
 pub(super) const MESSAGE_COLS: &str =
     "id, conversation_id, seq, role, content, reasoning, tool_calls, status, error_kind, \
-     error_message, finish_reason, usage, metrics, created, parent_id, variant_of, active, thinking_blocks";
+     error_message, finish_reason, usage, metrics, created, parent_id, variant_of, active, thinking_blocks, provider, model";
 
 pub(super) fn row_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -123,5 +123,7 @@ pub(super) fn row_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         variant_of: r.get(15)?,
         active: r.get::<_, i64>(16)? != 0,
         thinking_blocks: r.get::<_, Option<Json<_>>>(17)?.map(|j| j.0),
+        provider: r.get(18)?,
+        model: r.get(19)?,
     })
 }

@@ -11,7 +11,7 @@
 //!
 //! Split by concern: [`schema`] and migrations, the writer [`lock`] and crash
 //! recovery, [`conversations`], [`messages`] and versions, [`search`],
-//! [`export`] and import; typed [`columns`] and the [`model`] rows.
+//! [`export`] and import, [`usage`] over time; typed [`columns`] and the [`model`] rows.
 
 mod columns;
 mod conversations;
@@ -21,6 +21,7 @@ mod messages;
 pub mod model;
 mod schema;
 mod search;
+mod usage;
 
 pub use crate::types::status::MessageStatus;
 pub use conversations::title_from;
@@ -28,6 +29,7 @@ pub use export::{EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORTED_TEXT_BYTES, MAX_IMP
 pub use model::*;
 pub use schema::{SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_VERSION};
 pub use search::fts_query;
+pub use usage::{UsageRow, MAX_UTC_OFFSET_MINUTES};
 
 use crate::types::files::{make_private, private_dir, private_options};
 use rusqlite::Connection;

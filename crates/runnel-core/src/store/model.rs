@@ -74,6 +74,13 @@ pub struct Message {
     /// Thinking blocks with signatures (Anthropic), sent back on later turns.
     #[serde(default)]
     pub thinking_blocks: Option<Vec<ThinkingBlock>>,
+    /// The provider that answered (see `Endpoint::provider_label`); None for
+    /// user messages and answers stored before schema 5.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// The model that answered.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// How a stream ended, for [`Store::finish_message`].
@@ -99,6 +106,10 @@ pub struct FinalState {
     pub metrics: Option<Metrics>,
     /// Thinking blocks with signatures.
     pub thinking_blocks: Option<Vec<ThinkingBlock>>,
+    /// The provider that answered.
+    pub provider: Option<String>,
+    /// The model that answered.
+    pub model: Option<String>,
 }
 
 /// One search hit.
@@ -154,6 +165,20 @@ pub struct StoredUsage {
     /// True when the server reported none and these are estimates.
     #[serde(default)]
     pub estimated: bool,
+    /// Of the prompt tokens, those read from the prompt cache.
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+}
+
+impl StoredUsage {
+    /// As the engine counts them.
+    pub fn usage(&self) -> crate::types::answer::Usage {
+        crate::types::answer::Usage {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cached_input_tokens: self.cached_input_tokens,
+        }
+    }
 }
 
 impl FinalState {
@@ -170,6 +195,8 @@ impl FinalState {
             usage: None,
             metrics: None,
             thinking_blocks: None,
+            provider: None,
+            model: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use super::Store;
 use rusqlite::TransactionBehavior;
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// Version 1: conversations and messages.
 pub const SCHEMA_V1: &str = "
@@ -91,7 +91,54 @@ pub const SCHEMA_V4: &str = "
 ALTER TABLE conversations ADD COLUMN sampling TEXT;
 ";
 
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+/// Version 5: who answered (provider, model) per answer, and token usage per
+/// hour, provider and model, kept up by a trigger when an answer finishes.
+/// Usage is what was spent: deleting a conversation does not take it back.
+/// Answers stored before take their conversation's provider and model
+/// ('' when the conversation followed the default provider).
+pub const SCHEMA_V5: &str = "
+ALTER TABLE messages ADD COLUMN provider TEXT;
+ALTER TABLE messages ADD COLUMN model TEXT;
+CREATE TABLE usage_hourly (
+  hour INTEGER NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  answers INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cached_input_tokens INTEGER NOT NULL,
+  estimated_answers INTEGER NOT NULL,
+  PRIMARY KEY (hour, provider, model)
+) WITHOUT ROWID;
+INSERT INTO usage_hourly
+  SELECT m.created / 3600000, coalesce(c.provider, ''), coalesce(c.model, ''), count(*),
+    sum(coalesce(json_extract(m.usage, '$.input_tokens'), 0)),
+    sum(coalesce(json_extract(m.usage, '$.output_tokens'), 0)),
+    sum(coalesce(json_extract(m.usage, '$.cached_input_tokens'), 0)),
+    sum(coalesce(json_extract(m.usage, '$.estimated'), 0))
+  FROM messages m JOIN conversations c ON c.id = m.conversation_id
+  WHERE m.role = 'assistant' AND m.status != 'streaming' AND m.usage IS NOT NULL
+  GROUP BY 1, 2, 3;
+CREATE TRIGGER usage_on_finish AFTER UPDATE OF status ON messages
+WHEN old.status = 'streaming' AND new.status != 'streaming' AND new.role = 'assistant'
+  AND new.usage IS NOT NULL
+BEGIN
+  INSERT INTO usage_hourly VALUES (new.created / 3600000, coalesce(new.provider, ''),
+    coalesce(new.model, ''), 1,
+    coalesce(json_extract(new.usage, '$.input_tokens'), 0),
+    coalesce(json_extract(new.usage, '$.output_tokens'), 0),
+    coalesce(json_extract(new.usage, '$.cached_input_tokens'), 0),
+    coalesce(json_extract(new.usage, '$.estimated'), 0))
+  ON CONFLICT (hour, provider, model) DO UPDATE SET
+    answers = answers + 1,
+    input_tokens = input_tokens + excluded.input_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+    estimated_answers = estimated_answers + excluded.estimated_answers;
+END;
+";
+
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 impl Store {
     pub(super) fn migrate(&self, from: i32) -> rusqlite::Result<()> {

@@ -6,10 +6,16 @@ use serde::{Deserialize, Serialize};
 /// Token counts of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ts_rs::TS)]
 pub struct Usage {
-    /// Prompt tokens.
+    /// Prompt tokens, cached ones included.
     pub input_tokens: u64,
     /// Completion tokens.
     pub output_tokens: u64,
+    /// Of the prompt tokens, those read from the provider's prompt cache
+    /// (OpenAI `prompt_tokens_details.cached_tokens`, DeepSeek
+    /// `prompt_cache_hit_tokens`, Anthropic `cache_read_input_tokens`);
+    /// billed at the cached-input price.
+    #[serde(default)]
+    pub cached_input_tokens: u64,
 }
 
 /// One increment of an answer, as produced by a protocol adapter.

@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod chat;
+pub mod cost;
 pub mod error;
 pub mod files;
 pub mod key;

@@ -592,9 +592,20 @@ fn parse_usage(u: &Value) -> Option<Usage> {
     if input.is_none() && output.is_none() {
         return None;
     }
+    // Cached prompt tokens: OpenAI and most compatible servers nest them in
+    // `prompt_tokens_details`; DeepSeek reports `prompt_cache_hit_tokens`.
+    let cached = u
+        .get("prompt_tokens_details")
+        .or_else(|| u.get("input_tokens_details"))
+        .and_then(|d| d.get("cached_tokens"))
+        .and_then(Value::as_u64)
+        .or_else(|| u.get("prompt_cache_hit_tokens").and_then(Value::as_u64))
+        .unwrap_or(0);
+    let input = input.unwrap_or(0);
     Some(Usage {
-        input_tokens: input.unwrap_or(0),
+        input_tokens: input,
         output_tokens: output.unwrap_or(0),
+        cached_input_tokens: cached.min(input),
     })
 }
 
@@ -713,10 +724,29 @@ mod tests {
             a.usage,
             Some(Usage {
                 input_tokens: 3,
-                output_tokens: 1
+                output_tokens: 1,
+                cached_input_tokens: 0,
             })
         );
         assert_eq!(a.finish_reason.as_deref(), Some("stop"));
+    }
+
+    #[test]
+    fn cached_prompt_tokens_are_read_from_openai_and_deepseek_usage() {
+        let (a, _) = run(&[
+            r#"{"choices":[],"usage":{"prompt_tokens":25939,"completion_tokens":58,"prompt_tokens_details":{"cached_tokens":25429}}}"#,
+        ]);
+        let u = a.usage.expect("usage");
+        assert_eq!((u.input_tokens, u.cached_input_tokens), (25939, 25429));
+        let (a, _) = run(&[
+            r#"{"choices":[],"usage":{"prompt_tokens":20,"completion_tokens":5,"prompt_cache_hit_tokens":16,"prompt_cache_miss_tokens":4}}"#,
+        ]);
+        assert_eq!(a.usage.expect("usage").cached_input_tokens, 16);
+        // Never more cached than prompt tokens.
+        let (a, _) = run(&[
+            r#"{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":9}}}"#,
+        ]);
+        assert_eq!(a.usage.expect("usage").cached_input_tokens, 2);
     }
 
     #[test]
