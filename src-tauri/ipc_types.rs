@@ -98,6 +98,9 @@ pub fn declarations() -> String {
     decl::<StreamEnd>(c, o);
     decl::<ToolCallView>(c, o);
     decl::<Usage>(c, o);
+    // Cost.
+    decl::<runnel_core::types::cost::Cost>(c, o);
+    decl::<runnel_core::types::cost::Price>(c, o);
     // Where the user was.
     decl::<ViewReply>(c, o);
     decl::<View>(c, o);

@@ -1366,3 +1366,87 @@ async fn an_echoed_key_never_reaches_the_page_or_the_apps_files() {
     assert!(hits.is_empty(), "the key is in {hits:?}");
     println!("window key canary: page source after 3 echoes and {scanned} files under data, config and cache: 0 hits");
 }
+
+/// The cost of each answer under it and the conversation's in the header,
+/// from the built-in price of `gpt-5-mini` and the server's usage with cached
+/// tokens, also after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_show_their_cost_and_the_header_the_conversations_after_a_restart() {
+    if !can_run() {
+        return;
+    }
+    let usage = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 1000, "completion_tokens": 200,
+        "prompt_tokens_details": {"cached_tokens": 400}}});
+    let body = [
+        content_event("Priced."),
+        format!("data: {usage}\n\ndata: [DONE]\n\n").into_bytes(),
+    ]
+    .concat();
+    let server = TestServer::start(chat_and_models(&["gpt-5-mini"], move |_, _| {
+        Reply::sse(body.clone())
+    }))
+    .await;
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "gpt-5-mini"),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    // 600 fresh prompt tokens at $0.25, 400 cached at $0.025, 200 out at $2
+    // per million.
+    let one = (600.0 * 0.25 + 400.0 * 0.025 + 200.0 * 2.0) / 1e6;
+    let costs = r#"return [...document.querySelectorAll('[data-testid=message][data-role=assistant] [data-testid=metrics]')]
+        .map((m) => Number(m.getAttribute('data-cost-usd')))"#;
+    let header = "return Number(document.querySelector('[data-testid=conversation-cost]').getAttribute('data-cost-usd'))";
+    let near = |v: &serde_json::Value, x: f64| v.as_f64().is_some_and(|v| (v - x).abs() < 1e-12);
+    for n in 1..=2 {
+        send_text(&c, &format!("Question {n}")).await;
+        eventually(20, "the answer and its cost", || async {
+            let v = js(&c, costs).await;
+            let list = v.as_array()?;
+            (list.len() == n && list.iter().all(|x| near(x, one))).then_some(())
+        })
+        .await;
+    }
+    eventually(10, "the conversation's cost in the header", || async {
+        near(&js(&c, header).await, 2.0 * one).then_some(())
+    })
+    .await;
+    let line = text(
+        &c,
+        "[data-testid=message][data-role=assistant] [data-testid=metrics]",
+    )
+    .await;
+    assert!(line.ends_with("$0.000560"), "{line}");
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('[data-testid=conversation-cost]').hidden"
+        )
+        .await,
+        serde_json::json!(false)
+    );
+
+    // After a restart the stored answers are priced the same.
+    let c = common::window::restart(&driver, c).await;
+    click(&c, "[data-testid=conversation-item]").await;
+    eventually(20, "stored answers priced", || async {
+        let v = js(&c, costs).await;
+        let list = v.as_array()?;
+        (list.len() == 2 && list.iter().all(|x| near(x, one))).then_some(())
+    })
+    .await;
+    eventually(10, "the header's sum after the restart", || async {
+        near(&js(&c, header).await, 2.0 * one).then_some(())
+    })
+    .await;
+    // A new chat has no cost to show.
+    click(&c, "[data-testid=clear]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=conversation-cost]').hidden",
+        "the cost hidden in a new chat",
+    )
+    .await;
+    let _ = c.close().await;
+}

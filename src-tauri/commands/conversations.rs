@@ -4,7 +4,7 @@
 use crate::error::IpcError;
 use runnel_core::config::env::Env;
 use runnel_core::config::slug;
-use runnel_core::render::view::{message_views, MessageView};
+use runnel_core::render::view::{conversation_cost, message_views, MessageView};
 use runnel_core::store::{ConversationSummary, Cursor, Deleted, SearchHit, Store, StoreError};
 use runnel_core::types::error::ErrorKind;
 use runnel_core::types::files::write_private;
@@ -136,15 +136,19 @@ pub struct ConversationPage {
     conversation: ConversationSummary,
     messages: Vec<MessageView>,
     has_more: bool,
+    /// What all its answers cost at today's prices (None: none has a price).
+    cost: Option<runnel_core::types::cost::Cost>,
 }
 
 #[tauri::command]
 pub(crate) async fn open_conversation(
+    service: tauri::State<'_, Arc<runnel_core::service::Service>>,
     chat: tauri::State<'_, ChatState>,
     id: String,
     before_seq: Option<i64>,
     limit: usize,
 ) -> Result<ConversationPage, IpcError> {
+    let prices = service.settings().prices;
     with_store(&chat, move |s| {
         let conversation = s.conversation(&id)?;
         let mut messages = s.messages(&id, before_seq, limit + 1)?;
@@ -152,11 +156,13 @@ pub(crate) async fn open_conversation(
         if has_more {
             messages.remove(0);
         }
-        let messages = message_views(s, &id, messages)?;
+        let messages = message_views(s, &id, messages, &prices)?;
+        let cost = conversation_cost(s, &id, &prices)?;
         Ok(ConversationPage {
             conversation,
             messages,
             has_more,
+            cost,
         })
     })
     .await

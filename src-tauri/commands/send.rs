@@ -58,7 +58,8 @@ pub(crate) async fn send_message(
     let turn_settings = settings.clone();
     let prepared = with_store(&chat, move |s| {
         let p = turn::prepare(s, &conv, &turn_settings, &send)?;
-        let user = message_views(s, &conv, vec![p.user_message.clone()])?.remove(0);
+        let none = Default::default();
+        let user = message_views(s, &conv, vec![p.user_message.clone()], &none)?.remove(0);
         Ok((p, user))
     })
     .await;
@@ -138,6 +139,11 @@ impl LiveStream {
             streams,
             channel,
         } = self;
+        let (pricing, who, model) = (
+            service.clone(),
+            endpoint.provider_label(),
+            endpoint.model.clone(),
+        );
         // The stream runs in its own task so that even a panic in it ends in a
         // terminal state the window sees.
         let run = tauri::async_runtime::spawn(async move {
@@ -157,7 +163,11 @@ impl LiveStream {
         });
         let (result, ()) = tokio::join!(run, pump);
         let end = match result {
-            Ok(result) => StreamEnd::from_result(&result),
+            Ok(result) => {
+                let mut end = StreamEnd::from_result(&result);
+                end.cost = pricing.cost(&who, &model, &result.usage, result.usage_estimated);
+                end
+            }
             Err(e) => {
                 tracing::error!(error = %e, "stream task failed");
                 StreamEnd::failed(ErrorInfo::new(

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  coalesceOps, composerKey, globalKey, formatMetrics, formatError, formatDuration, formatRetrying, errorTitle, newId,
+  addCost, coalesceOps, composerKey, globalKey, formatCost, formatMetrics, formatError, formatDuration, formatRetrying, errorTitle, newId,
 } from '../../ui/js/format.js';
 
 test('coalesceOps keeps only the last open before a replacing op', () => {
@@ -48,6 +48,26 @@ test('formatMetrics shows server usage plainly and marks estimates', () => {
   assert.equal(est.attrs['data-usage-estimated'], 'true');
   assert.equal(est.attrs['data-input-tokens'], '', 'empty when the server sent no usage');
   assert.equal(est.attrs['data-output-tokens'], '');
+});
+
+test('costs: shown under the answer with their precision, estimates marked, sums estimated if any part is', () => {
+  const end = {
+    status: 'done', error: null, finish_reason: 'stop', usage_estimated: false, tool_calls: [], text: '',
+    metrics: { ttft_ms: null, total_ms: 10, chunks: 1, tokens_per_s: null },
+    usage: { input_tokens: 1000, output_tokens: 200, cached_input_tokens: 400 },
+    cost: { usd: 0.0034, estimated: false },
+  };
+  const m = formatMetrics(end);
+  assert.match(m.text, / · \$0\.003400$/);
+  assert.equal(m.attrs['data-cost-usd'], '0.0034');
+  assert.equal(formatMetrics({ ...end, cost: null }).attrs['data-cost-usd'], '', 'no known price: no cost');
+  assert.doesNotMatch(formatMetrics({ ...end, cost: null }).text, /\$/);
+  assert.equal(formatCost({ usd: 1.5, estimated: true }), '~$1.5000');
+  assert.equal(formatCost({ usd: 0, estimated: false }), '$0.0000');
+  assert.deepEqual(addCost(null, { usd: 1, estimated: false }), { usd: 1, estimated: false });
+  assert.deepEqual(addCost({ usd: 1, estimated: false }, null), { usd: 1, estimated: false });
+  assert.deepEqual(addCost({ usd: 1, estimated: false }, { usd: 0.5, estimated: true }), { usd: 1.5, estimated: true });
+  assert.equal(addCost(null, null), null);
 });
 
 test('formatError names the kind and keeps the provider message', () => {

@@ -6,7 +6,7 @@
  * Edit and the version arrows, and links in answers (to the system browser).
  */
 import * as ipc from './ipc.js';
-import { newId } from './format.js';
+import { addCost, newId } from './format.js';
 import { $, scrollToBottom } from './dom.js';
 import { t } from './i18n.js';
 import { AssistantView, userMessage } from './message-view.js';
@@ -16,6 +16,7 @@ import { hidesItsTarget } from './links.js';
 /** @typedef {import('../types/ipc').MessageView} MessageView */
 /** @typedef {import('../types/ipc').SendKind} SendKind */
 /** @typedef {import('../types/ipc').ErrorInfo} ErrorInfo */
+/** @typedef {import('../types/ipc').StreamEnd} StreamEnd */
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./state.js').ActiveStream} ActiveStream */
 /** @typedef {import('./composer.js').Composer} Composer */
@@ -100,8 +101,11 @@ export function createConversationView({ state, composer, pickers, notices, refr
     state.set('active', stream);
     const probe = instruments ? instruments.streamStarted() : null;
     const convId = state.data.conversation.id;
-    const onMessage = applyLoop(view, messages, probe, () => {
+    const onMessage = applyLoop(view, messages, probe, (/** @type {StreamEnd} */ end) => {
       announce(view.root);
+      if (end.cost && convId === state.data.conversation.id) {
+        state.update('conversation', { cost: addCost(state.data.conversation.cost, end.cost) });
+      }
       if (!release(stream)) return;
       refreshList();
       // A regenerated or edited turn has versions now: show their arrows.
@@ -129,7 +133,8 @@ export function createConversationView({ state, composer, pickers, notices, refr
         view.finish({
           status: 'error', error, finish_reason: null,
           metrics: { ttft_ms: null, total_ms: 0, chunks: 0, tokens_per_s: null },
-          usage: { input_tokens: 0, output_tokens: 0 }, usage_estimated: true, tool_calls: [], text: '',
+          usage: { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 }, usage_estimated: true,
+          tool_calls: [], text: '', cost: null,
         });
         release(stream);
       });
@@ -211,7 +216,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
   /** Shows an empty conversation (stored at its first message). */
   function newChat() {
     cancel();
-    state.update('conversation', { id: newId(), stored: false, title: '' });
+    state.update('conversation', { id: newId(), stored: false, title: '', cost: null });
     state.set('active', null);
     tail.answer = null;
     tail.user = null;
@@ -278,7 +283,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
         msgs = [...page.messages, ...msgs];
       }
       if (gen !== state.data.openGen) return;
-      state.update('conversation', { id, stored: true, title: page.conversation.title });
+      state.update('conversation', { id, stored: true, title: page.conversation.title, cost: page.cost });
       state.set('active', null);
       composer.leaveEditMode();
       state.update('paging', { oldestSeq: msgs[0]?.seq ?? null, hasMore: page.has_more });

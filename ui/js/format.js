@@ -6,6 +6,7 @@
 import { formatDateTime, formatNumber, t } from './i18n.js';
 
 /** @typedef {import('../types/ipc').StreamEnd} StreamEnd */
+/** @typedef {import('../types/ipc').Cost} Cost */
 /** @typedef {import('../types/ipc').ErrorInfo} ErrorInfo */
 /** @typedef {import('../types/ipc').UiOp} UiOp */
 
@@ -103,6 +104,28 @@ const STATUS = {
 };
 
 /**
+ * A cost in US dollars: four decimals, six under a cent, `~` in front when
+ * it rests on estimated token counts.
+ * @param {Cost} cost
+ */
+export function formatCost(cost) {
+  const usd = cost.usd !== 0 && Math.abs(cost.usd) < 0.01 ? cost.usd.toFixed(6) : cost.usd.toFixed(4);
+  return t('metrics.cost', { est: cost.estimated ? '~' : '', usd });
+}
+
+/**
+ * The sum of two costs (either may be missing); estimated if either is.
+ * @param {Cost|null} a
+ * @param {Cost|null} b
+ * @returns {Cost|null}
+ */
+export function addCost(a, b) {
+  if (!a) return b;
+  if (!b) return a;
+  return { usd: a.usd + b.usd, estimated: a.estimated || b.estimated };
+}
+
+/**
  * The line under an answer and the data attributes of the `metrics` element.
  * @param {StreamEnd} end
  * @returns {{text: string, attrs: Record<string, string>}}
@@ -118,6 +141,7 @@ export function formatMetrics(end) {
   if (m.tokens_per_s != null) parts.push(t('metrics.rate', { est, n: formatNumber(m.tokens_per_s, 1) }));
   const tokens = { est, input: formatNumber(end.usage.input_tokens), output: formatNumber(end.usage.output_tokens) };
   parts.push(t(end.usage_estimated ? 'metrics.tokens_estimated' : 'metrics.tokens', tokens));
+  if (end.cost) parts.push(formatCost(end.cost));
   const num = (/** @type {number|null|undefined} */ v, digits = 0) =>
     v == null || !Number.isFinite(v) ? '' : digits ? v.toFixed(digits) : String(Math.round(v));
   return {
@@ -131,6 +155,8 @@ export function formatMetrics(end) {
       'data-input-tokens': end.usage_estimated ? '' : String(end.usage.input_tokens),
       'data-output-tokens': end.usage_estimated ? '' : String(end.usage.output_tokens),
       'data-usage-estimated': String(end.usage_estimated),
+      // USD at today's prices; empty when the model has no known price.
+      'data-cost-usd': end.cost ? String(end.cost.usd) : '',
     },
   };
 }

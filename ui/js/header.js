@@ -1,12 +1,13 @@
 // @ts-check
 /**
  * The header: the open conversation's title (click to rename it in place,
- * Enter saves, Esc cancels) and the "⋯" menu of rare actions (export,
+ * Enter saves, Esc cancels), what its answers cost, and the "⋯" menu of rare actions (export,
  * import, delete). The provider·model picker between them is pickers.js's.
  */
 import * as ipc from './ipc.js';
 import { t } from './i18n.js';
 import { $, popover } from './dom.js';
+import { formatCost } from './format.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./banners.js').Notices} Notices */
@@ -18,6 +19,7 @@ export function createHeader({ state, notices, refreshList, deleteOpen }) {
   const title = /** @type {HTMLButtonElement} */ ($('chat-title'));
   const input = /** @type {HTMLInputElement} */ ($('chat-title-input'));
   const menuDelete = /** @type {HTMLButtonElement} */ ($('menu-delete'));
+  const cost = $('chat-cost');
   popover($('more-open'), $('more-menu'), { menu: true });
 
   function render() {
@@ -26,6 +28,9 @@ export function createHeader({ state, notices, refreshList, deleteOpen }) {
     title.disabled = !c.stored;
     menuDelete.disabled = !c.stored;
     document.title = c.title ? `${c.title} · Runnel` : 'Runnel';
+    cost.hidden = !c.cost;
+    cost.textContent = c.cost ? formatCost(c.cost) : '';
+    cost.setAttribute('data-cost-usd', c.cost ? String(c.cost.usd) : '');
   }
   state.on('conversation', render);
 

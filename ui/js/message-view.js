@@ -308,10 +308,14 @@ export class AssistantView {
       error: m.error,
       finish_reason: m.finish_reason,
       metrics: m.metrics ?? { ttft_ms: null, total_ms: 0, chunks: 0, tokens_per_s: null },
-      usage: { input_tokens: u?.input_tokens ?? 0, output_tokens: u?.output_tokens ?? 0 },
+      usage: {
+        input_tokens: u?.input_tokens ?? 0, output_tokens: u?.output_tokens ?? 0,
+        cached_input_tokens: u?.cached_input_tokens ?? 0,
+      },
       usage_estimated: u ? !!u.estimated : true,
       tool_calls: m.tool_calls,
       text: m.content,
+      cost: m.cost,
     }, last, m.version[1] > 1 ? { version: m.version, versions: m.versions } : undefined);
     return v;
   }

@@ -13,6 +13,7 @@ import { newId } from './format.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
 /** @typedef {import('../types/ipc').Cursor} Cursor */
+/** @typedef {import('../types/ipc').Cost} Cost */
 
 /**
  * The provider and model of the open conversation. `explicit`: the user or the
@@ -21,8 +22,9 @@ import { newId } from './format.js';
  */
 /**
  * The open conversation: its id, whether it is stored (has a message), and
- * its title ('' until it has one).
- * @typedef {Readonly<{id: string, stored: boolean, title: string}>} OpenConversation
+ * its title ('' until it has one), and what its answers cost at today's
+ * prices (null while none has a known price).
+ * @typedef {Readonly<{id: string, stored: boolean, title: string, cost: Cost|null}>} OpenConversation
  */
 /**
  * Paging of the open conversation: oldest loaded seq, whether older messages exist.
@@ -61,7 +63,7 @@ export function initialData() {
   const data = {
     ui: null,
     choice: { providerId: null, model: '', explicit: false },
-    conversation: { id: newId(), stored: false, title: '' },
+    conversation: { id: newId(), stored: false, title: '', cost: null },
     openGen: 0,
     paging: { oldestSeq: null, hasMore: false, loading: false },
     active: null,

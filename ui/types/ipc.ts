@@ -585,7 +585,11 @@ updated: number,
  */
 id: string, };
 
-export type ConversationPage = { conversation: ConversationSummary, messages: Array<MessageView>, has_more: boolean, };
+export type ConversationPage = { conversation: ConversationSummary, messages: Array<MessageView>, has_more: boolean, 
+/**
+ * What all its answers cost at today's prices (None: none has a price).
+ */
+cost: Cost | null, };
 
 export type MessageView = { 
 /**
@@ -633,6 +637,11 @@ usage: StoredUsage | null,
  */
 metrics: Metrics | null, 
 /**
+ * What an answer cost at today's prices; None for user messages,
+ * answers without a known price, and those stored before schema 5.
+ */
+cost: Cost | null, 
+/**
  * Position among its versions (1-based) and how many there are.
  */
 version: [number, number], 
@@ -661,7 +670,11 @@ output_tokens: number,
 /**
  * True when the server reported none and these are estimates.
  */
-estimated: boolean, };
+estimated: boolean, 
+/**
+ * Of the prompt tokens, those read from the prompt cache.
+ */
+cached_input_tokens: number, };
 
 export type Metrics = { 
 /**
@@ -839,7 +852,12 @@ tool_calls: Array<ToolCallView>,
 /**
  * The raw markdown of the answer as it stands (for Copy).
  */
-text: string, };
+text: string, 
+/**
+ * What it cost at today's prices; None when its model has no known
+ * price (set by the face, which knows the price table).
+ */
+cost: Cost | null, };
 
 export type ToolCallView = { 
 /**
@@ -861,13 +879,45 @@ valid_json: boolean, };
 
 export type Usage = { 
 /**
- * Prompt tokens.
+ * Prompt tokens, cached ones included.
  */
 input_tokens: number, 
 /**
  * Completion tokens.
  */
-output_tokens: number, };
+output_tokens: number, 
+/**
+ * Of the prompt tokens, those read from the provider's prompt cache
+ * (OpenAI `prompt_tokens_details.cached_tokens`, DeepSeek
+ * `prompt_cache_hit_tokens`, Anthropic `cache_read_input_tokens`);
+ * billed at the cached-input price.
+ */
+cached_input_tokens: number, };
+
+export type Cost = { 
+/**
+ * US dollars.
+ */
+usd: number, 
+/**
+ * Some token counts were estimated (the server reported no usage).
+ */
+estimated: boolean, };
+
+export type Price = { 
+/**
+ * Input (prompt) tokens.
+ */
+input: number, 
+/**
+ * Output (completion, reasoning included) tokens.
+ */
+output: number, 
+/**
+ * Input tokens read from the provider's prompt cache; None: billed as
+ * input.
+ */
+cached: number | null, };
 
 export type ViewReply = { view: View, 
 /**

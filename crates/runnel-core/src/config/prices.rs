@@ -7,6 +7,9 @@ use crate::types::cost::{Cost, Price};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// The user's prices by model id.
+pub type PriceBook = BTreeMap<String, Price>;
+
 /// Longest model id a price may be set for.
 pub const MAX_PRICED_MODEL_LEN: usize = 200;
 

@@ -146,6 +146,9 @@ pub struct StreamEnd {
     pub tool_calls: Vec<ToolCallView>,
     /// The raw markdown of the answer as it stands (for Copy).
     pub text: String,
+    /// What it cost at today's prices; None when its model has no known
+    /// price (set by the face, which knows the price table).
+    pub cost: Option<crate::types::cost::Cost>,
 }
 
 impl StreamEnd {
@@ -160,6 +163,7 @@ impl StreamEnd {
             usage_estimated: true,
             tool_calls: Vec::new(),
             text: String::new(),
+            cost: None,
         }
     }
 
@@ -182,6 +186,7 @@ impl StreamEnd {
                 .map(ToolCallView::from_call)
                 .collect(),
             text: r.answer.text.clone(),
+            cost: None,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Stored messages as the window shows them.
 
+use crate::config::prices::{cost_of, PriceBook};
 use crate::engine::Metrics;
 use crate::render::feed::ToolCallView;
 use crate::render::markdown::render;
 use crate::store::{Message, Store, StoreError, StoredUsage};
 use crate::types::chat::Role;
+use crate::types::cost::Cost;
 use crate::types::error::ErrorInfo;
 use crate::types::status::MessageStatus;
 use serde::Serialize;
@@ -35,6 +37,9 @@ pub struct MessageView {
     pub usage: Option<StoredUsage>,
     /// Timings as stored.
     pub metrics: Option<Metrics>,
+    /// What an answer cost at today's prices; None for user messages,
+    /// answers without a known price, and those stored before schema 5.
+    pub cost: Option<crate::types::cost::Cost>,
     /// Position among its versions (1-based) and how many there are.
     pub version: (usize, usize),
     /// The ids of all its versions, oldest first (just itself when there is one).
@@ -51,6 +56,7 @@ pub fn message_views(
     store: &Store,
     conversation_id: &str,
     messages: Vec<Message>,
+    prices: &PriceBook,
 ) -> Result<Vec<MessageView>, StoreError> {
     let groups = store.version_groups(conversation_id)?;
     Ok(messages
@@ -73,6 +79,7 @@ pub fn message_views(
                 retry_after_s: None,
             });
             MessageView {
+                cost: answer_cost(prices, m.provider.as_deref(), m.model.as_deref(), m.usage),
                 html: (m.role == Role::Assistant).then(|| render(&m.content)),
                 tool_calls: m
                     .tool_calls
@@ -96,4 +103,32 @@ pub fn message_views(
             }
         })
         .collect())
+}
+
+/// What a stored answer cost at today's prices: None without a recorded
+/// provider and model (answers stored before schema 5), usage, or price.
+pub fn answer_cost(
+    prices: &PriceBook,
+    provider: Option<&str>,
+    model: Option<&str>,
+    usage: Option<StoredUsage>,
+) -> Option<Cost> {
+    let u = usage?;
+    cost_of(prices, provider?, model?, &u.usage(), u.estimated)
+}
+
+/// What every answer of a conversation cost, versions included (each was
+/// paid for); None when none has a known price.
+pub fn conversation_cost(
+    store: &Store,
+    conversation_id: &str,
+    prices: &PriceBook,
+) -> Result<Option<Cost>, StoreError> {
+    let mut total: Option<Cost> = None;
+    for (provider, model, usage) in store.answer_usage(conversation_id)? {
+        if let Some(c) = answer_cost(prices, provider.as_deref(), model.as_deref(), Some(usage)) {
+            total.get_or_insert_with(Cost::default).add(c);
+        }
+    }
+    Ok(total)
 }

@@ -29,7 +29,7 @@ pub use export::{EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORTED_TEXT_BYTES, MAX_IMP
 pub use model::*;
 pub use schema::{SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_VERSION};
 pub use search::fts_query;
-pub use usage::{UsageRow, MAX_UTC_OFFSET_MINUTES};
+pub use usage::{AnswerUsage, UsageRow, MAX_UTC_OFFSET_MINUTES};
 
 use crate::types::files::{make_private, private_dir, private_options};
 use rusqlite::Connection;

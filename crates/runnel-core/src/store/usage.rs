@@ -37,7 +37,28 @@ fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// Who answered and the tokens it took, per answer.
+pub type AnswerUsage = (Option<String>, Option<String>, super::StoredUsage);
+
 impl Store {
+    /// Provider, model and usage of every finished answer of a conversation
+    /// (versions included), without their text.
+    pub fn answer_usage(&self, conversation_id: &str) -> Result<Vec<AnswerUsage>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT provider, model, usage FROM messages WHERE conversation_id = ?1 \
+             AND role = 'assistant' AND status != 'streaming' AND usage IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![conversation_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get::<_, super::columns::Json<super::StoredUsage>>(2)?.0,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Usage per day, provider and model for answers started in
     /// `[since_ms, until_ms)` (ms since the epoch; whole hours), days counted
     /// at `utc_offset_minutes` from UTC. In day, provider, model order.
