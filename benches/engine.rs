@@ -65,7 +65,16 @@ fn runnel_bin() -> std::path::PathBuf {
 
 /// Streams one answer from the loopback server at `addr` through the engine
 /// in this process; `on_text` sees every text delta. Returns the seconds it took.
-async fn run_engine(addr: SocketAddr, mut on_text: impl FnMut(&str) + Send) -> f64 {
+async fn run_engine(addr: SocketAddr, on_text: impl FnMut(&str) + Send) -> f64 {
+    run_engine_with(addr, ChatOptions::default(), on_text).await
+}
+
+/// [`run_engine`] with these options (a trace recorded, say).
+async fn run_engine_with(
+    addr: SocketAddr,
+    options: ChatOptions,
+    mut on_text: impl FnMut(&str) + Send,
+) -> f64 {
     let engine = Engine::new(EngineConfig::default()).expect("engine");
     let ep = Endpoint::new(&format!("http://{addr}/v1"), "m", None, "OPENAI_API_KEY");
     let t = Instant::now();
@@ -73,7 +82,7 @@ async fn run_engine(addr: SocketAddr, mut on_text: impl FnMut(&str) + Send) -> f
         .chat(
             &ep,
             &[ChatMessage::new(Role::User, "go")],
-            ChatOptions::default(),
+            options,
             &CancellationToken::new(),
             &mut |ev| {
                 if let EngineEvent::Delta(Delta::Text(text)) = ev {
@@ -110,16 +119,31 @@ async fn engine_latency(n: usize, every: Duration) -> (f64, f64, f64) {
     )
 }
 
-/// Chunks per second through the engine in this process, median of `runs`.
-async fn engine_in_process_throughput(addr: SocketAddr, n: usize, runs: usize) -> f64 {
-    let mut rates = Vec::with_capacity(runs);
+/// Chunks per second through the engine in this process, median of `runs`,
+/// without and with a trace recorded (the default 2 MB cap), run by run
+/// interleaved so both see the same machine.
+async fn engine_in_process_throughput(addr: SocketAddr, n: usize, runs: usize) -> (f64, f64) {
+    let mut plain = Vec::with_capacity(runs);
+    let mut traced = Vec::with_capacity(runs);
+    let with_trace = ChatOptions {
+        trace_cap: Some(runnel_core::engine::trace::DEFAULT_TRACE_CAP),
+        ..ChatOptions::default()
+    };
     for _ in 0..runs {
-        let mut deltas = 0usize;
-        let secs = run_engine(addr, |_| deltas += 1).await;
-        assert_eq!(deltas, n);
-        rates.push(n as f64 / secs);
+        for (options, rates) in [
+            (ChatOptions::default(), &mut plain),
+            (with_trace, &mut traced),
+        ] {
+            let mut deltas = 0usize;
+            let secs = run_engine_with(addr, options, |_| deltas += 1).await;
+            assert_eq!(deltas, n);
+            rates.push(n as f64 / secs);
+        }
     }
-    report::median(&rates).unwrap_or(0.0)
+    (
+        report::median(&plain).unwrap_or(0.0),
+        report::median(&traced).unwrap_or(0.0),
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +158,7 @@ async fn main() {
     let addr = serve(Script::Burst(n)).await;
     let url = format!("http://{addr}/v1");
 
-    let in_process = engine_in_process_throughput(addr, n, runs).await;
+    let (in_process, traced) = engine_in_process_throughput(addr, n, runs).await;
 
     // Whole processes on the same stream, interleaved run by run.
     let python = std::env::var("RUNNEL_BENCH_PYTHON")
@@ -190,6 +214,8 @@ async fn main() {
         "chunks": n,
         "stream_mb": round(body_bytes / 1e6, 1),
         "engine_in_process_chunks_per_s": round(in_process, 0),
+        "engine_in_process_traced_chunks_per_s": round(traced, 0),
+        "trace_overhead_pct": round((1.0 - traced / in_process) * 100.0, 1),
         "runnel_ask_chunks_per_s": runnel_cps.map(|x| round(x, 0)),
         "runnel_ask_mb_per_s": runnel_cps.map(|x| round(x * body_bytes / n as f64 / 1e6, 1)),
         "curl_chunks_per_s": curl_cps.map(|x| round(x, 0)),

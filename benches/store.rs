@@ -47,6 +47,15 @@ fn main() {
     let t = Instant::now();
     let store = Store::open(&path).expect("open");
     let open_ms = ms(t.elapsed());
+    let prices = runnel_core::config::prices::PriceBook::new();
+    let messages_answers: usize = rusqlite::Connection::open(&path)
+        .expect("raw")
+        .query_row(
+            "SELECT count(*) FROM messages WHERE role = 'assistant'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("count") as usize;
 
     let sidebar = median(
         (0..runs)
@@ -80,9 +89,45 @@ fn main() {
             .map(|_| {
                 let t = Instant::now();
                 let msgs = store.messages(&long_id, None, 60).expect("messages");
-                let views = runnel_core::render::view::message_views(&store, &long_id, msgs)
-                    .expect("views");
+                let views =
+                    runnel_core::render::view::message_views(&store, &long_id, msgs, &prices)
+                        .expect("views");
                 assert_eq!(views.len(), 60.min(long));
+                // The window shows the conversation's cost as it opens.
+                let cost = runnel_core::render::view::conversation_cost(&store, &long_id, &prices)
+                    .expect("cost");
+                assert!(cost.is_some());
+                t.elapsed()
+            })
+            .collect(),
+    );
+
+    // The Usage view: a year of answers per day, provider and model, priced.
+    let usage = median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                let rows = store.usage(None, None, 60).expect("usage");
+                let mut answers = 0;
+                let mut usd = 0.0;
+                for r in &rows {
+                    answers += r.answers;
+                    let u = runnel_core::types::answer::Usage {
+                        input_tokens: r.input_tokens,
+                        output_tokens: r.output_tokens,
+                        cached_input_tokens: r.cached_input_tokens,
+                    };
+                    usd += runnel_core::config::prices::cost_of(
+                        &prices,
+                        &r.provider,
+                        &r.model,
+                        &u,
+                        false,
+                    )
+                    .map_or(0.0, |c| c.usd);
+                }
+                assert_eq!(answers as usize, messages_answers, "every answer counted");
+                assert!(usd > 0.0);
                 t.elapsed()
             })
             .collect(),
@@ -98,6 +143,7 @@ fn main() {
         "search_p50_ms": ms(pct(searches.clone(), 0.5)),
         "search_p95_ms": ms(pct(searches, 0.95)),
         "open_2000_message_conversation_backend_ms": ms(open_long),
+        "usage_report_ms": ms(usage),
         "full": full,
     });
     report::report("store", full, &result);

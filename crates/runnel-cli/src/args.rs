@@ -198,6 +198,14 @@ pub enum HistoryAction {
         #[arg(long)]
         json: bool,
     },
+    /// Print the exchange stored with an answer as JSON lines (see `ask --trace`).
+    Trace {
+        /// The answer's message id (`runnel ask --save --json` prints it).
+        message_id: String,
+        /// Print the response body's bytes as received instead.
+        #[arg(long)]
+        sse: bool,
+    },
     /// Import a Runnel JSON export as a new conversation; prints its id.
     Import {
         /// The export file.
@@ -259,6 +267,11 @@ pub struct AskArgs {
     /// Ask for one complete response instead of a stream.
     #[arg(long)]
     pub no_stream: bool,
+    /// Write the exchange to FILE as JSON lines: the request (secrets as
+    /// `<redacted>`), the response, each SSE event and comment with its
+    /// arrival time (`t_ms`), retries, and the end.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
     /// Protocol of --base-url: openai (default) or anthropic.
     #[arg(long, value_name = "openai|anthropic", conflicts_with = "provider")]
     pub protocol: Option<KindArg>,

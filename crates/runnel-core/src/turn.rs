@@ -5,6 +5,7 @@
 
 use crate::config::env::ENV_PROVIDER_ID;
 use crate::engine::endpoint::Endpoint;
+use crate::engine::trace::{Trace, TraceLine};
 use crate::engine::{ChatOptions, Engine, EngineEvent, Outcome, StreamResult};
 use crate::protocol::Sampling;
 use crate::service::{Service, ServiceError};
@@ -120,6 +121,8 @@ pub struct Prepared {
     pub answer: Message,
     /// What the request carries: system prompt, then every shown turn.
     pub messages: Vec<ChatMessage>,
+    /// The stored messages the request repeats: (id, text), for the trace.
+    pub history_ids: Vec<(String, String)>,
 }
 
 /// Records the turn in the store: creates the conversation at its first
@@ -203,11 +206,19 @@ pub fn prepare(
         }
     };
     let messages = history(store, conversation_id, &settings.system_prompt, &answer.id)?;
+    // The turns shown before this send (the new user message is not
+    // repeated history).
+    let history_ids = shown
+        .into_iter()
+        .filter(|m| m.content.len() >= MIN_REFERENCED_LEN)
+        .map(|m| (m.id, m.content))
+        .collect();
     Ok(Prepared {
         conversation_id: conversation_id.to_owned(),
         user_message: user,
         answer,
         messages,
+        history_ids,
     })
 }
 
@@ -261,6 +272,7 @@ pub fn final_state(r: &StreamResult, endpoint: &Endpoint) -> FinalState {
             .then(|| answer.thinking_blocks.clone()),
         provider: Some(endpoint.provider_label()),
         model: Some(endpoint.model.clone()),
+        trace: None,
     }
 }
 
@@ -334,7 +346,11 @@ pub async fn stream(
     for b in &mut result.answer.thinking_blocks {
         b.source.clone_from(&source);
     }
-    let fin = final_state(&result, endpoint);
+    let mut fin = final_state(&result, endpoint);
+    fin.trace = result.trace.clone().map(|mut t| {
+        reference_history(&mut t, &prepared.history_ids);
+        t
+    });
     let store = store.clone();
     let id = prepared.answer.id.clone();
     match tokio::task::spawn_blocking(move || store.finish_message(&id, &fin)).await {
@@ -371,12 +387,16 @@ pub async fn run(
     cancel: &CancellationToken,
     mut on_event: impl FnMut(EngineEvent) + Send,
 ) -> StreamResult {
+    let options = ChatOptions {
+        trace_cap: service.settings().trace.cap(),
+        ..ChatOptions::default()
+    };
     let result = stream(
         &service.engine(),
         store,
         prepared,
         endpoint,
-        ChatOptions::default(),
+        options,
         cancel,
         &mut on_event,
     )
@@ -401,5 +421,109 @@ pub fn fail_before_stream(store: &Store, prepared: &Prepared, error: &ErrorInfo)
     };
     if let Err(e) = store.finish_message(&prepared.answer.id, &fin) {
         tracing::error!(error = %e, "could not save the failed answer");
+    }
+}
+
+/// The key a request body's repeated history points at a stored message
+/// with, in a stored trace.
+pub const TRACE_REF: &str = "runnel_ref";
+/// Shorter texts are kept in the trace as they are.
+const MIN_REFERENCED_LEN: usize = 64;
+
+/// Replaces the history a stored trace's request repeats (each text equal to
+/// a stored message's) by `{"runnel_ref": id}`, so a trace costs O(answer),
+/// not O(conversation). `history` maps texts to their message ids.
+pub fn reference_history(trace: &mut Trace, history: &[(String, String)]) {
+    if history.is_empty() {
+        return;
+    }
+    let by_text: std::collections::HashMap<&str, &str> = history
+        .iter()
+        .filter(|(_, text)| text.len() >= MIN_REFERENCED_LEN)
+        .map(|(id, text)| (text.as_str(), id.as_str()))
+        .collect();
+    for line in &mut trace.lines {
+        let TraceLine::Request { body, .. } = line else {
+            continue;
+        };
+        let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
+            continue;
+        };
+        let Some(messages) = v.get_mut("messages").and_then(|m| m.as_array_mut()) else {
+            continue;
+        };
+        let mut changed = false;
+        for m in messages {
+            walk_strings(m, &mut |s| {
+                by_text.get(s.as_str()).map(|id| {
+                    changed = true;
+                    serde_json::json!({ TRACE_REF: id })
+                })
+            });
+        }
+        if changed {
+            if let Ok(s) = serde_json::to_string(&v) {
+                *body = s;
+            }
+        }
+    }
+}
+
+/// The trace with its request's references replaced by the stored texts
+/// again (a reference to a message since deleted stays as it is).
+pub fn resolve_trace(store: &Store, mut trace: Trace) -> Trace {
+    for line in &mut trace.lines {
+        let TraceLine::Request { body, .. } = line else {
+            continue;
+        };
+        if !body.contains(TRACE_REF) {
+            continue;
+        }
+        let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
+            continue;
+        };
+        resolve_refs(&mut v, store);
+        if let Ok(s) = serde_json::to_string(&v) {
+            *body = s;
+        }
+    }
+    trace
+}
+
+fn resolve_refs(v: &mut serde_json::Value, store: &Store) {
+    use serde_json::Value;
+    if let Value::Object(o) = v {
+        if o.len() == 1 {
+            if let Some(Value::String(id)) = o.get(TRACE_REF) {
+                if let Ok(m) = store.message(id) {
+                    *v = Value::String(m.content);
+                }
+                return;
+            }
+        }
+    }
+    match v {
+        Value::Array(a) => a.iter_mut().for_each(|x| resolve_refs(x, store)),
+        Value::Object(o) => o.values_mut().for_each(|x| resolve_refs(x, store)),
+        _ => {}
+    }
+}
+
+/// Calls `f` on every string inside `v`; a value it returns takes the
+/// string's place.
+fn walk_strings(
+    v: &mut serde_json::Value,
+    f: &mut impl FnMut(&String) -> Option<serde_json::Value>,
+) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            if let Some(new) = f(s) {
+                *v = new;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| walk_strings(x, f)),
+        Value::Object(o) => o.values_mut().for_each(|x| walk_strings(x, f)),
+        _ => {}
     }
 }

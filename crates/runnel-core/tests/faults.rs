@@ -503,7 +503,10 @@ async fn non_streaming_mode_reads_one_completion() {
         .chat(
             &endpoint(&server),
             &user("hi"),
-            ChatOptions { stream: false },
+            ChatOptions {
+                stream: false,
+                ..ChatOptions::default()
+            },
             &CancellationToken::new(),
             &mut |_| {},
         )

@@ -51,9 +51,16 @@ async fn ask(
 ) -> StreamResult {
     let engine = Engine::new(EngineConfig::default()).unwrap();
     engine
-        .chat(e, messages, ChatOptions { stream }, cancel, &mut |ev| {
-            on(&ev)
-        })
+        .chat(
+            e,
+            messages,
+            ChatOptions {
+                stream,
+                ..ChatOptions::default()
+            },
+            cancel,
+            &mut |ev| on(&ev),
+        )
         .await
 }
 

@@ -672,6 +672,7 @@ fn a_database_at_schema_4_has_its_past_usage_counted() {
         conn.execute_batch(
             "DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly;
              ALTER TABLE messages DROP COLUMN provider; ALTER TABLE messages DROP COLUMN model;
+             ALTER TABLE messages DROP COLUMN trace;
              UPDATE messages SET usage = '{\"input_tokens\":30,\"output_tokens\":20,\"estimated\":true}' WHERE role = 'assistant';
              PRAGMA user_version = 4;",
         )

@@ -132,8 +132,11 @@ pub fn fill(path: &std::path::Path, conversations: usize, messages: usize, long:
         let mut conv = tx
             .prepare("INSERT INTO conversations (id, title, created, updated, system_prompt) VALUES (?1, ?2, ?3, ?4, '')")
             .expect("prep");
+        // Answers start streaming and are finished below in one statement,
+        // so the usage trigger counts them as it counts real ones.
         let mut msg = tx
-            .prepare("INSERT INTO messages (id, conversation_id, seq, role, content, status, created, active) VALUES (?1, ?2, ?3, ?4, ?5, 'done', ?6, 1)")
+            .prepare("INSERT INTO messages (id, conversation_id, seq, role, content, status, created, active, provider, model, usage) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, CASE ?4 WHEN 'user' THEN 'done' ELSE 'streaming' END, ?6, 1, ?7, ?8, ?9)")
             .expect("prep");
         for c in 0..conversations {
             let id = new_id();
@@ -144,7 +147,8 @@ pub fn fill(path: &std::path::Path, conversations: usize, messages: usize, long:
             } else {
                 per
             };
-            let created = t0 + (c as i64) * 60_000;
+            // A conversation every 50 minutes: a year of use.
+            let created = t0 + (c as i64) * 3_000_000;
             let title = sentence(&mut rng, 5);
             conv.execute(rusqlite::params![
                 id,
@@ -156,18 +160,48 @@ pub fn fill(path: &std::path::Path, conversations: usize, messages: usize, long:
             for i in 0..n {
                 let role = if i % 2 == 0 { "user" } else { "assistant" };
                 let text = message_text(&mut rng, role);
+                let (provider, model, usage) = if role == "assistant" {
+                    let (p, m) = ANSWERERS[rng.usize(..ANSWERERS.len())];
+                    let usage = format!(
+                        r#"{{"input_tokens":{},"output_tokens":{},"estimated":false,"cached_input_tokens":{}}}"#,
+                        rng.u32(10..20_000),
+                        rng.u32(1..2_000),
+                        rng.u32(0..10)
+                    );
+                    (Some(p), Some(m), Some(usage))
+                } else {
+                    (None, None, None)
+                };
                 msg.execute(rusqlite::params![
                     new_id(),
                     id,
                     i as i64,
                     role,
                     text,
-                    created + i as i64 * 1000
+                    created + i as i64 * 1000,
+                    provider,
+                    model,
+                    usage
                 ])
                 .expect("msg");
             }
         }
     }
+    tx.execute(
+        "UPDATE messages SET status = 'done' WHERE status = 'streaming'",
+        [],
+    )
+    .expect("finish the answers");
     tx.commit().expect("commit");
     long_id
 }
+
+/// Who answers in a filled store: a few providers and models.
+const ANSWERERS: &[(&str, &str)] = &[
+    ("openai", "gpt-5-mini"),
+    ("openai", "gpt-5-nano"),
+    ("anthropic", "claude-sonnet-4-0"),
+    ("anthropic", "claude-3-5-haiku-latest"),
+    ("deepseek", "deepseek-chat"),
+    ("local", "qwen2.5-1.5b"),
+];

@@ -171,8 +171,18 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
     let json = args.json;
     let mut last_char_newline = true;
     let mut broken_pipe = false;
+    // The exchange is recorded for --trace, and for a stored answer when
+    // the settings keep traces.
+    let trace_settings = service().map(|s| s.settings().trace).unwrap_or_default();
     let options = ChatOptions {
         stream: !args.no_stream,
+        trace_cap: if args.trace.is_some() {
+            Some(trace_settings.cap_kib as usize * 1024)
+        } else if saved.is_some() {
+            trace_settings.cap()
+        } else {
+            None
+        },
     };
     let mut on_event = |ev| match ev {
         EngineEvent::Delta(Delta::Text(t) | Delta::Refusal(t)) if !json => {
@@ -285,6 +295,20 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
     }
     let _ = out.flush();
     drop(out);
+    if let Some(path) = &args.trace {
+        let jsonl = result
+            .trace
+            .as_ref()
+            .map(|t| t.to_jsonl())
+            .unwrap_or_default();
+        if let Err(e) = runnel_core::types::files::write_private(path, jsonl.as_bytes()) {
+            let _ = writeln!(
+                err,
+                "runnel: could not write the trace to {}: {e}",
+                path.display()
+            );
+        }
+    }
     match &result.outcome {
         Outcome::Done => 0,
         Outcome::Cancelled if broken_pipe => 1,

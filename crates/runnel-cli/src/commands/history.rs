@@ -48,6 +48,27 @@ fn act(store: &Store, action: HistoryAction, term: Term) -> Result<(), StoreErro
                 }
             }
         }
+        HistoryAction::Trace { message_id, sse } => {
+            let trace = store.trace(&message_id)?.ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "the answer {message_id} has no trace: tracing was off, or it was stored before traces were kept"
+                ))
+            })?;
+            let trace = runnel_core::turn::resolve_trace(store, trace);
+            if sse {
+                if term.out {
+                    print!("{}", term.out(&String::from_utf8_lossy(&trace.raw)));
+                } else {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&trace.raw)
+                        .and_then(|()| out.flush())
+                        .map_err(|e| StoreError::Invalid(format!("could not write: {e}")))?;
+                }
+            } else {
+                print!("{}", term.out(&trace.to_jsonl()));
+            }
+        }
         HistoryAction::Import { file } => {
             let id = store.import_file(&file)?;
             println!("{id}");

@@ -319,6 +319,52 @@ pub struct Settings {
     /// the built-in ones (see [`prices`]).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub prices: std::collections::BTreeMap<String, crate::types::cost::Price>,
+    /// Whether each answer keeps what went over the wire, and how much.
+    #[serde(default)]
+    pub trace: TraceSettings,
+}
+
+/// Whether answers keep their exchange (see `engine::trace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSettings {
+    /// Record and store it (on by default).
+    pub enabled: bool,
+    /// At most this many KiB per answer; beyond it the first and last events
+    /// are kept and the rest counted.
+    pub cap_kib: u32,
+}
+
+impl Default for TraceSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            cap_kib: (crate::engine::trace::DEFAULT_TRACE_CAP / 1024) as u32,
+        }
+    }
+}
+
+impl TraceSettings {
+    /// The cap to record with, or None when tracing is off.
+    pub fn cap(&self) -> Option<usize> {
+        self.enabled.then_some(self.cap_kib as usize * 1024)
+    }
+
+    /// Checks the cap is within [`MIN_TRACE_CAP`, `MAX_TRACE_CAP`].
+    ///
+    /// [`MIN_TRACE_CAP`]: crate::engine::trace::MIN_TRACE_CAP
+    /// [`MAX_TRACE_CAP`]: crate::engine::trace::MAX_TRACE_CAP
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        use crate::engine::trace::{MAX_TRACE_CAP, MIN_TRACE_CAP};
+        let (lo, hi) = (MIN_TRACE_CAP / 1024, MAX_TRACE_CAP / 1024);
+        if !(lo..=hi).contains(&(self.cap_kib as usize)) {
+            return Err(SettingsError::Invalid(format!(
+                "A trace's cap must be between {lo} and {hi} KiB (got {})",
+                self.cap_kib
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Most threads a local model may be given.
@@ -391,6 +437,7 @@ impl Default for Settings {
             removed_presets: Vec::new(),
             local: LocalSettings::default(),
             prices: std::collections::BTreeMap::new(),
+            trace: TraceSettings::default(),
         }
     }
 }
@@ -664,6 +711,7 @@ impl SettingsStore {
                         .validate()
                         .and_then(|()| network::validate_network(&s.timeouts, &s.retries))
                         .and_then(|()| s.check_prices())
+                        .and_then(|()| s.trace.validate())
                     {
                         Ok(()) => {
                             s.version = SETTINGS_VERSION;

@@ -10,6 +10,7 @@ mod http;
 pub mod local;
 mod models;
 mod run;
+pub mod trace;
 
 pub use http::parse_retry_after;
 pub use models::parse_models;
@@ -181,6 +182,8 @@ pub struct StreamResult {
     pub usage: Usage,
     /// True when `usage` is an estimate (the server sent none).
     pub usage_estimated: bool,
+    /// What went over the wire, when asked for.
+    pub trace: Option<trace::Trace>,
 }
 
 /// Request options.
@@ -188,11 +191,17 @@ pub struct StreamResult {
 pub struct ChatOptions {
     /// Stream the answer (the default); `false` asks for one complete response.
     pub stream: bool,
+    /// Record what goes over the wire, within this many bytes (see
+    /// [`trace`]); None records nothing.
+    pub trace_cap: Option<usize>,
 }
 
 impl Default for ChatOptions {
     fn default() -> Self {
-        Self { stream: true }
+        Self {
+            stream: true,
+            trace_cap: None,
+        }
     }
 }
 
@@ -283,62 +292,79 @@ impl Engine {
         cancel: &CancellationToken,
         on_event: &mut (dyn FnMut(EngineEvent) + Send),
     ) -> StreamResult {
-        let (outcome, answer, mut metrics, started) = if endpoint.kind == ProviderKind::Local {
-            let started = Instant::now();
-            let mut answer = Answer::default();
-            let mut metrics = Metrics::default();
-            let run = local::chat(
-                endpoint,
-                messages,
-                cancel,
-                on_event,
-                &mut answer,
-                &mut metrics,
-                started,
-            );
-            let outcome = match self.config.answer_deadline {
-                Some(limit) => match tokio::time::timeout(limit, run).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Outcome::Error(EngineError::Timeout {
-                        phase: TimeoutPhase::Total,
-                        after: limit,
-                    }),
-                },
-                None => run.await,
-            };
-            (outcome, answer, metrics, started)
-        } else {
-            let mut run = run::Run {
-                ask: run::Ask {
-                    engine: self,
+        let (outcome, answer, mut metrics, started, recorder) =
+            if endpoint.kind == ProviderKind::Local {
+                let started = Instant::now();
+                let mut answer = Answer::default();
+                let mut metrics = Metrics::default();
+                // A local model's trace: its token events, as a server's would be.
+                let mut recorder = options
+                    .trace_cap
+                    .map(|cap| trace::TraceRecorder::starting_at(cap, started));
+                let mut traced = |ev: EngineEvent| {
+                    if let (Some(r), EngineEvent::Delta(d)) = (&mut recorder, &ev) {
+                        match d {
+                            Delta::Text(t) => r.event(Some("token"), t),
+                            Delta::Reasoning(t) => r.event(Some("reasoning"), t),
+                            _ => {}
+                        }
+                    }
+                    on_event(ev);
+                };
+                let run = local::chat(
                     endpoint,
                     messages,
-                    options,
                     cancel,
-                },
-                started: Instant::now(),
-                answer: Answer::default(),
-                metrics: Metrics::default(),
-                on_event,
+                    &mut traced,
+                    &mut answer,
+                    &mut metrics,
+                    started,
+                );
+                let outcome = match self.config.answer_deadline {
+                    Some(limit) => match tokio::time::timeout(limit, run).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => Outcome::Error(EngineError::Timeout {
+                            phase: TimeoutPhase::Total,
+                            after: limit,
+                        }),
+                    },
+                    None => run.await,
+                };
+                (outcome, answer, metrics, started, recorder)
+            } else {
+                let mut run = run::Run {
+                    ask: run::Ask {
+                        engine: self,
+                        endpoint,
+                        messages,
+                        options,
+                        cancel,
+                    },
+                    started: Instant::now(),
+                    answer: Answer::default(),
+                    metrics: Metrics::default(),
+                    on_event,
+                    trace: options.trace_cap.map(trace::TraceRecorder::new),
+                };
+                let outcome = match self.config.answer_deadline {
+                    Some(limit) => match tokio::time::timeout(limit, run.run()).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => Outcome::Error(EngineError::Timeout {
+                            phase: TimeoutPhase::Total,
+                            after: limit,
+                        }),
+                    },
+                    None => run.run().await,
+                };
+                let run::Run {
+                    answer,
+                    metrics,
+                    started,
+                    trace,
+                    ..
+                } = run;
+                (outcome, answer, metrics, started, trace)
             };
-            let outcome = match self.config.answer_deadline {
-                Some(limit) => match tokio::time::timeout(limit, run.run()).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Outcome::Error(EngineError::Timeout {
-                        phase: TimeoutPhase::Total,
-                        after: limit,
-                    }),
-                },
-                None => run.run().await,
-            };
-            let run::Run {
-                answer,
-                metrics,
-                started,
-                ..
-            } = run;
-            (outcome, answer, metrics, started)
-        };
         let outcome = match (outcome, &endpoint.api_key) {
             (Outcome::Error(e), Some(k)) => Outcome::Error(e.redacted(k.expose())),
             (o, _) => o,
@@ -395,12 +421,24 @@ impl Engine {
                 "stream ended"
             ),
         }
+        let trace = recorder.map(|r| {
+            let error = match &outcome {
+                Outcome::Error(e) => Some(e.to_info()),
+                _ => None,
+            };
+            let mut t = r.finish(outcome.status().as_str(), error);
+            if let Some(k) = &endpoint.api_key {
+                t.redact(k.expose());
+            }
+            t
+        });
         StreamResult {
             answer,
             outcome,
             metrics,
             usage,
             usage_estimated,
+            trace,
         }
     }
 }

@@ -7,6 +7,7 @@ use super::http::{
     json_value_count, parse_retry_after, read_limited, ERROR_BODY_LIMIT, WHOLE_BODY_LIMIT,
     WHOLE_BODY_VALUES,
 };
+use super::trace::{redacted_headers, TraceLine, TraceRecorder};
 use super::{ms, ChatOptions, Engine, EngineEvent, Metrics, Outcome, MAX_ANSWER_BYTES};
 use crate::engine::endpoint::Endpoint;
 use crate::protocol::sse::SseDecoder;
@@ -48,6 +49,8 @@ pub(super) struct Run<'a> {
     pub(super) answer: Answer,
     pub(super) metrics: Metrics,
     pub(super) on_event: &'a mut (dyn FnMut(EngineEvent) + Send),
+    /// Records the exchange, when asked for.
+    pub(super) trace: Option<TraceRecorder>,
 }
 
 impl Ask<'_> {
@@ -62,8 +65,21 @@ impl Ask<'_> {
         self.endpoint.redact(e)
     }
 
-    /// Sends the request once.
-    async fn attempt(&self, include_usage: bool) -> Attempt {
+    /// The secrets a trace must not show: the key and secret header values.
+    fn secrets(&self) -> Vec<&str> {
+        let mut s: Vec<&str> = self.endpoint.api_key.iter().map(|k| k.expose()).collect();
+        s.extend(
+            self.endpoint
+                .extra_headers
+                .iter()
+                .filter(|(k, _)| crate::types::key::is_secret_header(k))
+                .map(|(_, v)| v.as_str()),
+        );
+        s
+    }
+
+    /// Sends the request once; `trace` records it and its response.
+    async fn attempt(&self, include_usage: bool, trace: &mut Option<TraceRecorder>) -> Attempt {
         let config = &self.engine.config;
         let endpoint = self.endpoint;
         let url = endpoint.chat_url();
@@ -88,10 +104,32 @@ impl Ask<'_> {
             .header(reqwest::header::ACCEPT, accept)
             .json(&body);
         let req = endpoint.authorize(req);
+        let send = match (trace.as_mut(), req.build()) {
+            (_, Err(e)) => {
+                return Attempt::Fail(self.redact(self.engine.send_error(&url, &e)));
+            }
+            (Some(t), Ok(request)) => {
+                let secrets = self.secrets();
+                let t_ms = t.now_ms();
+                t.push(TraceLine::Request {
+                    t_ms,
+                    method: request.method().to_string(),
+                    url: request.url().to_string(),
+                    headers: redacted_headers(request.headers(), &secrets),
+                    body: request
+                        .body()
+                        .and_then(|b| b.as_bytes())
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .unwrap_or_default(),
+                });
+                self.engine.client.execute(request)
+            }
+            (None, Ok(request)) => self.engine.client.execute(request),
+        };
         let sent = tokio::select! {
             biased;
             _ = self.cancel.cancelled() => return Attempt::Cancelled,
-            r = tokio::time::timeout(config.first_byte_timeout, req.send()) => r,
+            r = tokio::time::timeout(config.first_byte_timeout, send) => r,
         };
         let response = match sent {
             Err(_) => {
@@ -112,7 +150,19 @@ impl Ask<'_> {
             Ok(Ok(r)) => r,
         };
         let status = response.status().as_u16();
+        let response_headers = trace
+            .as_ref()
+            .map(|_| redacted_headers(response.headers(), &self.secrets()));
         if response.status().is_success() {
+            if let (Some(t), Some(headers)) = (trace.as_mut(), response_headers) {
+                let t_ms = t.now_ms();
+                t.push(TraceLine::Response {
+                    t_ms,
+                    status,
+                    headers,
+                    body: None,
+                });
+            }
             return Attempt::Response(response);
         }
         if response.status().is_redirection() {
@@ -129,6 +179,15 @@ impl Ask<'_> {
                 b.unwrap_or_default()
             }
         };
+        if let (Some(t), Some(headers)) = (trace.as_mut(), response_headers) {
+            let t_ms = t.now_ms();
+            t.push(TraceLine::Response {
+                t_ms,
+                status,
+                headers,
+                body: Some(body.clone()),
+            });
+        }
         let err = self.redact(EngineError::Http {
             status,
             message: provider_message(&body),
@@ -158,7 +217,7 @@ impl Run<'_> {
         let mut retries = 0u32;
         let max_retries = self.ask.engine.config.max_retries;
         let response = loop {
-            match self.ask.attempt(include_usage).await {
+            match self.ask.attempt(include_usage, &mut self.trace).await {
                 Attempt::Response(r) => {
                     if dropped_usage_option {
                         self.ask
@@ -178,6 +237,15 @@ impl Run<'_> {
                 Attempt::Retry(e) if retries < max_retries => {
                     retries += 1;
                     let delay = self.ask.engine.retry_delay(retries, e.retry_after());
+                    if let Some(t) = &mut self.trace {
+                        let t_ms = t.now_ms();
+                        t.push(TraceLine::Retry {
+                            t_ms,
+                            attempt: retries,
+                            delay_ms: delay.as_millis() as u64,
+                            reason: e.to_string(),
+                        });
+                    }
                     (self.on_event)(EngineEvent::Retrying {
                         attempt: retries,
                         max: max_retries,
@@ -250,6 +318,9 @@ impl Run<'_> {
         let config = &self.ask.engine.config;
         let mut body = response.bytes_stream();
         let mut decoder = SseDecoder::new();
+        if self.trace.is_some() {
+            decoder.keep_comments();
+        }
         let mut deltas: Vec<Delta> = Vec::new();
         let mut got_bytes = false;
         let mut last_progress = tokio::time::Instant::now();
@@ -298,8 +369,19 @@ impl Run<'_> {
             let events_before = self.metrics.chunks;
             let (answer, metrics, started) = (&mut self.answer, &mut self.metrics, self.started);
             let on_event = &mut *self.on_event;
+            let trace = &mut self.trace;
+            if let Some(t) = trace.as_mut() {
+                t.bytes(&bytes);
+            }
             let flow = decoder.feed_with(&bytes, &mut |ev| {
                 metrics.chunks += 1;
+                if let Some(t) = trace.as_mut() {
+                    let name = match &ev.event {
+                        std::borrow::Cow::Borrowed(_) => None,
+                        std::borrow::Cow::Owned(n) => Some(n.as_str()),
+                    };
+                    t.event(name, &ev.data);
+                }
                 let control = assembler.on_event(ev, &mut deltas);
                 for d in deltas.drain(..) {
                     record(&d, answer, metrics, started);
@@ -321,6 +403,12 @@ impl Run<'_> {
                 }
             });
             on_event(EngineEvent::ReadEnd);
+            if let Some(t) = trace.as_mut() {
+                for text in decoder.take_comments() {
+                    let t_ms = t.now_ms();
+                    t.push(TraceLine::Comment { t_ms, text });
+                }
+            }
             if let ControlFlow::Break(outcome) = flow {
                 return outcome;
             }
@@ -344,6 +432,9 @@ impl Run<'_> {
             _ = self.ask.cancel.cancelled() => return Outcome::Cancelled,
             b = read_limited(response, self.ask.engine.config.idle_timeout, WHOLE_BODY_LIMIT + 1) => b,
         };
+        if let Some(t) = &mut self.trace {
+            t.bytes(body.as_bytes());
+        }
         if body.len() > WHOLE_BODY_LIMIT {
             return Outcome::Error(EngineError::Stream {
                 message: format!(

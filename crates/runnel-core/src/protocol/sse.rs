@@ -66,6 +66,9 @@ pub struct SseDecoder {
     limit: usize,
     /// Set when a limit was passed: the decoder then ignores all input.
     overflow: Option<SseOverflow>,
+    /// Comment lines seen since the last [`SseDecoder::take_comments`], when
+    /// asked to keep them (a trace shows them).
+    comments: Option<Vec<String>>,
 }
 
 impl Default for SseDecoder {
@@ -84,6 +87,7 @@ impl Default for SseDecoder {
             },
             limit: MAX_EVENT_BYTES,
             overflow: None,
+            comments: None,
         }
     }
 }
@@ -110,6 +114,20 @@ impl SseDecoder {
             limit,
             ..Self::default()
         }
+    }
+
+    /// Keeps comment lines (their text after the colon) for
+    /// [`SseDecoder::take_comments`], at most one line's limit each.
+    pub fn keep_comments(&mut self) {
+        self.comments.get_or_insert_with(Vec::new);
+    }
+
+    /// The comment lines kept since the last call.
+    pub fn take_comments(&mut self) -> Vec<String> {
+        self.comments
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The limit the stream passed, if it did: no event is dispatched after
@@ -234,6 +252,14 @@ impl SseDecoder {
             return self.dispatch(on_event);
         }
         if line[0] == b':' {
+            if let Some(c) = &mut self.comments {
+                let mut text = String::new();
+                push_text(
+                    &mut text,
+                    line[1..].strip_prefix(b" ").unwrap_or(&line[1..]),
+                );
+                c.push(text);
+            }
             return ControlFlow::Continue(()); // comment
         }
         let (field, value) = match memchr::memchr(b':', line) {

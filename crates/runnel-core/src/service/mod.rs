@@ -519,6 +519,15 @@ impl Service {
         })
     }
 
+    /// Turns recording answers' exchanges on or off, and sets their cap.
+    pub fn set_trace(&self, trace: crate::config::TraceSettings) -> Result<(), ServiceError> {
+        trace.validate()?;
+        self.update(|s| {
+            s.trace = trace;
+            Ok(())
+        })
+    }
+
     /// The price table: the user's prices, then the built-in ones.
     pub fn prices(&self) -> Vec<crate::config::prices::PriceEntry> {
         crate::config::prices::price_table(&self.settings().prices)

@@ -87,6 +87,23 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("message {id}")))
     }
 
+    /// The trace stored with an answer, as stored (its request's history
+    /// as references: see `turn::resolve_trace`); None when none was recorded.
+    pub fn trace(&self, id: &str) -> Result<Option<crate::engine::trace::Trace>, StoreError> {
+        let raw: Option<Option<super::columns::Json<crate::engine::trace::Trace>>> = self
+            .conn()
+            .query_row(
+                "SELECT trace FROM messages WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match raw {
+            None => Err(StoreError::NotFound(format!("message {id}"))),
+            Some(t) => Ok(t.map(|j| j.0)),
+        }
+    }
+
     fn next_seq(conn: &Connection, conversation_id: &str) -> rusqlite::Result<i64> {
         conn.query_row(
             "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id = ?1",
@@ -222,11 +239,11 @@ impl Store {
         conn.execute(
             "UPDATE messages SET content = ?2, reasoning = ?3, tool_calls = ?4, status = ?5, error_kind = ?6, \
              error_message = ?7, finish_reason = ?8, usage = ?9, metrics = ?10, thinking_blocks = ?11, writer = NULL, \
-             provider = coalesce(?12, provider), model = coalesce(?13, model) WHERE id = ?1",
+             provider = coalesce(?12, provider), model = coalesce(?13, model), trace = ?14 WHERE id = ?1",
             params![
                 id, f.content, f.reasoning, json(&f.tool_calls), status, f.error_kind, f.error_message,
                 f.finish_reason, json(&f.usage), json(&f.metrics), json(&f.thinking_blocks),
-                f.provider, f.model
+                f.provider, f.model, json(&f.trace)
             ],
         )?;
         conn.execute(

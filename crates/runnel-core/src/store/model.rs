@@ -110,6 +110,8 @@ pub struct FinalState {
     pub provider: Option<String>,
     /// The model that answered.
     pub model: Option<String>,
+    /// What went over the wire (see `engine::trace`), when recorded.
+    pub trace: Option<crate::engine::trace::Trace>,
 }
 
 /// One search hit.
@@ -197,6 +199,7 @@ impl FinalState {
             thinking_blocks: None,
             provider: None,
             model: None,
+            trace: None,
         }
     }
 }

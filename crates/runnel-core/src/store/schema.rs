@@ -91,7 +91,8 @@ pub const SCHEMA_V4: &str = "
 ALTER TABLE conversations ADD COLUMN sampling TEXT;
 ";
 
-/// Version 5: who answered (provider, model) per answer, and token usage per
+/// Version 5: who answered (provider, model) and what went over the wire
+/// (the trace, JSON, read only on demand) per answer, and token usage per
 /// hour, provider and model, kept up by a trigger when an answer finishes.
 /// Usage is what was spent: deleting a conversation does not take it back.
 /// Answers stored before take their conversation's provider and model
@@ -99,6 +100,7 @@ ALTER TABLE conversations ADD COLUMN sampling TEXT;
 pub const SCHEMA_V5: &str = "
 ALTER TABLE messages ADD COLUMN provider TEXT;
 ALTER TABLE messages ADD COLUMN model TEXT;
+ALTER TABLE messages ADD COLUMN trace TEXT;
 CREATE TABLE usage_hourly (
   hour INTEGER NOT NULL,
   provider TEXT NOT NULL,

@@ -37,23 +37,33 @@ fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-/// Who answered and the tokens it took, per answer.
+/// Who answered and the tokens their answers took in all.
 pub type AnswerUsage = (Option<String>, Option<String>, super::StoredUsage);
 
 impl Store {
-    /// Provider, model and usage of every finished answer of a conversation
-    /// (versions included), without their text.
+    /// The tokens of a conversation's finished answers (versions included)
+    /// summed per provider and model, in SQL, without reading their text;
+    /// `estimated` when any of a group's answers was.
     pub fn answer_usage(&self, conversation_id: &str) -> Result<Vec<AnswerUsage>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT provider, model, usage FROM messages WHERE conversation_id = ?1 \
-             AND role = 'assistant' AND status != 'streaming' AND usage IS NOT NULL",
+            "SELECT provider, model, sum(coalesce(json_extract(usage, '$.input_tokens'), 0)), \
+             sum(coalesce(json_extract(usage, '$.output_tokens'), 0)), \
+             sum(coalesce(json_extract(usage, '$.cached_input_tokens'), 0)), \
+             max(coalesce(json_extract(usage, '$.estimated'), 0)) \
+             FROM messages WHERE conversation_id = ?1 AND role = 'assistant' \
+             AND status != 'streaming' AND usage IS NOT NULL GROUP BY provider, model",
         )?;
         let rows = stmt.query_map(params![conversation_id], |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,
-                r.get::<_, super::columns::Json<super::StoredUsage>>(2)?.0,
+                super::StoredUsage {
+                    input_tokens: count(r.get(2)?),
+                    output_tokens: count(r.get(3)?),
+                    cached_input_tokens: count(r.get(4)?),
+                    estimated: r.get::<_, i64>(5)? != 0,
+                },
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -78,10 +88,12 @@ impl Store {
         let offset_s = i64::from(utc_offset_minutes) * 60;
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT date(hour * 3600 + ?3, 'unixepoch') AS day, provider, model, sum(answers), \
+            // Grouped by the day's number; its date is formatted once a group.
+            "SELECT date(min(hour) * 3600 + ?3, 'unixepoch'), provider, model, sum(answers), \
              sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(estimated_answers) \
              FROM usage_hourly WHERE hour >= ?1 AND hour < ?2 \
-             GROUP BY day, provider, model ORDER BY day, provider, model",
+             GROUP BY (hour * 3600 + ?3) / 86400, provider, model \
+             ORDER BY (hour * 3600 + ?3) / 86400, provider, model",
         )?;
         let rows = stmt.query_map(params![since, until, offset_s], |r| {
             Ok(UsageRow {

@@ -1,0 +1,440 @@
+//! What went over the wire for one answer: the request (secrets replaced by
+//! `<redacted>`), the response's status and headers, every SSE event and
+//! comment exactly as received with its arrival time (ms since the request,
+//! monotonic clock), retries with their reasons, the terminal state, and the
+//! response body's bytes as received (the `.sse` form).
+//!
+//! A trace is capped: past its budget the first and the last events (and
+//! bytes) are kept, and how many were dropped is counted, so a long answer
+//! costs bounded memory and the work per event stays constant.
+
+use crate::types::error::ErrorInfo;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// The default cap of one answer's trace, in bytes (a setting).
+pub const DEFAULT_TRACE_CAP: usize = 2 * 1024 * 1024;
+/// The smallest cap accepted.
+pub const MIN_TRACE_CAP: usize = 16 * 1024;
+/// The largest cap accepted.
+pub const MAX_TRACE_CAP: usize = 256 * 1024 * 1024;
+/// What a line costs beyond its text, for the budget.
+const LINE_OVERHEAD: usize = 48;
+/// What stands in for a secret.
+pub const REDACTED: &str = "<redacted>";
+
+/// One line of a trace (one JSON object a line in `runnel ask --trace`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TraceLine {
+    /// The request as sent.
+    Request {
+        /// Ms since the request started (0 for the first try).
+        t_ms: f64,
+        /// `POST`.
+        method: String,
+        /// The URL.
+        url: String,
+        /// Headers, secret values as `<redacted>`.
+        headers: Vec<(String, String)>,
+        /// The JSON body.
+        body: String,
+    },
+    /// The response's status line and headers.
+    Response {
+        /// Ms since the request.
+        t_ms: f64,
+        /// HTTP status.
+        status: u16,
+        /// Headers (cookies as `<redacted>`).
+        headers: Vec<(String, String)>,
+        /// The body of an error response, as read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
+    /// One dispatched SSE event.
+    Event {
+        /// Ms since the request.
+        t_ms: f64,
+        /// Its `event:` name, or null when it had none.
+        event: Option<String>,
+        /// Its data exactly as received (lines joined with `\n`).
+        data: String,
+    },
+    /// A comment line (`: keep-alive`).
+    Comment {
+        /// Ms since the request.
+        t_ms: f64,
+        /// The text after the colon.
+        text: String,
+    },
+    /// A failed try that is retried.
+    Retry {
+        /// Ms since the request.
+        t_ms: f64,
+        /// 1 for the first retry.
+        attempt: u32,
+        /// Wait before it.
+        delay_ms: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The terminal state.
+    End {
+        /// Ms since the request.
+        t_ms: f64,
+        /// `done`, `cancelled` or `error`.
+        status: String,
+        /// The error, when it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+        /// Events left out in the middle (over the cap).
+        #[serde(default)]
+        dropped_events: u64,
+        /// Body bytes left out in the middle (over the cap).
+        #[serde(default)]
+        dropped_bytes: u64,
+    },
+}
+
+impl TraceLine {
+    fn cost(&self) -> usize {
+        LINE_OVERHEAD
+            + match self {
+                Self::Request { body, headers, .. } => {
+                    body.len()
+                        + headers
+                            .iter()
+                            .map(|(k, v)| k.len() + v.len())
+                            .sum::<usize>()
+                }
+                Self::Response { body, headers, .. } => {
+                    body.as_ref().map_or(0, String::len)
+                        + headers
+                            .iter()
+                            .map(|(k, v)| k.len() + v.len())
+                            .sum::<usize>()
+                }
+                Self::Event { data, event, .. } => {
+                    data.len() + event.as_ref().map_or(0, String::len)
+                }
+                Self::Comment { text, .. } => text.len(),
+                Self::Retry { reason, .. } => reason.len(),
+                Self::End { .. } => 0,
+            }
+    }
+
+    /// Is it an event (what the cap drops)?
+    fn is_event(&self) -> bool {
+        matches!(self, Self::Event { .. } | Self::Comment { .. })
+    }
+}
+
+/// A finished trace.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Trace {
+    /// The lines in order (with a gap after the kept first events when some
+    /// were dropped; the end line counts them).
+    pub lines: Vec<TraceLine>,
+    /// The response body's bytes as received (first and last ones when over
+    /// the cap).
+    #[serde(with = "bytes_as_text")]
+    pub raw: Vec<u8>,
+}
+
+impl Trace {
+    /// Replaces `secret` wherever it appears (a server echoing the key in
+    /// an event or a header) by `<redacted>`.
+    pub fn redact(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let fix = |s: &mut String| {
+            if s.contains(secret) {
+                *s = s.replace(secret, REDACTED);
+            }
+        };
+        for l in &mut self.lines {
+            match l {
+                TraceLine::Request {
+                    url, headers, body, ..
+                } => {
+                    fix(url);
+                    fix(body);
+                    headers.iter_mut().for_each(|(_, v)| fix(v));
+                }
+                TraceLine::Response { headers, body, .. } => {
+                    headers.iter_mut().for_each(|(_, v)| fix(v));
+                    if let Some(b) = body {
+                        fix(b);
+                    }
+                }
+                TraceLine::Event { data, .. } => fix(data),
+                TraceLine::Comment { text, .. } => fix(text),
+                TraceLine::Retry { reason, .. } => fix(reason),
+                TraceLine::End { .. } => {}
+            }
+        }
+        let needle = secret.as_bytes();
+        if self.raw.windows(needle.len()).any(|w| w == needle) {
+            let text = String::from_utf8_lossy(&self.raw).replace(secret, REDACTED);
+            self.raw = text.into_bytes();
+        }
+    }
+
+    /// The trace as JSON lines, one object a line.
+    pub fn to_jsonl(&self) -> String {
+        let mut out = String::new();
+        for l in &self.lines {
+            if let Ok(s) = serde_json::to_string(l) {
+                out.push_str(&s);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// Raw bytes stored as text when they are UTF-8, else as an array.
+mod bytes_as_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(b) {
+            Ok(t) => Repr::Text(t.to_owned()).serialize(s),
+            Err(_) => Repr::Bytes(b.to_vec()).serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        Ok(match Repr::deserialize(d)? {
+            Repr::Text(t) => t.into_bytes(),
+            Repr::Bytes(b) => b,
+        })
+    }
+}
+
+/// Records a trace as a stream runs, within a byte budget.
+#[derive(Debug)]
+pub struct TraceRecorder {
+    started: Instant,
+    /// Budget for the events kept from the start, and for those at the end.
+    half: usize,
+    head: Vec<TraceLine>,
+    head_bytes: usize,
+    /// Set once the head is full: later events go to the tail ring.
+    head_full: bool,
+    tail: VecDeque<TraceLine>,
+    tail_bytes: usize,
+    dropped_events: u64,
+    raw_head: Vec<u8>,
+    raw_tail: VecDeque<u8>,
+    dropped_bytes: u64,
+}
+
+impl TraceRecorder {
+    /// A recorder whose trace stays within about `cap` bytes, timed from now.
+    pub fn new(cap: usize) -> Self {
+        Self::starting_at(cap, Instant::now())
+    }
+
+    /// A recorder timed from `started`.
+    pub fn starting_at(cap: usize, started: Instant) -> Self {
+        let cap = cap.clamp(MIN_TRACE_CAP, MAX_TRACE_CAP);
+        Self {
+            started,
+            // Half the cap for lines, half for raw bytes; each half split
+            // between the first and the last.
+            half: cap / 4,
+            head: Vec::new(),
+            head_bytes: 0,
+            head_full: false,
+            tail: VecDeque::new(),
+            tail_bytes: 0,
+            dropped_events: 0,
+            raw_head: Vec::new(),
+            raw_tail: VecDeque::new(),
+            dropped_bytes: 0,
+        }
+    }
+
+    /// Ms since the request started.
+    pub fn now_ms(&self) -> f64 {
+        super::ms(self.started.elapsed())
+    }
+
+    /// Adds a line. Requests, responses, retries and the end are always
+    /// kept; events beyond the budget drop from the middle.
+    pub fn push(&mut self, line: TraceLine) {
+        let cost = line.cost();
+        if !line.is_event() || (!self.head_full && self.head_bytes + cost <= self.half) {
+            self.head_bytes += cost;
+            self.head.push(line);
+            return;
+        }
+        self.head_full = true;
+        self.tail_bytes += cost;
+        self.tail.push_back(line);
+        while self.tail_bytes > self.half && self.tail.len() > 1 {
+            if let Some(old) = self.tail.pop_front() {
+                self.tail_bytes -= old.cost();
+                self.dropped_events += 1;
+            }
+        }
+    }
+
+    /// An event as the decoder dispatched it.
+    pub fn event(&mut self, name: Option<&str>, data: &str) {
+        let t_ms = self.now_ms();
+        self.push(TraceLine::Event {
+            t_ms,
+            event: name.map(str::to_owned),
+            data: data.to_owned(),
+        });
+    }
+
+    /// Bytes of the response body as received.
+    pub fn bytes(&mut self, b: &[u8]) {
+        let room = self.half.saturating_sub(self.raw_head.len());
+        let (head, rest) = b.split_at(room.min(b.len()));
+        self.raw_head.extend_from_slice(head);
+        if rest.is_empty() {
+            return;
+        }
+        self.raw_tail.extend(rest);
+        let over = self.raw_tail.len().saturating_sub(self.half);
+        if over > 0 {
+            self.raw_tail.drain(..over);
+            self.dropped_bytes += over as u64;
+        }
+    }
+
+    /// Ends the trace with the terminal state.
+    pub fn finish(mut self, status: &str, error: Option<ErrorInfo>) -> Trace {
+        let t_ms = self.now_ms();
+        let mut lines = std::mem::take(&mut self.head);
+        lines.extend(self.tail.drain(..));
+        lines.push(TraceLine::End {
+            t_ms,
+            status: status.to_owned(),
+            error,
+            dropped_events: self.dropped_events,
+            dropped_bytes: self.dropped_bytes,
+        });
+        let mut raw = std::mem::take(&mut self.raw_head);
+        raw.extend(self.raw_tail.drain(..));
+        Trace { lines, raw }
+    }
+}
+
+/// `headers` as a trace shows them: values of secret headers, and any value
+/// holding one of `secrets`, as `<redacted>`.
+pub fn redacted_headers(
+    headers: &reqwest::header::HeaderMap,
+    secrets: &[&str],
+) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let name = k.as_str().to_owned();
+            let text = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            let secret = v.is_sensitive()
+                || crate::types::key::is_secret_header(&name)
+                || name.eq_ignore_ascii_case("cookie")
+                || name.eq_ignore_ascii_case("set-cookie")
+                || secrets.iter().any(|s| !s.is_empty() && text.contains(s));
+            (name, if secret { REDACTED.to_owned() } else { text })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(data: &str) -> TraceLine {
+        TraceLine::Event {
+            t_ms: 0.0,
+            event: None,
+            data: data.to_owned(),
+        }
+    }
+
+    #[test]
+    fn over_the_cap_the_first_and_last_events_are_kept_and_the_rest_counted() {
+        let mut r = TraceRecorder::new(MIN_TRACE_CAP);
+        r.push(TraceLine::Request {
+            t_ms: 0.0,
+            method: "POST".into(),
+            url: "u".into(),
+            headers: vec![],
+            body: "{}".into(),
+        });
+        let n = 10_000;
+        for i in 0..n {
+            r.push(ev(&format!("event {i}")));
+            r.bytes(format!("data: event {i}\n\n").as_bytes());
+        }
+        let t = r.finish("done", None);
+        assert!(matches!(t.lines[0], TraceLine::Request { .. }));
+        assert_eq!(t.lines[1], ev("event 0"));
+        assert_eq!(t.lines[t.lines.len() - 2], ev(&format!("event {}", n - 1)));
+        let TraceLine::End {
+            dropped_events,
+            dropped_bytes,
+            ..
+        } = t.lines.last().unwrap().clone()
+        else {
+            panic!("ends with the end line")
+        };
+        let kept = t.lines.iter().filter(|l| l.is_event()).count() as u64;
+        assert_eq!(kept + dropped_events, n);
+        assert!(dropped_events > 0);
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.len() < MIN_TRACE_CAP * 2, "{}", json.len());
+        assert!(t.raw.starts_with(b"data: event 0\n\n"));
+        assert!(t
+            .raw
+            .ends_with(format!("data: event {}\n\n", n - 1).as_bytes()));
+        assert!(dropped_bytes > 0);
+    }
+
+    #[test]
+    fn under_the_cap_everything_is_kept_and_round_trips() {
+        let mut r = TraceRecorder::new(DEFAULT_TRACE_CAP);
+        r.event(Some("message_start"), "{\"a\":1}");
+        r.event(None, "line 1\nline 2");
+        r.bytes(b"\xff\xfe not UTF-8");
+        let t = r.finish("error", None);
+        assert_eq!(t.lines.len(), 3);
+        let back: Trace = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
+        let jsonl = t.to_jsonl();
+        let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+        assert_eq!(first["kind"], "event");
+        assert_eq!(first["event"], "message_start");
+        let second: serde_json::Value =
+            serde_json::from_str(jsonl.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(second["event"], serde_json::Value::Null);
+        assert_eq!(second["data"], "line 1\nline 2");
+    }
+
+    #[test]
+    fn secret_headers_and_values_holding_the_key_are_redacted() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("authorization", "Bearer sk-canary".parse().unwrap());
+        h.insert("x-custom", "has sk-canary inside".parse().unwrap());
+        h.insert("accept", "text/event-stream".parse().unwrap());
+        let out = redacted_headers(&h, &["sk-canary"]);
+        assert!(!format!("{out:?}").contains("sk-canary"));
+        assert!(out.contains(&("accept".into(), "text/event-stream".into())));
+    }
+}
