@@ -98,6 +98,10 @@ pub fn declarations() -> String {
     decl::<StreamEnd>(c, o);
     decl::<ToolCallView>(c, o);
     decl::<Usage>(c, o);
+    // Inspect.
+    decl::<crate::commands::inspect::TraceView>(c, o);
+    decl::<crate::commands::inspect::TraceFormat>(c, o);
+    decl::<runnel_core::engine::trace::TraceLine>(c, o);
     // Cost.
     decl::<runnel_core::types::cost::Cost>(c, o);
     decl::<runnel_core::types::cost::Price>(c, o);

@@ -1450,3 +1450,119 @@ async fn answers_show_their_cost_and_the_header_the_conversations_after_a_restar
     .await;
     let _ = c.close().await;
 }
+
+/// Inspect (issue 16): the panel of an answer shows its events with the
+/// timeline, searches them, copies the request as curl without the key, and
+/// exports the bytes as received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_shows_an_answers_events_and_exports_its_bytes_without_the_key() {
+    if !can_run() {
+        return;
+    }
+    let mut pieces = vec![(Duration::ZERO, b": keep-alive\n\n".to_vec())];
+    for w in ["Alpha", " beta", " gamma"] {
+        pieces.push((Duration::from_millis(30), content_event(w)));
+    }
+    // A stall over 500 ms before the end.
+    pieces.push((Duration::from_millis(700), finish_events("stop", 5, 3)));
+    let body: Vec<u8> = pieces.iter().flat_map(|(_, b)| b.clone()).collect();
+    let reply = Reply::sse_pieces(pieces, End::Finish);
+    let server =
+        TestServer::start(chat_and_models(&["e2e-model"], move |_, _| reply.clone())).await;
+    let export = tempdirs::TempDirs::new();
+    let export_path = export.0.join("trace.sse");
+    let export_str = export_path.to_string_lossy().into_owned();
+    let base = server.base_url();
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &base),
+        ("OPENAI_API_KEY", "sk-e2e-canary-4411"),
+        ("RUNNEL_MODEL", "e2e-model"),
+        ("RUNNEL_EXPORT_PATH", &export_str),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    send_text(&c, "Inspect me").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=message][data-role=assistant]')?.getAttribute('data-status') === 'done' && !!document.querySelector('[data-testid=message][data-role=assistant]')?.getAttribute('data-message-id')",
+        "the answer stored",
+    )
+    .await;
+    click(
+        &c,
+        "[data-testid=message][data-role=assistant] [data-testid=inspect-open]",
+    )
+    .await;
+    wait_for(
+        &c,
+        "return !!document.querySelector('[data-testid=inspect]')?.open",
+        "the panel",
+    )
+    .await;
+    // 3 content events, the finish and usage events and [DONE], and the comment.
+    wait_for(
+        &c,
+        "return document.querySelectorAll('[data-testid=inspect-event]').length === 7",
+        "every event listed",
+    )
+    .await;
+    let summary = text(&c, "[data-testid=inspect-summary]").await;
+    assert!(summary.starts_with("6 events"), "{summary}");
+    assert!(summary.contains("1 stalls"), "{summary}");
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('[data-testid=inspect-stall]').length"
+        )
+        .await,
+        serde_json::json!(1)
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('[data-testid=inspect-ttft]').length"
+        )
+        .await,
+        serde_json::json!(1)
+    );
+    // Payloads enter as text: the raw JSON is there, as characters.
+    let events = text(&c, "[data-testid=inspect-events]").await;
+    assert!(events.contains(r#""content":" gamma""#), "{events}");
+    // Search narrows the list.
+    let search = css(&c, "[data-testid=inspect-search]").await;
+    search.send_keys("gamma").await.expect("type");
+    wait_for(
+        &c,
+        "return document.querySelectorAll('[data-testid=inspect-event]').length === 1",
+        "one match",
+    )
+    .await;
+    // The request: headers without the key; the export: the bytes as sent.
+    let exchange = js(
+        &c,
+        "return document.querySelector('[data-testid=inspect-exchange]').textContent",
+    )
+    .await;
+    let exchange = exchange.as_str().expect("text");
+    assert!(exchange.contains("POST http://"), "{exchange}");
+    assert!(exchange.contains("authorization: <redacted>"), "{exchange}");
+    let page = js(&c, "return document.documentElement.outerHTML").await;
+    assert!(
+        !page.as_str().unwrap_or("").contains("sk-e2e-canary-4411"),
+        "no key in the page"
+    );
+    click(&c, "[data-testid=inspect-export-sse]").await;
+    let written = eventually(20, "the .sse file", || async {
+        std::fs::read(&export_path).ok().filter(|b| !b.is_empty())
+    })
+    .await;
+    assert_eq!(written, body, "the bytes as received");
+    click(&c, "[data-testid=inspect-close]").await;
+    wait_for(
+        &c,
+        "return !document.querySelector('[data-testid=inspect]')",
+        "closed",
+    )
+    .await;
+    let _ = c.close().await;
+}

@@ -3,6 +3,7 @@
 //! touches its file and the list below.
 
 pub mod conversations;
+pub mod inspect;
 pub mod models;
 mod names;
 pub mod send;
@@ -49,7 +50,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         window::set_draft,
         models::local_models,
         models::pull_model,
-        models::remove_model
+        models::remove_model,
+        inspect::message_trace,
+        inspect::export_trace
     ]
 }
 

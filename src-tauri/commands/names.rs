@@ -39,4 +39,6 @@ pub const COMMANDS: &[&str] = &[
     "local_models",
     "pull_model",
     "remove_model",
+    "message_trace",
+    "export_trace",
 ];

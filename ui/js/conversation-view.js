@@ -12,6 +12,7 @@ import { t } from './i18n.js';
 import { AssistantView, userMessage } from './message-view.js';
 import { applyLoop } from './answer-stream.js';
 import { hidesItsTarget } from './links.js';
+import { openInspect } from './inspect.js';
 
 /** @typedef {import('../types/ipc').MessageView} MessageView */
 /** @typedef {import('../types/ipc').SendKind} SendKind */
@@ -62,6 +63,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
       if (state.data.active) return;
       composer.edit(text);
     },
+    onInspect: (id) => openInspect(id, notices),
   };
 
   /** @param {ActiveStream|null} active */

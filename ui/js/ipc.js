@@ -10,6 +10,8 @@
 /** @typedef {import('../types/ipc').ViewReply} ViewReply */
 /** @typedef {import('../types/ipc').ViewPatch} ViewPatch */
 /** @typedef {import('../types/ipc').ExportFormat} ExportFormat */
+/** @typedef {import('../types/ipc').TraceView} TraceView */
+/** @typedef {import('../types/ipc').TraceFormat} TraceFormat */
 /** @typedef {import('../types/ipc').IpcError} IpcError */
 /** @typedef {import('../types/ipc').KeySaveResult} KeySaveResult */
 /** @typedef {import('../types/ipc').ProviderInput} ProviderInput */
@@ -231,6 +233,16 @@ export function activateVersion(messageId) {
 /** @param {string} id @param {ExportFormat} format @returns {Promise<string|null>} the path written */
 export function exportConversation(id, format) {
   return call('export_conversation', { id, format });
+}
+
+/** @param {string} id an answer's message id @returns {Promise<TraceView>} */
+export function messageTrace(id) {
+  return call('message_trace', { id });
+}
+
+/** @param {string} id @param {TraceFormat} format @returns {Promise<string|null>} the path written */
+export function exportTrace(id, format) {
+  return call('export_trace', { id, format });
 }
 
 /** @returns {Promise<string|null>} the imported conversation's id */

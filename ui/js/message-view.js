@@ -68,7 +68,7 @@ function versionArrows(version, ids, onPick) {
 
 /**
  * @typedef {{onRetry: () => void, onRegenerate?: () => void, onVersion?: (id: string) => void,
- *   onEdit?: (text: string) => void}} Handlers
+ *   onEdit?: (text: string) => void, onInspect?: (messageId: string) => void}} Handlers
  */
 
 /**
@@ -347,6 +347,14 @@ export class AssistantView {
     const copy = iconButton('copy', t('message.copy_answer'), { 'data-testid': 'copy' });
     copy.addEventListener('click', () => copyText(this.rawText).then(() => copied(copy)));
     actions.append(copy);
+    if (this.handlers.onInspect) {
+      const inspect = iconButton('activity', t('message.inspect'), { 'data-testid': 'inspect-open' });
+      inspect.addEventListener('click', () => {
+        const id = this.root.getAttribute('data-message-id');
+        if (id) this.handlers.onInspect?.(id);
+      });
+      actions.append(inspect);
+    }
     if (last && end.status !== 'done') {
       const retry = el('button', { type: 'button', class: 'retry', 'data-testid': 'retry', title: t('message.retry_tip') },
         [icon('rotate-ccw', 'small'), t('message.retry')]);

@@ -894,6 +894,118 @@ output_tokens: number,
  */
 cached_input_tokens: number, };
 
+export type TraceView = { 
+/**
+ * Request, response, events, comments, retries and the end, in order
+ * (the history the request repeats put back).
+ */
+lines: Array<TraceLine>, 
+/**
+ * Bytes of the response body kept.
+ */
+raw_bytes: number, 
+/**
+ * The request as a `curl` command, the key as `$OPENAI_API_KEY` or
+ * `$ANTHROPIC_API_KEY`.
+ */
+curl: string | null, };
+
+export type TraceFormat = "sse" | "jsonl";
+
+export type TraceLine = { "kind": "request", 
+/**
+ * Ms since the request started (0 for the first try).
+ */
+t_ms: number, 
+/**
+ * `POST`.
+ */
+method: string, 
+/**
+ * The URL.
+ */
+url: string, 
+/**
+ * Headers, secret values as `<redacted>`.
+ */
+headers: Array<[string, string]>, 
+/**
+ * The JSON body.
+ */
+body: string, } | { "kind": "response", 
+/**
+ * Ms since the request.
+ */
+t_ms: number, 
+/**
+ * HTTP status.
+ */
+status: number, 
+/**
+ * Headers (cookies as `<redacted>`).
+ */
+headers: Array<[string, string]>, 
+/**
+ * The body of an error response, as read.
+ */
+body?: string | null, } | { "kind": "event", 
+/**
+ * Ms since the request.
+ */
+t_ms: number, 
+/**
+ * Its `event:` name, or null when it had none.
+ */
+event: string | null, 
+/**
+ * Its data exactly as received (lines joined with `\n`).
+ */
+data: string, } | { "kind": "comment", 
+/**
+ * Ms since the request.
+ */
+t_ms: number, 
+/**
+ * The text after the colon.
+ */
+text: string, } | { "kind": "retry", 
+/**
+ * Ms since the request.
+ */
+t_ms: number, 
+/**
+ * 1 for the first retry.
+ */
+attempt: number, 
+/**
+ * Wait before it.
+ */
+delay_ms: number, 
+/**
+ * Why.
+ */
+reason: string, } | { "kind": "end", 
+/**
+ * Ms since the request.
+ */
+t_ms: number, 
+/**
+ * `done`, `cancelled` or `error`.
+ */
+status: string, 
+/**
+ * The error, when it failed.
+ */
+error?: ErrorInfo | null, 
+/**
+ * Events left out in the middle (over the cap).
+ */
+dropped_events: number, 
+/**
+ * Body bytes left out in the middle (over the cap).
+ */
+dropped_bytes: number, };
+
 export type Cost = { 
 /**
  * US dollars.

@@ -28,6 +28,11 @@ pub enum Command {
     /// Reasoning goes to stderr. Exit status: 0 done, 1 error (kind and message on
     /// stderr, partial text already printed), 130 on Ctrl+C (partial kept).
     Ask(AskArgs),
+    /// Send one prompt to 2-4 models at once and compare them: progress on
+    /// stderr, then a table (status, TTFT, total, tokens/s, tokens, cost).
+    ///
+    /// Exit status: 0 when every answer is done, 1 when any failed.
+    Compare(CompareArgs),
     /// List saved providers (never keys), or add and remove them.
     Providers {
         /// What to do (default: list).
@@ -293,6 +298,34 @@ pub struct AskArgs {
     /// Most tokens of the answer.
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<u32>,
+    /// The prompt; `-` reads it from stdin.
+    pub prompt: String,
+}
+
+/// `runnel compare` flags.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// PROVIDER:MODEL (split at the first colon, so `ollama:llama3.2:1b` is
+    /// the model `llama3.2:1b` of `ollama`); with --base-url, a model id on
+    /// that server. Give it 2 to 4 times.
+    #[arg(long = "model", value_name = "PROVIDER:MODEL", required = true)]
+    pub models: Vec<String>,
+    /// One server for every --model (OpenAI-compatible unless --protocol).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Protocol of --base-url: openai (default) or anthropic.
+    #[arg(long, value_name = "openai|anthropic", requires = "base_url")]
+    pub protocol: Option<KindArg>,
+    /// With --base-url: the environment variable holding its key.
+    #[arg(long, value_name = "VAR", requires = "base_url")]
+    pub api_key_env: Option<String>,
+    /// System prompt.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Print one JSON array of `runnel ask --json` objects, each with
+    /// `provider` and `model`, on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
     /// The prompt; `-` reads it from stdin.
     pub prompt: String,
 }

@@ -11,7 +11,8 @@ mod commands;
 mod output;
 
 pub use args::{
-    AskArgs, Cli, Command, HistoryAction, KeyAction, ModelsAction, PricesAction, ProvidersAction,
+    AskArgs, Cli, Command, CompareArgs, HistoryAction, KeyAction, ModelsAction, PricesAction,
+    ProvidersAction,
 };
 pub use output::AskJson;
 
@@ -56,6 +57,10 @@ pub fn main(open_window: fn() -> i32) -> i32 {
         Some(Command::Ask(args)) => {
             init_logging("error");
             commands::ask::run(args, output::Term::detect(cli.raw))
+        }
+        Some(Command::Compare(args)) => {
+            init_logging("error");
+            commands::compare::run(args, output::Term::detect(cli.raw))
         }
         Some(Command::Providers { action }) => {
             init_logging("error");

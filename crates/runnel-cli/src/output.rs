@@ -86,6 +86,89 @@ pub fn format_usd(cost: Option<Cost>) -> String {
     }
 }
 
+/// One row of `runnel compare`'s table.
+#[derive(Debug, Clone)]
+pub struct CompareRow {
+    /// PROVIDER:MODEL, or the model id.
+    pub label: String,
+    /// `done`, `cancelled`, or `error: kind`.
+    pub status: String,
+    /// Time to first token, ms.
+    pub ttft_ms: Option<f64>,
+    /// Total, ms.
+    pub total_ms: f64,
+    /// Output tokens per second.
+    pub tokens_per_s: Option<f64>,
+    /// Tokens in, out, and whether estimated.
+    pub tokens: (u64, u64, bool),
+    /// Cost.
+    pub cost: Option<Cost>,
+}
+
+impl CompareRow {
+    /// The row of a finished stream.
+    pub fn from_result(label: &str, r: &StreamResult, cost: Option<Cost>) -> Self {
+        Self {
+            label: label.to_owned(),
+            status: match &r.outcome {
+                Outcome::Error(e) => format!("error: {}", e.kind().as_str()),
+                o => o.status().as_str().to_owned(),
+            },
+            ttft_ms: r.metrics.ttft_ms,
+            total_ms: r.metrics.total_ms,
+            tokens_per_s: r.metrics.tokens_per_s,
+            tokens: (
+                r.usage.input_tokens,
+                r.usage.output_tokens,
+                r.usage_estimated,
+            ),
+            cost,
+        }
+    }
+
+    /// The row of one that could not start.
+    pub fn failed(label: &str, why: &str) -> Self {
+        Self {
+            label: label.to_owned(),
+            status: format!("error: {why}"),
+            ttft_ms: None,
+            total_ms: 0.0,
+            tokens_per_s: None,
+            tokens: (0, 0, false),
+            cost: None,
+        }
+    }
+}
+
+/// `runnel compare`'s table.
+pub fn compare_table(rows: &[CompareRow]) -> String {
+    let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
+    let mut out = format!(
+        "{:<width$}  {:<16}  {:>9}  {:>9}  {:>8}  {:>8}  {:>8}  {:>10}\n",
+        "MODEL", "STATUS", "TTFT", "TOTAL", "TOK/S", "IN", "OUT", "COST"
+    );
+    let opt = |v: Option<f64>, digits: usize| v.map_or("-".to_owned(), |v| format!("{v:.digits$}"));
+    for r in rows {
+        let est = if r.tokens.2 { "~" } else { "" };
+        let mut status = r.status.clone();
+        if status.chars().count() > 16 {
+            status = status.chars().take(15).collect::<String>() + "…";
+        }
+        out.push_str(&format!(
+            "{:<width$}  {:<16}  {:>9}  {:>9}  {:>8}  {:>8}  {:>8}  {:>10}\n",
+            r.label,
+            status,
+            r.ttft_ms.map_or("-".to_owned(), |t| format!("{t:.0} ms")),
+            format!("{:.2} s", r.total_ms / 1000.0),
+            opt(r.tokens_per_s, 1),
+            format!("{est}{}", r.tokens.0),
+            format!("{est}{}", r.tokens.1),
+            format_usd(r.cost),
+        ));
+    }
+    out
+}
+
 /// `runnel prices list`: one row per model.
 pub fn prices_table(table: &[PriceEntry]) -> String {
     let mut out = String::new();

@@ -632,11 +632,30 @@ fn usage_sums_finished_answers_per_model_and_outlives_a_deleted_conversation() {
     );
     assert_eq!(rows[1].model, "m2");
 
-    // What was spent stays spent: deleting keeps it, undo does not add it twice.
+    // The conversation's own sums, per model.
+    let mut sums = store.answer_usage(&id).expect("sums");
+    sums.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(sums.len(), 2);
+    assert_eq!(sums[0].1.as_deref(), Some("m1"));
+    assert_eq!(
+        (
+            sums[0].2.input_tokens,
+            sums[0].2.cached_input_tokens,
+            sums[0].2.output_tokens
+        ),
+        (1_010, 400, 205)
+    );
+
+    // What was spent stays spent: deleting keeps it, undo does not add it
+    // twice; the conversation's sums go and come back with it.
     let deleted = store.delete(&id).expect("delete");
     assert_eq!(store.usage(None, None, 0).expect("usage"), rows);
+    assert!(store.answer_usage(&id).expect("gone").is_empty());
     store.restore(&deleted).expect("undo");
     assert_eq!(store.usage(None, None, 0).expect("usage"), rows);
+    let mut again = store.answer_usage(&id).expect("back");
+    again.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(again, sums);
 
     // Ranges and days.
     let now = std::time::SystemTime::now()
@@ -670,7 +689,7 @@ fn a_database_at_schema_4_has_its_past_usage_counted() {
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly;
+            "DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly; DROP TABLE conversation_usage;
              ALTER TABLE messages DROP COLUMN provider; ALTER TABLE messages DROP COLUMN model;
              ALTER TABLE messages DROP COLUMN trace;
              UPDATE messages SET usage = '{\"input_tokens\":30,\"output_tokens\":20,\"estimated\":true}' WHERE role = 'assistant';

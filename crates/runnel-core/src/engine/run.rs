@@ -370,9 +370,11 @@ impl Run<'_> {
             let (answer, metrics, started) = (&mut self.answer, &mut self.metrics, self.started);
             let on_event = &mut *self.on_event;
             let trace = &mut self.trace;
-            if let Some(t) = trace.as_mut() {
+            // An event arrived when the read that completed it did.
+            let read_at = trace.as_mut().map_or(0.0, |t| {
                 t.bytes(&bytes);
-            }
+                t.now_ms()
+            });
             let flow = decoder.feed_with(&bytes, &mut |ev| {
                 metrics.chunks += 1;
                 if let Some(t) = trace.as_mut() {
@@ -380,7 +382,7 @@ impl Run<'_> {
                         std::borrow::Cow::Borrowed(_) => None,
                         std::borrow::Cow::Owned(n) => Some(n.as_str()),
                     };
-                    t.event(name, &ev.data);
+                    t.event_at(read_at, name, &ev.data);
                 }
                 let control = assembler.on_event(ev, &mut deltas);
                 for d in deltas.drain(..) {

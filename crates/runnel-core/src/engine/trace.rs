@@ -25,7 +25,7 @@ const LINE_OVERHEAD: usize = 48;
 pub const REDACTED: &str = "<redacted>";
 
 /// One line of a trace (one JSON object a line in `runnel ask --trace`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum TraceLine {
     /// The request as sent.
@@ -183,6 +183,42 @@ impl Trace {
         }
     }
 
+    /// The first request as a `curl` command line that repeats it: the key
+    /// stays out, as `$OPENAI_API_KEY` (or `$ANTHROPIC_API_KEY` for an
+    /// `x-api-key` header), and every other secret header as `<redacted>`.
+    pub fn curl(&self) -> Option<String> {
+        let TraceLine::Request {
+            method,
+            url,
+            headers,
+            body,
+            ..
+        } = self
+            .lines
+            .iter()
+            .find(|l| matches!(l, TraceLine::Request { .. }))?
+        else {
+            return None;
+        };
+        let mut out = format!("curl -N -X {method} {}", shell_quote(url));
+        for (k, v) in headers {
+            let lower = k.to_ascii_lowercase();
+            let header = match lower.as_str() {
+                // The shell expands the variable: double quotes.
+                "authorization" if v == REDACTED => {
+                    format!(" \\\n  -H \"{k}: Bearer $OPENAI_API_KEY\"")
+                }
+                "x-api-key" if v == REDACTED => format!(" \\\n  -H \"{k}: $ANTHROPIC_API_KEY\""),
+                // curl sets these itself.
+                "content-length" | "host" => continue,
+                _ => format!(" \\\n  -H {}", shell_quote(&format!("{k}: {v}"))),
+            };
+            out.push_str(&header);
+        }
+        out.push_str(&format!(" \\\n  --data-raw {}", shell_quote(body)));
+        Some(out)
+    }
+
     /// The trace as JSON lines, one object a line.
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
@@ -236,7 +272,10 @@ pub struct TraceRecorder {
     tail_bytes: usize,
     dropped_events: u64,
     raw_head: Vec<u8>,
-    raw_tail: VecDeque<u8>,
+    /// The last bytes: `raw_tail[raw_start..]`; the bytes before
+    /// `raw_start` are dropped ones, compacted away in bulk.
+    raw_tail: Vec<u8>,
+    raw_start: usize,
     dropped_bytes: u64,
 }
 
@@ -261,7 +300,8 @@ impl TraceRecorder {
             tail_bytes: 0,
             dropped_events: 0,
             raw_head: Vec::new(),
-            raw_tail: VecDeque::new(),
+            raw_tail: Vec::new(),
+            raw_start: 0,
             dropped_bytes: 0,
         }
     }
@@ -291,13 +331,44 @@ impl TraceRecorder {
         }
     }
 
-    /// An event as the decoder dispatched it.
+    /// An event as the decoder dispatched it, timed now.
     pub fn event(&mut self, name: Option<&str>, data: &str) {
         let t_ms = self.now_ms();
-        self.push(TraceLine::Event {
+        self.event_at(t_ms, name, data);
+    }
+
+    /// An event that arrived at `t_ms` (the time of the network read that
+    /// brought its end: one clock reading per read, not per event). Past
+    /// the head, the oldest tail event's buffer is reused for it: no
+    /// allocation per event.
+    pub fn event_at(&mut self, t_ms: f64, name: Option<&str>, data: &str) {
+        if !self.head_full {
+            self.push(TraceLine::Event {
+                t_ms,
+                event: name.map(str::to_owned),
+                data: data.to_owned(),
+            });
+            return;
+        }
+        self.tail_bytes += LINE_OVERHEAD + data.len() + name.map_or(0, str::len);
+        let mut recycled = None;
+        while self.tail_bytes > self.half {
+            let Some(old) = self.tail.pop_front() else {
+                break;
+            };
+            self.tail_bytes -= old.cost();
+            self.dropped_events += 1;
+            if let TraceLine::Event { data, .. } = old {
+                recycled = Some(data);
+            }
+        }
+        let mut buf = recycled.unwrap_or_default();
+        buf.clear();
+        buf.push_str(data);
+        self.tail.push_back(TraceLine::Event {
             t_ms,
             event: name.map(str::to_owned),
-            data: data.to_owned(),
+            data: buf,
         });
     }
 
@@ -309,11 +380,18 @@ impl TraceRecorder {
         if rest.is_empty() {
             return;
         }
-        self.raw_tail.extend(rest);
-        let over = self.raw_tail.len().saturating_sub(self.half);
-        if over > 0 {
-            self.raw_tail.drain(..over);
+        self.raw_tail.extend_from_slice(rest);
+        let live = self.raw_tail.len() - self.raw_start;
+        if live > self.half {
+            let over = live - self.half;
+            self.raw_start += over;
             self.dropped_bytes += over as u64;
+        }
+        // Compact once the dropped bytes outweigh the kept ones: amortized
+        // one copy per byte.
+        if self.raw_start > self.half {
+            self.raw_tail.drain(..self.raw_start);
+            self.raw_start = 0;
         }
     }
 
@@ -330,9 +408,14 @@ impl TraceRecorder {
             dropped_bytes: self.dropped_bytes,
         });
         let mut raw = std::mem::take(&mut self.raw_head);
-        raw.extend(self.raw_tail.drain(..));
+        raw.extend_from_slice(&self.raw_tail[self.raw_start..]);
         Trace { lines, raw }
     }
+}
+
+/// `s` in single quotes for a POSIX shell (a `'` inside as `'\''`).
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// `headers` as a trace shows them: values of secret headers, and any value
@@ -425,6 +508,54 @@ mod tests {
             serde_json::from_str(jsonl.lines().nth(1).unwrap()).unwrap();
         assert_eq!(second["event"], serde_json::Value::Null);
         assert_eq!(second["data"], "line 1\nline 2");
+    }
+
+    #[test]
+    fn copy_as_curl_leaves_the_key_to_the_shell_and_quotes_the_body() {
+        let t = Trace {
+            lines: vec![TraceLine::Request {
+                t_ms: 0.0,
+                method: "POST".into(),
+                url: "http://127.0.0.1:8080/v1/chat/completions".into(),
+                headers: vec![
+                    ("authorization".into(), REDACTED.into()),
+                    ("content-type".into(), "application/json".into()),
+                    ("content-length".into(), "42".into()),
+                ],
+                body: r#"{"messages":[{"role":"user","content":"it's"}]}"#.into(),
+            }],
+            raw: Vec::new(),
+        };
+        let c = t.curl().expect("a request");
+        assert!(
+            c.starts_with("curl -N -X POST 'http://127.0.0.1:8080/v1/chat/completions'"),
+            "{c}"
+        );
+        assert!(
+            c.contains("-H \"authorization: Bearer $OPENAI_API_KEY\""),
+            "{c}"
+        );
+        assert!(c.contains("-H 'content-type: application/json'"), "{c}");
+        assert!(!c.contains("content-length"));
+        assert!(
+            c.ends_with(r#"--data-raw '{"messages":[{"role":"user","content":"it'\''s"}]}'"#),
+            "{c}"
+        );
+        let anthropic = Trace {
+            lines: vec![TraceLine::Request {
+                t_ms: 0.0,
+                method: "POST".into(),
+                url: "u".into(),
+                headers: vec![("x-api-key".into(), REDACTED.into())],
+                body: "{}".into(),
+            }],
+            raw: Vec::new(),
+        };
+        assert!(anthropic
+            .curl()
+            .unwrap()
+            .contains("\"x-api-key: $ANTHROPIC_API_KEY\""));
+        assert_eq!(Trace::default().curl(), None);
     }
 
     #[test]

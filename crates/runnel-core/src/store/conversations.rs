@@ -191,6 +191,18 @@ impl Store {
                 ],
             )?;
         }
+        // Its usage sums (time-ordered usage never left).
+        tx.execute(
+            "INSERT OR REPLACE INTO conversation_usage \
+             SELECT conversation_id, coalesce(provider, ''), coalesce(model, ''), count(*), \
+             sum(coalesce(json_extract(usage, '$.input_tokens'), 0)), \
+             sum(coalesce(json_extract(usage, '$.output_tokens'), 0)), \
+             sum(coalesce(json_extract(usage, '$.cached_input_tokens'), 0)), \
+             sum(coalesce(json_extract(usage, '$.estimated'), 0)) \
+             FROM messages WHERE conversation_id = ?1 AND role = 'assistant' \
+             AND status != 'streaming' AND usage IS NOT NULL GROUP BY 1, 2, 3",
+            params![c.id],
+        )?;
         tx.commit()?;
         Ok(())
     }

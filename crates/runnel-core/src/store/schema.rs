@@ -93,8 +93,10 @@ ALTER TABLE conversations ADD COLUMN sampling TEXT;
 
 /// Version 5: who answered (provider, model) and what went over the wire
 /// (the trace, JSON, read only on demand) per answer, and token usage per
-/// hour, provider and model, kept up by a trigger when an answer finishes.
-/// Usage is what was spent: deleting a conversation does not take it back.
+/// hour, provider and model, and per conversation, provider and model, kept
+/// up by a trigger when an answer finishes. Usage over time is what was
+/// spent: deleting a conversation does not take it back (its own sums go
+/// with it, and come back with Undo or an import).
 /// Answers stored before take their conversation's provider and model
 /// ('' when the conversation followed the default provider).
 pub const SCHEMA_V5: &str = "
@@ -121,6 +123,25 @@ INSERT INTO usage_hourly
   FROM messages m JOIN conversations c ON c.id = m.conversation_id
   WHERE m.role = 'assistant' AND m.status != 'streaming' AND m.usage IS NOT NULL
   GROUP BY 1, 2, 3;
+CREATE TABLE conversation_usage (
+  conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  answers INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cached_input_tokens INTEGER NOT NULL,
+  estimated_answers INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, provider, model)
+) WITHOUT ROWID;
+INSERT INTO conversation_usage
+  SELECT conversation_id, coalesce(provider, ''), coalesce(model, ''), count(*),
+    sum(coalesce(json_extract(usage, '$.input_tokens'), 0)),
+    sum(coalesce(json_extract(usage, '$.output_tokens'), 0)),
+    sum(coalesce(json_extract(usage, '$.cached_input_tokens'), 0)),
+    sum(coalesce(json_extract(usage, '$.estimated'), 0))
+  FROM messages WHERE role = 'assistant' AND status != 'streaming' AND usage IS NOT NULL
+  GROUP BY 1, 2, 3;
 CREATE TRIGGER usage_on_finish AFTER UPDATE OF status ON messages
 WHEN old.status = 'streaming' AND new.status != 'streaming' AND new.role = 'assistant'
   AND new.usage IS NOT NULL
@@ -132,6 +153,18 @@ BEGIN
     coalesce(json_extract(new.usage, '$.cached_input_tokens'), 0),
     coalesce(json_extract(new.usage, '$.estimated'), 0))
   ON CONFLICT (hour, provider, model) DO UPDATE SET
+    answers = answers + 1,
+    input_tokens = input_tokens + excluded.input_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+    estimated_answers = estimated_answers + excluded.estimated_answers;
+  INSERT INTO conversation_usage VALUES (new.conversation_id, coalesce(new.provider, ''),
+    coalesce(new.model, ''), 1,
+    coalesce(json_extract(new.usage, '$.input_tokens'), 0),
+    coalesce(json_extract(new.usage, '$.output_tokens'), 0),
+    coalesce(json_extract(new.usage, '$.cached_input_tokens'), 0),
+    coalesce(json_extract(new.usage, '$.estimated'), 0))
+  ON CONFLICT (conversation_id, provider, model) DO UPDATE SET
     answers = answers + 1,
     input_tokens = input_tokens + excluded.input_tokens,
     output_tokens = output_tokens + excluded.output_tokens,

@@ -42,17 +42,13 @@ pub type AnswerUsage = (Option<String>, Option<String>, super::StoredUsage);
 
 impl Store {
     /// The tokens of a conversation's finished answers (versions included)
-    /// summed per provider and model, in SQL, without reading their text;
-    /// `estimated` when any of a group's answers was.
+    /// per provider and model, from the sums the finish trigger keeps (no
+    /// message is read); `estimated` when any of a group's answers was.
     pub fn answer_usage(&self, conversation_id: &str) -> Result<Vec<AnswerUsage>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT provider, model, sum(coalesce(json_extract(usage, '$.input_tokens'), 0)), \
-             sum(coalesce(json_extract(usage, '$.output_tokens'), 0)), \
-             sum(coalesce(json_extract(usage, '$.cached_input_tokens'), 0)), \
-             max(coalesce(json_extract(usage, '$.estimated'), 0)) \
-             FROM messages WHERE conversation_id = ?1 AND role = 'assistant' \
-             AND status != 'streaming' AND usage IS NOT NULL GROUP BY provider, model",
+            "SELECT nullif(provider, ''), nullif(model, ''), input_tokens, output_tokens, \
+             cached_input_tokens, estimated_answers FROM conversation_usage WHERE conversation_id = ?1",
         )?;
         let rows = stmt.query_map(params![conversation_id], |r| {
             Ok((
