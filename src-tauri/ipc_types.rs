@@ -98,10 +98,20 @@ pub fn declarations() -> String {
     decl::<StreamEnd>(c, o);
     decl::<ToolCallView>(c, o);
     decl::<Usage>(c, o);
+    // Compare.
+    decl::<crate::commands::compare::CompareTarget>(c, o);
+    decl::<crate::commands::compare::CompareMessage>(c, o);
+    decl::<crate::commands::compare::CompareSent>(c, o);
     // Inspect.
     decl::<crate::commands::inspect::TraceView>(c, o);
     decl::<crate::commands::inspect::TraceFormat>(c, o);
     decl::<runnel_core::engine::trace::TraceLine>(c, o);
+    // Usage and prices.
+    decl::<runnel_core::service::UsageReport>(c, o);
+    decl::<runnel_core::service::UsageLine>(c, o);
+    decl::<runnel_core::config::prices::PriceEntry>(c, o);
+    decl::<runnel_core::config::prices::PriceOrigin>(c, o);
+    decl::<runnel_core::config::TraceSettings>(c, o);
     // Cost.
     decl::<runnel_core::types::cost::Cost>(c, o);
     decl::<runnel_core::types::cost::Price>(c, o);

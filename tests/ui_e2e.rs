@@ -1566,3 +1566,230 @@ async fn inspect_shows_an_answers_events_and_exports_its_bytes_without_the_key()
     .await;
     let _ = c.close().await;
 }
+
+/// Usage and prices in Settings (issue 16): a price set in the window prices
+/// the answers, the Usage view draws the days and sums the models, and the
+/// user's price can be removed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_usage_view_sums_answers_and_prices_are_set_and_removed() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["my-model"], |_, _| {
+        Reply::sse(common::answer_stream(&["one", " two"]))
+    }))
+    .await;
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "my-model"),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    for q in ["First", "Second"] {
+        send_text(&c, q).await;
+        wait_for(
+            &c,
+            "return [...document.querySelectorAll('[data-testid=message][data-role=assistant]')].every((m) => m.getAttribute('data-status') === 'done')",
+            "answered",
+        )
+        .await;
+    }
+    click(&c, "[data-testid=settings-open]").await;
+    // The built-in prices list their source; none for my-model yet.
+    wait_for(
+        &c,
+        "return !!document.querySelector('[data-testid=price-row][data-model=gpt-5-mini][data-origin=builtin]')",
+        "the built-in prices",
+    )
+    .await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=usage-row][data-model=my-model] [data-cost-usd]')?.textContent === '-'",
+        "usage without a price",
+    )
+    .await;
+    // Set a price: 10 USD per million in and out; each answer is 5 in, 2 out.
+    for (id, v) in [
+        ("price-model", "my-model"),
+        ("price-input", "10"),
+        ("price-output", "10"),
+    ] {
+        css(&c, &format!("[data-testid={id}]"))
+            .await
+            .send_keys(v)
+            .await
+            .expect("type");
+    }
+    click(&c, "[data-testid=price-save]").await;
+    wait_for(
+        &c,
+        "return !!document.querySelector('[data-testid=price-row][data-model=my-model][data-origin=user]')",
+        "my price listed",
+    )
+    .await;
+    let expected = 2.0 * (5.0 + 2.0) * 10.0 / 1e6;
+    let cost = eventually(20, "the usage priced", || async {
+        let v = js(&c, "return Number(document.querySelector('[data-testid=usage-row][data-model=my-model] [data-cost-usd]')?.getAttribute('data-cost-usd'))").await;
+        v.as_f64().filter(|x| (x - expected).abs() < 1e-12)
+    })
+    .await;
+    assert!((cost - expected).abs() < 1e-12);
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('[data-testid=usage-bar]').length"
+        )
+        .await,
+        serde_json::json!(1),
+        "one day"
+    );
+    let total = text(&c, "[data-testid=usage-total]").await;
+    assert!(total.contains('2'), "{total}");
+    // A bad price is refused with a clear error; removing mine lists it no more.
+    css(&c, "[data-testid=price-model]")
+        .await
+        .send_keys("x")
+        .await
+        .expect("type");
+    css(&c, "[data-testid=price-input]")
+        .await
+        .send_keys("-5")
+        .await
+        .expect("type");
+    css(&c, "[data-testid=price-output]")
+        .await
+        .send_keys("1")
+        .await
+        .expect("type");
+    click(&c, "[data-testid=price-save]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=price-error]').textContent.includes('input price')",
+        "the error",
+    )
+    .await;
+    click(
+        &c,
+        "[data-testid=price-row][data-model=my-model] [data-testid=price-remove]",
+    )
+    .await;
+    wait_for(
+        &c,
+        "return !document.querySelector('[data-testid=price-row][data-model=my-model]')",
+        "removed",
+    )
+    .await;
+    let _ = c.close().await;
+}
+
+/// Compare in the window (issue 16): two models answer one prompt side by
+/// side, one is stopped while the other finishes, the other is picked to
+/// continue with, and after a restart the turn holds both as versions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_columns_stream_side_by_side_stop_one_and_pick_the_other() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["model-a", "model-b"], |req, _| {
+        if req.json()["model"] == "model-b" {
+            // Slow: stopped by the test half way.
+            let pieces = (0..400)
+                .map(|i| (Duration::from_millis(25), content_event(&format!("b{i} "))))
+                .collect();
+            Reply::sse_pieces(pieces, End::Finish)
+        } else {
+            Reply::sse(common::answer_stream(&["Answer", " from", " A."]))
+        }
+    }))
+    .await;
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "model-a"),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    css(&c, "[data-testid=composer]")
+        .await
+        .send_keys("Which is better?")
+        .await
+        .expect("type");
+    click(&c, "[data-testid=compare-toggle]").await;
+    for (i, model) in ["model-a", "model-b"].iter().enumerate() {
+        js(
+            &c,
+            &format!(
+                "const s = document.querySelectorAll('[data-testid=compare-provider]')[{i}]; s.value = 'env'; s.dispatchEvent(new Event('change'));"
+            ),
+        )
+        .await;
+        c.find_all(Locator::Css("[data-testid=compare-model]"))
+            .await
+            .expect("model inputs")[i]
+            .send_keys(model)
+            .await
+            .expect("type");
+    }
+    click(&c, "[data-testid=compare-send]").await;
+    wait_for(
+        &c,
+        "return document.querySelectorAll('[data-testid=compare-column]').length === 2",
+        "two columns",
+    )
+    .await;
+    // B streams while A is done; Stop B alone.
+    wait_for(
+        &c,
+        "const [a, b] = document.querySelectorAll('[data-testid=compare-column]'); return a.getAttribute('data-status') === 'done' && b.getAttribute('data-status') === 'streaming' && b.textContent.includes('b3')",
+        "A done while B streams",
+    )
+    .await;
+    click(
+        &c,
+        "[data-testid=compare-column][data-column='1'] [data-testid=compare-stop]",
+    )
+    .await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=compare-column][data-column=\"1\"]').getAttribute('data-status') === 'cancelled'",
+        "B stopped",
+    )
+    .await;
+    let a_text = text(
+        &c,
+        "[data-testid=compare-column][data-column='0'] [data-testid=answer]",
+    )
+    .await;
+    assert_eq!(a_text, "Answer from A.");
+    // Each column has its metrics.
+    assert_eq!(
+        js(&c, "return document.querySelectorAll('[data-testid=compare-column] [data-testid=metrics]').length").await,
+        serde_json::json!(2)
+    );
+    // Pick A: the conversation continues with it; B is kept as a version.
+    click(
+        &c,
+        "[data-testid=compare-column][data-column='0'] [data-testid=compare-pick]",
+    )
+    .await;
+    wait_for(
+        &c,
+        "return !document.querySelector('[data-testid=compare-columns]') && document.querySelector('[data-testid=message][data-role=assistant] [data-testid=answer]')?.textContent.trim() === 'Answer from A.'",
+        "A chosen",
+    )
+    .await;
+    let c = common::window::restart(&driver, c).await;
+    click(&c, "[data-testid=conversation-item]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=message][data-role=assistant] [data-testid=answer]')?.textContent.trim() === 'Answer from A.' && !!document.querySelector('[data-testid=message][data-role=assistant] [data-testid=version]')",
+        "A shown with its versions after a restart",
+    )
+    .await;
+    let label = text(
+        &c,
+        "[data-testid=message][data-role=assistant] [data-testid=version]",
+    )
+    .await;
+    assert_eq!(label, "1/2", "A, the first of two versions");
+    let _ = c.close().await;
+}

@@ -2,12 +2,14 @@
 //! arguments, calls core, and maps the error to `IpcError`; adding a command
 //! touches its file and the list below.
 
+pub mod compare;
 pub mod conversations;
 pub mod inspect;
 pub mod models;
 mod names;
 pub mod send;
 pub mod settings;
+pub mod usage;
 pub mod window;
 
 pub use names::COMMANDS;
@@ -52,7 +54,13 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         models::pull_model,
         models::remove_model,
         inspect::message_trace,
-        inspect::export_trace
+        inspect::export_trace,
+        usage::usage_report,
+        usage::price_list,
+        usage::set_price,
+        usage::remove_price,
+        usage::set_trace,
+        compare::compare_message
     ]
 }
 

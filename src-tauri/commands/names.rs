@@ -41,4 +41,10 @@ pub const COMMANDS: &[&str] = &[
     "remove_model",
     "message_trace",
     "export_trace",
+    "usage_report",
+    "price_list",
+    "set_price",
+    "remove_price",
+    "set_trace",
+    "compare_message",
 ];

@@ -97,33 +97,36 @@ pub(crate) async fn send_message(
         token,
         stream_id,
         streams: streams.inner().clone(),
-        channel: on_event,
+        sink: Arc::new(move |m| on_event.send(m).is_ok()),
     };
     tauri::async_runtime::spawn(live.run());
     Ok(sent)
 }
 
+/// Where a stream's messages go: false when the window is gone.
+pub(crate) type Sink = Arc<dyn Fn(StreamMessage) -> bool + Send + Sync>;
+
 /// One answer streaming to the window.
-struct LiveStream {
-    service: Arc<Service>,
-    store: Arc<Store>,
-    prepared: Prepared,
-    endpoint: Endpoint,
-    provider_id: Option<String>,
-    token: CancellationToken,
-    stream_id: String,
-    streams: Arc<StreamRegistry>,
-    channel: Channel<StreamMessage>,
+pub(crate) struct LiveStream {
+    pub(crate) service: Arc<Service>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) prepared: Prepared,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) provider_id: Option<String>,
+    pub(crate) token: CancellationToken,
+    pub(crate) stream_id: String,
+    pub(crate) streams: Arc<StreamRegistry>,
+    pub(crate) sink: Sink,
 }
 
 impl LiveStream {
     /// Streams until the end, then sends the one end message.
-    async fn run(self) {
+    pub(crate) async fn run(self) {
         let (tx, rx) = mpsc::unbounded_channel::<EngineEvent>();
-        let channel = self.channel.clone();
+        let channel = self.sink.clone();
         let cancel_on_close = self.token.clone();
         let pump = feed::pump(rx, feed::FRAME, move |ops| {
-            if channel.send(StreamMessage::Ops { ops }).is_err() {
+            if !channel(StreamMessage::Ops { ops }) {
                 // The window is gone: stop streaming.
                 cancel_on_close.cancel();
             }
@@ -137,7 +140,7 @@ impl LiveStream {
             token,
             stream_id,
             streams,
-            channel,
+            sink,
         } = self;
         let (pricing, who, model) = (
             service.clone(),
@@ -177,6 +180,6 @@ impl LiveStream {
             }
         };
         streams.remove(&stream_id);
-        let _ = channel.send(StreamMessage::End(end));
+        let _ = sink(StreamMessage::End(end));
     }
 }

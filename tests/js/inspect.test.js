@@ -36,3 +36,17 @@ test('event search matches data and names in any case, comments too, and caps th
   assert.equal(capped.rows.length, 10);
   assert.equal(capped.total, 50);
 });
+
+test('usage: a range starts at local midnight days ago, days sum their models in order', async () => {
+  const { rangeStart, dailyTotals } = await import('../../ui/js/settings-usage.js');
+  const now = new Date(2026, 11, 2, 15, 30);
+  assert.equal(rangeStart(0, now), null);
+  assert.equal(rangeStart(1, now), new Date(2026, 11, 2).getTime());
+  assert.equal(rangeStart(7, now), new Date(2026, 10, 26).getTime());
+  const line = (day, usd, i, o) => ({ day, provider: 'p', model: 'm', answers: 1, input_tokens: i, output_tokens: o,
+    cached_input_tokens: 0, estimated_answers: 0, cost: usd == null ? null : { usd, estimated: false }, unpriced_answers: 0 });
+  assert.deepEqual(dailyTotals([line('2026-12-02', 1, 1, 1), line('2026-12-01', null, 5, 5), line('2026-12-02', 0.5, 2, 2)]), [
+    { day: '2026-12-01', usd: 0, tokens: 10 },
+    { day: '2026-12-02', usd: 1.5, tokens: 6 },
+  ]);
+});

@@ -32,6 +32,7 @@ import { createComposer } from './composer.js';
 import { createWhereabouts } from './whereabouts.js';
 import { createPickers } from './pickers.js';
 import { createConversationView } from './conversation-view.js';
+import { createCompare } from './compare.js';
 import { createSidebar } from './sidebar.js';
 import { createSearch } from './search.js';
 import { initTransfer } from './transfer.js';
@@ -65,6 +66,7 @@ const pickers = createPickers({ state, conversationIsEmpty: () => conversation.i
 const conversation = createConversationView({
   state, composer, pickers, notices, refreshList: () => sidebar.refresh(),
 });
+createCompare({ state, onCompare: (targets) => conversation.compareSend(targets) });
 const whereabouts = createWhereabouts({ state, composer, notices, layout, open: conversation.open });
 const sidebar = createSidebar({ state, notices, dialogs, open: conversation.open, newChat: conversation.newChat });
 const search = createSearch({ notices, open: conversation.open, showList: sidebar.showList });

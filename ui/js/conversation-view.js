@@ -7,7 +7,7 @@
  */
 import * as ipc from './ipc.js';
 import { addCost, newId } from './format.js';
-import { $, scrollToBottom } from './dom.js';
+import { $, el, scrollToBottom } from './dom.js';
 import { t } from './i18n.js';
 import { AssistantView, userMessage } from './message-view.js';
 import { applyLoop } from './answer-stream.js';
@@ -142,6 +142,100 @@ export function createConversationView({ state, composer, pickers, notices, refr
       });
   }
 
+  /**
+   * Sends the composer's text to 2-4 provider/model pairs at once: their
+   * answers stream side by side, each with its own Stop, metrics and
+   * status; "Use this answer" keeps one for the conversation (the others
+   * stay as versions of the turn).
+   * @param {{providerId: string|null, model: string, label: string}[]} targets
+   */
+  function compareSend(targets) {
+    const text = composer.text();
+    if (!text.trim() || state.data.active || state.data.editing || targets.length < 2) return;
+    tail.user?.querySelector('[data-testid="edit"]')?.remove();
+    tail.answer?.dropRetry();
+    const node = userMessage(text, '', { last: true }, handlers);
+    tail.user = node;
+    tail.answer = null;
+    messages.append(node);
+    renderEmpty();
+    composer.clear();
+    const grid = el('div', { class: 'compare-columns', 'data-testid': 'compare-columns' });
+    messages.append(grid);
+    scrollToBottom(messages);
+    const convId = state.data.conversation.id;
+    const columnHandlers = { onRetry: () => {}, onInspect: handlers.onInspect };
+    const cols = targets.map((target, i) => {
+      const streamId = newId();
+      const view = new AssistantView(streamId, columnHandlers);
+      const stop = el('button', { type: 'button', class: 'compare-stop', 'data-testid': 'compare-stop' }, t('compare.stop'));
+      const pick = el('button', { type: 'button', class: 'compare-pick', 'data-testid': 'compare-pick', hidden: '' }, t('compare.pick'));
+      const col = el('section', {
+        class: 'compare-column', 'data-testid': 'compare-column', 'data-column': String(i), 'data-status': 'streaming',
+        'aria-label': target.label,
+      }, [el('header', {}, [el('span', { class: 'compare-label', 'data-testid': 'compare-label' }, target.label), stop]), view.root, pick]);
+      grid.append(col);
+      stop.addEventListener('click', () => ipc.cancelStream(streamId).catch(() => {}));
+      return { streamId, view, col, stop, pick };
+    });
+    /** @type {ActiveStream} */
+    const stream = { streamId: cols[0].streamId, others: cols.slice(1).map((c) => c.streamId) };
+    state.set('active', stream);
+    let left = cols.length;
+    const ended = () => {
+      if (--left > 0) return;
+      release(stream);
+      refreshList();
+    };
+    const loops = cols.map((c) => applyLoop(c.view, messages, null, (/** @type {StreamEnd} */ end) => {
+      c.view.dropRetry();
+      c.col.setAttribute('data-status', end.status);
+      c.stop.hidden = true;
+      c.pick.hidden = false;
+      if (end.cost && convId === state.data.conversation.id) {
+        state.update('conversation', { cost: addCost(state.data.conversation.cost, end.cost) });
+      }
+      ended();
+    }));
+    ipc
+      .compareMessage(
+        {
+          conversationId: convId,
+          targets: cols.map((c, i) => ({ provider_id: targets[i].providerId, model: targets[i].model || null, stream_id: c.streamId })),
+          systemPrompt: systemPrompt.value, sampling: pickers.sampling(), text,
+        },
+        (msg) => loops[msg.column]?.(msg.message),
+      )
+      .then((sent) => {
+        if (convId === state.data.conversation.id) state.update('conversation', { stored: true });
+        node.setAttribute('data-message-id', sent.user_message.id);
+        sent.answer_ids.forEach((id, i) => {
+          cols[i].view.root.setAttribute('data-message-id', id);
+          cols[i].col.setAttribute('data-message-id', id);
+          cols[i].pick.addEventListener('click', () => {
+            ipc.activateVersion(id).then(() => open(convId, null), notices.showError);
+          });
+        });
+        refreshList();
+      })
+      .catch((/** @type {any} */ err) => {
+        /** @type {ErrorInfo} */
+        const error = { kind: err.kind ?? 'internal', message: err.message };
+        for (const c of cols) {
+          c.view.finish({
+            status: 'error', error, finish_reason: null,
+            metrics: { ttft_ms: null, total_ms: 0, chunks: 0, tokens_per_s: null },
+            usage: { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 }, usage_estimated: true,
+            tool_calls: [], text: '', cost: null,
+          });
+          c.view.dropRetry();
+          c.col.setAttribute('data-status', 'error');
+          c.stop.hidden = true;
+        }
+        release(stream);
+      });
+  }
+
   /** The empty-chat hint shows while no message is on screen. */
   function renderEmpty() {
     $('empty-hint').hidden = !!messages.querySelector('[data-testid="message"]');
@@ -213,6 +307,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
     if (!active) return;
     instruments?.streamCancelled();
     ipc.cancelStream(active.streamId).catch(() => {});
+    for (const id of active.others ?? []) ipc.cancelStream(id).catch(() => {});
   }
 
   /** Shows an empty conversation (stored at its first message). */
@@ -365,6 +460,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
     open,
     newChat,
     send,
+    compareSend,
     cancel,
     /** Draws the open conversation again (the language changed); an answer being streamed is left alone. */
     reopen() {

@@ -12,6 +12,13 @@
 /** @typedef {import('../types/ipc').ExportFormat} ExportFormat */
 /** @typedef {import('../types/ipc').TraceView} TraceView */
 /** @typedef {import('../types/ipc').TraceFormat} TraceFormat */
+/** @typedef {import('../types/ipc').CompareTarget} CompareTarget */
+/** @typedef {import('../types/ipc').CompareMessage} CompareMessage */
+/** @typedef {import('../types/ipc').CompareSent} CompareSent */
+/** @typedef {import('../types/ipc').UsageReport} UsageReport */
+/** @typedef {import('../types/ipc').PriceEntry} PriceEntry */
+/** @typedef {import('../types/ipc').Price} Price */
+/** @typedef {import('../types/ipc').TraceSettings} TraceSettings */
 /** @typedef {import('../types/ipc').IpcError} IpcError */
 /** @typedef {import('../types/ipc').KeySaveResult} KeySaveResult */
 /** @typedef {import('../types/ipc').ProviderInput} ProviderInput */
@@ -175,6 +182,22 @@ export function sendMessage(req, onMessage) {
   });
 }
 
+/**
+ * Sends one prompt to 2-4 provider/model pairs at once: the turn is stored
+ * once, each answer as a version of it. The channel carries each column's
+ * `StreamMessage`s, tagged with its column.
+ * @param {{conversationId: string, targets: CompareTarget[], systemPrompt: string,
+ *   sampling: import('../types/ipc').Sampling|null, text: string}} req
+ * @param {(msg: CompareMessage) => void} onMessage
+ * @returns {Promise<CompareSent>}
+ */
+export function compareMessage(req, onMessage) {
+  /** @type {{onmessage: (msg: CompareMessage) => void}} */
+  const channel = new (tauri().Channel)();
+  channel.onmessage = onMessage;
+  return call('compare_message', { ...req, onEvent: channel });
+}
+
 /** @returns {Promise<StoreProblem|null>} why the conversation database is unavailable */
 export function storeProblem() {
   return call('store_problem');
@@ -243,6 +266,31 @@ export function messageTrace(id) {
 /** @param {string} id @param {TraceFormat} format @returns {Promise<string|null>} the path written */
 export function exportTrace(id, format) {
   return call('export_trace', { id, format });
+}
+
+/** @param {number|null} sinceMs @param {number} utcOffsetMinutes @returns {Promise<UsageReport>} */
+export function usageReport(sinceMs, utcOffsetMinutes) {
+  return call('usage_report', { sinceMs, utcOffsetMinutes });
+}
+
+/** @returns {Promise<PriceEntry[]>} */
+export function priceList() {
+  return call('price_list');
+}
+
+/** @param {string} model @param {Price} price */
+export function setPrice(model, price) {
+  return call('set_price', { model, price });
+}
+
+/** @param {string} model */
+export function removePrice(model) {
+  return call('remove_price', { model });
+}
+
+/** @param {TraceSettings} trace */
+export function setTrace(trace) {
+  return call('set_trace', { trace });
 }
 
 /** @returns {Promise<string|null>} the imported conversation's id */

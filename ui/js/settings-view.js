@@ -11,6 +11,7 @@ import { LANGUAGES, t } from './i18n.js';
 import { $, applyTheme, el, iconButton } from './dom.js';
 import { createNetworkSettings } from './settings-network.js';
 import { createLocalSettings } from './settings-local.js';
+import { createUsageSettings } from './settings-usage.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
 /** @typedef {import('../types/ipc').Theme} Theme */
@@ -45,6 +46,7 @@ export function createSettingsView(host) {
   let editingId = null;
   const network = createNetworkSettings(host);
   const localModels = createLocalSettings(host);
+  const usage = createUsageSettings(host);
 
   const showError = (/** @type {string} */ id, /** @type {string} */ text) => {
     $(id).textContent = text;
@@ -338,6 +340,7 @@ export function createSettingsView(host) {
     renderList();
     network.render();
     localModels.render(true);
+    usage.render(true);
     if (!dialog.open) dialog.showModal();
   }
 
@@ -347,6 +350,7 @@ export function createSettingsView(host) {
     renderKeySection();
     network.render();
     localModels.render(false);
+    usage.render(false);
   }
   host.state.on('ui', render);
 

@@ -36,7 +36,8 @@ import { newId } from './format.js';
  */
 /**
  * The stream answering in the open conversation (compared by identity).
- * @typedef {Readonly<{streamId: string}>} ActiveStream
+ * `others`: the other columns of a comparison (Stop stops them all).
+ * @typedef {Readonly<{streamId: string, others?: string[]}>} ActiveStream
  */
 
 /**

@@ -113,7 +113,11 @@ local_defaults: LocalSettings,
 /**
  * Physical cores (the default thread count of local models).
  */
-physical_cores: number, };
+physical_cores: number, 
+/**
+ * Whether answers keep their exchange, and how much.
+ */
+trace: TraceSettings, };
 
 export type ProviderView = { 
 /**
@@ -894,6 +898,36 @@ output_tokens: number,
  */
 cached_input_tokens: number, };
 
+export type CompareTarget = { 
+/**
+ * A saved provider (None: the default one).
+ */
+provider_id: string | null, 
+/**
+ * The model (None: the provider's default).
+ */
+model: string | null, 
+/**
+ * The column's stream id (for `cancel_stream`).
+ */
+stream_id: string, };
+
+export type CompareMessage = { 
+/**
+ * The column (0-based, as the targets were given).
+ */
+column: number, 
+/**
+ * Its stream's message.
+ */
+message: StreamMessage, };
+
+export type CompareSent = { conversation_id: string, user_message: MessageView, 
+/**
+ * Each column's answer id, in column order.
+ */
+answer_ids: Array<string>, };
+
 export type TraceView = { 
 /**
  * Request, response, events, comments, retries and the end, in order
@@ -1005,6 +1039,102 @@ dropped_events: number,
  * Body bytes left out in the middle (over the cap).
  */
 dropped_bytes: number, };
+
+export type UsageReport = { 
+/**
+ * Per day, provider and model, in that order.
+ */
+days: Array<UsageLine>, 
+/**
+ * Per provider and model over the range, dearest first.
+ */
+models: Array<UsageLine>, 
+/**
+ * Everything.
+ */
+total: UsageLine, };
+
+export type UsageLine = { 
+/**
+ * The day (`YYYY-MM-DD`), or "" in totals.
+ */
+day: string, 
+/**
+ * The provider, or "" in the grand total.
+ */
+provider: string, 
+/**
+ * The model, or "" in the grand total.
+ */
+model: string, 
+/**
+ * Answers.
+ */
+answers: number, 
+/**
+ * Prompt tokens, cached ones included.
+ */
+input_tokens: number, 
+/**
+ * Completion tokens.
+ */
+output_tokens: number, 
+/**
+ * Prompt tokens read from the provider's cache.
+ */
+cached_input_tokens: number, 
+/**
+ * Answers whose usage was estimated.
+ */
+estimated_answers: number, 
+/**
+ * Their cost at today's prices; None when no answer in it has a known
+ * price.
+ */
+cost: Cost | null, 
+/**
+ * Answers without a known price (not in `cost`).
+ */
+unpriced_answers: number, };
+
+export type PriceEntry = { 
+/**
+ * The model id.
+ */
+model: string, 
+/**
+ * The preset provider a built-in price belongs to ("" for the user's).
+ */
+provider: string, 
+/**
+ * USD per million tokens.
+ */
+price: Price, 
+/**
+ * Where it comes from.
+ */
+origin: PriceOrigin, };
+
+export type PriceOrigin = { "kind": "builtin", 
+/**
+ * The page it was read from.
+ */
+source: string, 
+/**
+ * When.
+ */
+date: string, } | { "kind": "user" };
+
+export type TraceSettings = { 
+/**
+ * Record and store it (on by default).
+ */
+enabled: boolean, 
+/**
+ * At most this many KiB per answer; beyond it the first and last events
+ * are kept and the rest counted.
+ */
+cap_kib: number, };
 
 export type Cost = { 
 /**

@@ -125,6 +125,50 @@ pub struct Prepared {
     pub history_ids: Vec<(String, String)>,
 }
 
+/// Fewest answers a comparison asks for.
+pub const MIN_COMPARED: usize = 2;
+/// Most answers a comparison asks for at once.
+pub const MAX_COMPARED: usize = 4;
+
+/// Records a compared turn: the user message once, then `columns` answers
+/// to it, each a version of the first (the last one started is shown until
+/// the user picks one). Every answer repeats the same history.
+pub fn prepare_compare(
+    store: &Store,
+    conversation_id: &str,
+    settings: &SendSettings,
+    text: &str,
+    columns: usize,
+) -> Result<Vec<Prepared>, StoreError> {
+    if !(MIN_COMPARED..=MAX_COMPARED).contains(&columns) {
+        return Err(StoreError::Invalid(format!(
+            "Compare {MIN_COMPARED} to {MAX_COMPARED} models (got {columns})"
+        )));
+    }
+    let first = prepare(
+        store,
+        conversation_id,
+        settings,
+        &SendKind::New {
+            text: text.to_owned(),
+        },
+    )?;
+    let mut out = Vec::with_capacity(columns);
+    for _ in 1..columns {
+        let answer = store.begin_answer(
+            conversation_id,
+            &first.user_message.id,
+            Some(&first.answer.id),
+        )?;
+        out.push(Prepared {
+            answer,
+            ..first.clone()
+        });
+    }
+    out.insert(0, first);
+    Ok(out)
+}
+
 /// Records the turn in the store: creates the conversation at its first
 /// message, adds or replaces the user message, and starts the answer.
 pub fn prepare(

@@ -17,10 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Fewest models a comparison takes.
-pub const MIN_COMPARED: usize = 2;
-/// Most models a comparison takes.
-pub const MAX_COMPARED: usize = 4;
+use runnel_core::turn::{MAX_COMPARED, MIN_COMPARED};
 
 /// `PROVIDER:MODEL` split at the first colon (model ids keep theirs).
 pub fn split_model(s: &str) -> Option<(&str, &str)> {

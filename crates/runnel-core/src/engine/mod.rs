@@ -426,7 +426,10 @@ impl Engine {
                 Outcome::Error(e) => Some(e.to_info()),
                 _ => None,
             };
-            let mut t = r.finish(outcome.status().as_str(), error);
+            // A server's events are counted by the decoder; a local model's
+            // are recorded one by one.
+            let sse_events = (endpoint.kind != ProviderKind::Local).then_some(metrics.chunks);
+            let mut t = r.finish(outcome.status().as_str(), error, sse_events);
             if let Some(k) = &endpoint.api_key {
                 t.redact(k.expose());
             }

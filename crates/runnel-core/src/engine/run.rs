@@ -318,9 +318,6 @@ impl Run<'_> {
         let config = &self.ask.engine.config;
         let mut body = response.bytes_stream();
         let mut decoder = SseDecoder::new();
-        if self.trace.is_some() {
-            decoder.keep_comments();
-        }
         let mut deltas: Vec<Delta> = Vec::new();
         let mut got_bytes = false;
         let mut last_progress = tokio::time::Instant::now();
@@ -369,21 +366,14 @@ impl Run<'_> {
             let events_before = self.metrics.chunks;
             let (answer, metrics, started) = (&mut self.answer, &mut self.metrics, self.started);
             let on_event = &mut *self.on_event;
-            let trace = &mut self.trace;
-            // An event arrived when the read that completed it did.
-            let read_at = trace.as_mut().map_or(0.0, |t| {
-                t.bytes(&bytes);
-                t.now_ms()
-            });
+            // The trace keeps the read itself (shared, not copied) and its
+            // time; its events are decoded from it when the trace ends.
+            if let Some(t) = self.trace.as_mut() {
+                let t_ms = t.now_ms();
+                t.read(t_ms, bytes.clone());
+            }
             let flow = decoder.feed_with(&bytes, &mut |ev| {
                 metrics.chunks += 1;
-                if let Some(t) = trace.as_mut() {
-                    let name = match &ev.event {
-                        std::borrow::Cow::Borrowed(_) => None,
-                        std::borrow::Cow::Owned(n) => Some(n.as_str()),
-                    };
-                    t.event_at(read_at, name, &ev.data);
-                }
                 let control = assembler.on_event(ev, &mut deltas);
                 for d in deltas.drain(..) {
                     record(&d, answer, metrics, started);
@@ -405,12 +395,6 @@ impl Run<'_> {
                 }
             });
             on_event(EngineEvent::ReadEnd);
-            if let Some(t) = trace.as_mut() {
-                for text in decoder.take_comments() {
-                    let t_ms = t.now_ms();
-                    t.push(TraceLine::Comment { t_ms, text });
-                }
-            }
             if let ControlFlow::Break(outcome) = flow {
                 return outcome;
             }

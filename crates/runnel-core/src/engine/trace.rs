@@ -8,6 +8,7 @@
 //! bytes) are kept, and how many were dropped is counted, so a long answer
 //! costs bounded memory and the work per event stays constant.
 
+use crate::protocol::sse::SseDecoder;
 use crate::types::error::ErrorInfo;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -271,11 +272,16 @@ pub struct TraceRecorder {
     tail: VecDeque<TraceLine>,
     tail_bytes: usize,
     dropped_events: u64,
-    raw_head: Vec<u8>,
-    /// The last bytes: `raw_tail[raw_start..]`; the bytes before
-    /// `raw_start` are dropped ones, compacted away in bulk.
-    raw_tail: Vec<u8>,
-    raw_start: usize,
+    /// Body reads kept from the start, each with its time: the bytes are
+    /// shared with the network buffer (no copy), and the events in them are
+    /// decoded once, when the trace is finished; an event arrived with the
+    /// read that completed it. Recording a read is O(1), whatever it holds.
+    reads_head: Vec<(f64, bytes::Bytes)>,
+    reads_head_bytes: usize,
+    reads_head_full: bool,
+    /// The last reads.
+    reads_tail: VecDeque<(f64, bytes::Bytes)>,
+    reads_tail_bytes: usize,
     dropped_bytes: u64,
 }
 
@@ -299,9 +305,11 @@ impl TraceRecorder {
             tail: VecDeque::new(),
             tail_bytes: 0,
             dropped_events: 0,
-            raw_head: Vec::new(),
-            raw_tail: Vec::new(),
-            raw_start: 0,
+            reads_head: Vec::new(),
+            reads_head_bytes: 0,
+            reads_head_full: false,
+            reads_tail: VecDeque::new(),
+            reads_tail_bytes: 0,
             dropped_bytes: 0,
         }
     }
@@ -372,45 +380,125 @@ impl TraceRecorder {
         });
     }
 
-    /// Bytes of the response body as received.
+    /// Bytes of the response body as received, now (copied).
     pub fn bytes(&mut self, b: &[u8]) {
-        let room = self.half.saturating_sub(self.raw_head.len());
-        let (head, rest) = b.split_at(room.min(b.len()));
-        self.raw_head.extend_from_slice(head);
-        if rest.is_empty() {
+        let t_ms = self.now_ms();
+        self.read(t_ms, bytes::Bytes::copy_from_slice(b));
+    }
+
+    /// One read of the response body, received at `t_ms`. Past the budget,
+    /// whole reads drop from the middle.
+    pub fn read(&mut self, t_ms: f64, b: bytes::Bytes) {
+        let len = b.len();
+        if !self.reads_head_full && self.reads_head_bytes + len <= self.half {
+            self.reads_head_bytes += len;
+            self.reads_head.push((t_ms, b));
             return;
         }
-        self.raw_tail.extend_from_slice(rest);
-        let live = self.raw_tail.len() - self.raw_start;
-        if live > self.half {
-            let over = live - self.half;
-            self.raw_start += over;
-            self.dropped_bytes += over as u64;
-        }
-        // Compact once the dropped bytes outweigh the kept ones: amortized
-        // one copy per byte.
-        if self.raw_start > self.half {
-            self.raw_tail.drain(..self.raw_start);
-            self.raw_start = 0;
+        self.reads_head_full = true;
+        self.reads_tail_bytes += len;
+        self.reads_tail.push_back((t_ms, b));
+        while self.reads_tail_bytes > self.half && self.reads_tail.len() > 1 {
+            if let Some((_, old)) = self.reads_tail.pop_front() {
+                self.reads_tail_bytes -= old.len();
+                self.dropped_bytes += old.len() as u64;
+            }
         }
     }
 
-    /// Ends the trace with the terminal state.
-    pub fn finish(mut self, status: &str, error: Option<ErrorInfo>) -> Trace {
+    /// The SSE events and comments in the kept reads, each timed by the
+    /// read that completed it. After a gap, decoding starts again at the
+    /// first event boundary of the tail.
+    fn decoded(&self) -> Vec<TraceLine> {
+        let mut out = Vec::new();
+        let mut decoder = SseDecoder::new();
+        decoder.keep_comments();
+        let feed = |decoder: &mut SseDecoder, t_ms: f64, b: &[u8], out: &mut Vec<TraceLine>| {
+            let _: std::ops::ControlFlow<()> = decoder.feed_with(b, &mut |ev| {
+                let event = match &ev.event {
+                    std::borrow::Cow::Borrowed(_) => None,
+                    std::borrow::Cow::Owned(n) => Some(n.clone()),
+                };
+                out.push(TraceLine::Event {
+                    t_ms,
+                    event,
+                    data: ev.data.clone(),
+                });
+                std::ops::ControlFlow::Continue(())
+            });
+            for text in decoder.take_comments() {
+                out.push(TraceLine::Comment { t_ms, text });
+            }
+        };
+        for (t_ms, b) in &self.reads_head {
+            feed(&mut decoder, *t_ms, b, &mut out);
+        }
+        let gap = self.dropped_bytes > 0;
+        if gap {
+            decoder = SseDecoder::new();
+            decoder.keep_comments();
+        }
+        let mut skipping = gap;
+        for (t_ms, b) in &self.reads_tail {
+            let mut b: &[u8] = b;
+            if skipping {
+                match event_boundary(b) {
+                    Some(end) => {
+                        b = &b[end..];
+                        skipping = false;
+                    }
+                    None => continue,
+                }
+            }
+            feed(&mut decoder, *t_ms, b, &mut out);
+        }
+        out
+    }
+
+    /// Ends the trace with the terminal state. `sse_events`: how many SSE
+    /// events the stream dispatched, to count those in dropped reads.
+    pub fn finish(
+        mut self,
+        status: &str,
+        error: Option<ErrorInfo>,
+        sse_events: Option<u64>,
+    ) -> Trace {
         let t_ms = self.now_ms();
+        let decoded = self.decoded();
+        let decoded_events = decoded
+            .iter()
+            .filter(|l| matches!(l, TraceLine::Event { .. }))
+            .count() as u64;
+        let dropped_events =
+            self.dropped_events + sse_events.map_or(0, |n| n.saturating_sub(decoded_events));
         let mut lines = std::mem::take(&mut self.head);
         lines.extend(self.tail.drain(..));
+        lines.extend(decoded);
         lines.push(TraceLine::End {
             t_ms,
             status: status.to_owned(),
             error,
-            dropped_events: self.dropped_events,
+            dropped_events,
             dropped_bytes: self.dropped_bytes,
         });
-        let mut raw = std::mem::take(&mut self.raw_head);
-        raw.extend_from_slice(&self.raw_tail[self.raw_start..]);
+        let mut raw = Vec::with_capacity(self.reads_head_bytes + self.reads_tail_bytes);
+        for (_, b) in self.reads_head.iter().chain(self.reads_tail.iter()) {
+            raw.extend_from_slice(b);
+        }
         Trace { lines, raw }
     }
+}
+
+/// Where the first SSE event boundary (a blank line) in `b` ends.
+fn event_boundary(b: &[u8]) -> Option<usize> {
+    [&b"\n\n"[..], &b"\r\n\r\n"[..], &b"\r\r"[..]]
+        .iter()
+        .filter_map(|pat| {
+            b.windows(pat.len())
+                .position(|w| w == *pat)
+                .map(|i| i + pat.len())
+        })
+        .min()
 }
 
 /// `s` in single quotes for a POSIX shell (a `'` inside as `'\''`).
@@ -443,11 +531,14 @@ pub fn redacted_headers(
 mod tests {
     use super::*;
 
-    fn ev(data: &str) -> TraceLine {
-        TraceLine::Event {
-            t_ms: 0.0,
-            event: None,
-            data: data.to_owned(),
+    fn ev(data: &str) -> String {
+        data.to_owned()
+    }
+
+    fn data_of(l: &TraceLine) -> Option<&str> {
+        match l {
+            TraceLine::Event { data, .. } => Some(data),
+            _ => None,
         }
     }
 
@@ -463,13 +554,22 @@ mod tests {
         });
         let n = 10_000;
         for i in 0..n {
-            r.push(ev(&format!("event {i}")));
             r.bytes(format!("data: event {i}\n\n").as_bytes());
         }
-        let t = r.finish("done", None);
+        let t = r.finish("done", None, Some(n));
         assert!(matches!(t.lines[0], TraceLine::Request { .. }));
-        assert_eq!(t.lines[1], ev("event 0"));
-        assert_eq!(t.lines[t.lines.len() - 2], ev(&format!("event {}", n - 1)));
+        assert_eq!(data_of(&t.lines[1]), Some(ev("event 0").as_str()));
+        assert_eq!(
+            data_of(&t.lines[t.lines.len() - 2]),
+            Some(format!("event {}", n - 1).as_str())
+        );
+        // Decoding starts again at an event boundary after the gap: every
+        // kept event is whole.
+        assert!(t
+            .lines
+            .iter()
+            .filter_map(data_of)
+            .all(|d| d.starts_with("event ")));
         let TraceLine::End {
             dropped_events,
             dropped_bytes,
@@ -482,7 +582,9 @@ mod tests {
         assert_eq!(kept + dropped_events, n);
         assert!(dropped_events > 0);
         let json = serde_json::to_string(&t).unwrap();
-        assert!(json.len() < MIN_TRACE_CAP * 2, "{}", json.len());
+        // Bounded by the cap (events decoded from the kept bytes add their
+        // JSON framing).
+        assert!(json.len() < MIN_TRACE_CAP * 4, "{}", json.len());
         assert!(t.raw.starts_with(b"data: event 0\n\n"));
         assert!(t
             .raw
@@ -496,7 +598,7 @@ mod tests {
         r.event(Some("message_start"), "{\"a\":1}");
         r.event(None, "line 1\nline 2");
         r.bytes(b"\xff\xfe not UTF-8");
-        let t = r.finish("error", None);
+        let t = r.finish("error", None, None);
         assert_eq!(t.lines.len(), 3);
         let back: Trace = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
         assert_eq!(back, t);

@@ -375,6 +375,7 @@ impl Service {
             page_metrics: self.vars.page_metrics(),
             local: settings.local,
             local_defaults: crate::config::LocalSettings::default(),
+            trace: settings.trace,
             physical_cores: crate::engine::local::system::physical_cores() as u32,
         }
     }

@@ -128,6 +128,8 @@ pub struct UiState {
     pub local_defaults: LocalSettings,
     /// Physical cores (the default thread count of local models).
     pub physical_cores: u32,
+    /// Whether answers keep their exchange, and how much.
+    pub trace: crate::config::TraceSettings,
 }
 
 /// A provider as edited in the window or the CLI.
