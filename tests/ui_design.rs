@@ -395,7 +395,8 @@ import('./js/catalog.js').then(({{ CATALOG }}) => {{
     + '[data-testid=conversation-title], [data-testid=search-result], #picker-label, .picker-provider-name, '
     + '.model-name, #provider-base, #settings-path, #local-dir, .provider-row .title, .provider-row .meta, '
     + '[data-testid=onboarding-preset], [data-testid=provider-kind-select] option:not([value^=custom]), '
-    + '#chat-title, .date, [data-testid=error], [data-testid=language-select], .sep, .backend-text';
+    + '#chat-title, .date, [data-testid=error], [data-testid=language-select], .sep, .backend-text, '
+    + '[data-testid=price-row] td:first-child, [data-testid=usage-row] td:first-child';
   const stray = [];
   const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walk.nextNode(); n; n = walk.nextNode()) {{

@@ -55,6 +55,7 @@ const locale = createLocale({
     settings.render();
     prompts.render();
     onboarding.render();
+    compare.render();
     conversation.reopen();
   },
 });
@@ -66,7 +67,7 @@ const pickers = createPickers({ state, conversationIsEmpty: () => conversation.i
 const conversation = createConversationView({
   state, composer, pickers, notices, refreshList: () => sidebar.refresh(),
 });
-createCompare({ state, onCompare: (targets) => conversation.compareSend(targets) });
+const compare = createCompare({ state, onCompare: (targets) => conversation.compareSend(targets) });
 const whereabouts = createWhereabouts({ state, composer, notices, layout, open: conversation.open });
 const sidebar = createSidebar({ state, notices, dialogs, open: conversation.open, newChat: conversation.newChat });
 const search = createSearch({ notices, open: conversation.open, showList: sidebar.showList });

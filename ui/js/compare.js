@@ -38,10 +38,8 @@ export function createCompare({ state, onCompare }) {
   /** @type {{provider: HTMLSelectElement, model: HTMLInputElement}[]} */
   const rows = [];
   for (let i = 0; i < COMPARE_ROWS; i++) {
-    const provider = /** @type {HTMLSelectElement} */ (el('select', { 'data-testid': 'compare-provider', 'aria-label': t('compare.provider', { n: String(i + 1) }) }));
-    const model = /** @type {HTMLInputElement} */ (el('input', {
-      'data-testid': 'compare-model', spellcheck: 'false', placeholder: t('compare.model'), 'aria-label': t('compare.model_n', { n: String(i + 1) }),
-    }));
+    const provider = /** @type {HTMLSelectElement} */ (el('select', { 'data-testid': 'compare-provider' }));
+    const model = /** @type {HTMLInputElement} */ (el('input', { 'data-testid': 'compare-model', spellcheck: 'false' }));
     provider.addEventListener('change', update);
     list.append(el('div', { class: 'compare-row' }, [provider, model]));
     rows.push({ provider, model });
@@ -51,8 +49,14 @@ export function createCompare({ state, onCompare }) {
     return state.data.ui?.providers.find((p) => p.id === id)?.name ?? id;
   }
 
+  /** Fills the rows' choices and words (again after a language switch). */
   function fill() {
     const providers = state.data.ui?.providers ?? [];
+    rows.forEach((r, i) => {
+      r.provider.setAttribute('aria-label', t('compare.provider', { n: String(i + 1) }));
+      r.model.placeholder = t('compare.model');
+      r.model.setAttribute('aria-label', t('compare.model_n', { n: String(i + 1) }));
+    });
     for (const r of rows) {
       const keep = r.provider.value;
       r.provider.replaceChildren(
@@ -83,5 +87,5 @@ export function createCompare({ state, onCompare }) {
   state.on('ui', fill);
   state.on('active', update);
   fill();
-  return { fill };
+  return { render: fill };
 }

@@ -107,9 +107,23 @@ export function createUsageSettings(host) {
   const traceOn = /** @type {HTMLInputElement} */ ($('trace-enabled'));
   const traceCap = /** @type {HTMLInputElement} */ ($('trace-cap'));
 
+  /** @type {UsageReport|null} the last report, drawn again after a language switch */
+  let lastReport = null;
+  /** @type {PriceEntry[]|null} */
+  let lastPrices = null;
+
   async function report() {
     try {
-      const r = await ipc.usageReport(rangeStart(Number(range.value)), -new Date().getTimezoneOffset());
+      lastReport = await ipc.usageReport(rangeStart(Number(range.value)), -new Date().getTimezoneOffset());
+      drawReport(lastReport);
+    } catch (e) {
+      out.replaceChildren(el('p', { class: 'error-text', role: 'alert' }, formatError(/** @type {any} */ (e))));
+    }
+  }
+
+  /** @param {UsageReport} r */
+  function drawReport(r) {
+    {
       if (!r.total.answers) {
         out.replaceChildren(el('p', { class: 'hint', 'data-testid': 'usage-empty' }, t('usage.empty')));
         return;
@@ -127,8 +141,6 @@ export function createUsageSettings(host) {
       const parts = [chart(dailyTotals(r.days)), el('table', { class: 'usage-table' }, [head, ...r.models.map(usageRow), total])];
       if (r.total.unpriced_answers) parts.push(el('p', { class: 'hint' }, t('usage.unpriced', { n: String(r.total.unpriced_answers) })));
       out.replaceChildren(...parts);
-    } catch (e) {
-      out.replaceChildren(el('p', { class: 'error-text', role: 'alert' }, formatError(/** @type {any} */ (e))));
     }
   }
 
@@ -141,6 +153,12 @@ export function createUsageSettings(host) {
       error.textContent = formatError(/** @type {any} */ (e));
       return;
     }
+    lastPrices = table;
+    drawPrices(table);
+  }
+
+  /** @param {PriceEntry[]} table */
+  function drawPrices(table) {
     prices.replaceChildren(...table.map((p) => {
       const cached = p.price.cached == null ? '-' : String(p.price.cached);
       const source = p.origin.kind === 'user'
@@ -217,6 +235,10 @@ export function createUsageSettings(host) {
     if (fresh) {
       report();
       listPrices();
+    } else {
+      // The language may have changed: the same figures in its words.
+      if (lastReport) drawReport(lastReport);
+      if (lastPrices) drawPrices(lastPrices);
     }
   }
   return { render };
