@@ -15,24 +15,11 @@ use runnel_core::protocol::sse::{decode_all, decode_pieces};
 use runnel_core::types::chat::{ChatMessage, Role};
 use runnel_core::types::key::ApiKey;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-fn fixtures(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read fixtures")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "sse"))
-        .collect();
-    v.sort();
-    assert!(
-        v.len() >= 31,
-        "expected the 31 shared fixtures, found {}",
-        v.len()
-    );
-    v
-}
+use common::fixture_streams as fixtures;
 
 fn is_openai_compatible(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");

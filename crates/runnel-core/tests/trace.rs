@@ -12,7 +12,6 @@ use runnel_core::engine::{ChatOptions, Engine, EngineConfig, StreamResult};
 use runnel_core::protocol::sse::decode_all;
 use runnel_core::types::chat::{ChatMessage, Role};
 use runnel_core::types::key::ApiKey;
-use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -84,24 +83,12 @@ fn assert_no_key(t: &Trace, ctx: &str) {
     );
 }
 
-fn fixture_files(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read fixtures")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "sse"))
-        .collect();
-    v.sort();
-    v
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_recorded_stream_is_traced_byte_for_byte_in_order_and_without_the_key() {
     let Some(dir) = common::shared_fixtures() else {
         return;
     };
-    let files = fixture_files(&dir);
-    assert!(files.len() >= 31, "{} fixtures", files.len());
-    for path in files {
+    for path in common::fixture_streams(&dir) {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())

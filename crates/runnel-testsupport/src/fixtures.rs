@@ -26,6 +26,23 @@ pub fn shared_fixtures() -> Option<PathBuf> {
     None
 }
 
+/// The recorded streams (`*.sse`) in the shared fixtures dir, sorted; all
+/// 31 of them must be there.
+pub fn fixture_streams(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "sse"))
+        .collect();
+    v.sort();
+    assert!(
+        v.len() >= 31,
+        "expected the 31 shared fixtures, found {}",
+        v.len()
+    );
+    v
+}
+
 /// Files under `dir` that contain `needle`, and how many files were read.
 pub fn files_containing(dir: &Path, needle: &str) -> (Vec<PathBuf>, usize) {
     let mut hits = Vec::new();

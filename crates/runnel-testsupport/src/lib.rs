@@ -16,7 +16,9 @@ pub mod socks;
 pub mod temp;
 pub mod window;
 
-pub use fixtures::{files_containing, shared_fixtures, test_model, test_model_or_skip};
+pub use fixtures::{
+    files_containing, fixture_streams, shared_fixtures, test_model, test_model_or_skip,
+};
 
 /// A test that cannot run on this machine, for `why`: under `CI=true` that
 /// fails (CI runs every test); elsewhere the test prints a one-line notice

@@ -13,26 +13,16 @@ use runnel_core::store::{new_id, Store};
 use runnel_core::turn;
 use runnel_core::types::answer::Delta;
 use runnel_core::types::chat::{ChatMessage, Role};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Runs `runnel ask`; returns the exit status.
 pub fn run(args: AskArgs, term: Term) -> i32 {
-    let prompt = if args.prompt == "-" {
-        let mut s = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut s) {
-            eprintln!("runnel: could not read the prompt from stdin: {e}");
-            return 1;
-        }
-        s
-    } else {
-        args.prompt.clone()
+    let prompt = match super::read_prompt(&args.prompt) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    if prompt.trim().is_empty() {
-        eprintln!("runnel: the prompt is empty");
-        return 1;
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -173,7 +163,10 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
     let mut broken_pipe = false;
     // The exchange is recorded for --trace, and for a stored answer when
     // the settings keep traces.
-    let trace_settings = service().map(|s| s.settings().trace).unwrap_or_default();
+    // The settings once (a service reads the file): the trace's, and the
+    // prices the answer is costed with (the built-in ones when unreadable).
+    let settings = service().map(|s| s.settings()).unwrap_or_default();
+    let trace_settings = settings.trace;
     let options = ChatOptions {
         stream: !args.no_stream,
         trace_cap: if args.trace.is_some() {
@@ -255,11 +248,8 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
             obj.conversation_id = Some(p.conversation_id.clone());
             obj.message_id = Some(p.answer.id.clone());
         }
-        // Priced with the user's table when the settings can be read, else
-        // with the built-in one.
-        let prices = service().map(|s| s.settings().prices).unwrap_or_default();
         let cost = runnel_core::config::prices::cost_of(
-            &prices,
+            &settings.prices,
             &endpoint.provider_label(),
             &endpoint.model,
             &result.usage,

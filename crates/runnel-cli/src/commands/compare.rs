@@ -12,7 +12,7 @@ use runnel_core::service::Service;
 use runnel_core::types::answer::Delta;
 use runnel_core::types::chat::{ChatMessage, Role};
 use runnel_core::types::error::{ErrorInfo, ErrorKind};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -35,20 +35,10 @@ pub fn run(args: CompareArgs, term: Term) -> i32 {
         );
         return 2;
     }
-    let prompt = if args.prompt == "-" {
-        let mut s = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut s) {
-            eprintln!("runnel: could not read the prompt from stdin: {e}");
-            return 1;
-        }
-        s
-    } else {
-        args.prompt.clone()
+    let prompt = match super::read_prompt(&args.prompt) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    if prompt.trim().is_empty() {
-        eprintln!("runnel: the prompt is empty");
-        return 1;
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

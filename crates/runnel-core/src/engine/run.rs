@@ -155,13 +155,7 @@ impl Ask<'_> {
             .map(|_| redacted_headers(response.headers(), &self.secrets()));
         if response.status().is_success() {
             if let (Some(t), Some(headers)) = (trace.as_mut(), response_headers) {
-                let t_ms = t.now_ms();
-                t.push(TraceLine::Response {
-                    t_ms,
-                    status,
-                    headers,
-                    body: None,
-                });
+                t.response(status, headers, None);
             }
             return Attempt::Response(response);
         }
@@ -180,13 +174,7 @@ impl Ask<'_> {
             }
         };
         if let (Some(t), Some(headers)) = (trace.as_mut(), response_headers) {
-            let t_ms = t.now_ms();
-            t.push(TraceLine::Response {
-                t_ms,
-                status,
-                headers,
-                body: Some(body.clone()),
-            });
+            t.response(status, headers, Some(body.clone()));
         }
         let err = self.redact(EngineError::Http {
             status,

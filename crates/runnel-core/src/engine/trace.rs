@@ -339,6 +339,17 @@ impl TraceRecorder {
         }
     }
 
+    /// The response's status line and headers (and an error's body), now.
+    pub fn response(&mut self, status: u16, headers: Vec<(String, String)>, body: Option<String>) {
+        let t_ms = self.now_ms();
+        self.push(TraceLine::Response {
+            t_ms,
+            status,
+            headers,
+            body,
+        });
+    }
+
     /// An event as the decoder dispatched it, timed now.
     pub fn event(&mut self, name: Option<&str>, data: &str) {
         let t_ms = self.now_ms();
