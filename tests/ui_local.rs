@@ -91,8 +91,15 @@ async fn pick_the_local_model_send_watch_it_type_out_and_stop() {
     assert_eq!(answer(&c, 0).await.1, partial, "nothing arrives after Stop");
 
     // The model stays loaded and answers the next send (stopped too: a small
-    // model at the default sampling may go on for thousands of tokens).
-    send_text(&c, "Say hello.").await;
+    // model at the default sampling may go on for thousands of tokens). A
+    // long answer is asked for: a short one ("Say hello.") once ended on its
+    // own between the test seeing it type and clicking Stop (a clean-clone
+    // CI run), so it was done, not cancelled.
+    send_text(
+        &c,
+        "Now write another very long story, about a fisherman and a storm.",
+    )
+    .await;
     eventually(60, "the next answer typing out", || async {
         let (s, t) = answer(&c, 1).await;
         (s == "streaming" && !t.trim().is_empty()).then_some(())
