@@ -8,6 +8,8 @@
 //! - The same with a 2,000-message conversation open.
 //! - Stop pressed under load: time until the window shows cancelled, and any
 //!   text that still appears after.
+//! - A long answer that is mostly code (fenced Rust, highlighted line by line
+//!   as it streams): the same figures, above all the cost-per-token ratio.
 //! - Footprint: release binary size, start to a ready window, PSS of the app
 //!   and its WebKit processes idle and after the long answer.
 //!
@@ -443,6 +445,7 @@ async fn main() {
     // Answers in new chats (the leak check), answers with the long chat open,
     // and app starts.
     let (mut repeats, long_repeats, starts) = if full { (10, 3, 5) } else { (2, 1, 2) };
+    let code_repeats = if full { 3 } else { 1 };
     // For experiments: fewer (or more) repeated answers.
     if let Some(n) = std::env::var("RUNNEL_BENCH_REPEATS")
         .ok()
@@ -582,6 +585,23 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cancel = summary(&c).await;
 
+    // 3b. Long answers that are mostly code (issue 17): highlighted line by
+    //     line as they stream, the page's cost per token must stay flat.
+    let mut code = Vec::new();
+    for i in 0..code_repeats {
+        new_chat(&c).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        code.push(
+            answer(
+                &c,
+                server::CODE_REQUEST,
+                stream_secs,
+                &format!("long code answer {i}"),
+            )
+            .await,
+        );
+    }
+
     let size_mb = |p: &Path| {
         std::fs::metadata(p)
             .map(|m| (m.len() as f64 / 1e5).round() / 10.0)
@@ -616,6 +636,8 @@ async fn main() {
         "long_conversation_messages": long,
         "answer": medians(&plain),
         "answer_with_long_conversation_open": medians(&with_long),
+        "code_answer": medians(&code),
+        "code_answers": code_repeats,
         "cancel_to_stopped_ms": cancel["cancel_to_stopped_ms"],
         "changes_after_cancel": cancel["changes_after_end"],
         "start_to_ready_ms_via_webdriver": report::median(&ready).map(|v| v.round()),

@@ -137,7 +137,9 @@ if lo:
     )
 w = load("window") or {}
 if w:
-    for key, label in (("answer", "new chat"), ("answer_with_long_conversation_open", "with a 2,000-message chat open")):
+    for key, label in (("answer", "new chat"), ("answer_with_long_conversation_open", "with a 2,000-message chat open"), ("code_answer", "mostly code, highlighted as it streams")):
+        if key not in w:
+            continue
         a = w.get(key) or {}
         row(
             f"window: {w['tokens']:,}-token answer at {w['rate_per_s']:,} tokens/s, {label}: send to paint (median of {a.get('runs', 1)} answers)",

@@ -1195,7 +1195,7 @@ fn answer() -> (String, usize) {
 const SAFE: &str = r#"
 const list = document.querySelector('[data-testid=message-list]');
 const boxes = [...document.querySelectorAll('[data-testid=answer], [data-testid=error], [data-testid=user-text], [data-testid=conversation-title], [data-testid=search-result], [data-testid=provider-line]')];
-const active = ['script','iframe','frame','object','embed','style','link','meta','base','form','svg','math','img','video','audio','template','details','marquee','body','input'];
+const active = ['script','iframe','frame','object','embed','style','link','meta','base','form','svg','img','video','audio','template','details','marquee','body','input'];
 const bad = [];
 for (const box of boxes) {
   for (const e of box.querySelectorAll('*')) {
@@ -1203,9 +1203,11 @@ for (const box of boxes) {
     // The page's own icons (the code block's copy button) are the one svg allowed.
     const ownIcon = e.closest('[data-testid=code-copy]') && e.closest('svg')?.getAttribute('class') === 'i';
     if (active.includes(tag) && !ownIcon && !(tag === 'input' && e.type === 'checkbox' && e.disabled)) bad.push('tag ' + tag);
+    // MathML comes only from the backend's renderer, which keeps each formula's source.
+    if (tag === 'math' && !e.querySelector(':scope > semantics > annotation[encoding="application/x-tex"]')) bad.push('math without its source');
     for (const at of e.getAttributeNames()) {
       if (at.startsWith('on') || at === 'style' || at === 'formaction') bad.push(tag + ' @' + at);
-      if (at === 'data-testid' && e.getAttribute(at) !== 'code-copy') bad.push(tag + ' testid ' + e.getAttribute(at));
+      if (at === 'data-testid' && !['code-copy', 'code-lang'].includes(e.getAttribute(at) ?? '')) bad.push(tag + ' testid ' + e.getAttribute(at));
     }
     // The page's own boxes (errors, toasts, banners, hidden text) are never imitated.
     if (/(^|\s)(sr-only|error|toast|banner|message|setup-banner)(\s|$)/.test(e.getAttribute('class') || '')) bad.push(tag + ' .' + e.getAttribute('class'));
@@ -1805,5 +1807,129 @@ async fn compare_columns_stream_side_by_side_stop_one_and_pick_the_other() {
     )
     .await;
     assert_eq!(label, "1/2", "A, the first of two versions");
+    let _ = c.close().await;
+}
+
+/// Rich rendering (issue 17): fenced code is highlighted while it streams and
+/// after a restart, with its language shown and Copy taking the bare code;
+/// math is MathML; dollar amounts and the model's own markup stay text; the
+/// conversation exports as one page with no script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_is_highlighted_math_typeset_and_the_page_export_has_no_script() {
+    if !can_run() {
+        return;
+    }
+    const ANSWER: &str = "Code:\n\n```rust\nfn main() {\n    let s = \"<b>\"; // note\n}\n```\n\nEuler: $e^{i\\pi} + 1 = 0$, and\n\n$$\\frac{a}{b}$$\n\nIt costs $5 and $10. <span class=\"hl-keyword\">raw</span> <math><mi>m</mi></math>\n";
+    const CODE: &str = "fn main() {\n    let s = \"<b>\"; // note\n}\n";
+    let chars: Vec<char> = ANSWER.chars().collect();
+    let mut pieces: Vec<_> = chars
+        .chunks(3)
+        .map(|c| {
+            (
+                Duration::from_millis(4),
+                content_event(&c.iter().collect::<String>()),
+            )
+        })
+        .collect();
+    pieces.push((Duration::ZERO, finish_events("stop", 5, 60)));
+    let reply = Reply::sse_pieces(pieces, End::Finish);
+    let server =
+        TestServer::start(chat_and_models(&["e2e-model"], move |_, _| reply.clone())).await;
+    let export = tempdirs::TempDirs::new();
+    let export_path = export.0.join("chat.html");
+    let export_str = export_path.to_string_lossy().into_owned();
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "e2e-model"),
+        ("RUNNEL_EXPORT_PATH", &export_str),
+    ])
+    .await;
+    let mut c = connect(&driver).await;
+    send_text(&c, "Show me").await;
+    eventually(20, "the answer done", || async {
+        (status_of_last_answer(&c).await? == "done").then_some(())
+    })
+    .await;
+    // What the window shows, streamed or reopened.
+    let check = r#"
+const a = document.querySelector('[data-testid=message][data-role=assistant] [data-testid=answer]');
+const code = a.querySelector('pre code.language-rust');
+const kw = code && [...code.querySelectorAll('span')].find((s) => /(^|\s)hl-(keyword|storage)(\s|$)/.test(s.className));
+const comment = code && code.querySelector('span.hl-comment');
+return {
+  code: code ? code.textContent : null,
+  spans: code ? code.querySelectorAll('span[class^="hl-"]').length : 0,
+  keywordColour: kw ? getComputedStyle(kw).color : null,
+  plainColour: code ? getComputedStyle(code).color : null,
+  commentItalic: comment ? getComputedStyle(comment).fontStyle : null,
+  lang: a.querySelector('[data-testid=code-lang]')?.textContent ?? null,
+  maths: a.querySelectorAll('math').length,
+  frac: a.querySelectorAll('math mfrac').length,
+  blockMaths: a.querySelectorAll('math[display=block]').length,
+  text: a.textContent,
+  rawSpans: [...a.querySelectorAll('span')].filter((s) => s.textContent === 'raw').length,
+  styled: a.querySelectorAll('[style]').length,
+};"#;
+    for step in ["streamed", "reopened"] {
+        let v = js(&c, check).await;
+        assert_eq!(v["code"], CODE, "{step}: the code as written: {v}");
+        assert!(
+            v["spans"].as_u64().unwrap_or(0) >= 3,
+            "{step}: highlighted: {v}"
+        );
+        assert_ne!(
+            v["keywordColour"], v["plainColour"],
+            "{step}: keywords coloured: {v}"
+        );
+        assert_eq!(v["commentItalic"], "italic", "{step}: {v}");
+        assert_eq!(v["lang"], "rust", "{step}: {v}");
+        assert_eq!(v["maths"], 2, "{step}: two formulas: {v}");
+        assert_eq!(v["frac"], 1, "{step}: {v}");
+        assert_eq!(v["blockMaths"], 1, "{step}: {v}");
+        let shown = v["text"].as_str().unwrap_or("");
+        assert!(
+            shown.contains("It costs $5 and $10."),
+            "{step}: dollars stay text: {v}"
+        );
+        assert!(
+            shown.contains("<span class=\"hl-keyword\">raw</span>"),
+            "{step}: {v}"
+        );
+        assert!(shown.contains("<math><mi>m</mi></math>"), "{step}: {v}");
+        assert_eq!(v["rawSpans"], 0, "{step}: model markup is text: {v}");
+        assert_eq!(v["styled"], 0, "{step}: no inline styles: {v}");
+        assert_safe(&c, step).await;
+        if step == "streamed" {
+            c = common::window::restart(&driver, c).await;
+            click(&c, "[data-testid=conversation-item]").await;
+            eventually(20, "the stored answer", || async {
+                let v = js(&c, check).await;
+                (v["maths"] == 2).then_some(())
+            })
+            .await;
+        }
+    }
+    // Copy on the code block takes the bare code.
+    let copied = js(
+        &c,
+        r#"const pre = document.querySelector('[data-testid=answer] pre');
+           return pre.closest('.code-wrap').querySelector('[data-testid=code-copy]') ? pre.textContent : null;"#,
+    )
+    .await;
+    assert_eq!(copied, CODE);
+
+    menu_item(&c, "export-html").await;
+    let page = eventually(20, "the exported page", || async {
+        std::fs::read_to_string(&export_path).ok()
+    })
+    .await;
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("<span class=\"hl-"), "{page}");
+    assert_eq!(page.matches("<math").count(), 2, "{page}");
+    assert!(!page.to_ascii_lowercase().contains("<script"), "{page}");
+    assert!(
+        !page.contains(" onerror=") && !page.contains(" onload="),
+        "{page}"
+    );
     let _ = c.close().await;
 }

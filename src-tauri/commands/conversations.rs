@@ -4,6 +4,7 @@
 use crate::error::IpcError;
 use runnel_core::config::env::Env;
 use runnel_core::config::slug;
+use runnel_core::render::page::conversation_page;
 use runnel_core::render::view::{conversation_cost, message_views, MessageView};
 use runnel_core::store::{ConversationSummary, Cursor, Deleted, SearchHit, Store, StoreError};
 use runnel_core::types::error::ErrorKind;
@@ -245,19 +246,18 @@ pub(crate) async fn export_conversation(
     id: String,
     format: ExportFormat,
 ) -> Result<Option<String>, IpcError> {
-    let json = format == ExportFormat::Json;
     let (title, text) = with_store(&chat, move |s| {
         let title = s.conversation(&id)?.title;
-        let text = if json {
-            serde_json::to_string_pretty(&s.export_json(&id)?)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?
-        } else {
-            s.export_markdown(&id)?
+        let text = match format {
+            ExportFormat::Json => serde_json::to_string_pretty(&s.export_json(&id)?)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            ExportFormat::Md => s.export_markdown(&id)?,
+            ExportFormat::Html => conversation_page(s, &id)?,
         };
         Ok((title, text))
     })
     .await?;
-    let ext = if json { "json" } else { "md" };
+    let (ext, filter) = format.file_type();
     let path = match Env::process().export_path() {
         Some(p) => Some(p),
         None => {
@@ -270,7 +270,7 @@ pub(crate) async fn export_conversation(
                 app.dialog()
                     .file()
                     .set_file_name(name)
-                    .add_filter(if json { "Runnel JSON" } else { "Markdown" }, &[ext])
+                    .add_filter(filter, &[ext])
                     .blocking_save_file()
             })
             .await
@@ -324,4 +324,17 @@ pub enum ExportFormat {
     Md,
     /// Runnel JSON, everything.
     Json,
+    /// One self-contained HTML page to share, the shown versions.
+    Html,
+}
+
+impl ExportFormat {
+    /// The file extension and the save dialog's filter name.
+    fn file_type(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Md => ("md", "Markdown"),
+            Self::Json => ("json", "Runnel JSON"),
+            Self::Html => ("html", "HTML page"),
+        }
+    }
 }

@@ -159,8 +159,9 @@ test('stampsIn finds the send stamps in html and text operations', () => {
       { op: 'open', html: '<p>t1795297000123 t1795297000124</p>' },
       { op: 'code_append', text: 'x t1795297000125\n' },
       { op: 'reasoning', text: 'no stamp here t12' },
+      { op: 'code_lit', html: '<span class="hl-source">t1795297000126</span>\n', tail: '    t1795297000127' },
     ]),
-    [1795297000123, 1795297000124, 1795297000125],
+    [1795297000123, 1795297000124, 1795297000125, 1795297000126, 1795297000127],
   );
 });
 

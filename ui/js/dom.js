@@ -66,6 +66,16 @@ export function setSanitizedHtml(node, html) {
 }
 
 /**
+ * Appends HTML the backend rendered (highlighted code lines) at the end of
+ * `node`: the page's other HTML sink, with the same rule.
+ * @param {Element} node
+ * @param {string} html
+ */
+export function appendSanitizedHtml(node, html) {
+  node.insertAdjacentHTML('beforeend', html);
+}
+
+/**
  * True when a scroller is (nearly) at its bottom.
  * @param {HTMLElement} scroller
  */

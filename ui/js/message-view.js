@@ -6,7 +6,7 @@
  * is replaced at most once per frame, code and reasoning grow append-only.
  */
 import { coalesceOps, formatError, formatMetrics, formatRetrying } from './format.js';
-import { copyText, el, icon, iconButton, setSanitizedHtml, setText, textNode } from './dom.js';
+import { appendSanitizedHtml, copyText, el, icon, iconButton, setSanitizedHtml, setText, textNode } from './dom.js';
 import { t } from './i18n.js';
 
 /** @typedef {import('../types/ipc').UiOp} UiOp */
@@ -16,13 +16,29 @@ import { t } from './i18n.js';
 /** Completed blocks per group in an answer (see appendBlock). */
 const BLOCKS_PER_GROUP = 50;
 
-/** Adds a Copy button to every code block inside `root`. @param {Element} root */
+/**
+ * The language a code block's class names (`language-rust`), or ''.
+ * @param {Element} pre
+ */
+export function codeLanguage(pre) {
+  const code = pre.querySelector('code');
+  const m = /(?:^|\s)language-(\S+)/.exec(code?.className ?? '');
+  return m ? m[1] : '';
+}
+
+/**
+ * Adds the language and a Copy button to every code block inside `root`.
+ * Copy takes the code's text, without the highlighting or the language.
+ * @param {Element} root
+ */
 function decorateCode(root) {
   for (const pre of root.querySelectorAll('pre')) {
     if (pre.parentElement?.classList.contains('code-wrap')) continue;
     const wrap = el('div', { class: 'code-wrap' });
     pre.replaceWith(wrap);
     wrap.append(pre);
+    const lang = codeLanguage(pre);
+    if (lang) wrap.append(el('span', { class: 'code-lang', 'data-testid': 'code-lang' }, lang));
     const btn = iconButton('copy', t('message.copy_code'), { class: 'icon-btn code-copy', 'data-testid': 'code-copy' });
     btn.addEventListener('click', () => {
       copyText(pre.textContent ?? '').then(() => copied(btn));
@@ -124,7 +140,8 @@ export class AssistantView {
     this.root.append(this.retrying, this.notice, this.answer);
     /** @type {HTMLDetailsElement|null} */ this.reasoning = null;
     /** @type {Text|null} */ this.reasoningText = null;
-    /** @type {Text|null} */ this.codeText = null;
+    /** @type {Text|null} the open code block's unfinished line */ this.codeText = null;
+    /** @type {HTMLElement|null} the open code block's code element */ this.code = null;
     /** @type {HTMLElement|null} */ this.codeWrap = null;
     /** @type {HTMLElement|null} the group completed blocks go in */ this.group = null;
     /** @type {Text|null} */ this.refusalText = null;
@@ -148,6 +165,8 @@ export class AssistantView {
         case 'open': this.answerStarted(); setSanitizedHtml(this.open, op.html); break;
         case 'code_open': this.openCode(op.lang); break;
         case 'code_append': this.codeText?.appendData(op.text); break;
+        case 'code_lit': this.litCode(op.html, op.tail); break;
+        case 'code_close': this.closeCodeInPlace(); break;
         case 'refusal': this.appendRefusal(op.text); break;
         case 'tool_call': this.toolCall(op.index, op.id, op.name); break;
         case 'tool_args': this.toolCall(op.index, null, null).args.appendData(op.text); break;
@@ -216,15 +235,49 @@ export class AssistantView {
     const block = el('div', { class: 'md-block' });
     setSanitizedHtml(block, html);
     decorateCode(block);
-    // Completed blocks go in groups, so that each frame's layout and paint
-    // walk a few groups instead of every block of a long answer.
+    this.placeBlock(block);
+    this.open.textContent = '';
+    this.closeCode();
+  }
+
+  /**
+   * Puts a completed block at the end of the answer. Completed blocks go in
+   * groups, so that each frame's layout and paint walk a few groups instead
+   * of every block of a long answer.
+   * @param {HTMLElement} block
+   */
+  placeBlock(block) {
     if (!this.group || this.group.childElementCount >= BLOCKS_PER_GROUP) {
       this.group = el('div', { class: 'md-group' });
       this.answer.insertBefore(this.group, this.open);
     }
     this.group.append(block);
-    this.open.textContent = '';
-    this.closeCode();
+  }
+
+  /**
+   * Highlighted lines replace the open code block's plain text; the
+   * unfinished line stays plain after them.
+   * @param {string} html highlighted by the backend
+   * @param {string} tail
+   */
+  litCode(html, tail) {
+    if (!this.code || !this.codeText) return;
+    appendSanitizedHtml(this.code, html);
+    this.code.append(this.codeText);
+    this.codeText.data = tail;
+  }
+
+  /** The open code block is complete: it stays as it is, as a completed block. */
+  closeCodeInPlace() {
+    const wrap = this.codeWrap;
+    if (!wrap) return;
+    this.codeText?.remove();
+    wrap.classList.remove('code-open');
+    this.codeWrap = null;
+    this.codeText = null;
+    this.code = null;
+    this.placeBlock(wrap);
+    decorateCode(wrap);
   }
 
   /** @param {string} lang */
@@ -236,6 +289,7 @@ export class AssistantView {
     const code = el('code', lang ? { class: `language-${lang}` } : {});
     this.codeText = textNode();
     code.append(this.codeText);
+    this.code = code;
     pre.append(code);
     this.codeWrap = el('div', { class: 'md-block code-open' });
     this.codeWrap.append(pre);
@@ -246,6 +300,7 @@ export class AssistantView {
     this.codeWrap?.remove();
     this.codeWrap = null;
     this.codeText = null;
+    this.code = null;
   }
 
   /** @param {string} text */

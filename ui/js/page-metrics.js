@@ -22,13 +22,14 @@ const STAMP = /t(\d{13})/g;
 
 /**
  * Stamps (ms) in a batch of render operations.
- * @param {{op: string, html?: string, text?: string}[]} ops
+ * @param {{op: string, html?: string, text?: string, tail?: string}[]} ops
  * @returns {number[]}
  */
 export function stampsIn(ops) {
   const out = [];
   for (const op of ops) {
-    const s = op.html ?? op.text ?? '';
+    // A code block's highlighted lines come with its unfinished line.
+    const s = (op.html ?? op.text ?? '') + (op.tail ?? '');
     for (const m of s.matchAll(STAMP)) out.push(Number(m[1]));
   }
   return out;
@@ -79,7 +80,7 @@ export class PageMetrics {
    * the frame that draws them is done: from inside an animation-frame callback
    * (`inFrame`) that is the first task after this frame; otherwise the first
    * task after the next frame.
-   * @param {{op: string, html?: string, text?: string}[]} ops
+   * @param {{op: string, html?: string, text?: string, tail?: string}[]} ops
    * @param {number} applyMs
    * @param {boolean} inFrame
    */

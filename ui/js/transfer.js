@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Export of the open conversation (Markdown or Runnel JSON, through a save
+ * Export of the open conversation (Markdown, Runnel JSON or a page to share, through a save
  * dialog) and import of a Runnel JSON export (through an open dialog).
  */
 import * as ipc from './ipc.js';
@@ -15,7 +15,7 @@ import { t } from './i18n.js';
  *   open: (id: string, focusMessage: string|null) => Promise<void>}} deps
  */
 export function initTransfer({ state, notices, refreshList, open }) {
-  for (const format of /** @type {const} */ (['md', 'json'])) {
+  for (const format of /** @type {const} */ (['md', 'json', 'html'])) {
     $(`export-${format}`).addEventListener('click', async () => {
       if (!state.data.conversation.stored) {
         notices.toast(t('transfer.nothing'));

@@ -734,7 +734,7 @@ message: string,
  */
 can_move_aside: boolean, };
 
-export type ExportFormat = "md" | "json";
+export type ExportFormat = "md" | "json" | "html";
 
 export type SendKind = { "kind": "new", 
 /**
@@ -798,7 +798,15 @@ lang: string, } | { "op": "code_append",
 /**
  * Text to append.
  */
-text: string, } | { "op": "refusal", 
+text: string, } | { "op": "code_lit", 
+/**
+ * Highlighted HTML of completed lines, made by trusted code.
+ */
+html: string, 
+/**
+ * The unfinished line, plain text.
+ */
+tail: string, } | { "op": "code_close" } | { "op": "refusal", 
 /**
  * Text to append.
  */

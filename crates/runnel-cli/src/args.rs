@@ -361,4 +361,6 @@ pub enum ExportFormat {
     Md,
     /// Runnel JSON, everything.
     Json,
+    /// One self-contained HTML page to share (no script), the shown versions.
+    Html,
 }

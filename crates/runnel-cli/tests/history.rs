@@ -247,3 +247,85 @@ async fn a_stream_of_another_live_process_is_never_marked_interrupted() {
     assert_eq!(answer.status, MessageStatus::Done);
     assert!(answer.content.starts_with("x0 x1 ") && answer.content.ends_with("x299 "));
 }
+
+/// Every `<tag ...>` of `html` with its attributes, for checks on the page.
+fn tags(html: &str) -> Vec<&str> {
+    html.split('<')
+        .skip(1)
+        .filter_map(|t| t.split('>').next())
+        .collect()
+}
+
+#[tokio::test]
+async fn history_export_html_is_one_page_with_code_math_and_no_script() {
+    let data_tmp = TempDir::new("history-html");
+    let data = data_tmp.path().to_path_buf();
+    // An answer with code, math, a dollar amount, and markup that must stay text.
+    let server = TestServer::start(|_, _| {
+        Reply::sse(answer_stream(&[
+            "Here:\n\n```rust\nfn main() { println!(\"<b>\"); }\n```\n\n",
+            "Euler: $e^{i\\pi} + 1 = 0$ and \\[\\frac{a}{b}\\] for $5 and $10.\n\n",
+            "<script>alert(1)</script><img src=\"https://example.com/x.png\" onerror=\"alert(2)\">",
+            " ![remote](https://example.com/y.png)",
+        ]))
+    })
+    .await;
+    let out = runnel(&data, &server.base_url())
+        .args(["ask", "--save", "--json", "Show <i>me</i> code"])
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = last_json(&out.stdout)["conversation_id"]
+        .as_str()
+        .expect("conversation id")
+        .to_owned();
+    let page_path = data.join("page.html");
+    let out = runnel(&data, &server.base_url())
+        .args(["history", "export", &id, "--format", "html", "-o"])
+        .arg(&page_path)
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&page_path).expect("page");
+
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("Content-Security-Policy\" content=\"default-src 'none'"));
+    assert!(
+        page.contains("prefers-color-scheme: dark"),
+        "light and dark by the reader"
+    );
+    // Highlighted code, with the model's markup in it escaped.
+    assert!(
+        page.contains("<code class=\"language-rust\"><span class=\"hl-"),
+        "{page}"
+    );
+    assert!(page.contains("&lt;b&gt;"), "{page}");
+    // Both formulas are MathML; the dollar amounts stay text.
+    assert_eq!(page.matches("<math").count(), 2, "{page}");
+    assert!(page.contains("<mfrac>"), "{page}");
+    assert!(page.contains("for $5 and $10."), "{page}");
+    // The user's text and the model's markup are text.
+    assert!(page.contains("Show &lt;i&gt;me&lt;/i&gt; code"), "{page}");
+    assert!(page.contains("&lt;script&gt;"), "{page}");
+    for tag in tags(&page) {
+        let lower = tag.to_ascii_lowercase();
+        assert!(!lower.starts_with("script"), "a script: <{tag}>");
+        assert!(
+            !lower.starts_with("link") && !lower.starts_with("img"),
+            "<{tag}>"
+        );
+        assert!(!lower.contains(" on"), "an inline handler: <{tag}>");
+        assert!(!lower.contains("src="), "a remote load: <{tag}>");
+    }
+    assert!(!page.contains("url("), "no remote stylesheet load");
+}

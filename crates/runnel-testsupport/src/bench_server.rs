@@ -20,7 +20,37 @@ pub enum Script {
     Paced(usize, Duration),
     /// `n` tokens at `per_s` tokens per second, sent in 2 ms batches, each
     /// stamped `t<ms since the epoch>`, a paragraph break every 40 tokens.
+    /// A request whose text says `CODE_REQUEST` gets the same tokens as code
+    /// ([`code_token`]): fenced Rust blocks, a line of prose between them.
     Rate(usize, u32),
+}
+
+/// The request text that asks [`Script::Rate`] for an answer that is code.
+pub const CODE_REQUEST: &str = "code please";
+
+/// Tokens per line of code, and lines per code block, in a code answer.
+const CODE_LINE_TOKENS: usize = 8;
+const CODE_BLOCK_LINES: usize = 40;
+
+/// Token `i` (from 0) of a code answer, stamped `t<ms>`: each line is
+/// `let tA = tB + … + tG; // step`, each block 40 such lines in a Rust fence,
+/// then one line of prose.
+pub fn code_token(i: usize, ms: u128) -> String {
+    let per_block = CODE_LINE_TOKENS * CODE_BLOCK_LINES;
+    let mut out = String::new();
+    if i.is_multiple_of(per_block) {
+        if i > 0 {
+            out.push_str("```\n\n");
+        }
+        out.push_str(&format!("Step t{ms}, in Rust:\n\n```rust\nfn step() {{\n"));
+        return out;
+    }
+    match i % CODE_LINE_TOKENS {
+        0 => out.push_str(&format!("    let t{ms} = ")),
+        7 => out.push_str(&format!("t{ms}; // a step\n")),
+        _ => out.push_str(&format!("t{ms} + ")),
+    }
+    out
 }
 
 fn chunk(content: &str) -> String {
@@ -106,6 +136,7 @@ pub async fn serve(script: Script) -> std::net::SocketAddr {
                         let _ = sock.write_all(&burst).await;
                     }
                     Script::Rate(n, per_s) => {
+                        let code = String::from_utf8_lossy(&buf).contains(CODE_REQUEST);
                         let mut tick = tokio::time::interval(Duration::from_millis(2));
                         let per_batch = (per_s as usize / 500).max(1);
                         let mut sent = 0;
@@ -114,9 +145,18 @@ pub async fn serve(script: Script) -> std::net::SocketAddr {
                             let ms = now_us() / 1000;
                             let mut batch = String::new();
                             for _ in 0..per_batch.min(n - sent) {
+                                let token = if code {
+                                    code_token(sent, ms)
+                                } else {
+                                    let sep = if (sent + 1).is_multiple_of(40) {
+                                        "\n\n"
+                                    } else {
+                                        " "
+                                    };
+                                    format!("t{ms}{sep}")
+                                };
                                 sent += 1;
-                                let sep = if sent % 40 == 0 { "\n\n" } else { " " };
-                                batch.push_str(&chunk(&format!("t{ms}{sep}")));
+                                batch.push_str(&chunk(&token));
                             }
                             if sock.write_all(batch.as_bytes()).await.is_err() {
                                 return;

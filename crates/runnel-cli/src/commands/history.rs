@@ -2,6 +2,7 @@
 
 use crate::args::{ExportFormat, HistoryAction};
 use crate::output::{self, Term};
+use runnel_core::render::page::conversation_page;
 use runnel_core::store::{Store, StoreError, WHOLE_CONVERSATION};
 use runnel_core::types::files::write_private;
 
@@ -78,6 +79,7 @@ fn act(store: &Store, action: HistoryAction, term: Term) -> Result<(), StoreErro
                 ExportFormat::Md => store.export_markdown(&id)?,
                 ExportFormat::Json => serde_json::to_string_pretty(&store.export_json(&id)?)
                     .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                ExportFormat::Html => conversation_page(store, &id)?,
             };
             match output {
                 Some(path) => write_private(&path, text.as_bytes()).map_err(|e| {

@@ -67,11 +67,21 @@ pub enum UiOp {
         /// Language from the fence info string.
         lang: String,
     },
-    /// Append plain text to the open code block.
+    /// Append plain text to the open code block's unfinished line.
     CodeAppend {
         /// Text to append.
         text: String,
     },
+    /// The open code block's plain text is replaced by these highlighted
+    /// lines (appended after the ones before), then its unfinished line is `tail`.
+    CodeLit {
+        /// Highlighted HTML of completed lines, made by trusted code.
+        html: String,
+        /// The unfinished line, plain text.
+        tail: String,
+    },
+    /// The open code block is complete as shown: it becomes a completed block.
+    CodeClose,
     /// Append plain text to the refusal.
     Refusal {
         /// Text to append.
@@ -280,13 +290,27 @@ impl UiFeed {
                 MdOp::Block(html) => UiOp::Block { html },
                 MdOp::Open(html) => UiOp::Open { html },
                 MdOp::CodeOpen(lang) => UiOp::CodeOpen { lang },
-                MdOp::CodeAppend(text) => {
-                    if let Some(UiOp::CodeAppend { text: t }) = self.ops.last_mut() {
+                MdOp::CodeAppend(text) => match self.ops.last_mut() {
+                    Some(UiOp::CodeAppend { text: t }) | Some(UiOp::CodeLit { tail: t, .. }) => {
                         t.push_str(&text);
                         continue;
                     }
-                    UiOp::CodeAppend { text }
-                }
+                    _ => UiOp::CodeAppend { text },
+                },
+                MdOp::CodeLit(html, tail) => match self.ops.last_mut() {
+                    Some(UiOp::CodeLit { html: h, tail: t }) => {
+                        h.push_str(&html);
+                        *t = tail;
+                        continue;
+                    }
+                    // Plain text sent this frame is replaced by the lines anyway.
+                    Some(UiOp::CodeAppend { .. }) => {
+                        self.ops.pop();
+                        UiOp::CodeLit { html, tail }
+                    }
+                    _ => UiOp::CodeLit { html, tail },
+                },
+                MdOp::CodeClose => UiOp::CodeClose,
             };
             self.ops.push(op);
         }

@@ -1,14 +1,26 @@
 //! Streaming markdown: splits a growing answer into completed blocks, which are
 //! rendered once (pulldown-cmark, then sanitized by ammonia) and never again, and
-//! one open block, re-rendered at most once per batch (`feed::FRAME`). An open fenced code block
-//! grows append-only as plain text. So per-token work does not grow with the
-//! length of the answer: it is bounded by the size of the open block.
+//! one open block, re-rendered at most once per batch (`feed::FRAME`). An open
+//! fenced code block grows append-only: its completed lines are highlighted
+//! once each and appended, its unfinished line is plain text until it ends,
+//! and its closing fence keeps what the window already has. So per-token work
+//! does not grow with the length of the answer: it is bounded by the size of
+//! the open block (for code, of its open line).
+//!
+//! Highlighted code and math (MathML) are made by trusted code after the
+//! model's markdown is sanitized: they stand in the markdown's HTML as slot
+//! markers that the sanitizer keeps as text, and are put in afterwards. The
+//! sanitizer is never loosened for model text, so raw `<math>` or
+//! `<span class=…>` in an answer stays text.
 //!
 //! Block boundaries: a blank line outside a fence ends a block unless the next
 //! line continues it (an indented line or another item of the same list); a
 //! fence line ends the text before it; a closing fence ends the code block.
 
-use pulldown_cmark::{Event, Options, Parser, Tag};
+use super::highlight::{highlight_block, CodeHighlighter};
+use super::math::{formula_html, normalize_delimiters};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// The most text the open block may hold before it is closed at its last
@@ -25,14 +37,22 @@ pub enum MdOp {
     Open(String),
     /// The open block becomes an empty fenced code block in this language.
     CodeOpen(String),
-    /// Append plain text to the open code block.
+    /// Append plain text to the open code block's unfinished line.
     CodeAppend(String),
+    /// The open code block's plain text becomes this highlighted HTML
+    /// (completed lines, appended once), then its unfinished line is `.1`.
+    CodeLit(String, String),
+    /// The open code block is complete as the window has it.
+    CodeClose,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Fence {
     ch: u8,
     len: usize,
+    /// Spaces before the fence: an indented fence's lines lose that much
+    /// indentation, so its block is rendered whole when it closes.
+    indent: usize,
 }
 
 /// Incremental markdown splitter and renderer for one answer.
@@ -48,6 +68,10 @@ pub struct MarkdownStream {
     nested_fence: Option<Fence>,
     /// Offset in `pending` up to which code text has been sent.
     code_sent: usize,
+    /// Offset in `pending` up to which code lines were sent highlighted.
+    code_lit: usize,
+    /// The open code block's highlighting state.
+    highlighter: Option<CodeHighlighter>,
     /// Offset just past a blank line that may end the block.
     blank_at: Option<usize>,
     /// The open block changed since the last flush.
@@ -109,7 +133,11 @@ impl MarkdownStream {
             .to_owned();
         if let Some(f) = self.fence {
             if is_closing_fence(&line, f) {
-                self.commit(le, out);
+                if f.indent == 0 {
+                    self.close_code(ls, le, out);
+                } else {
+                    self.commit(le, out);
+                }
             }
             return;
         }
@@ -148,6 +176,8 @@ impl MarkdownStream {
             }
             self.fence = Some(fence);
             self.code_sent = le;
+            self.code_lit = le;
+            self.highlighter = Some(CodeHighlighter::new(&lang));
             out.push(MdOp::CodeOpen(lang));
             self.open_shown = true;
         }
@@ -160,11 +190,35 @@ impl MarkdownStream {
         self.fence = None;
         self.nested_fence = None;
         self.code_sent = 0;
+        self.code_lit = 0;
+        self.highlighter = None;
         self.blank_at = None;
         if !block.trim().is_empty() {
             out.push(MdOp::Block(render(&block)));
             self.open_shown = false;
         }
+        self.dirty = true;
+    }
+
+    /// Ends the open code block at `code_end` (its closing fence line ends at
+    /// `cut`): its last lines go highlighted, and the window keeps its block.
+    fn close_code(&mut self, code_end: usize, cut: usize, out: &mut Vec<MdOp>) {
+        if code_end > self.code_lit || self.code_sent > self.code_lit {
+            let mut html = String::new();
+            if let Some(h) = self.highlighter.as_mut() {
+                h.lines(&self.pending[self.code_lit..code_end], &mut html);
+            }
+            out.push(MdOp::CodeLit(html, String::new()));
+        }
+        out.push(MdOp::CodeClose);
+        self.pending.drain(..cut);
+        self.scan = self.scan.saturating_sub(cut);
+        self.fence = None;
+        self.code_sent = 0;
+        self.code_lit = 0;
+        self.highlighter = None;
+        self.blank_at = None;
+        self.open_shown = false;
         self.dirty = true;
     }
 
@@ -175,19 +229,28 @@ impl MarkdownStream {
         }
         self.dirty = false;
         if self.fence.is_some() {
-            // Hold back a final partial line that may turn out to be the closing fence.
-            let tail_start = self.pending[self.code_sent..]
+            // Completed lines since the last frame, and the unfinished one.
+            let line_start = self.pending[self.code_lit..]
                 .rfind('\n')
-                .map_or(self.code_sent, |i| self.code_sent + i + 1);
-            let tail = &self.pending[tail_start.max(self.code_sent)..];
-            let upto = if tail_start >= self.code_sent && may_be_fence_prefix(tail) {
-                tail_start.max(self.code_sent)
+                .map_or(self.code_lit, |i| self.code_lit + i + 1);
+            // Hold back an unfinished line that may turn out to be the closing fence.
+            let partial = &self.pending[line_start..];
+            let partial = if may_be_fence_prefix(partial) {
+                ""
             } else {
-                self.pending.len()
+                partial
             };
-            if upto > self.code_sent {
-                let text = self.pending[self.code_sent..upto].to_owned();
-                self.code_sent = upto;
+            if line_start > self.code_lit {
+                let mut html = String::new();
+                if let Some(h) = self.highlighter.as_mut() {
+                    h.lines(&self.pending[self.code_lit..line_start], &mut html);
+                }
+                self.code_lit = line_start;
+                self.code_sent = line_start + partial.len();
+                out.push(MdOp::CodeLit(html, partial.to_owned()));
+            } else if line_start + partial.len() > self.code_sent {
+                let text = self.pending[self.code_sent..line_start + partial.len()].to_owned();
+                self.code_sent = line_start + partial.len();
                 out.push(MdOp::CodeAppend(text));
             }
             return;
@@ -206,6 +269,13 @@ impl MarkdownStream {
     /// Ends the answer: whatever is open becomes a completed block.
     pub fn finish(&mut self, out: &mut Vec<MdOp>) {
         let len = self.pending.len();
+        if self.fence.is_some_and(|f| f.indent == 0) {
+            // An unclosed code block ends with the answer, as it stands.
+            self.close_code(len, len, out);
+            self.scan = 0;
+            self.dirty = false;
+            return;
+        }
         let had_open = self.open_shown;
         self.commit(len, out);
         self.scan = 0;
@@ -248,7 +318,7 @@ fn opening_fence(line: &str) -> Option<(Fence, String)> {
     if ch == b'`' && info.contains('`') {
         return None;
     }
-    Some((Fence { ch, len }, code_language(info).to_owned()))
+    Some((Fence { ch, len, indent }, code_language(info).to_owned()))
 }
 
 fn is_closing_fence(line: &str, fence: Fence) -> bool {
@@ -386,36 +456,114 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b
 });
 
+/// Where a slot marker starts and ends: noncharacters, which model text
+/// cannot use to forge one (they are replaced in it before parsing).
+const SLOT_OPEN: char = '\u{FDD0}';
+const SLOT_CLOSE: char = '\u{FDD1}';
+
+/// Trusted HTML waiting for its slot in a rendered fragment.
+#[derive(Default)]
+struct Slots(Vec<String>);
+
+impl Slots {
+    /// Keeps `html` and returns the text that marks its place.
+    fn mark(&mut self, html: String) -> String {
+        self.0.push(html);
+        format!("{SLOT_OPEN}{}{SLOT_CLOSE}", self.0.len() - 1)
+    }
+
+    /// Puts the kept HTML in place of its markers in sanitized `html`.
+    fn fill(self, html: &str) -> String {
+        if self.0.is_empty() {
+            return html.to_owned();
+        }
+        let extra: usize = self.0.iter().map(String::len).sum();
+        let mut out = String::with_capacity(html.len() + extra);
+        let mut rest = html;
+        while let Some(i) = rest.find(SLOT_OPEN) {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + SLOT_OPEN.len_utf8()..];
+            let slot = after.find(SLOT_CLOSE).and_then(|e| {
+                let n: usize = after[..e].parse().ok()?;
+                Some((self.0.get(n)?, e))
+            });
+            match slot {
+                Some((html, e)) => {
+                    out.push_str(html);
+                    rest = &after[e + SLOT_CLOSE.len_utf8()..];
+                }
+                None => {
+                    // Not a marker of ours (cannot happen: they are replaced in the input).
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 /// Renders one markdown fragment to sanitized HTML. Raw HTML in the text is
-/// shown as text; images become links (no remote content is loaded).
+/// shown as text; images become links (no remote content is loaded); fenced
+/// code is highlighted and math becomes MathML, both put in after sanitizing.
 pub fn render(markdown: &str) -> String {
+    let cleaned: Cow<'_, str> = if markdown.contains([SLOT_OPEN, SLOT_CLOSE]) {
+        Cow::Owned(markdown.replace([SLOT_OPEN, SLOT_CLOSE], "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(markdown)
+    };
+    let source = normalize_delimiters(&cleaned);
     let mut opts = Options::empty();
     opts.insert(Options::ENABLE_TABLES);
     opts.insert(Options::ENABLE_STRIKETHROUGH);
     opts.insert(Options::ENABLE_TASKLISTS);
-    let events = Parser::new_ext(markdown, opts).map(|ev| match ev {
-        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }),
-        Event::End(pulldown_cmark::TagEnd::Image) => Event::End(pulldown_cmark::TagEnd::Link),
-        Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(info))) => {
-            Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(
-                code_language(&info).to_owned().into(),
-            )))
-        }
-        other => other,
-    });
-    let mut html = String::with_capacity(markdown.len() * 3 / 2 + 16);
-    pulldown_cmark::html::push_html(&mut html, events);
+    opts.insert(Options::ENABLE_MATH);
+    let mut slots = Slots::default();
+    // The fenced block being read: its language and its text so far.
+    let mut code: Option<(String, String)> = None;
+    let mut events = Vec::new();
+    for ev in Parser::new_ext(&source, opts) {
+        let ev = match ev {
+            Event::Text(t) if code.is_some() => {
+                if let Some((_, text)) = code.as_mut() {
+                    text.push_str(&t);
+                }
+                continue;
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                if let Some((lang, text)) = code.take() {
+                    events.push(Event::Text(
+                        slots.mark(highlight_block(&lang, &text)).into(),
+                    ));
+                }
+                Event::End(TagEnd::CodeBlock)
+            }
+            Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+            Event::InlineMath(m) => Event::Text(slots.mark(formula_html(&m, false)).into()),
+            Event::DisplayMath(m) => Event::Text(slots.mark(formula_html(&m, true)).into()),
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }),
+            Event::End(TagEnd::Image) => Event::End(TagEnd::Link),
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                let lang = code_language(&info).to_owned();
+                code = Some((lang.clone(), String::new()));
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang.into())))
+            }
+            other => other,
+        };
+        events.push(ev);
+    }
+    let mut html = String::with_capacity(source.len() * 3 / 2 + 16);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
     // The CSP forbids style attributes: table alignment becomes a class.
     if html.contains(" style=\"text-align: ") {
         html = html
@@ -423,7 +571,8 @@ pub fn render(markdown: &str) -> String {
             .replace(" style=\"text-align: center\"", " class=\"align-center\"")
             .replace(" style=\"text-align: right\"", " class=\"align-right\"");
     }
-    SANITIZER.clean(&html).to_string()
+    let clean = SANITIZER.clean(&html).to_string();
+    slots.fill(&clean)
 }
 
 #[cfg(test)]
@@ -491,6 +640,22 @@ mod tests {
         assert!(out.iter().any(|o| matches!(o, MdOp::Block(_))));
     }
 
+    fn strip_tags(html: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
     fn stream(pieces: &[&str]) -> Vec<MdOp> {
         let mut md = MarkdownStream::new();
         let mut out = Vec::new();
@@ -502,13 +667,62 @@ mod tests {
         out
     }
 
+    /// The completed blocks as the window ends up with them: a code block
+    /// closed in place is its opening tags, its highlighted lines, and its end.
     fn blocks(ops: &[MdOp]) -> Vec<String> {
-        ops.iter()
-            .filter_map(|o| match o {
-                MdOp::Block(h) => Some(h.clone()),
-                _ => None,
-            })
-            .collect()
+        page_blocks(ops)
+    }
+
+    pub(super) fn page_blocks(ops: &[MdOp]) -> Vec<String> {
+        let mut out = Vec::new();
+        // The open code block: its opening tags, lines, and unfinished line.
+        let mut code: Option<(String, String, String)> = None;
+        for o in ops {
+            match o {
+                MdOp::Block(h) => {
+                    code = None;
+                    out.push(h.clone());
+                }
+                MdOp::CodeOpen(lang) => {
+                    let class = if lang.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" class=\"language-{lang}\"")
+                    };
+                    code = Some((format!("<pre><code{class}>"), String::new(), String::new()));
+                }
+                MdOp::CodeAppend(t) => code.as_mut().expect("open code").2.push_str(t),
+                MdOp::CodeLit(html, tail) => {
+                    let c = code.as_mut().expect("open code");
+                    c.1.push_str(html);
+                    c.2 = tail.clone();
+                }
+                MdOp::CodeClose => {
+                    let (open, lines, tail) = code.take().expect("open code");
+                    assert_eq!(tail, "", "a closed block has no plain tail");
+                    out.push(format!("{open}{lines}</code></pre>\n"));
+                }
+                MdOp::Open(_) => {}
+            }
+        }
+        out
+    }
+
+    /// The plain text the window's open code block showed, in order.
+    fn code_text(ops: &[MdOp]) -> String {
+        let mut shown = String::new();
+        let mut tail = String::new();
+        for o in ops {
+            match o {
+                MdOp::CodeAppend(t) => tail.push_str(t),
+                MdOp::CodeLit(html, t) => {
+                    shown.push_str(html);
+                    tail = t.clone();
+                }
+                _ => {}
+            }
+        }
+        shown + &tail
     }
 
     #[test]
@@ -530,22 +744,21 @@ mod tests {
             "let x = 1;\n``",
             "`\nAfter",
         ]);
-        let appended: String = ops
-            .iter()
-            .filter_map(|o| match o {
-                MdOp::CodeAppend(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(appended, "fn main() {}\nlet x = 1;\n");
+        // The lines went to the window once each, highlighted; no block re-render.
+        let lines = code_text(&ops);
+        assert!(lines.contains("<span class=\"hl-"), "{lines}");
+        assert_eq!(strip_tags(&lines), "fn main() {}\nlet x = 1;\n");
+        assert!(ops.contains(&MdOp::CodeClose));
         assert!(ops.contains(&MdOp::CodeOpen("rust".into())));
         let b = blocks(&ops);
         assert_eq!(b[0], "<p>Intro</p>\n");
         assert!(
-            b[1].starts_with("<pre><code class=\"language-rust\">fn main() {}"),
+            b[1].starts_with("<pre><code class=\"language-rust\"><span"),
             "{}",
             b[1]
         );
+        // The same HTML as rendering the whole block at once.
+        assert_eq!(b[1], render("```rust\nfn main() {}\nlet x = 1;\n```\n"));
         assert_eq!(b[2], "<p>After</p>\n");
     }
 
@@ -587,8 +800,8 @@ mod tests {
             md.push("x", &mut out);
         }
         md.push("\n```\n", &mut out);
-        let b: Vec<_> = out.iter().filter(|o| matches!(o, MdOp::Block(_))).collect();
-        assert_eq!(b.len(), 1);
+        let closed = out.iter().filter(|o| matches!(o, MdOp::CodeClose)).count();
+        assert_eq!(closed, 1);
     }
 
     #[test]
@@ -668,5 +881,137 @@ mod tests {
         md.flush(&mut out);
         assert_eq!(out, vec![MdOp::Open("<p>open tail</p>\n".into())]);
         assert!(md.pending.len() < 64);
+    }
+}
+
+#[cfg(test)]
+mod rich_tests {
+    use super::*;
+
+    #[test]
+    fn math_in_all_four_delimiters_becomes_mathml() {
+        for md in ["a $x^2$ b", "$$x^2$$", "a \\(x^2\\) b", "\\[x^2\\]"] {
+            let html = render(md);
+            assert!(html.contains("<math"), "{md}: {html}");
+            assert!(html.contains("<msup>"), "{md}: {html}");
+        }
+        assert!(render("$$\\sum_i x_i$$").contains("display=\"block\""));
+    }
+
+    #[test]
+    fn dollar_amounts_in_prose_stay_text() {
+        for md in [
+            "It costs $5 and $10.",
+            "Between $5 and $10 a month",
+            "$5, $10, or $20",
+        ] {
+            let html = render(md);
+            assert!(!html.contains("<math"), "{md}: {html}");
+            assert!(html.contains("$5"), "{md}: {html}");
+        }
+    }
+
+    #[test]
+    fn a_broken_formula_shows_its_source_and_the_block_goes_on() {
+        let html = render("Before $\\frac{a}$ after **bold**");
+        assert!(html.contains("math-source"), "{html}");
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+    }
+
+    #[test]
+    fn raw_math_and_span_markup_from_the_model_stays_text() {
+        let html = render(
+            "<math><mi>x</mi></math> <span class=\"hl-keyword\">k</span> <annotation>a</annotation>",
+        );
+        assert!(!html.contains("<math"), "{html}");
+        assert!(!html.contains("<span"), "{html}");
+        assert!(html.contains("&lt;math&gt;"), "{html}");
+    }
+
+    #[test]
+    fn regression_model_text_cannot_forge_a_slot_marker() {
+        let forged = "\u{FDD0}0\u{FDD1} $x$";
+        let html = render(forged);
+        assert_eq!(html.matches("<math").count(), 1, "{html}");
+        assert!(!html.contains('\u{FDD0}'), "{html}");
+    }
+
+    #[test]
+    fn fenced_code_is_highlighted_with_classes_and_no_style() {
+        let html = render("```rust\nlet s = \"<script>\";\n```\n");
+        assert!(html.contains("<span class=\"hl-"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("style="), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        // Code spans and math inside code are not touched.
+        let html = render("`$x$` and\n\n```\n$y$\n```\n");
+        assert!(!html.contains("<math"), "{html}");
+    }
+
+    #[test]
+    fn streamed_code_equals_rendered_code_split_anywhere() {
+        let text = "Intro\n\n```python\ndef f(x):\n    \"\"\"doc\n    more\"\"\"\n    return x  # c\n```\n\nEnd $x$.";
+        let whole = blocks_of(&[text]);
+        for cut in 1..text.len() {
+            if text.is_char_boundary(cut) {
+                assert_eq!(
+                    blocks_of(&[&text[..cut], &text[cut..]]),
+                    whole,
+                    "cut at {cut}"
+                );
+            }
+        }
+        assert!(whole[1].contains("hl-"), "{}", whole[1]);
+        assert_eq!(
+            whole[1],
+            render("```python\ndef f(x):\n    \"\"\"doc\n    more\"\"\"\n    return x  # c\n```\n")
+        );
+    }
+
+    #[test]
+    fn an_unclosed_code_block_ends_with_the_answer() {
+        let ops = {
+            let mut md = MarkdownStream::new();
+            let mut out = Vec::new();
+            md.push("```rust\nfn a() {}\nlet b", &mut out);
+            md.flush(&mut out);
+            md.finish(&mut out);
+            out
+        };
+        assert_eq!(ops.last(), Some(&MdOp::CodeClose));
+        let lit: String = ops
+            .iter()
+            .filter_map(|o| match o {
+                MdOp::CodeLit(h, _) => Some(h.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(lit.contains("let") && lit.contains('b'), "{lit}");
+    }
+
+    #[test]
+    fn an_indented_fence_is_rendered_whole_when_it_closes() {
+        let ops = {
+            let mut md = MarkdownStream::new();
+            let mut out = Vec::new();
+            md.push("  ```\n  a\n  ```\n", &mut out);
+            md.finish(&mut out);
+            out
+        };
+        assert!(!ops.contains(&MdOp::CodeClose));
+        assert!(ops
+            .iter()
+            .any(|o| matches!(o, MdOp::Block(h) if h.contains("<code>a\n</code>"))));
+    }
+
+    fn blocks_of(pieces: &[&str]) -> Vec<String> {
+        let mut md = MarkdownStream::new();
+        let mut out = Vec::new();
+        for p in pieces {
+            md.push(p, &mut out);
+            md.flush(&mut out);
+        }
+        md.finish(&mut out);
+        super::tests::page_blocks(&out)
     }
 }

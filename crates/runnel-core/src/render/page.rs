@@ -1,0 +1,79 @@
+//! A conversation as one self-contained HTML page to share: rendered
+//! markdown, highlighted code and MathML exactly as the window shows them,
+//! light or dark by the reader's system, and no script at all. The page's
+//! own Content-Security-Policy forbids scripts and every remote load, so
+//! even a reader's browser fetches nothing.
+
+use super::markdown::render;
+use super::math::escape_text;
+use crate::store::{Store, StoreError, WHOLE_CONVERSATION};
+use crate::types::chat::Role;
+use crate::types::status::MessageStatus;
+
+/// The page's stylesheet, inlined in its `<style>`.
+const PAGE_CSS: &str = include_str!("page.css");
+
+/// What the page allows: inline styles and data images, nothing else.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+/// The conversation as an HTML page (the shown versions, as in Markdown export).
+pub fn conversation_page(store: &Store, id: &str) -> Result<String, StoreError> {
+    let c = store.conversation(id)?;
+    let messages = store.messages(id, None, WHOLE_CONVERSATION)?;
+    let body_guess: usize = messages.iter().map(|m| m.content.len() * 2).sum();
+    let mut out = String::with_capacity(PAGE_CSS.len() + body_guess + 1024);
+    let title = escape_text(&c.title);
+    out.push_str("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str(&format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{PAGE_CSP}\">\n"
+    ));
+    out.push_str("<meta name=\"color-scheme\" content=\"light dark\">\n");
+    out.push_str("<meta name=\"generator\" content=\"Runnel\">\n");
+    out.push_str(&format!(
+        "<title>{title}</title>\n<style>\n{PAGE_CSS}</style>\n"
+    ));
+    out.push_str("</head>\n<body>\n<main>\n");
+    out.push_str(&format!("<h1>{title}</h1>\n"));
+    let model = c.model.as_deref().unwrap_or("");
+    if !model.is_empty() {
+        out.push_str(&format!("<p class=\"meta\">{}</p>\n", escape_text(model)));
+    }
+    if !c.system_prompt.trim().is_empty() {
+        out.push_str(&format!(
+            "<div class=\"system\">{}</div>\n",
+            escape_text(c.system_prompt.trim())
+        ));
+    }
+    for m in &messages {
+        if m.role == Role::User {
+            out.push_str("<article class=\"user\">\n<div class=\"who\">You</div>\n");
+            out.push_str(&format!(
+                "<div class=\"text\">{}</div>\n</article>\n",
+                escape_text(m.content.trim_end())
+            ));
+            continue;
+        }
+        let who = m.model.as_deref().unwrap_or("Assistant");
+        out.push_str(&format!(
+            "<article class=\"assistant\">\n<div class=\"who\">{}</div>\n",
+            escape_text(who)
+        ));
+        if let Some(r) = m.reasoning.as_deref().filter(|r| !r.is_empty()) {
+            out.push_str(&format!(
+                "<details><summary>Thinking</summary>{}</details>\n",
+                escape_text(r)
+            ));
+        }
+        out.push_str(&render(&m.content));
+        if m.status != MessageStatus::Done {
+            out.push_str(&format!(
+                "<p class=\"status\">({})</p>\n",
+                escape_text(m.status.as_str())
+            ));
+        }
+        out.push_str("</article>\n");
+    }
+    out.push_str("<footer>Exported from Runnel</footer>\n</main>\n</body>\n</html>\n");
+    Ok(out)
+}
