@@ -14,7 +14,7 @@ version=${1:-1.62.0}
 # The icons the window uses (keys in the module = Lucide's names).
 icons=(square-pen activity search settings panel-left ellipsis copy pencil refresh-cw chevron-left
   chevron-right chevron-down pin pin-off trash-2 download upload arrow-up square x rotate-ccw
-  check brain file-text braces sun moon monitor key-round circle-alert info message-square globe paperclip)
+  check brain file-text braces sun moon monitor key-round circle-alert info message-square globe paperclip image file)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack "lucide-static@$version" --silent >/dev/null && tar xzf lucide-static-*.tgz)

@@ -130,6 +130,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         .manage(service)
         .manage(ChatState::open())
         .manage(streams)
+        .manage(crate::commands::attach::Staged::default())
         .invoke_handler(crate::commands::handler())
         .setup(move |app| {
             let state = WindowState::open(app, &data_dir)?;
@@ -142,6 +143,9 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                     f64::from(window_state::MIN_SIZE.1),
                 )
                 .visible(false)
+                // Dropped files reach the page (attachments.js reads them),
+                // not Tauri's own drop events, which the window does not use.
+                .disable_drag_drop_handler()
                 .on_navigation(|url| {
                     let allowed = is_app_url(url);
                     if !allowed {

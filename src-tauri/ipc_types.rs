@@ -11,7 +11,7 @@ use runnel_core::engine::Metrics;
 use runnel_core::keys::KeyStatus;
 use runnel_core::protocol::{ProviderKind, Sampling};
 use runnel_core::render::feed::{StreamEnd, StreamMessage, ToolCallView, UiOp};
-use runnel_core::render::view::MessageView;
+use runnel_core::render::view::{AttachmentView, MessageView};
 use runnel_core::service::local::{CatalogModel, InstalledModel, LocalModelsView, PullMessage};
 use runnel_core::service::{
     EnvImport, KeySaveResult, NetworkSettings, ProviderInput, ProviderView, SavedProvider, UiState,
@@ -19,11 +19,13 @@ use runnel_core::service::{
 use runnel_core::store::{ConversationSummary, Cursor, SearchHit, StoredUsage};
 use runnel_core::turn::SendKind;
 use runnel_core::types::answer::Usage;
+use runnel_core::types::attachment::AttachmentKind;
 use runnel_core::types::chat::Role;
 use runnel_core::types::error::{ErrorInfo, ErrorKind};
 use runnel_core::types::status::MessageStatus;
 use ts_rs::{Config, TS};
 
+use crate::commands::attach::Attached;
 use crate::commands::conversations::{ConversationPage, ExportFormat, StoreProblem};
 use crate::commands::send::Sent;
 use crate::error::IpcError;
@@ -85,6 +87,9 @@ pub fn declarations() -> String {
     decl::<Cursor>(c, o);
     decl::<ConversationPage>(c, o);
     decl::<MessageView>(c, o);
+    decl::<AttachmentView>(c, o);
+    decl::<AttachmentKind>(c, o);
+    decl::<Attached>(c, o);
     decl::<StoredUsage>(c, o);
     decl::<Metrics>(c, o);
     decl::<SearchHit>(c, o);

@@ -1933,3 +1933,100 @@ return {
     );
     let _ = c.close().await;
 }
+
+/// Attachments (issue 17): the paperclip stages files as chips (one removed
+/// before sending), a dropped file joins them, the request carries the image
+/// and the file's text, and the sent message keeps its chips after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_files_show_as_chips_go_with_the_message_and_stay_after_a_restart() {
+    if !can_run() {
+        return;
+    }
+    let files = tempdirs::TempDirs::new();
+    let photo = files.0.join("photo.jpg");
+    std::fs::write(&photo, common::files::jpeg_with_exif(60, 30, 6)).expect("photo");
+    let notes = files.0.join("notes.rs");
+    std::fs::write(&notes, "fn pelican() {}\n").expect("notes");
+    let paths = std::env::join_paths([&photo, &notes]).expect("paths");
+    let paths = paths.to_string_lossy().into_owned();
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        Reply::sse(common::answer_stream(&["A photo."]))
+    }))
+    .await;
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "e2e-model"),
+        ("RUNNEL_ATTACH_PATHS", &paths),
+    ])
+    .await;
+    let mut c = connect(&driver).await;
+    click(&c, "[data-testid=attach]").await;
+    let kinds = r#"return [...document.querySelectorAll('[data-testid=attachment-chip]')].map((e) => e.getAttribute('data-kind') + ':' + e.querySelector('.chip-name').textContent)"#;
+    eventually(20, "two chips", || async {
+        (js(&c, kinds).await == serde_json::json!(["image:photo.jpg", "text:notes.rs"]))
+            .then_some(())
+    })
+    .await;
+    // Remove the code file; drop a text file on the window instead.
+    js(
+        &c,
+        r#"document.querySelectorAll('[data-testid=attachment-chip]')[1].querySelector('[data-testid=attachment-remove]').click(); return null"#,
+    )
+    .await;
+    js(
+        &c,
+        r#"const dt = new DataTransfer();
+           dt.items.add(new File(['dropped heron notes\n'], 'drop.txt', { type: 'text/plain' }));
+           document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+           return null"#,
+    )
+    .await;
+    eventually(20, "the dropped file's chip", || async {
+        (js(&c, kinds).await == serde_json::json!(["image:photo.jpg", "text:drop.txt"]))
+            .then_some(())
+    })
+    .await;
+    send_text(&c, "What is this?").await;
+    eventually(20, "the answer", || async {
+        (status_of_last_answer(&c).await? == "done").then_some(())
+    })
+    .await;
+    let body = server.chat_requests()[0].json();
+    let parts = body["messages"][0]["content"]
+        .as_array()
+        .expect("parts")
+        .clone();
+    let text = parts[0]["text"].as_str().unwrap_or("");
+    assert!(
+        text.starts_with("What is this?")
+            && text.contains("drop.txt:\n```\ndropped heron notes\n```"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("pelican"),
+        "the removed file was not sent: {text}"
+    );
+    assert!(parts[1]["image_url"]["url"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("data:image/jpeg;base64,"));
+    assert_eq!(
+        js(&c, "return document.getElementById('attachments').hidden").await,
+        true
+    );
+    let sent = r#"return [...document.querySelectorAll('[data-testid=message-attachment]')].map((e) => e.getAttribute('data-kind') + ':' + e.querySelector('.chip-name').textContent)"#;
+    assert_eq!(
+        js(&c, sent).await,
+        serde_json::json!(["image:photo.jpg", "text:drop.txt"])
+    );
+    assert_safe(&c, "attachments sent").await;
+
+    c = common::window::restart(&driver, c).await;
+    click(&c, "[data-testid=conversation-item]").await;
+    eventually(20, "chips on the reopened message", || async {
+        (js(&c, sent).await == serde_json::json!(["image:photo.jpg", "text:drop.txt"]))
+            .then_some(())
+    })
+    .await;
+    let _ = c.close().await;
+}

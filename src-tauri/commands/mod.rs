@@ -2,6 +2,7 @@
 //! arguments, calls core, and maps the error to `IpcError`; adding a command
 //! touches its file and the list below.
 
+pub mod attach;
 pub mod compare;
 pub mod conversations;
 pub mod inspect;
@@ -17,6 +18,9 @@ pub use names::COMMANDS;
 /// Every command the window may invoke.
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
+        attach::attach_files,
+        attach::attach_bytes,
+        attach::unstage_attachment,
         settings::get_state,
         settings::save_provider,
         settings::duplicate_provider,

@@ -3,6 +3,7 @@
 //! until exactly one end message. The whole send is core's `turn`; this
 //! command only wires it to the channel and the stream registry.
 
+use crate::commands::attach::Staged;
 use crate::commands::conversations::{with_store, ChatState};
 use crate::error::IpcError;
 use crate::streams::StreamRegistry;
@@ -44,9 +45,20 @@ pub(crate) async fn send_message(
     thinking_budget: Option<u32>,
     sampling: Option<Sampling>,
     send: SendKind,
+    attachments: Option<Vec<String>>,
+    staged: tauri::State<'_, Staged>,
     on_event: Channel<StreamMessage>,
 ) -> Result<Sent, IpcError> {
     let token = streams.insert(&stream_id)?;
+    let file_ids = attachments.unwrap_or_default();
+    let files = match staged.take(&file_ids) {
+        Ok(f) => f,
+        Err(e) => {
+            streams.remove(&stream_id);
+            return Err(e);
+        }
+    };
+    let kept = files.clone();
     let settings = SendSettings {
         provider: provider_id,
         model,
@@ -57,7 +69,7 @@ pub(crate) async fn send_message(
     let conv = conversation_id.clone();
     let turn_settings = settings.clone();
     let prepared = with_store(&chat, move |s| {
-        let p = turn::prepare(s, &conv, &turn_settings, &send)?;
+        let p = turn::prepare_with(s, &conv, &turn_settings, &send, &files)?;
         let none = Default::default();
         let user = message_views(s, &conv, vec![p.user_message.clone()], &none)?.remove(0);
         Ok((p, user))
@@ -66,6 +78,8 @@ pub(crate) async fn send_message(
     let (prepared, user_view) = match prepared {
         Ok(p) => p,
         Err(e) => {
+            // Nothing was stored: the files wait for the next try.
+            staged.put_back(&file_ids, kept);
             streams.remove(&stream_id);
             return Err(e);
         }

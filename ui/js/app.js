@@ -8,7 +8,8 @@
  * - header.js: the title (rename) and the "⋯" menu
  * - banners.js: toast (Undo) and errors; the database banner
  * - dialogs.js: confirmations and a line of text (rename), in the page
- * - composer.js: the message field and edit mode
+ * - composer.js: the message field and edit mode; attachments.js: the files
+ *   going with the next message (paperclip, drop, paste)
  * - whereabouts.js: where the user was (sidebar, open chat, drafts) across starts
  * - pickers.js: provider and model of the conversation; the provider state
  * - conversation-view.js: the message list, Send / Stop / New chat, streams
@@ -32,6 +33,7 @@ import { createComposer } from './composer.js';
 import { createWhereabouts } from './whereabouts.js';
 import { createPickers } from './pickers.js';
 import { createConversationView } from './conversation-view.js';
+import { createAttachments } from './attachments.js';
 import { createCompare } from './compare.js';
 import { createSidebar } from './sidebar.js';
 import { createSearch } from './search.js';
@@ -64,8 +66,11 @@ const notices = createNotices();
 const dialogs = createDialogs();
 const composer = createComposer({ state, onSend: () => conversation.send() });
 const pickers = createPickers({ state, conversationIsEmpty: () => conversation.isEmpty() });
+const attachments = createAttachments({
+  notices, composer: /** @type {HTMLTextAreaElement} */ (document.getElementById('composer')),
+});
 const conversation = createConversationView({
-  state, composer, pickers, notices, refreshList: () => sidebar.refresh(),
+  state, composer, pickers, notices, attachments, refreshList: () => sidebar.refresh(),
 });
 const compare = createCompare({ state, onCompare: (targets) => conversation.compareSend(targets) });
 const whereabouts = createWhereabouts({ state, composer, notices, layout, open: conversation.open });

@@ -39,9 +39,10 @@ const PAGE = 60;
 
 /**
  * @param {{state: AppState, composer: Composer, pickers: Pickers, notices: Notices,
+ *   attachments: ReturnType<typeof import('./attachments.js').createAttachments>,
  *   refreshList: () => Promise<void>}} deps
  */
-export function createConversationView({ state, composer, pickers, notices, refreshList }) {
+export function createConversationView({ state, composer, pickers, notices, attachments, refreshList }) {
   const messages = $('messages');
   const systemBox = /** @type {HTMLDetailsElement} */ ($('system-box'));
   const systemPrompt = /** @type {HTMLTextAreaElement} */ ($('system-prompt'));
@@ -90,8 +91,9 @@ export function createConversationView({ state, composer, pickers, notices, refr
    * Starts streaming an answer for `send`.
    * @param {SendKind} send
    * @param {HTMLElement|null} userNode the user message just shown (gets its stored id)
+   * @param {string[]} [files] staged attachments going with it
    */
-  function startStream(send, userNode) {
+  function startStream(send, userNode, files = []) {
     const streamId = newId();
     const view = new AssistantView(streamId, handlers);
     tail.answer?.dropRetry();
@@ -119,7 +121,7 @@ export function createConversationView({ state, composer, pickers, notices, refr
         {
           conversationId: convId, streamId, providerId, model: model || null,
           systemPrompt: systemPrompt.value, thinkingBudget: pickers.thinkingBudget(),
-          sampling: pickers.sampling(), send,
+          sampling: pickers.sampling(), send, attachments: files,
         },
         onMessage,
       )
@@ -258,7 +260,8 @@ export function createConversationView({ state, composer, pickers, notices, refr
 
   function send() {
     const text = composer.text();
-    if (!text.trim() || state.data.active) return;
+    const files = attachments.views();
+    if ((!text.trim() && files.length === 0) || state.data.active) return;
     if (state.data.editing) {
       composer.leaveEditMode();
       composer.clear();
@@ -266,12 +269,14 @@ export function createConversationView({ state, composer, pickers, notices, refr
       return;
     }
     tail.user?.querySelector('[data-testid="edit"]')?.remove();
-    const node = userMessage(text, '', { last: true }, handlers);
+    const node = userMessage(text, '', { last: true, attachments: files }, handlers);
     tail.user = node;
     messages.append(node);
     renderEmpty();
     composer.clear();
-    startStream({ kind: 'new', text }, node);
+    const ids = attachments.ids();
+    attachments.clear();
+    startStream({ kind: 'new', text }, node, ids);
   }
 
   /**
@@ -346,7 +351,9 @@ export function createConversationView({ state, composer, pickers, notices, refr
       if (m.role === 'user') {
         // Versions are flipped on the last turn only: an older flip would hide the turns after it.
         const last = m.id === lastUserId;
-        const node = userMessage(m.content, m.id, last ? { version: m.version, versions: m.versions, last: true } : {}, handlers);
+        const node = userMessage(m.content, m.id, last
+          ? { version: m.version, versions: m.versions, last: true, attachments: m.attachments }
+          : { attachments: m.attachments }, handlers);
         if (last) user = node;
         frag.append(node);
       } else {

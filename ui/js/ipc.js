@@ -33,6 +33,7 @@
 /** @typedef {import('../types/ipc').NetworkSettings} NetworkSettings */
 /** @typedef {import('../types/ipc').SystemPromptPreset} SystemPromptPreset */
 /** @typedef {import('../types/ipc').UiState} UiState */
+/** @typedef {import('../types/ipc').Attached} Attached */
 
 /**
  * A rejected command: an Error carrying the command error's `kind`
@@ -51,12 +52,13 @@ function tauri() {
  * Invokes a command; rejects with a CommandError. Each wrapper below names
  * what its command resolves to.
  * @param {string} cmd
- * @param {Record<string, unknown>} [args]
+ * @param {Record<string, unknown>|Uint8Array} [args] named arguments, or raw bytes
+ * @param {{headers: Record<string, string>}} [options]
  * @returns {Promise<any>}
  */
-async function call(cmd, args) {
+async function call(cmd, args, options) {
   try {
-    return await tauri().invoke(cmd, args);
+    return await tauri().invoke(cmd, args, options);
   } catch (e) {
     const info = /** @type {IpcError | string | null | undefined} */ (e);
     const err = /** @type {CommandError} */ (new Error(typeof info === 'string' ? info : info?.message ?? String(info)));
@@ -155,7 +157,7 @@ export function importEnv() {
  * The arguments of `send_message` (the command's own, camelCase as Tauri takes them).
  * @typedef {{conversationId: string, streamId: string, providerId: string|null, model: string|null,
  *   systemPrompt: string, thinkingBudget: number|null, sampling: import('../types/ipc').Sampling,
- *   send: SendKind}} SendRequest
+ *   send: SendKind, attachments?: string[]}} SendRequest
  */
 
 /**
@@ -178,8 +180,37 @@ export function sendMessage(req, onMessage) {
     thinkingBudget: req.thinkingBudget,
     sampling: req.sampling,
     send: req.send,
+    attachments: req.attachments ?? [],
     onEvent: channel,
   });
+}
+
+/**
+ * Picks files in a dialog (several at once) and prepares them for the next
+ * message; files that cannot go come back in `refused`, each with why.
+ * @returns {Promise<Attached>}
+ */
+export function attachFiles() {
+  return call('attach_files', {});
+}
+
+/**
+ * Prepares a dropped or pasted file from its bytes.
+ * @param {string} name
+ * @param {Uint8Array} bytes
+ * @returns {Promise<Attached>}
+ */
+export function attachBytes(name, bytes) {
+  return call('attach_bytes', bytes, { headers: { 'x-file-name': encodeURIComponent(name) } });
+}
+
+/**
+ * Drops a prepared file that will not be sent after all.
+ * @param {string} id
+ * @returns {Promise<void>}
+ */
+export function unstageAttachment(id) {
+  return call('unstage_attachment', { id });
 }
 
 /**

@@ -8,6 +8,7 @@
 import { coalesceOps, formatError, formatMetrics, formatRetrying } from './format.js';
 import { appendSanitizedHtml, copyText, el, icon, iconButton, setSanitizedHtml, setText, textNode } from './dom.js';
 import { t } from './i18n.js';
+import { attachmentChip } from './attachments.js';
 
 /** @typedef {import('../types/ipc').UiOp} UiOp */
 /** @typedef {import('../types/ipc').StreamEnd} StreamEnd */
@@ -91,14 +92,19 @@ function versionArrows(version, ids, onPick) {
  * A user message (its text as plain text).
  * @param {string} text
  * @param {string} messageId
- * @param {{version?: [number, number], versions?: string[], last?: boolean}} [opts]
+ * @param {{version?: [number, number], versions?: string[], last?: boolean,
+ *   attachments?: import('../types/ipc').AttachmentView[]}} [opts]
  * @param {Handlers} [handlers]
  */
 export function userMessage(text, messageId, opts = {}, handlers) {
   const node = el('article', {
     class: 'message', 'data-testid': 'message', 'data-role': 'user', 'data-status': 'done', 'data-message-id': messageId,
   });
-  node.append(el('div', { class: 'user-text', 'data-testid': 'user-text' }, text));
+  if (opts.attachments?.length) {
+    node.append(el('div', { class: 'attachments sent' },
+      opts.attachments.map((f) => attachmentChip(f, 'message-attachment', null))));
+  }
+  if (text) node.append(el('div', { class: 'user-text', 'data-testid': 'user-text' }, text));
   const actions = el('div', { class: 'actions' });
   if (opts.version && opts.version[1] > 1 && handlers?.onVersion) {
     actions.append(versionArrows(opts.version, opts.versions ?? [], handlers.onVersion));

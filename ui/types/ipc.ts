@@ -613,6 +613,10 @@ status: MessageStatus,
  */
 content: string, 
 /**
+ * The files that went with a user message.
+ */
+attachments: Array<AttachmentView>, 
+/**
  * Sanitized HTML of an assistant answer.
  */
 html: string | null, 
@@ -661,6 +665,40 @@ seq: number,
  * The user message an answer answers.
  */
 parent_id: string | null, };
+
+export type AttachmentView = { 
+/**
+ * Its id while it waits for a send; its content key once stored.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * What it is.
+ */
+kind: AttachmentKind, 
+/**
+ * Its size in bytes as sent.
+ */
+size: number, 
+/**
+ * An image's width and height in pixels.
+ */
+size_px: [number, number] | null, };
+
+export type AttachmentKind = "image" | "text" | "pdf";
+
+export type Attached = { 
+/**
+ * Prepared and waiting for the send.
+ */
+files: Array<AttachmentView>, 
+/**
+ * One line per file that cannot go: its name and why.
+ */
+refused: Array<string>, };
 
 export type StoredUsage = { 
 /**

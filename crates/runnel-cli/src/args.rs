@@ -298,6 +298,10 @@ pub struct AskArgs {
     /// Most tokens of the answer.
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<u32>,
+    /// Send a file with the prompt (repeatable): an image (PNG, JPEG, WebP,
+    /// GIF), a text or code file, or a PDF.
+    #[arg(long = "attach", value_name = "FILE")]
+    pub attach: Vec<std::path::PathBuf>,
     /// The prompt; `-` reads it from stdin.
     pub prompt: String,
 }

@@ -13,6 +13,7 @@
 //! 7. [`turn`]: a whole send in a stored conversation, for every face.
 #![deny(missing_docs)]
 
+pub mod attach;
 pub mod config;
 pub mod engine;
 pub mod keys;

@@ -14,6 +14,7 @@ use crate::store::{
     FinalState, Message, MessageStatus, Store, StoreError, StoredUsage, WHOLE_CONVERSATION,
 };
 use crate::types::answer::{Answer, ThinkingBlock};
+use crate::types::attachment::Attachment;
 use crate::types::chat::{ChatMessage, Role};
 use crate::types::error::ErrorInfo;
 use serde::{Deserialize, Serialize};
@@ -177,6 +178,19 @@ pub fn prepare(
     settings: &SendSettings,
     kind: &SendKind,
 ) -> Result<Prepared, StoreError> {
+    prepare_with(store, conversation_id, settings, kind, &[])
+}
+
+/// [`prepare`], with files going with a new or edited user message (checked
+/// together against the per-message limits first).
+pub fn prepare_with(
+    store: &Store,
+    conversation_id: &str,
+    settings: &SendSettings,
+    kind: &SendKind,
+    files: &[Attachment],
+) -> Result<Prepared, StoreError> {
+    crate::attach::check_message(files).map_err(|e| StoreError::Invalid(e.to_string()))?;
     check_thinking_budget(settings.thinking_budget)
         .map_err(|e| StoreError::Invalid(format!("The thinking budget {e}")))?;
     settings.sampling.check().map_err(|e| {
@@ -188,7 +202,7 @@ pub fn prepare(
         StoreError::Invalid(e)
     })?;
     if let SendKind::New { text } | SendKind::Edit { text } = kind {
-        if text.trim().is_empty() {
+        if text.trim().is_empty() && files.is_empty() {
             return Err(StoreError::Invalid("The message is empty".into()));
         }
     }
@@ -226,7 +240,7 @@ pub fn prepare(
     let last_user = shown.iter().rev().find(|m| m.role == Role::User).cloned();
     let (user, answer) = match kind {
         SendKind::New { text } => {
-            let user = store.add_user_message(conversation_id, text, None)?;
+            let user = store.add_user_message_with(conversation_id, text, None, files)?;
             let answer = store.begin_answer(conversation_id, &user.id, None)?;
             (user, answer)
         }
@@ -244,7 +258,7 @@ pub fn prepare(
         SendKind::Edit { text } => {
             let old = last_user
                 .ok_or_else(|| StoreError::Invalid("There is no message to edit".into()))?;
-            let user = store.add_user_message(conversation_id, text, Some(&old.id))?;
+            let user = store.add_user_message_with(conversation_id, text, Some(&old.id), files)?;
             let answer = store.begin_answer(conversation_id, &user.id, None)?;
             (user, answer)
         }
@@ -278,11 +292,17 @@ pub fn history(
     if !system_prompt.trim().is_empty() {
         out.push(ChatMessage::new(Role::System, system_prompt));
     }
+    // Files go again with every later request: the model sees the whole turn.
+    let with_files = store.attachments_by_message(conversation_id)?;
     for m in store.messages(conversation_id, None, WHOLE_CONVERSATION)? {
-        if m.id == skip || m.content.is_empty() {
+        let has_files = with_files.contains_key(&m.id);
+        if m.id == skip || (m.content.is_empty() && !has_files) {
             continue;
         }
         let mut msg = ChatMessage::new(m.role, m.content);
+        if has_files {
+            msg.attachments = store.attachment_files(&m.id)?;
+        }
         // Anthropic requires a turn's thinking blocks (with signatures) back.
         msg.thinking = m.thinking_blocks.unwrap_or_default();
         out.push(msg);

@@ -714,3 +714,75 @@ fn a_database_at_schema_4_has_its_past_usage_counted() {
         "the conversation's provider and model stand in"
     );
 }
+
+/// Attachments (issue 17): the same bytes are one blob however many messages
+/// use them; a deleted conversation's files come back with Undo; blobs no
+/// message uses are gone at the next open; the FTS index stays consistent.
+#[test]
+fn attachments_share_one_blob_survive_undo_and_unused_blobs_go_at_open() {
+    let (_dir, db) = temp_db("blobs");
+    let store = Store::open(&db).expect("open");
+    let file = runnel_core::attach::from_bytes("notes.txt", b"shared heron notes").expect("file");
+    let photo = runnel_core::attach::from_bytes(
+        "photo.png",
+        &runnel_testsupport::files::png_solid(4, 4, [9, 9, 9, 255]),
+    )
+    .expect("photo");
+    let mut ids = Vec::new();
+    for (i, files) in [vec![file.clone(), photo.clone()], vec![file.clone()]]
+        .iter()
+        .enumerate()
+    {
+        let id = runnel_core::store::new_id();
+        store
+            .create_conversation(&id, "", None, None, "", None)
+            .expect("create");
+        store
+            .add_user_message_with(&id, &format!("question {i}"), None, files)
+            .expect("user");
+        ids.push(id);
+    }
+    assert_eq!(
+        store.blob_count().expect("count"),
+        2,
+        "one blob per distinct file"
+    );
+    let rows = store.attachment_rows(&ids[0]).expect("rows");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0].name.as_str(), rows[0].pos, rows[0].size),
+        ("notes.txt", 0, 18)
+    );
+    assert_eq!(rows[1].size_px, Some((4, 4)));
+    let u = store.messages(&ids[0], None, 100).expect("messages")[0]
+        .id
+        .clone();
+    let files = store.attachment_files(&u).expect("files");
+    assert_eq!(files[0].data.as_ref(), b"shared heron notes");
+    assert_eq!(files[1].sha256, photo.sha256);
+
+    // Search finds a message by a file's name and text.
+    let hits = store.search("heron", 10).expect("search");
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    // Delete and Undo: the files come back.
+    let d = store.delete(&ids[0]).expect("delete");
+    assert_eq!(d.attachments.len(), 2);
+    store.restore(&d).expect("undo");
+    assert_eq!(store.attachment_rows(&ids[0]).expect("rows").len(), 2);
+    assert_index_consistent(&db);
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    conn.execute(
+        "INSERT INTO attachments_fts(attachments_fts) VALUES('integrity-check')",
+        [],
+    )
+    .expect("attachments index consistent");
+    drop(conn);
+
+    // Both deleted: the blobs stay (for Undo) until the database opens again.
+    store.delete(&ids[0]).expect("delete");
+    store.delete(&ids[1]).expect("delete");
+    assert_eq!(store.blob_count().expect("count"), 2);
+    drop(store);
+    let store = Store::open(&db).expect("reopen");
+    assert_eq!(store.blob_count().expect("count"), 0);
+}

@@ -7,6 +7,7 @@
 pub mod bench_server;
 pub mod bin;
 pub mod cli;
+pub mod files;
 pub mod fill;
 pub mod fixtures;
 pub mod ports;

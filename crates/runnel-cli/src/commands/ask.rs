@@ -38,6 +38,21 @@ pub fn run(args: AskArgs, term: Term) -> i32 {
 
 async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
     let env = Env::process();
+    // Files first: a file that cannot go is said before anything is sent or stored.
+    let mut files = Vec::with_capacity(args.attach.len());
+    for path in &args.attach {
+        match runnel_core::attach::from_path(path) {
+            Ok(f) => files.push(f),
+            Err(e) => {
+                eprintln!("runnel: error [invalid]: {e}");
+                return 2;
+            }
+        }
+    }
+    if let Err(e) = runnel_core::attach::check_message(&files) {
+        eprintln!("runnel: error [invalid]: {e}");
+        return 2;
+    }
     // --save and --conversation store the exchange: one store for the whole run.
     let store = if args.save || args.conversation.is_some() {
         match Store::open_default() {
@@ -131,7 +146,7 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
             let kind = turn::SendKind::New {
                 text: prompt.clone(),
             };
-            match turn::prepare(store, &id, &settings, &kind) {
+            match turn::prepare_with(store, &id, &settings, &kind, &files) {
                 Ok(p) => Some((store.clone(), p)),
                 Err(e) => {
                     eprintln!("runnel: error [storage]: {e}");
@@ -145,7 +160,9 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
     if let Some(system) = args.system.as_deref().filter(|s| !s.trim().is_empty()) {
         messages.push(ChatMessage::new(Role::System, system));
     }
-    messages.push(ChatMessage::new(Role::User, prompt));
+    let mut user = ChatMessage::new(Role::User, prompt);
+    user.attachments = files;
+    messages.push(user);
 
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();

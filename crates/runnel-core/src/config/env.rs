@@ -200,6 +200,13 @@ impl Env {
         self.get("RUNNEL_EXPORT_PATH").map(PathBuf::from)
     }
 
+    /// `RUNNEL_ATTACH_PATHS`: the paperclip attaches these files (a path
+    /// list, as `PATH` is written) without a file dialog.
+    pub fn attach_paths(&self) -> Option<Vec<PathBuf>> {
+        self.get("RUNNEL_ATTACH_PATHS")
+            .map(|v| std::env::split_paths(&v).collect())
+    }
+
     /// `RUNNEL_IMPORT_PATH`: imports read it without an open dialog.
     pub fn import_path(&self) -> Option<PathBuf> {
         self.get("RUNNEL_IMPORT_PATH").map(PathBuf::from)

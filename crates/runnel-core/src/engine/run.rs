@@ -30,6 +30,10 @@ enum Attempt {
     Cancelled,
 }
 
+/// Added to a rejected request's error when images went with it.
+pub const IMAGE_HINT: &str =
+    " (this model may not take images: pick one that does, or send the text alone; the message is kept)";
+
 /// What a run sends, and with what: shared, read-only parts.
 #[derive(Clone, Copy)]
 pub(super) struct Ask<'a> {
@@ -176,9 +180,17 @@ impl Ask<'_> {
         if let (Some(t), Some(headers)) = (trace.as_mut(), response_headers) {
             t.response(status, headers, Some(body.clone()));
         }
+        let mut message = provider_message(&body);
+        // A server that does not take images says so in its own words, if at
+        // all: the hint says what the user can do.
+        if matches!(status, 400 | 413 | 415 | 422)
+            && self.messages.iter().any(ChatMessage::has_images)
+        {
+            message.push_str(IMAGE_HINT);
+        }
         let err = self.redact(EngineError::Http {
             status,
-            message: provider_message(&body),
+            message,
             body,
             retry_after,
         });

@@ -97,6 +97,28 @@ fn thinking_json(b: &ThinkingBlock) -> Value {
     }
 }
 
+/// A message's images (base64 `image` blocks) and PDFs (base64 `document`
+/// blocks, which Claude reads page by page), ahead of its text as the API
+/// advises. Text files go in the text.
+fn attachment_blocks(m: &ChatMessage) -> Vec<Value> {
+    use crate::types::attachment::AttachmentKind;
+    m.attachments
+        .iter()
+        .filter_map(|a| match a.kind {
+            AttachmentKind::Image => Some(json!({
+                "type": "image",
+                "source": {"type": "base64", "media_type": a.mime, "data": a.base64()},
+            })),
+            AttachmentKind::Pdf => Some(json!({
+                "type": "document",
+                "source": {"type": "base64", "media_type": "application/pdf", "data": a.base64()},
+                "title": a.name,
+            })),
+            AttachmentKind::Text => None,
+        })
+        .collect()
+}
+
 /// Builds the request body. The system prompt goes in its own field;
 /// consecutive same-role turns are merged, empty ones skipped, and the list
 /// starts with a user turn, as the API requires. Assistant turns carry their
@@ -126,9 +148,10 @@ pub fn request_body(
                     .map(thinking_json),
             );
         }
-        let mut blocks: Vec<Value> = Vec::new();
-        if !m.content.trim().is_empty() {
-            blocks.push(json!({"type": "text", "text": m.content}));
+        let mut blocks = attachment_blocks(m);
+        let text = m.text_with_files(false);
+        if !text.trim().is_empty() {
+            blocks.push(json!({"type": "text", "text": text}));
         }
         if blocks.is_empty() && thinking.is_empty() {
             continue;

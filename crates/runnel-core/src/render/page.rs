@@ -6,7 +6,8 @@
 
 use super::markdown::render;
 use super::math::escape_text;
-use crate::store::{Store, StoreError, WHOLE_CONVERSATION};
+use crate::store::{AttachmentRow, Store, StoreError, WHOLE_CONVERSATION};
+use crate::types::attachment::AttachmentKind;
 use crate::types::chat::Role;
 use crate::types::status::MessageStatus;
 
@@ -16,10 +17,32 @@ const PAGE_CSS: &str = include_str!("page.css");
 /// What the page allows: inline styles and data images, nothing else.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
+/// One attached file on the page: an image inline (a data URL, so the page
+/// stays one file), any other file as its name and size.
+fn push_file(store: &Store, f: &AttachmentRow, out: &mut String) -> Result<(), StoreError> {
+    use base64::Engine as _;
+    let name = escape_text(&f.name);
+    if f.kind == AttachmentKind::Image && matches!(f.mime.as_str(), "image/png" | "image/jpeg") {
+        let data = store.blob(&f.sha256)?;
+        out.push_str(&format!(
+            "<img class=\"attachment\" alt=\"{name}\" src=\"data:{};base64,{}\">\n",
+            f.mime,
+            base64::engine::general_purpose::STANDARD.encode(data)
+        ));
+    } else {
+        out.push_str(&format!(
+            "<p class=\"file\">{name} ({} KB)</p>\n",
+            f.size.div_ceil(1024)
+        ));
+    }
+    Ok(())
+}
+
 /// The conversation as an HTML page (the shown versions, as in Markdown export).
 pub fn conversation_page(store: &Store, id: &str) -> Result<String, StoreError> {
     let c = store.conversation(id)?;
     let messages = store.messages(id, None, WHOLE_CONVERSATION)?;
+    let mut files = store.attachments_by_message(id)?;
     let body_guess: usize = messages.iter().map(|m| m.content.len() * 2).sum();
     let mut out = String::with_capacity(PAGE_CSS.len() + body_guess + 1024);
     let title = escape_text(&c.title);
@@ -48,6 +71,9 @@ pub fn conversation_page(store: &Store, id: &str) -> Result<String, StoreError> 
     for m in &messages {
         if m.role == Role::User {
             out.push_str("<article class=\"user\">\n<div class=\"who\">You</div>\n");
+            for f in files.remove(&m.id).unwrap_or_default() {
+                push_file(store, &f, &mut out)?;
+            }
             out.push_str(&format!(
                 "<div class=\"text\">{}</div>\n</article>\n",
                 escape_text(m.content.trim_end())

@@ -11,6 +11,44 @@ use crate::types::error::ErrorInfo;
 use crate::types::status::MessageStatus;
 use serde::Serialize;
 
+/// A file that goes with a message, as the window shows it (never its bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct AttachmentView {
+    /// Its id while it waits for a send; its content key once stored.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub kind: crate::types::attachment::AttachmentKind,
+    /// Its size in bytes as sent.
+    pub size: u64,
+    /// An image's width and height in pixels.
+    pub size_px: Option<(u32, u32)>,
+}
+
+impl AttachmentView {
+    /// The view of a prepared file waiting under `id`.
+    pub fn of(id: &str, a: &crate::types::attachment::Attachment) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: a.name.clone(),
+            kind: a.kind,
+            size: a.data.len() as u64,
+            size_px: a.size_px,
+        }
+    }
+
+    fn stored(r: &crate::store::AttachmentRow) -> Self {
+        Self {
+            id: r.sha256.clone(),
+            name: r.name.clone(),
+            kind: r.kind,
+            size: r.size,
+            size_px: r.size_px,
+        }
+    }
+}
+
 /// A stored message as the window shows it: assistant text already rendered
 /// and sanitized; never raw HTML from the model.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -23,6 +61,8 @@ pub struct MessageView {
     pub status: MessageStatus,
     /// Raw markdown (for Copy and Edit).
     pub content: String,
+    /// The files that went with a user message.
+    pub attachments: Vec<AttachmentView>,
     /// Sanitized HTML of an assistant answer.
     pub html: Option<String>,
     /// Reasoning or thinking text, shown collapsible.
@@ -59,6 +99,7 @@ pub fn message_views(
     prices: &PriceBook,
 ) -> Result<Vec<MessageView>, StoreError> {
     let groups = store.version_groups(conversation_id)?;
+    let mut files = store.attachments_by_message(conversation_id)?;
     Ok(messages
         .into_iter()
         .map(|m| {
@@ -79,6 +120,12 @@ pub fn message_views(
                 retry_after_s: None,
             });
             MessageView {
+                attachments: files
+                    .remove(&m.id)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(AttachmentView::stored)
+                    .collect(),
                 cost: answer_cost(prices, m.provider.as_deref(), m.model.as_deref(), m.usage),
                 html: (m.role == Role::Assistant).then(|| render(&m.content)),
                 tool_calls: m

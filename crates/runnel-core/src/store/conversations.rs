@@ -156,11 +156,13 @@ impl Store {
     pub fn delete(&self, id: &str) -> Result<Deleted, StoreError> {
         let conversation = self.conversation(id)?;
         let messages = self.all_messages(id)?;
+        let attachments = self.attachment_rows(id)?;
         self.conn()
             .execute("DELETE FROM conversations WHERE id = ?1", params![id])?;
         Ok(Deleted {
             conversation,
             messages,
+            attachments,
         })
     }
 
@@ -191,6 +193,7 @@ impl Store {
                 ],
             )?;
         }
+        super::attachments::put_rows(&tx, &c.id, &d.attachments)?;
         // Its usage sums (time-ordered usage never left).
         tx.execute(
             "INSERT OR REPLACE INTO conversation_usage \

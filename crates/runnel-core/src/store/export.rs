@@ -1,6 +1,7 @@
 //! Export (Markdown, Runnel JSON) and import of Runnel JSON.
 
 use super::model::{ConversationSummary, Deleted, Message, WHOLE_CONVERSATION};
+use super::AttachmentRow;
 use super::{new_id, Store, StoreError};
 use crate::types::chat::Role;
 use crate::types::error::shorten;
@@ -43,16 +44,37 @@ impl Store {
 
     /// The conversation as Runnel JSON (everything, versions included).
     pub fn export_json(&self, id: &str) -> Result<serde_json::Value, StoreError> {
+        use base64::Engine as _;
         let d = Deleted {
             conversation: self.conversation(id)?,
             messages: self.all_messages(id)?,
+            attachments: self.attachment_rows(id)?,
         };
-        Ok(serde_json::json!({
+        // Each file's bytes once, as base64, by key.
+        let mut blobs = serde_json::Map::new();
+        for a in &d.attachments {
+            if !blobs.contains_key(&a.sha256) {
+                let data = self.blob(&a.sha256)?;
+                blobs.insert(
+                    a.sha256.clone(),
+                    base64::engine::general_purpose::STANDARD
+                        .encode(data)
+                        .into(),
+                );
+            }
+        }
+        let mut out = serde_json::json!({
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
             "conversation": d.conversation,
             "messages": d.messages,
-        }))
+        });
+        if !d.attachments.is_empty() {
+            out["attachments"] = serde_json::to_value(&d.attachments)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            out["blobs"] = serde_json::Value::Object(blobs);
+        }
+        Ok(out)
     }
 
     /// Imports a Runnel JSON export (a parsed value) as a new conversation;
@@ -102,9 +124,12 @@ impl Store {
         let Export {
             mut conversation,
             mut messages,
+            mut attachments,
+            blobs,
             ..
         } = export;
-        let problems = problems(&conversation, &messages);
+        let mut problems = problems(&conversation, &messages);
+        let files = check_files(&messages, &mut attachments, &blobs, &mut problems);
         if !problems.is_empty() {
             let shown: Vec<&str> = problems
                 .iter()
@@ -139,11 +164,16 @@ impl Store {
             m.parent_id = m.parent_id.as_ref().and_then(|p| ids.get(p).cloned());
             m.variant_of = m.variant_of.as_ref().and_then(|p| ids.get(p).cloned());
         }
+        for a in &mut attachments {
+            a.message_id = ids[&a.message_id].clone();
+        }
         conversation.id = new_conv.clone();
         conversation.pinned = false;
+        self.put_blobs(&files)?;
         self.restore(&Deleted {
             conversation,
             messages,
+            attachments,
         })?;
         Ok(new_conv)
     }
@@ -169,6 +199,64 @@ struct Export {
     version: u32,
     conversation: ConversationSummary,
     messages: Vec<Message>,
+    /// Attachment rows (exports before attachments have none).
+    #[serde(default)]
+    attachments: Vec<AttachmentRow>,
+    /// Each file's bytes as base64, by SHA-256.
+    #[serde(default)]
+    blobs: HashMap<String, String>,
+}
+
+/// Checks an import's files: every blob's bytes match its key, every row
+/// names a message of the file and a blob of the file, and names are shown
+/// clean. Returns the decoded blobs.
+fn check_files(
+    messages: &[Message],
+    rows: &mut [AttachmentRow],
+    blobs: &HashMap<String, String>,
+    problems: &mut Vec<String>,
+) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let mut files = Vec::new();
+    for (key, b64) in blobs {
+        match base64::engine::general_purpose::STANDARD.decode(b64) {
+            Ok(data) if crate::attach::sha256_hex(&data) == *key => {
+                files.push((key.clone(), data));
+            }
+            Ok(_) => problems.push(format!(
+                "the file {} does not match its key",
+                shorten(key, 16)
+            )),
+            Err(_) => problems.push(format!("the file {} is not base64", shorten(key, 16))),
+        }
+    }
+    let ids: HashSet<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    let keys: HashSet<&str> = files.iter().map(|(k, _)| k.as_str()).collect();
+    let sizes: HashMap<&str, usize> = files.iter().map(|(k, d)| (k.as_str(), d.len())).collect();
+    let mut seen = HashSet::new();
+    for a in rows.iter_mut() {
+        if !ids.contains(a.message_id.as_str()) {
+            problems.push(format!(
+                "a file goes with a message that is not in the file ({})",
+                shorten(&a.message_id, 40)
+            ));
+        }
+        if !keys.contains(a.sha256.as_str()) {
+            problems.push(format!("the bytes of {} are missing", shorten(&a.name, 40)));
+        }
+        if !seen.insert((a.message_id.clone(), a.pos)) {
+            problems.push(format!("two files share place {} of a message", a.pos));
+        }
+        if a.text
+            .as_ref()
+            .is_some_and(|t| t.len() > crate::attach::MAX_TEXT_BYTES)
+        {
+            problems.push(format!("the text of {} is too large", shorten(&a.name, 40)));
+        }
+        a.name = crate::attach::clean_name(&a.name);
+        a.size = sizes.get(a.sha256.as_str()).copied().unwrap_or(0) as u64;
+    }
+    files
 }
 
 fn unreadable(e: &serde_json::Error) -> StoreError {

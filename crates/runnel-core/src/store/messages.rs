@@ -121,6 +121,18 @@ impl Store {
         content: &str,
         variant_of: Option<&str>,
     ) -> Result<Message, StoreError> {
+        self.add_user_message_with(conversation_id, content, variant_of, &[])
+    }
+
+    /// Adds a user message with its files: each file's bytes are stored
+    /// once (shared with any message that has the same bytes).
+    pub fn add_user_message_with(
+        &self,
+        conversation_id: &str,
+        content: &str,
+        variant_of: Option<&str>,
+        files: &[crate::types::attachment::Attachment],
+    ) -> Result<Message, StoreError> {
         let id = new_id();
         let now = now_ms();
         {
@@ -147,6 +159,11 @@ impl Store {
                  VALUES (?1, ?2, ?3, 'user', ?4, 'done', ?5, ?6, 1)",
                 params![id, conversation_id, seq, content, now, root],
             )?;
+            for f in files {
+                super::attachments::put_blob(&tx, &f.sha256, &f.data)?;
+            }
+            let rows = super::attachments::rows_of(&id, files);
+            super::attachments::put_rows(&tx, conversation_id, &rows)?;
             // The title follows the first user message until the user renames it.
             tx.execute(
                 "UPDATE conversations SET updated = ?2, title = CASE WHEN title_custom = 0 AND ?3 = 0 THEN ?4 ELSE title END WHERE id = ?1",

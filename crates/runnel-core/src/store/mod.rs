@@ -13,6 +13,7 @@
 //! recovery, [`conversations`], [`messages`] and versions, [`search`],
 //! [`export`] and import, [`usage`] over time; typed [`columns`] and the [`model`] rows.
 
+mod attachments;
 mod columns;
 mod conversations;
 mod export;
@@ -24,6 +25,7 @@ mod search;
 mod usage;
 
 pub use crate::types::status::MessageStatus;
+pub use attachments::AttachmentRow;
 pub use conversations::title_from;
 pub use export::{EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORTED_TEXT_BYTES, MAX_IMPORT_BYTES};
 pub use model::*;
@@ -210,6 +212,10 @@ impl Store {
         store.migrate(version).map_err(|e| open_error(path, &e))?;
         store.recover_interrupted()?;
         store.clean_writer_locks();
+        // Files of messages deleted in an earlier run (Undo has ended).
+        if let Err(e) = store.drop_unused_blobs() {
+            tracing::warn!(error = %e, "could not drop unused attachment files");
+        }
         Ok(store)
     }
 

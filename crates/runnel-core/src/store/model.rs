@@ -155,6 +155,10 @@ pub struct Deleted {
     pub conversation: ConversationSummary,
     /// All its messages, versions included.
     pub messages: Vec<Message>,
+    /// Its messages' attachment rows (their bytes stay stored until the
+    /// database is next opened).
+    #[serde(default)]
+    pub attachments: Vec<super::AttachmentRow>,
 }
 
 /// Token counts as stored with an answer.

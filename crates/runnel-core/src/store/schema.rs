@@ -5,7 +5,7 @@ use super::Store;
 use rusqlite::TransactionBehavior;
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// Version 1: conversations and messages.
 pub const SCHEMA_V1: &str = "
@@ -173,7 +173,45 @@ BEGIN
 END;
 ";
 
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+/// Version 6: attachments. A file's bytes are stored once in `blobs`, keyed
+/// by their SHA-256, however many messages use them; `attachments` has a row
+/// per message and file, with its name and (text files, PDFs) its text,
+/// both searched through `attachments_fts`.
+pub const SCHEMA_V6: &str = "
+CREATE TABLE blobs (
+  sha256 TEXT PRIMARY KEY,
+  data BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE TABLE attachments (
+  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  conversation_id TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  mime TEXT NOT NULL,
+  sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+  text TEXT,
+  width INTEGER,
+  height INTEGER,
+  PRIMARY KEY (message_id, pos)
+);
+CREATE INDEX attachments_by_conversation ON attachments(conversation_id);
+CREATE INDEX attachments_by_blob ON attachments(sha256);
+CREATE VIRTUAL TABLE attachments_fts USING fts5(
+  name, text, content='attachments', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER attachments_ai AFTER INSERT ON attachments BEGIN
+  INSERT INTO attachments_fts(rowid, name, text) VALUES (new.rowid, new.name, new.text);
+END;
+CREATE TRIGGER attachments_ad AFTER DELETE ON attachments BEGIN
+  INSERT INTO attachments_fts(attachments_fts, rowid, name, text) VALUES ('delete', old.rowid, old.name, old.text);
+END;
+";
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 
 impl Store {
     pub(super) fn migrate(&self, from: i32) -> rusqlite::Result<()> {

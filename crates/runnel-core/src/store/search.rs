@@ -51,6 +51,27 @@ impl Store {
                 Ok(SearchHit { id: r.get(0)?, title: r.get(1)?, updated: r.get(2)?, message_id: r.get(3)?, snippet: r.get(4)? })
             })?
             .collect::<Result<_, _>>()?;
+        // A file's name or text finds the message it goes with.
+        let file_marks =
+            format!("snippet(attachments_fts, -1, '{MARK_START}', '{MARK_END}', '…', 16)");
+        let files: Vec<SearchHit> = conn
+            .prepare_cached(&format!(
+                "SELECT c.id, c.title, c.updated, m.id, a.name || ': ' || {file_marks} FROM attachments_fts \
+                 JOIN attachments a ON a.rowid = attachments_fts.rowid JOIN messages m ON m.id = a.message_id \
+                 JOIN conversations c ON c.id = m.conversation_id \
+                 WHERE attachments_fts MATCH ?1 AND m.active = 1 ORDER BY attachments_fts.rowid DESC LIMIT ?2"
+            ))?
+            .query_map(params![q, limit], |r| {
+                Ok(SearchHit { id: r.get(0)?, title: r.get(1)?, updated: r.get(2)?, message_id: r.get(3)?, snippet: r.get(4)? })
+            })?
+            .collect::<Result<_, _>>()?;
+        let found: std::collections::HashSet<String> =
+            hits.iter().filter_map(|h| h.message_id.clone()).collect();
+        hits.extend(
+            files
+                .into_iter()
+                .filter(|f| f.message_id.as_ref().is_none_or(|m| !found.contains(m))),
+        );
         let title_marks = format!("highlight(titles_fts, 0, '{MARK_START}', '{MARK_END}')");
         let titles: Vec<SearchHit> = conn
             .prepare_cached(&format!(

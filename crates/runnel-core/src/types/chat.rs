@@ -47,6 +47,9 @@ pub struct ChatMessage {
     /// an OpenAI request).
     #[serde(skip)]
     pub thinking: Vec<ThinkingBlock>,
+    /// Files that go with a user message (each protocol sends them its way).
+    #[serde(skip)]
+    pub attachments: Vec<crate::types::attachment::Attachment>,
 }
 
 impl ChatMessage {
@@ -56,6 +59,42 @@ impl ChatMessage {
             role,
             content: content.into(),
             thinking: Vec::new(),
+            attachments: Vec::new(),
         }
+    }
+
+    /// True when an image goes with it (a model that takes text only refuses it).
+    pub fn has_images(&self) -> bool {
+        self.attachments
+            .iter()
+            .any(|a| a.kind == crate::types::attachment::AttachmentKind::Image)
+    }
+
+    /// Its text with the text of its text files (and of its PDFs when
+    /// `pdf_as_text`) after it, each fenced under its name.
+    pub fn text_with_files(&self, pdf_as_text: bool) -> String {
+        use crate::types::attachment::AttachmentKind;
+        let mut text = self.content.clone();
+        for a in &self.attachments {
+            let inline = match a.kind {
+                AttachmentKind::Text => a.as_fenced_text(),
+                AttachmentKind::Pdf if pdf_as_text => {
+                    Some(a.as_fenced_text().unwrap_or_else(|| {
+                        format!(
+                            "{}: (a PDF without a text layer, so its text could not be read)",
+                            a.name
+                        )
+                    }))
+                }
+                _ => None,
+            };
+            if let Some(t) = inline {
+                if !text.is_empty() {
+                    text.push_str("\n\n");
+                }
+                text.push_str(&t);
+            }
+        }
+        text
     }
 }

@@ -2,6 +2,7 @@
 //! uses and that use nothing above them.
 
 pub mod answer;
+pub mod attachment;
 pub mod chat;
 pub mod cost;
 pub mod error;

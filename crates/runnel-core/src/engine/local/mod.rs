@@ -497,10 +497,15 @@ pub(super) async fn chat(
     let runtime = LocalRuntime::global();
     let config = runtime.config();
     let sampling = &endpoint.sampling;
+    if messages.iter().any(ChatMessage::has_images) {
+        return Outcome::Error(model_error(
+            "The built-in models read text only: send without the image, or ask a provider whose model takes images".into(),
+        ));
+    }
     let request = GenRequest {
         messages: messages
             .iter()
-            .map(|m| (m.role, m.content.clone()))
+            .map(|m| (m.role, m.text_with_files(true)))
             .collect(),
         temperature: sampling.temperature.unwrap_or(DEFAULT_TEMPERATURE),
         top_p: sampling.top_p.unwrap_or(DEFAULT_TOP_P),

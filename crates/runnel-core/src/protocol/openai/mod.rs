@@ -97,6 +97,7 @@ pub fn request_body(
     stream: bool,
     include_usage: bool,
 ) -> Value {
+    let messages: Vec<Value> = messages.iter().map(message_json).collect();
     let mut body = serde_json::json!({
         "model": model,
         "messages": messages,
@@ -106,6 +107,27 @@ pub fn request_body(
         body["stream_options"] = serde_json::json!({ "include_usage": true });
     }
     body
+}
+
+/// One message as chat completions take it: text content, or, with files,
+/// content parts: the text with each text file and PDF's text fenced after
+/// it, then each image as a data URL.
+fn message_json(m: &ChatMessage) -> Value {
+    if m.attachments.is_empty() {
+        return serde_json::to_value(m).unwrap_or(Value::Null);
+    }
+    let mut parts = vec![serde_json::json!({"type": "text", "text": m.text_with_files(true)})];
+    for a in m
+        .attachments
+        .iter()
+        .filter(|a| a.kind == crate::types::attachment::AttachmentKind::Image)
+    {
+        parts.push(serde_json::json!({
+            "type": "image_url",
+            "image_url": {"url": format!("data:{};base64,{}", a.mime, a.base64())},
+        }));
+    }
+    serde_json::json!({"role": m.role, "content": parts})
 }
 
 #[derive(Debug)]
