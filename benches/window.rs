@@ -601,6 +601,8 @@ async fn main() {
             .await,
         );
     }
+    // The app starts below on the chat it was left on: an empty one, as before.
+    new_chat(&c).await;
 
     let size_mb = |p: &Path| {
         std::fs::metadata(p)

@@ -1,20 +1,21 @@
-//! Syntax highlighting of fenced code, line by line, as `<span class="hl-…">`
-//! elements (syntect's classed output): the page's stylesheet colours them,
-//! so no inline style is needed and the CSP stays `style-src 'self'`.
+//! Syntax highlighting of fenced code, line by line, as flat
+//! `<span class="hl-…">` elements of a few kinds (comment, keyword, string,
+//! constant, function, type, tag) that the page's stylesheet colours: no
+//! inline style, so the CSP stays `style-src 'self'`. The grammars are
+//! syntect's (Sublime Text's); their scopes are reduced to those kinds, and
+//! text of no kind stays bare, so a line's HTML is a little more than its
+//! text.
 //!
-//! Every highlighted line is a well-formed fragment: spans still open at its
-//! end are closed there and reopened at the next line's start. So the lines
-//! of an open code block can be appended to the page one at a time, and the
-//! lines of a whole block are the same HTML as those streamed.
+//! Every highlighted line is a well-formed fragment on its own (no span
+//! crosses a line), so the lines of an open code block are appended to the
+//! page one at a time, and a whole block is the same HTML as its lines
+//! streamed.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
-use syntect::html::{line_tokens_to_classed_spans, ClassStyle};
-use syntect::parsing::{ParseState, ScopeStack, ScopeStackOp, SyntaxReference, SyntaxSet};
+use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet};
 
 use super::math::escape_text;
-
-/// The class prefix of highlighted spans (`hl-keyword`, `hl-string`, ...).
-const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 
 /// The longest line highlighted; a longer one (minified code, data) is shown
 /// as plain text, as is every later line of its block.
@@ -45,6 +46,68 @@ const ALIASES: &[(&str, &str)] = &[
 /// Languages that mean "no highlighting".
 const PLAIN: &[&str] = &["text", "txt", "plain", "plaintext", "output", "log"];
 
+/// What a piece of code is, as far as its colour goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Comment,
+    Keyword,
+    Str,
+    Constant,
+    Function,
+    Type,
+    Tag,
+}
+
+impl Kind {
+    fn class(self) -> &'static str {
+        match self {
+            Self::Comment => "hl-comment",
+            Self::Keyword => "hl-keyword",
+            Self::Str => "hl-string",
+            Self::Constant => "hl-constant",
+            Self::Function => "hl-function",
+            Self::Type => "hl-type",
+            Self::Tag => "hl-tag",
+        }
+    }
+}
+
+/// Scope name prefixes and the kind each one means; the first that matches
+/// wins, so the more specific come first. `None` (operators, punctuation)
+/// leaves the kind to an enclosing scope.
+const SCOPE_KINDS: &[(&str, Option<Kind>)] = &[
+    ("comment", Some(Kind::Comment)),
+    ("constant.character.escape", Some(Kind::Constant)),
+    ("string", Some(Kind::Str)),
+    ("constant", Some(Kind::Constant)),
+    ("keyword.operator", None),
+    ("keyword", Some(Kind::Keyword)),
+    ("storage", Some(Kind::Keyword)),
+    ("variable.language", Some(Kind::Keyword)),
+    ("entity.name.function", Some(Kind::Function)),
+    ("support.function", Some(Kind::Function)),
+    ("variable.function", Some(Kind::Function)),
+    ("entity.name.tag", Some(Kind::Tag)),
+    ("entity.other.attribute-name", Some(Kind::Tag)),
+    ("entity.name", Some(Kind::Type)),
+    ("entity.other.inherited-class", Some(Kind::Type)),
+    ("support.type", Some(Kind::Type)),
+    ("support.class", Some(Kind::Type)),
+    ("markup.inserted", Some(Kind::Str)),
+    ("markup.deleted", Some(Kind::Constant)),
+    ("markup.heading", Some(Kind::Keyword)),
+];
+
+fn kind_of_name(name: &str) -> Option<Kind> {
+    SCOPE_KINDS
+        .iter()
+        .find(|(prefix, _)| {
+            name.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+        .and_then(|(_, k)| *k)
+}
+
 /// The grammar for a fence language, if there is one.
 fn syntax_for(lang: &str) -> Option<&'static SyntaxReference> {
     if lang.is_empty() {
@@ -61,9 +124,91 @@ fn syntax_for(lang: &str) -> Option<&'static SyntaxReference> {
     SYNTAXES.find_syntax_by_token(token)
 }
 
+/// Parsing state of one code block, carried from line to line.
+struct State {
+    parse: ParseState,
+    stack: ScopeStack,
+    /// Each scope's kind, worked out once.
+    kinds: HashMap<Scope, Option<Kind>>,
+}
+
+impl State {
+    /// The kind of the innermost scope on the stack that has one.
+    fn kind(&mut self) -> Option<Kind> {
+        for scope in self.stack.as_slice().iter().rev() {
+            let k = *self
+                .kinds
+                .entry(*scope)
+                .or_insert_with(|| kind_of_name(&scope.build_string()));
+            if k.is_some() {
+                return k;
+            }
+        }
+        None
+    }
+
+    /// One line's HTML (its newline after any span), or `None` on a
+    /// grammar error.
+    fn line(&mut self, line: &str, out: &mut String) -> Option<()> {
+        let ops = self.parse.parse_line(line, &SYNTAXES).ok()?;
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let mut run = Run::default();
+        let mut at = 0;
+        let mut kind = self.kind();
+        for (i, op) in &ops {
+            let i = (*i).min(body.len());
+            if i > at {
+                run.push(&body[at..i], kind, out);
+                at = i;
+            }
+            self.stack.apply(op).ok()?;
+            kind = self.kind();
+        }
+        run.push(&body[at..], kind, out);
+        run.end(out);
+        if body.len() < line.len() {
+            out.push('\n');
+        }
+        Some(())
+    }
+}
+
+/// Text of one kind, gathered until the kind changes.
+#[derive(Default)]
+struct Run {
+    kind: Option<Kind>,
+    open: bool,
+}
+
+impl Run {
+    fn push(&mut self, text: &str, kind: Option<Kind>, out: &mut String) {
+        if text.is_empty() {
+            return;
+        }
+        if kind != self.kind || !self.open {
+            self.end(out);
+            if let Some(k) = kind {
+                out.push_str("<span class=\"");
+                out.push_str(k.class());
+                out.push_str("\">");
+            }
+            self.kind = kind;
+            self.open = true;
+        }
+        out.push_str(&escape_text(text));
+    }
+
+    fn end(&mut self, out: &mut String) {
+        if self.open && self.kind.is_some() {
+            out.push_str("</span>");
+        }
+        self.open = false;
+    }
+}
+
 /// Highlighting state of one code block, carried from line to line.
 pub struct CodeHighlighter {
-    state: Option<(ParseState, ScopeStack)>,
+    state: Option<State>,
 }
 
 impl std::fmt::Debug for CodeHighlighter {
@@ -79,7 +224,11 @@ impl CodeHighlighter {
     /// (escaped) text.
     pub fn new(lang: &str) -> Self {
         Self {
-            state: syntax_for(lang).map(|s| (ParseState::new(s), ScopeStack::new())),
+            state: syntax_for(lang).map(|s| State {
+                parse: ParseState::new(s),
+                stack: ScopeStack::new(),
+                kinds: HashMap::new(),
+            }),
         }
     }
 
@@ -95,46 +244,18 @@ impl CodeHighlighter {
         if line.len() > MAX_HIGHLIGHT_LINE {
             self.state = None;
         }
-        let Some((parse, stack)) = self.state.as_mut() else {
+        let Some(state) = self.state.as_mut() else {
             out.push_str(&escape_text(line));
             return;
         };
-        let highlighted = parse_line(parse, stack, line);
-        match highlighted {
-            Some(html) => out.push_str(&html),
-            None => {
-                // A grammar error: the rest of the block is plain text.
-                self.state = None;
-                out.push_str(&escape_text(line));
-            }
+        let mark = out.len();
+        if state.line(line, out).is_none() {
+            // A grammar error: the rest of the block is plain text.
+            out.truncate(mark);
+            self.state = None;
+            out.push_str(&escape_text(line));
         }
     }
-}
-
-/// One line's spans, reopened at its start and closed at its end.
-fn parse_line(parse: &mut ParseState, stack: &mut ScopeStack, line: &str) -> Option<String> {
-    let ops = parse.parse_line(line, &SYNTAXES).ok()?;
-    let reopen: Vec<(usize, ScopeStackOp)> = stack
-        .as_slice()
-        .iter()
-        .map(|s| (0, ScopeStackOp::Push(*s)))
-        .collect();
-    let open_before = reopen.len();
-    let (mut html, _) =
-        line_tokens_to_classed_spans("", &reopen, CLASS_STYLE, &mut ScopeStack::new()).ok()?;
-    let (body, delta) = line_tokens_to_classed_spans(line, &ops, CLASS_STYLE, stack).ok()?;
-    // The newline goes after the closing tags, so each line reads as one.
-    let (body, newline) = match body.strip_suffix('\n') {
-        Some(b) => (b, "\n"),
-        None => (body.as_str(), ""),
-    };
-    html.push_str(body);
-    let open_after = usize::try_from(open_before as isize + delta).ok()?;
-    for _ in 0..open_after {
-        html.push_str("</span>");
-    }
-    html.push_str(newline);
-    Some(html)
 }
 
 /// The HTML of a whole code block in `lang`.
@@ -180,6 +301,23 @@ mod tests {
             all.push_str(&one);
         }
         assert_eq!(all, html);
+    }
+
+    #[test]
+    fn a_comment_across_lines_is_a_comment_on_each_line() {
+        let html = highlight_block("c", "/* one\ntwo */ int x;\n");
+        assert_eq!(
+            html.lines().next(),
+            Some("<span class=\"hl-comment\">/* one</span>")
+        );
+        assert!(
+            html.contains("<span class=\"hl-comment\">two */</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<span class=\"hl-keyword\">int</span>"),
+            "{html}"
+        );
     }
 
     #[test]

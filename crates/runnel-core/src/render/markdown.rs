@@ -456,6 +456,12 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b
 });
 
+/// The most code one `render` call highlights (about 1,500 lines, well
+/// under a second); code after that in the same fragment is plain text, so
+/// opening a conversation with a huge code answer stays quick. A streamed
+/// answer's code is highlighted line by line as it arrives, whatever its size.
+pub const MAX_RENDER_HIGHLIGHT_BYTES: usize = 128 * 1024;
+
 /// Where a slot marker starts and ends: noncharacters, which model text
 /// cannot use to forge one (they are replaced in it before parsing).
 const SLOT_OPEN: char = '\u{FDD0}';
@@ -519,6 +525,7 @@ pub fn render(markdown: &str) -> String {
     opts.insert(Options::ENABLE_TASKLISTS);
     opts.insert(Options::ENABLE_MATH);
     let mut slots = Slots::default();
+    let mut budget = MAX_RENDER_HIGHLIGHT_BYTES;
     // The fenced block being read: its language and its text so far.
     let mut code: Option<(String, String)> = None;
     let mut events = Vec::new();
@@ -532,9 +539,15 @@ pub fn render(markdown: &str) -> String {
             }
             Event::End(TagEnd::CodeBlock) => {
                 if let Some((lang, text)) = code.take() {
-                    events.push(Event::Text(
-                        slots.mark(highlight_block(&lang, &text)).into(),
-                    ));
+                    if text.len() <= budget {
+                        budget -= text.len();
+                        events.push(Event::Text(
+                            slots.mark(highlight_block(&lang, &text)).into(),
+                        ));
+                    } else {
+                        budget = 0;
+                        events.push(Event::Text(text.into()));
+                    }
                 }
                 Event::End(TagEnd::CodeBlock)
             }
@@ -946,6 +959,20 @@ mod rich_tests {
         // Code spans and math inside code are not touched.
         let html = render("`$x$` and\n\n```\n$y$\n```\n");
         assert!(!html.contains("<math"), "{html}");
+    }
+
+    #[test]
+    fn regression_a_huge_code_answer_opens_quickly_its_later_code_plain() {
+        let line = "let x = 1; // a line of code\n";
+        let block = format!(
+            "```rust\n{}```\n\n",
+            line.repeat(MAX_RENDER_HIGHLIGHT_BYTES / line.len() / 2)
+        );
+        let html = render(&block.repeat(3));
+        let blocks: Vec<&str> = html.split("<pre>").skip(1).collect();
+        assert_eq!(blocks.len(), 3);
+        assert!(blocks[0].contains("hl-keyword") && blocks[1].contains("hl-keyword"));
+        assert!(!blocks[2].contains("<span"), "over the budget: plain");
     }
 
     #[test]
