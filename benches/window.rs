@@ -568,6 +568,23 @@ async fn main() {
         with_long.push(answer(&c, "go again", stream_secs, &what).await);
     }
 
+    // 2b. Long answers that are mostly code (issue 17): highlighted line by
+    //     line as they stream, the page's cost per token must stay flat.
+    let mut code = Vec::new();
+    for i in 0..code_repeats {
+        new_chat(&c).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        code.push(
+            answer(
+                &c,
+                server::CODE_REQUEST,
+                stream_secs,
+                &format!("long code answer {i}"),
+            )
+            .await,
+        );
+    }
+
     // 3. Stop under load, about a second into a stream.
     new_chat(&c).await;
     send(&c, "go and stop").await;
@@ -584,25 +601,6 @@ async fn main() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cancel = summary(&c).await;
-
-    // 3b. Long answers that are mostly code (issue 17): highlighted line by
-    //     line as they stream, the page's cost per token must stay flat.
-    let mut code = Vec::new();
-    for i in 0..code_repeats {
-        new_chat(&c).await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        code.push(
-            answer(
-                &c,
-                server::CODE_REQUEST,
-                stream_secs,
-                &format!("long code answer {i}"),
-            )
-            .await,
-        );
-    }
-    // The app starts below on the chat it was left on: an empty one, as before.
-    new_chat(&c).await;
 
     let size_mb = |p: &Path| {
         std::fs::metadata(p)

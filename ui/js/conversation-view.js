@@ -154,6 +154,11 @@ export function createConversationView({ state, composer, pickers, notices, atta
   function compareSend(targets) {
     const text = composer.text();
     if (!text.trim() || state.data.active || state.data.editing || targets.length < 2) return;
+    // Compare sends text only: say so rather than leave the files behind unsent.
+    if (attachments.views().length) {
+      notices.toast(t('attach.not_in_compare'));
+      return;
+    }
     tail.user?.querySelector('[data-testid="edit"]')?.remove();
     tail.answer?.dropRetry();
     const node = userMessage(text, '', { last: true }, handlers);

@@ -35,10 +35,10 @@ export function codeLanguage(pre) {
 function decorateCode(root) {
   for (const pre of root.querySelectorAll('pre')) {
     if (pre.parentElement?.classList.contains('code-wrap')) continue;
-    const wrap = el('div', { class: 'code-wrap' });
+    const lang = codeLanguage(pre);
+    const wrap = el('div', { class: lang ? 'code-wrap with-lang' : 'code-wrap' });
     pre.replaceWith(wrap);
     wrap.append(pre);
-    const lang = codeLanguage(pre);
     if (lang) wrap.append(el('span', { class: 'code-lang', 'data-testid': 'code-lang' }, lang));
     const btn = iconButton('copy', t('message.copy_code'), { class: 'icon-btn code-copy', 'data-testid': 'code-copy' });
     btn.addEventListener('click', () => {
