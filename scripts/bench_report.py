@@ -280,6 +280,23 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,local,window,store}.js
 
 ## What was changed after measuring, and what remains
 
+- Rich rendering and attachments (issue 17; the window re-run, the engine,
+  store and local figures are the last runs'): a new row, a 100,000-token
+  answer that is mostly code (fenced Rust, 40 lines a block) at 5,000
+  tokens/s, highlighted line by line as it streams. Its page cost per token
+  stays flat (0.25x last vs first 10%), but frames grow over the answer
+  (17 -> 116 ms mean) and send to paint is p50 106 / p99 295 ms: the page
+  does not keep up with code at this rate, while prose does (p50 19 ms,
+  before 18). The first version sent syntect's nested scope spans (11 MB of
+  HTML for 1.1 MB of code): p50 791 ms, p99 3,450 ms, 2.6 s behind at the
+  end. Flat spans of seven kinds cut the HTML to 2.7 MB. A `:has()` rule was
+  not the cause of the growing frames (removed anyway). What still grows is
+  open: each completed code block is a scroll container (`overflow-x: auto`),
+  a candidate. Idle PSS 240 -> 244 MB and start 987 -> 1,016 ms are within
+  noise of the last run. The first run of this version let the app reopen the
+  100,000-token code answer at start: +55 MB and 2.4 s. Reopening very long
+  answers needs lazy rendering. Binaries: `runnel-window` 22.2 -> 32.5 MB,
+  `runnel` 11.8 -> 23.0 MB (grammars, image codecs, PDF reader, LaTeX).
 - Inspect, compare and cost (issue 16; engine and store re-run, the window
   and local figures are the last runs'): recording the trace first cost 23-35%
   of in-process throughput (each event's data copied, the body bytes copied

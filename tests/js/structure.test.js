@@ -82,3 +82,8 @@ test('no module calls the browser\'s prompt(), confirm() or alert() (dialogs.js 
     }
   }
 });
+
+test('regression: the stylesheet has no :has() rule (re-checked on every change under the answer, frames grew with each code block)', () => {
+  const css = readFileSync(new URL('../styles.css', dir), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  assert.ok(!css.includes(':has('), 'styles.css uses a class instead of :has()');
+});
