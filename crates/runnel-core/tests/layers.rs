@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 /// Top-level modules, bottom first; modules on one line share a layer.
 const LAYERS: &[&[&str]] = &[
     &["types"],
-    &["protocol"],
+    // Files into attachments: types only, beside the protocols that send them.
+    &["protocol", "attach"],
     &["engine"],
     &["config", "keys"],
     &["store"],
