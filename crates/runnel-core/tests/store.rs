@@ -689,7 +689,8 @@ fn a_database_at_schema_4_has_its_past_usage_counted() {
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly; DROP TABLE conversation_usage;
+            "DROP TABLE attachments; DROP TABLE attachments_fts; DROP TABLE blobs;
+             DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly; DROP TABLE conversation_usage;
              ALTER TABLE messages DROP COLUMN provider; ALTER TABLE messages DROP COLUMN model;
              ALTER TABLE messages DROP COLUMN trace;
              UPDATE messages SET usage = '{\"input_tokens\":30,\"output_tokens\":20,\"estimated\":true}' WHERE role = 'assistant';
