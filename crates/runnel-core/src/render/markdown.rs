@@ -669,7 +669,7 @@ mod tests {
             .replace("&amp;", "&")
     }
 
-    fn stream(pieces: &[&str]) -> Vec<MdOp> {
+    pub(super) fn stream(pieces: &[&str]) -> Vec<MdOp> {
         let mut md = MarkdownStream::new();
         let mut out = Vec::new();
         for p in pieces {
@@ -1032,13 +1032,6 @@ mod rich_tests {
     }
 
     fn blocks_of(pieces: &[&str]) -> Vec<String> {
-        let mut md = MarkdownStream::new();
-        let mut out = Vec::new();
-        for p in pieces {
-            md.push(p, &mut out);
-            md.flush(&mut out);
-        }
-        md.finish(&mut out);
-        super::tests::page_blocks(&out)
+        super::tests::page_blocks(&super::tests::stream(pieces))
     }
 }
