@@ -7,7 +7,7 @@ test('the state is one object holding every key, and stays that object', () => {
   assert.ok(state instanceof AppState);
   const data = state.data;
   assert.deepEqual(Object.keys(data).sort(), [
-    'active', 'choice', 'conversation', 'editing', 'openGen', 'paging', 'sidebar', 'ui',
+    'active', 'choice', 'conversation', 'editing', 'openGen', 'paging', 'sidebar', 'ui', 'uiGen',
   ]);
   assert.match(data.conversation.id, /^[0-9a-f]{24}$/);
   assert.equal(data.conversation.stored, false);
@@ -87,4 +87,26 @@ test('a state can start from given data (one new conversation id each time other
   data.openGen = 7;
   assert.equal(createAppState(data).data.openGen, 7);
   assert.notEqual(initialData().conversation.id, initialData().conversation.id);
+});
+
+// Regression: a theme picked while a state load (after a language change) was on its
+// way went back to the old theme for a moment when that load arrived.
+test('a stale get_state does not undo a theme just chosen', () => {
+  const state = createAppState();
+  const base = /** @type {any} */ ({ theme: 'system', language: null, providers: [] });
+  state.set('ui', base);
+  /** @type {string[]} */
+  const themes = [];
+  state.on('ui', (ui) => themes.push(ui?.theme ?? ''));
+  const early = state.beginUiLoad(); // the language change's refresh
+  state.changeUi({ theme: 'dark' }); // the user picks dark meanwhile
+  assert.equal(state.data.ui?.theme, 'dark');
+  assert.equal(state.finishUiLoad(early, { ...base, language: 'de' }), false, 'the stale load is dropped');
+  assert.equal(state.data.ui?.theme, 'dark');
+  const late = state.beginUiLoad(); // the theme change's refresh
+  const later = state.beginUiLoad(); // and one more after it
+  assert.equal(state.finishUiLoad(late, { ...base, theme: 'dark' }), false, 'overtaken by a later load');
+  assert.equal(state.finishUiLoad(later, { ...base, theme: 'dark', language: 'de' }), true);
+  assert.equal(state.data.ui?.language, 'de');
+  assert.deepEqual(themes, ['dark', 'dark']);
 });

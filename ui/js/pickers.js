@@ -196,6 +196,7 @@ export function createPickers({ state, conversationIsEmpty }) {
   async function refresh() {
     /** @type {UiState} */
     let ui;
+    const token = state.beginUiLoad();
     try {
       ui = await ipc.getState();
     } catch (e) {
@@ -204,7 +205,8 @@ export function createPickers({ state, conversationIsEmpty }) {
       setupBanner.hidden = false;
       throw e;
     }
-    state.set('ui', ui);
+    // A load that a later one or a local change overtook keeps the newer state.
+    if (!state.finishUiLoad(token, ui)) return state.data.ui ?? ui;
     if (!ui.providers.some((p) => p.id === state.data.choice.providerId)) {
       state.update('choice', { providerId: null, explicit: false });
     }

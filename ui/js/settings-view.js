@@ -325,6 +325,8 @@ export function createSettingsView(host) {
   });
   $('theme-select').addEventListener('change', (/** @type {Event} */ ev) => {
     const theme = /** @type {Theme} */ (/** @type {HTMLSelectElement} */ (ev.target).value);
+    // Shown at once; a state load already on its way (a language just saved) does not undo it.
+    host.state.changeUi({ theme });
     applyTheme(theme);
     run(() => ipc.setTheme(theme));
   });
@@ -332,6 +334,7 @@ export function createSettingsView(host) {
   $('language-select').addEventListener('change', (/** @type {Event} */ ev) => {
     const value = /** @type {HTMLSelectElement} */ (ev.target).value;
     const language = /** @type {import('../types/ipc').Language|null} */ (value || null);
+    host.state.changeUi({ language });
     host.onLanguage(language);
     run(() => ipc.setLanguage(language));
   });

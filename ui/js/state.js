@@ -46,6 +46,8 @@ import { newId } from './format.js';
  * @property {Choice} choice
  * @property {OpenConversation} conversation
  * @property {number} openGen bumped on every open and new chat: a slower earlier open never overwrites a later one
+ * @property {number} uiGen bumped on every `get_state` request and every local change of `ui`:
+ *   a slower earlier `get_state` never undoes a later change (a theme just picked)
  * @property {Paging} paging
  * @property {ActiveStream|null} active
  * @property {boolean} editing the last user message is being edited
@@ -66,6 +68,7 @@ export function initialData() {
     choice: { providerId: null, model: '', explicit: false },
     conversation: { id: newId(), stored: false, title: '', cost: null },
     openGen: 0,
+    uiGen: 0,
     paging: { oldestSeq: null, hasMore: false, loading: false },
     active: null,
     editing: false,
@@ -125,6 +128,40 @@ export class AppState {
     }
     if (!changed) return false;
     return this.set(key, /** @type {AppData[K]} */ ({ ...previous, ...patch }));
+  }
+
+  /**
+   * Starts a `get_state` load: pass the returned token to `finishUiLoad`.
+   * @returns {number}
+   */
+  beginUiLoad() {
+    const gen = this.data.uiGen + 1;
+    this.set('uiGen', gen);
+    return gen;
+  }
+
+  /**
+   * Stores a loaded `ui` unless a later load or local change superseded it
+   * (that one's result, or the change, is the newer truth).
+   * @param {number} token from `beginUiLoad`
+   * @param {UiState} ui
+   * @returns {boolean} whether it was stored
+   */
+  finishUiLoad(token, ui) {
+    if (token !== this.data.uiGen) return false;
+    this.set('ui', ui);
+    return true;
+  }
+
+  /**
+   * Changes some fields of `ui` here at once (what the user just chose), ahead
+   * of the backend's confirmation; loads begun before it are dropped.
+   * @param {Partial<UiState>} patch
+   */
+  changeUi(patch) {
+    this.set('uiGen', this.data.uiGen + 1);
+    const ui = this.data.ui;
+    if (ui) this.set('ui', { ...ui, ...patch });
   }
 
   /**
