@@ -133,6 +133,43 @@ fn main() {
             .collect(),
     );
 
+    // A backup (copied, then checked in full) while answers keep being saved:
+    // each write's time during the copy says whether the backup blocks sends.
+    let (backup_ms, backup_mb, writes) = {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let conv = store.list(None, 1).expect("list")[0].id.clone();
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                let mut times = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = Instant::now();
+                    store
+                        .add_user_message(&conv, "written while a backup runs", None)
+                        .expect("write during the backup");
+                    times.push(t.elapsed());
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                times
+            });
+            let t = Instant::now();
+            let b = store
+                .backup(runnel_core::store::BackupReason::Manual)
+                .expect("backup");
+            let took = t.elapsed();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let writes = writer.join().expect("writer");
+            let _ = std::fs::remove_file(&b.path);
+            (ms(took), b.size as f64 / 1e6, writes)
+        })
+    };
+    let write_count = writes.len();
+    let write_max = writes.iter().max().copied().unwrap_or_default();
+    let write_p50 = if writes.is_empty() {
+        Duration::ZERO
+    } else {
+        pct(writes, 0.5)
+    };
+
     let result = serde_json::json!({
         "conversations": conversations,
         "messages": messages,
@@ -144,6 +181,11 @@ fn main() {
         "search_p95_ms": ms(pct(searches, 0.95)),
         "open_2000_message_conversation_backend_ms": ms(open_long),
         "usage_report_ms": ms(usage),
+        "backup_ms": backup_ms,
+        "backup_mb": (backup_mb * 10.0).round() / 10.0,
+        "writes_during_backup": write_count,
+        "write_during_backup_p50_ms": ms(write_p50),
+        "write_during_backup_max_ms": ms(write_max),
         "full": full,
     });
     report::report("store", full, &result);

@@ -288,6 +288,9 @@ fn app_env<'a>(cmd: &'a mut Command, addr: std::net::SocketAddr, home: &Path) ->
     runnel_testsupport::window::app_env(cmd, home)
         .env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
         .env("RUNNEL_MODEL", "bench-model")
+        // The window alone: no daily backup or integrity check of the
+        // bench's large database in the middle of a measurement.
+        .env("RUNNEL_MAINTENANCE", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
 }

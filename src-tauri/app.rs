@@ -162,6 +162,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             window.show()?;
             app.manage(state);
+            crate::commands::backup::start_maintenance(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| match event {

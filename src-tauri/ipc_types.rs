@@ -94,6 +94,8 @@ pub fn declarations() -> String {
     decl::<Metrics>(c, o);
     decl::<SearchHit>(c, o);
     decl::<StoreProblem>(c, o);
+    decl::<runnel_core::store::BackupInfo>(c, o);
+    decl::<runnel_core::store::BackupReason>(c, o);
     decl::<ExportFormat>(c, o);
     // Sending and streaming.
     decl::<SendKind>(c, o);

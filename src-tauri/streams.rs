@@ -47,6 +47,11 @@ impl StreamRegistry {
         }
     }
 
+    /// Whether no stream is running.
+    pub fn is_empty(&self) -> bool {
+        self.map.lock().map(|m| m.is_empty()).unwrap_or(false)
+    }
+
     /// Cancels every stream (the app is closing).
     pub fn cancel_all(&self) {
         if let Ok(map) = self.map.lock() {

@@ -29,6 +29,8 @@ pub struct StoreProblem {
 pub struct ChatState {
     store: RwLock<Result<Arc<Store>, StoreProblem>>,
     deleted: Mutex<HashMap<String, Deleted>>,
+    /// What the integrity check at start found (run once, on first ask).
+    pub(crate) health: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl ChatState {
@@ -41,7 +43,16 @@ impl ChatState {
         Self {
             store: RwLock::new(store),
             deleted: Mutex::new(HashMap::new()),
+            health: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Drops every pending Undo (a restore replaced what they would bring back into).
+    pub fn forget_deleted(&self) {
+        self.deleted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// The store, or the problem as an error.

@@ -3,6 +3,7 @@
 //! touches its file and the list below.
 
 pub mod attach;
+pub mod backup;
 pub mod compare;
 pub mod conversations;
 pub mod inspect;
@@ -50,6 +51,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         conversations::activate_version,
         conversations::export_conversation,
         conversations::import_conversation,
+        backup::list_backups,
+        backup::create_backup,
+        backup::restore_backup,
+        backup::store_health,
         send::send_message,
         window::get_view,
         window::set_view,

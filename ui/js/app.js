@@ -77,9 +77,16 @@ const whereabouts = createWhereabouts({ state, composer, notices, layout, open: 
 const sidebar = createSidebar({ state, notices, dialogs, open: conversation.open, newChat: conversation.newChat });
 const search = createSearch({ notices, open: conversation.open, showList: sidebar.showList });
 const header = createHeader({ state, notices, refreshList: () => sidebar.refresh(), deleteOpen: () => sidebar.removeOpen() });
-const storeBanner = createStoreBanner({ notices, refreshList: sidebar.refresh });
+const storeBanner = createStoreBanner({ notices, refreshList: sidebar.refresh, openBackups: () => settings.openBackups() });
 initTransfer({ state, notices, refreshList: sidebar.refresh, open: conversation.open });
-const settings = createSettings({ state, dialogs, refresh: pickers.refresh, onLanguage: locale.choose });
+const settings = createSettings({
+  state, dialogs, refresh: pickers.refresh, onLanguage: locale.choose,
+  // A restore replaced every conversation: start afresh on the restored list.
+  onRestored: () => {
+    conversation.newChat();
+    sidebar.refresh();
+  },
+});
 const prompts = createPrompts({ state });
 const onboarding = createOnboarding({
   state, refresh: pickers.refresh, onProviderChosen: pickers.pick, openNewProvider: settings.openNew,

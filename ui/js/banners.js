@@ -61,16 +61,37 @@ export function createNotices() {
 }
 
 /**
- * @param {{notices: Notices, refreshList: () => Promise<void>}} deps
+ * @param {{notices: Notices, refreshList: () => Promise<void>, openBackups: () => void}} deps
  */
-export function createStoreBanner({ notices, refreshList }) {
+export function createStoreBanner({ notices, refreshList, openBackups }) {
   const banner = $('store-banner');
+  const backups = $('store-backups');
+  backups.addEventListener('click', () => openBackups());
+
+  /** Shows the banner when the check at start finds the database damaged. */
+  async function health() {
+    const found = await ipc.storeHealth().catch(() => null);
+    if (!found) return;
+    $('store-banner-text').textContent = t('store.damaged', { problem: found });
+    $('store-banner-text').title = $('store-banner-text').textContent ?? '';
+    $('store-reset').hidden = true;
+    backups.hidden = false;
+    banner.hidden = false;
+  }
+
   return {
-    /** Shows the banner when the database is unavailable (with a fix when there is one). */
+    /**
+     * Shows the banner when the database is unavailable (with a fix when
+     * there is one); a sound one is then checked in the background.
+     */
     async check() {
       const problem = await ipc.storeProblem().catch(() => /** @type {StoreProblem|null} */ (null));
       banner.hidden = !problem;
-      if (!problem) return;
+      backups.hidden = true;
+      if (!problem) {
+        health();
+        return;
+      }
       $('store-banner-text').textContent = `${problem.message} ${t('store.cannot_save')}`;
       $('store-banner-text').title = $('store-banner-text').textContent ?? '';
       const btn = $('store-reset');

@@ -27,6 +27,7 @@
 /** @typedef {import('../types/ipc').SendKind} SendKind */
 /** @typedef {import('../types/ipc').Sent} Sent */
 /** @typedef {import('../types/ipc').StoreProblem} StoreProblem */
+/** @typedef {import('../types/ipc').BackupInfo} BackupInfo */
 /** @typedef {import('../types/ipc').StreamMessage} StreamMessage */
 /** @typedef {import('../types/ipc').Theme} Theme */
 /** @typedef {import('../types/ipc').Language} Language */
@@ -232,6 +233,26 @@ export function compareMessage(req, onMessage) {
 /** @returns {Promise<StoreProblem|null>} why the conversation database is unavailable */
 export function storeProblem() {
   return call('store_problem');
+}
+
+/** @returns {Promise<BackupInfo[]>} newest first */
+export function listBackups() {
+  return call('list_backups');
+}
+
+/** @returns {Promise<BackupInfo>} the backup just made */
+export function createBackup() {
+  return call('create_backup');
+}
+
+/** @param {string} id @returns {Promise<BackupInfo>} the backup of the database it replaced */
+export function restoreBackup(id) {
+  return call('restore_backup', { id });
+}
+
+/** @returns {Promise<string|null>} what the database check at start found (null: sound) */
+export function storeHealth() {
+  return call('store_health');
 }
 
 /** @returns {Promise<string>} where the unusable database was moved */

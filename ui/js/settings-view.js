@@ -12,6 +12,7 @@ import { $, applyTheme, el, iconButton } from './dom.js';
 import { createNetworkSettings } from './settings-network.js';
 import { createLocalSettings } from './settings-local.js';
 import { createUsageSettings } from './settings-usage.js';
+import { createBackupSettings } from './settings-backups.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
 /** @typedef {import('../types/ipc').Theme} Theme */
@@ -20,7 +21,7 @@ import { createUsageSettings } from './settings-usage.js';
 
 /**
  * @typedef {{state: AppState, dialogs: import('./dialogs.js').Dialogs, refresh: () => Promise<UiState>,
- *   onLanguage: (lang: string|null) => void}} Host
+ *   onLanguage: (lang: string|null) => void, onRestored: () => void}} Host
  */
 
 /**
@@ -47,6 +48,7 @@ export function createSettingsView(host) {
   const network = createNetworkSettings(host);
   const localModels = createLocalSettings(host);
   const usage = createUsageSettings(host);
+  const backups = createBackupSettings(host);
 
   const showError = (/** @type {string} */ id, /** @type {string} */ text) => {
     $(id).textContent = text;
@@ -344,6 +346,7 @@ export function createSettingsView(host) {
     network.render();
     localModels.render(true);
     usage.render(true);
+    backups.render(true);
     if (!dialog.open) dialog.showModal();
   }
 
@@ -354,6 +357,7 @@ export function createSettingsView(host) {
     network.render();
     localModels.render(false);
     usage.render(false);
+    backups.render(false);
   }
   host.state.on('ui', render);
 
@@ -364,6 +368,12 @@ export function createSettingsView(host) {
     openNew() {
       open();
       openEditor(null);
+    },
+    /** Opens the dialog at its backups. */
+    openBackups() {
+      open();
+      $('backup-section').scrollIntoView({ block: 'start' });
+      $('backup-create').focus();
     },
   };
 }

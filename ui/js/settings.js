@@ -13,8 +13,8 @@ import { language, t } from './i18n.js';
 /** @typedef {import('./state.js').AppState} AppState */
 /**
  * @typedef {{state: AppState, dialogs: import('./dialogs.js').Dialogs, refresh: () => Promise<UiState>,
- *   onLanguage: (lang: string|null) => void}} Host
- * @typedef {{open: () => void, openNew: () => void, render: () => void}} SettingsView
+ *   onLanguage: (lang: string|null) => void, onRestored: () => void}} Host
+ * @typedef {{open: () => void, openNew: () => void, openBackups: () => void, render: () => void}} SettingsView
  * @typedef {{render: () => void}} PromptEditor
  * @typedef {{view: SettingsView, prompts: PromptEditor}} Built
  */
@@ -62,6 +62,8 @@ export function createSettings(host) {
     open,
     /** Opens the dialog on a new provider's form. */
     openNew: () => load().then((b) => b.view.openNew()),
+    /** Opens the dialog at its backups. */
+    openBackups: () => load().then((b) => b.view.openBackups()),
     /** Re-renders the dialog (in a new language), if it was built. */
     render() {
       if (!built) return;

@@ -772,6 +772,26 @@ message: string,
  */
 can_move_aside: boolean, };
 
+export type BackupInfo = { 
+/**
+ * The id `backup restore` takes: the file name without `.sqlite3`.
+ */
+id: string, 
+/**
+ * When it was made (ms since the epoch, to the second).
+ */
+created: number, 
+/**
+ * Why it was made.
+ */
+reason: BackupReason, 
+/**
+ * Its size in bytes.
+ */
+size: number, };
+
+export type BackupReason = "daily" | "manual" | "migration" | "restore";
+
 export type ExportFormat = "md" | "json" | "html";
 
 export type SendKind = { "kind": "new", 

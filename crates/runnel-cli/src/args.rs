@@ -45,6 +45,15 @@ pub enum Command {
         #[command(subcommand)]
         action: HistoryAction,
     },
+    /// Copies of the conversation database: list them, make one, or restore one.
+    ///
+    /// The window makes one a day (the last 7 are kept) and one before every
+    /// upgrade; a restore first backs up the database it replaces.
+    Backup {
+        /// What to do.
+        #[command(subcommand)]
+        action: BackupAction,
+    },
     /// Save or delete a provider's API key in the OS keychain.
     Key {
         /// What to do.
@@ -226,6 +235,28 @@ pub enum HistoryAction {
         /// Write to this file instead of stdout.
         #[arg(short = 'o', long = "output")]
         output: Option<std::path::PathBuf>,
+    },
+}
+
+/// `runnel backup ...`
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// The backups, newest first: id, when, why, size.
+    List {
+        /// Print a JSON array of {id, created (ms since the epoch), reason, size (bytes)}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a backup now (checked in full before it is kept); prints its id.
+    Create {
+        /// Print {id, created, reason, size} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the database with a backup; the current one is backed up first.
+    Restore {
+        /// The backup's id (see `runnel backup list`).
+        id: String,
     },
 }
 

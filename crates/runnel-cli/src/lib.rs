@@ -11,8 +11,8 @@ mod commands;
 mod output;
 
 pub use args::{
-    AskArgs, Cli, Command, CompareArgs, HistoryAction, KeyAction, ModelsAction, PricesAction,
-    ProvidersAction,
+    AskArgs, BackupAction, Cli, Command, CompareArgs, HistoryAction, KeyAction, ModelsAction,
+    PricesAction, ProvidersAction,
 };
 pub use output::AskJson;
 
@@ -67,6 +67,10 @@ pub fn main(open_window: fn() -> i32) -> i32 {
             run_async(commands::providers::run(
                 action.unwrap_or(ProvidersAction::List { json: false }),
             ))
+        }
+        Some(Command::Backup { action }) => {
+            init_logging("error");
+            commands::backup::run(action)
         }
         Some(Command::Key { action }) => {
             init_logging("error");

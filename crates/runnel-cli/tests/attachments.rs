@@ -9,7 +9,7 @@ use runnel_testsupport as common;
 use base64::Engine as _;
 use common::files::{jpeg_with_exif, pdf_with_text, png_noise, EXIF_CANARY};
 use common::{answer_stream, anthropic_stream, Reply, TestServer};
-use runnel_testsupport::cli::runnel_command;
+use runnel_testsupport::cli::{last_json, runnel_command};
 use runnel_testsupport::temp::TempDir;
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
@@ -247,13 +247,7 @@ async fn saved_files_go_again_with_later_turns_and_survive_export_and_import() {
         .await
         .expect("run");
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("json"),
-    )
-    .expect("json");
+    let v = last_json(&out.stdout);
     let id = v["conversation_id"].as_str().expect("id").to_owned();
     let out = runnel(tmp.path(), &server.base_url())
         .args(["ask", "--conversation", &id, "And now?"])
@@ -429,13 +423,7 @@ async fn the_shared_page_shows_an_attached_image_inline_and_loads_nothing() {
         .await
         .expect("run");
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("json"),
-    )
-    .expect("json");
+    let v = last_json(&out.stdout);
     let id = v["conversation_id"].as_str().expect("id").to_owned();
     let out = runnel(tmp.path(), &server.base_url())
         .args(["history", "export", &id, "--format", "html"])

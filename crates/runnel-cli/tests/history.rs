@@ -5,7 +5,7 @@ use runnel_testsupport as common;
 
 use common::{answer_stream, content_event, End, Reply, TestServer};
 use runnel_core::store::{MessageStatus, Store};
-use runnel_testsupport::cli::runnel_command;
+use runnel_testsupport::cli::{last_json, runnel_command};
 use runnel_testsupport::temp::TempDir;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,12 +13,6 @@ use tokio::process::Command;
 
 fn runnel(data: &Path, base_url: &str) -> Command {
     runnel_command(Path::new(env!("CARGO_BIN_EXE_runnel")), data, base_url)
-}
-
-fn last_json(out: &[u8]) -> serde_json::Value {
-    let text = String::from_utf8_lossy(out);
-    serde_json::from_str(text.lines().last().expect("a line"))
-        .unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 #[tokio::test]

@@ -21,3 +21,13 @@ pub fn runnel_command(bin: &Path, data: &Path, base_url: &str) -> Command {
         .kill_on_drop(true);
     cmd
 }
+
+/// The JSON object on the last line of a command's output (`--json` prints
+/// one there); panics with the whole output when there is none.
+pub fn last_json(out: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(out);
+    text.lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON on the last line: {text}"))
+}

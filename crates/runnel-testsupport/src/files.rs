@@ -121,3 +121,27 @@ fn exif(orientation: u16) -> Vec<u8> {
     t.extend_from_slice(&0u32.to_le_bytes());
     t
 }
+
+/// Overwrites one page in the middle of the SQLite database at `db` (its
+/// WAL checkpointed first) with a pattern: a file that still opens but
+/// fails SQLite's checks, as a bad disk sector would leave it.
+pub fn damage_a_middle_page(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .expect("checkpoint");
+    let page: usize = conn
+        .query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))
+        .expect("page size") as usize;
+    drop(conn);
+    let mut bytes = std::fs::read(db).expect("read");
+    let pages = bytes.len() / page;
+    assert!(
+        pages > 8,
+        "too small to damage a middle page: {pages} pages"
+    );
+    let at = pages / 2 * page;
+    for (i, b) in bytes[at..at + page].iter_mut().enumerate() {
+        *b = if i % 2 == 0 { 0xff } else { 0x13 };
+    }
+    std::fs::write(db, bytes).expect("write");
+}

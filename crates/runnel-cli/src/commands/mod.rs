@@ -1,6 +1,7 @@
 //! One module a command; each parses nothing (clap did) and calls core.
 
 pub mod ask;
+pub mod backup;
 pub mod compare;
 pub mod history;
 pub mod key;

@@ -195,6 +195,12 @@ impl Env {
         self.get("RUNNEL_PAGE_METRICS") == Some("1")
     }
 
+    /// `RUNNEL_MAINTENANCE=off`: the window makes no daily backup and runs
+    /// no integrity check at start (benchmarks, which measure the window alone).
+    pub fn maintenance(&self) -> bool {
+        self.get("RUNNEL_MAINTENANCE") != Some("off")
+    }
+
     /// `RUNNEL_EXPORT_PATH`: exports go there without a save dialog.
     pub fn export_path(&self) -> Option<PathBuf> {
         self.get("RUNNEL_EXPORT_PATH").map(PathBuf::from)

@@ -11,9 +11,11 @@
 //!
 //! Split by concern: [`schema`] and migrations, the writer [`lock`] and crash
 //! recovery, [`conversations`], [`messages`] and versions, [`search`],
-//! [`export`] and import, [`usage`] over time; typed [`columns`] and the [`model`] rows.
+//! [`export`] and import, [`usage`] over time, [`backup`]s and integrity
+//! checks; typed [`columns`] and the [`model`] rows.
 
 mod attachments;
+pub mod backup;
 mod columns;
 mod conversations;
 mod export;
@@ -26,6 +28,7 @@ mod usage;
 
 pub use crate::types::status::MessageStatus;
 pub use attachments::AttachmentRow;
+pub use backup::{BackupInfo, BackupReason, Integrity};
 pub use conversations::title_from;
 pub use export::{EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORTED_TEXT_BYTES, MAX_IMPORT_BYTES};
 pub use model::*;
@@ -203,6 +206,19 @@ impl Store {
                 ),
                 can_move_aside: true,
             });
+        }
+        // An upgrade is never the only copy: the database as this schema
+        // left it is backed up first (a new, empty one needs none).
+        if version > 0 && version < SCHEMA_VERSION {
+            backup::backup_database(path, &dir.join(backup::BACKUPS_DIR), BackupReason::Migration)
+                .map_err(|e| StoreError::Open {
+                    path: path.to_owned(),
+                    message: format!(
+                        "The conversation database {} needs an upgrade, and the backup made before it failed ({e}). Free some disk space and start again.",
+                        path.display()
+                    ),
+                    can_move_aside: false,
+                })?;
         }
         let store = Self {
             conn: Mutex::new(conn),

@@ -10,3 +10,4 @@ pub mod files;
 pub mod key;
 pub mod net;
 pub mod status;
+pub mod time;

@@ -1,0 +1,216 @@
+//! The portable history in the window (issue 18), on the real app through
+//! tauri-driver + WebKitWebDriver under Xvfb: the daily backup made while the
+//! app runs, backups listed, made and restored from Settings (behind a
+//! confirmation, the replaced conversations kept as a backup), and the banner
+//! when the check at start finds the database damaged.
+//!
+//! Skipped with a notice when there is no display or no tauri-driver, except
+//! under CI=true, where that fails.
+
+use runnel_testsupport as common;
+
+use common::window::{
+    can_run, click, connect, count, css, eventually, send_text, start_driver, text, wait_count,
+    wait_for, Driver,
+};
+use common::{chat_and_models, content_event, Reply, TestServer};
+use fantoccini::Client;
+use std::path::PathBuf;
+
+/// A loopback provider that answers every chat at once.
+async fn server() -> TestServer {
+    TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
+        let mut b = content_event("Noted.");
+        b.extend(common::finish_events("stop", 3, 2));
+        Reply::sse(b)
+    }))
+    .await
+}
+
+/// The app's data directory under this driver's temporary XDG folders.
+fn data_dir(driver: &Driver) -> PathBuf {
+    driver
+        .dirs
+        .as_ref()
+        .expect("temporary dirs")
+        .0
+        .join("data/dev.runnel.app")
+}
+
+async fn chat(c: &Client, question: &str, answers: u64) {
+    send_text(c, question).await;
+    wait_count(
+        c,
+        "[data-testid=message][data-role=assistant][data-status=done]",
+        answers,
+        "the answer",
+    )
+    .await;
+}
+
+async fn sidebar_titles(c: &Client) -> Vec<String> {
+    let v = common::window::js(
+        c,
+        "return [...document.querySelectorAll('[data-testid=conversation-item]')].map((e) => e.textContent.trim())",
+    )
+    .await;
+    let mut t: Vec<String> = v
+        .as_array()
+        .expect("titles")
+        .iter()
+        .map(|x| x.as_str().unwrap_or_default().to_owned())
+        .collect();
+    t.sort();
+    t
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_are_made_daily_listed_made_on_request_and_restored_behind_a_confirmation() {
+    if !can_run() {
+        return;
+    }
+    let server = server().await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+    chat(&c, "Pelicans first", 1).await;
+
+    // The daily backup is made a few seconds after start, in the background.
+    let backups = data_dir(&driver).join("backups");
+    eventually(30, "the daily backup", || async {
+        std::fs::read_dir(&backups).ok()?.flatten().find(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.ends_with("-daily.sqlite3")
+        })
+    })
+    .await;
+    click(&c, "[data-testid=clear]").await;
+    chat(&c, "Herons second", 1).await;
+    wait_count(&c, "[data-testid=conversation-item]", 2, "two chats").await;
+
+    click(&c, "[data-testid=settings-open]").await;
+    wait_count(&c, "[data-testid=backup-row]", 1, "the daily backup listed").await;
+    let row = css(&c, "[data-testid=backup-row]").await;
+    assert_eq!(
+        row.attr("data-reason").await.expect("reason").as_deref(),
+        Some("daily")
+    );
+    assert!(row.text().await.expect("text").contains("Daily"));
+
+    // Restore asks first; Cancel changes nothing.
+    click(&c, "[data-testid=backup-restore]").await;
+    wait_for(
+        &c,
+        "return document.getElementById('ask').open",
+        "the confirmation",
+    )
+    .await;
+    let ask = text(&c, "#ask-title").await;
+    assert!(ask.starts_with("Restore the backup of"), "{ask}");
+    click(&c, "#ask-cancel").await;
+    assert_eq!(count(&c, "[data-testid=backup-row]").await, 1);
+
+    click(&c, "[data-testid=backup-restore]").await;
+    wait_for(
+        &c,
+        "return document.getElementById('ask').open",
+        "the confirmation",
+    )
+    .await;
+    click(&c, "[data-testid=dialog-ok]").await;
+    wait_for(
+        &c,
+        "return document.querySelectorAll('[data-testid=backup-row]').length === 2 || document.querySelector('[data-testid=backup-error]').textContent !== ''",
+        "the restore",
+    )
+    .await;
+    assert_eq!(text(&c, "[data-testid=backup-error]").await, "", "no error");
+    assert_eq!(
+        count(&c, "[data-testid=backup-row]").await,
+        2,
+        "the replaced database kept"
+    );
+    let result = text(&c, "[data-testid=backup-result]").await;
+    assert!(result.starts_with("Restored the backup of"), "{result}");
+    assert_eq!(
+        common::window::js(
+            &c,
+            "return [...document.querySelectorAll('[data-testid=backup-row]')].map((r) => r.dataset.reason).sort()"
+        )
+        .await,
+        serde_json::json!(["daily", "restore"])
+    );
+
+    // Back up now adds the user's own.
+    click(&c, "[data-testid=backup-create]").await;
+    wait_count(&c, "[data-testid=backup-row]", 3, "a manual backup").await;
+    let made = text(&c, "[data-testid=backup-result]").await;
+    assert!(made.starts_with("Backed up ("), "{made}");
+    click(&c, "[data-testid=settings-close]").await;
+
+    // The window shows the restored history: the chat made after the backup is gone.
+    wait_count(
+        &c,
+        "[data-testid=conversation-item]",
+        1,
+        "the restored list",
+    )
+    .await;
+    let titles = sidebar_titles(&c).await;
+    assert_eq!(titles.len(), 1);
+    assert!(titles[0].contains("Pelicans first"), "{titles:?}");
+    assert_eq!(count(&c, "[data-testid=message]").await, 0, "a new chat");
+    // And sending goes on into the restored database.
+    chat(&c, "After the restore", 1).await;
+    wait_count(&c, "[data-testid=conversation-item]", 2, "a new chat saved").await;
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_database_is_found_at_start_and_the_banner_leads_to_the_backups() {
+    if !can_run() {
+        return;
+    }
+    let server = server().await;
+    let driver = start_driver(&server.base_url()).await;
+    // A database with a bad page deep in a table: it opens, and its
+    // conversations still list, but the check at start finds the damage.
+    let db = data_dir(&driver).join("runnel.sqlite3");
+    {
+        let store = runnel_core::store::Store::open(&db).expect("open");
+        for i in 0..300 {
+            let id = runnel_core::store::new_id();
+            store
+                .create_conversation(&id, "", None, None, "", None)
+                .expect("create");
+            store
+                .add_user_message(&id, &format!("filler {i} {}", "x".repeat(400)), None)
+                .expect("user");
+        }
+    }
+    common::files::damage_a_middle_page(&db);
+    let c = connect(&driver).await;
+    wait_for(
+        &c,
+        "return !document.querySelector('[data-testid=store-banner]').hidden",
+        "the damage banner",
+    )
+    .await;
+    let banner = text(&c, "[data-testid=store-banner]").await;
+    assert!(
+        banner.contains("failed its check"),
+        "the banner says what is wrong: {banner}"
+    );
+    assert!(css(&c, "[data-testid=store-backups]")
+        .await
+        .is_displayed()
+        .await
+        .expect("shown"));
+    click(&c, "[data-testid=store-backups]").await;
+    wait_for(
+        &c,
+        "return document.getElementById('settings').open && document.activeElement.id === 'backup-create'",
+        "Settings at the backups",
+    )
+    .await;
+    c.close().await.expect("close");
+}
