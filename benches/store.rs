@@ -84,6 +84,47 @@ fn main() {
         })
         .collect();
 
+    // The same words narrowed by filters (history search --provider/--model/--role/--since).
+    let day = 86_400_000i64;
+    let mid_year = 1_700_000_000_000i64 + 180 * day;
+    let filtered: Vec<Duration> = (0..runs * 4)
+        .map(|i| {
+            use runnel_core::store::SearchFilter;
+            use runnel_core::types::chat::Role;
+            let q = WORDS[rng.usize(..WORDS.len())];
+            let f = match i % 5 {
+                0 => SearchFilter {
+                    provider: Some("deepseek".into()),
+                    ..Default::default()
+                },
+                1 => SearchFilter {
+                    model: Some("claude-sonnet-4-0".into()),
+                    ..Default::default()
+                },
+                2 => SearchFilter {
+                    role: Some(Role::User),
+                    ..Default::default()
+                },
+                3 => SearchFilter {
+                    since: Some(mid_year),
+                    until: Some(mid_year + 7 * day),
+                    ..Default::default()
+                },
+                _ => SearchFilter {
+                    provider: Some("anthropic".into()),
+                    role: Some(Role::Assistant),
+                    since: Some(mid_year),
+                    ..Default::default()
+                },
+            };
+            let t = Instant::now();
+            let hits = store.search_filtered(q, &f, 50).expect("filtered search");
+            let d = t.elapsed();
+            assert!(!hits.is_empty() || !full, "{q} {f:?}");
+            d
+        })
+        .collect();
+
     let open_long = median(
         (0..runs)
             .map(|_| {
@@ -179,6 +220,8 @@ fn main() {
         "sidebar_first_page_ms": ms(sidebar),
         "search_p50_ms": ms(pct(searches.clone(), 0.5)),
         "search_p95_ms": ms(pct(searches, 0.95)),
+        "filtered_search_p50_ms": ms(pct(filtered.clone(), 0.5)),
+        "filtered_search_p95_ms": ms(pct(filtered, 0.95)),
         "open_2000_message_conversation_backend_ms": ms(open_long),
         "usage_report_ms": ms(usage),
         "backup_ms": backup_ms,

@@ -93,6 +93,7 @@ pub fn declarations() -> String {
     decl::<StoredUsage>(c, o);
     decl::<Metrics>(c, o);
     decl::<SearchHit>(c, o);
+    decl::<runnel_core::store::SearchFilter>(c, o);
     decl::<StoreProblem>(c, o);
     decl::<runnel_core::store::BackupInfo>(c, o);
     decl::<runnel_core::store::BackupReason>(c, o);

@@ -214,3 +214,91 @@ async fn a_damaged_database_is_found_at_start_and_the_banner_leads_to_the_backup
     .await;
     c.close().await.expect("close");
 }
+
+async fn search_results(c: &Client) -> u64 {
+    count(c, "[data-testid=search-result]").await
+}
+
+/// Sets a filter field as a user does (a value, then the event the field sends).
+async fn set_field(c: &Client, id: &str, value: &str) {
+    let script = format!(
+        "const e = document.getElementById('{id}'); e.value = arguments[0]; e.dispatchEvent(new Event(e.tagName === 'SELECT' ? 'change' : 'input')); return true"
+    );
+    c.execute(&script, vec![serde_json::json!(value)])
+        .await
+        .expect("set the field");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_filters_narrow_the_hits_and_the_list_is_grouped_by_date() {
+    if !can_run() {
+        return;
+    }
+    let server = server().await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+    chat(&c, "Kelp forests grow fast", 1).await;
+    click(&c, "[data-testid=clear]").await;
+    chat(&c, "Kelp in winter", 1).await;
+    wait_count(&c, "[data-testid=conversation-item]", 2, "two chats").await;
+    // Both were changed today: one heading above them.
+    assert_eq!(
+        common::window::js(
+            &c,
+            "return [...document.querySelectorAll('[data-testid=date-group]')].map((g) => [g.dataset.group, g.textContent])"
+        )
+        .await,
+        serde_json::json!([["today", "Today"]])
+    );
+
+    let search = css(&c, "[data-testid=search]").await;
+    search.send_keys("kelp").await.expect("type");
+    eventually(10, "two hits", || async {
+        (search_results(&c).await == 2).then_some(())
+    })
+    .await;
+    click(&c, "[data-testid=search-filters] summary").await;
+    let filtered = |n: u64, what: &'static str| {
+        let c = c.clone();
+        async move {
+            eventually(10, what, || async {
+                let shown = if n == 0 {
+                    count(&c, "[data-testid=search-empty]").await == 1
+                } else {
+                    search_results(&c).await == n
+                };
+                shown.then_some(())
+            })
+            .await
+        }
+    };
+    set_field(&c, "search-role", "assistant").await;
+    filtered(0, "no answer says kelp").await;
+    set_field(&c, "search-role", "user").await;
+    filtered(2, "both questions").await;
+    set_field(&c, "search-model", "e2e-model").await;
+    filtered(2, "both were answered by e2e-model").await;
+    set_field(&c, "search-model", "another-model").await;
+    filtered(0, "no chat used another-model").await;
+    set_field(&c, "search-model", "").await;
+    // Today's messages are before tomorrow and not from tomorrow on.
+    let tomorrow = common::window::js(
+        &c,
+        "const d = new Date(); d.setDate(d.getDate() + 1); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`",
+    )
+    .await;
+    let tomorrow = tomorrow.as_str().expect("date").to_owned();
+    set_field(&c, "search-since", &tomorrow).await;
+    filtered(0, "nothing from tomorrow on").await;
+    set_field(&c, "search-since", "").await;
+    set_field(&c, "search-until", &tomorrow).await;
+    filtered(2, "everything up to tomorrow").await;
+    // The provider list offers the providers there are.
+    let options = common::window::js(
+        &c,
+        "return document.getElementById('search-provider').options.length",
+    )
+    .await;
+    assert!(options.as_u64().expect("n") >= 2, "Any and the providers");
+    c.close().await.expect("close");
+}

@@ -6,7 +6,9 @@ use runnel_core::config::env::Env;
 use runnel_core::config::slug;
 use runnel_core::render::page::conversation_page;
 use runnel_core::render::view::{conversation_cost, message_views, MessageView};
-use runnel_core::store::{ConversationSummary, Cursor, Deleted, SearchHit, Store, StoreError};
+use runnel_core::store::{
+    ConversationSummary, Cursor, Deleted, SearchFilter, SearchHit, Store, StoreError,
+};
 use runnel_core::types::error::ErrorKind;
 use runnel_core::types::files::write_private;
 use serde::Serialize;
@@ -235,8 +237,10 @@ pub(crate) async fn undo_delete(
 pub(crate) async fn search_conversations(
     chat: tauri::State<'_, ChatState>,
     query: String,
+    filter: Option<SearchFilter>,
 ) -> Result<Vec<SearchHit>, IpcError> {
-    with_store(&chat, move |s| s.search(&query, 50)).await
+    let filter = filter.unwrap_or_default();
+    with_store(&chat, move |s| s.search_filtered(&query, &filter, 50)).await
 }
 
 #[tauri::command]

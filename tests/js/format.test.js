@@ -117,7 +117,7 @@ test('pickProvider prefers the conversation, then the default, then the environm
   assert.equal(pickProvider([], null, null), null);
 });
 
-import { snippetParts, formatDate } from '../../ui/js/format.js';
+import { snippetParts, formatDate, dateGroup, dateGroupLabel, searchFilter } from '../../ui/js/format.js';
 import { setLanguage } from '../../ui/js/i18n.js';
 
 test('snippetParts marks matches without any HTML', () => {
@@ -176,4 +176,32 @@ test('download progress reads as bytes of total, rate and time left', async () =
   const unknown = formatDownload({ done: 5_000_000, total: null, bytes_per_s: 1_000_000, eta_s: null });
   assert.equal(unknown.percent, null);
   assert.equal(unknown.text, '5 MB · 1 MB/s');
+});
+
+test('the sidebar groups by pinned, today, yesterday, earlier this week, then month (local days)', () => {
+  const now = new Date(2026, 11, 2, 9, 30).getTime(); // Wed 2 Dec 2026, 09:30 local
+  const at = (/** @type {number[]} */ ...d) => new Date(d[0], d[1], d[2], d[3] ?? 12).getTime();
+  assert.equal(dateGroup(at(2026, 11, 2, 0), now, false), 'today');
+  assert.equal(dateGroup(at(2026, 11, 2, 23), now, false), 'today', 'later today (clock skew) is today');
+  assert.equal(dateGroup(at(2026, 11, 1, 23), now, false), 'yesterday');
+  assert.equal(dateGroup(at(2026, 11, 1, 0), now, false), 'yesterday');
+  assert.equal(dateGroup(at(2026, 10, 30), now, false), 'week');
+  assert.equal(dateGroup(at(2026, 10, 26), now, false), 'week');
+  assert.equal(dateGroup(at(2026, 10, 25), now, false), 'month:2026-11');
+  assert.equal(dateGroup(at(2025, 0, 31), now, false), 'month:2025-01');
+  assert.equal(dateGroup(at(2026, 11, 2), now, true), 'pinned');
+  assert.equal(dateGroupLabel('today'), 'Today');
+  assert.match(dateGroupLabel('month:2025-01'), /2025/);
+});
+
+test('the search filter fields make a filter (local days, the end day included) or none', () => {
+  const none = { role: '', provider: '', model: ' ', since: '', until: '' };
+  assert.equal(searchFilter(none), null);
+  const f = searchFilter({ ...none, role: 'user', provider: 'openai', model: ' gpt-4o ', since: '2026-12-01', until: '2026-12-01' });
+  assert.deepEqual(f, {
+    provider: 'openai', model: 'gpt-4o', role: 'user',
+    since: new Date(2026, 11, 1).getTime(), until: new Date(2026, 11, 2).getTime(),
+  });
+  assert.equal(searchFilter({ ...none, role: 'system' }), null, 'an unknown role is no filter');
+  assert.equal(searchFilter({ ...none, since: '12/01/2026' }), null, 'only the date field\'s own form');
 });

@@ -75,7 +75,9 @@ const conversation = createConversationView({
 const compare = createCompare({ state, onCompare: (targets) => conversation.compareSend(targets) });
 const whereabouts = createWhereabouts({ state, composer, notices, layout, open: conversation.open });
 const sidebar = createSidebar({ state, notices, dialogs, open: conversation.open, newChat: conversation.newChat });
-const search = createSearch({ notices, open: conversation.open, showList: sidebar.showList });
+const search = createSearch({
+  notices, open: conversation.open, showList: sidebar.showList, providers: () => state.data.ui?.providers ?? [],
+});
 const header = createHeader({ state, notices, refreshList: () => sidebar.refresh(), deleteOpen: () => sidebar.removeOpen() });
 const storeBanner = createStoreBanner({ notices, refreshList: sidebar.refresh, openBackups: () => settings.openBackups() });
 initTransfer({ state, notices, refreshList: sidebar.refresh, open: conversation.open });

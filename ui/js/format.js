@@ -268,6 +268,66 @@ export function formatDate(ms, now) {
   return formatDateTime(d, { year: 'numeric', month: '2-digit', day: '2-digit' });
 }
 
+/**
+ * The sidebar group of a conversation last changed at `ms` (local time):
+ * `pinned`, `today`, `yesterday`, `week` (the five days before yesterday),
+ * else its month as `month:YYYY-MM`. A time after `now` (a clock that went
+ * back) counts as today.
+ * @param {number} ms
+ * @param {number} now
+ * @param {boolean} pinned
+ * @returns {string}
+ */
+export function dateGroup(ms, now, pinned) {
+  if (pinned) return 'pinned';
+  const n = new Date(now);
+  const midnight = new Date(n.getFullYear(), n.getMonth(), n.getDate()).getTime();
+  // Local calendar days back (DST-safe: counted on dates, not 24 h steps).
+  const d = new Date(ms);
+  const day = new Date(d.getFullYear(), d.getMonth(), d.getDate());
+  const back = Math.round((midnight - day.getTime()) / 86_400_000);
+  if (back <= 0) return 'today';
+  if (back === 1) return 'yesterday';
+  if (back < 7) return 'week';
+  return `month:${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
+}
+
+/**
+ * The heading of a `dateGroup`.
+ * @param {string} group
+ */
+export function dateGroupLabel(group) {
+  if (group.startsWith('month:')) {
+    const [y, m] = group.slice(6).split('-').map(Number);
+    return formatDateTime(new Date(y, m - 1, 1), { year: 'numeric', month: 'long' });
+  }
+  return t(/** @type {import('./i18n.js').Key} */ (`sidebar.group_${group}`));
+}
+
+/**
+ * The search filter the filter fields describe (dates as `YYYY-MM-DD` in
+ * local time, the end date included), or null when none is set.
+ * @param {{role: string, provider: string, model: string, since: string, until: string}} fields
+ * @returns {import('../types/ipc').SearchFilter|null}
+ */
+export function searchFilter(fields) {
+  /** @param {string} s @param {number} plusDays */
+  const day = (s, plusDays) => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+    return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + plusDays).getTime() : null;
+  };
+  /** @type {import('../types/ipc').Role|null} */
+  const role = fields.role === 'user' || fields.role === 'assistant' ? fields.role : null;
+  const filter = {
+    provider: fields.provider || null,
+    model: fields.model.trim() || null,
+    role,
+    since: day(fields.since, 0),
+    until: day(fields.until, 1),
+  };
+  return Object.values(filter).some((v) => v !== null) ? filter : null;
+}
+
 /** How many recently used provider·model pairs the picker remembers. */
 export const RECENT_LIMIT = 8;
 

@@ -28,6 +28,7 @@
 /** @typedef {import('../types/ipc').Sent} Sent */
 /** @typedef {import('../types/ipc').StoreProblem} StoreProblem */
 /** @typedef {import('../types/ipc').BackupInfo} BackupInfo */
+/** @typedef {import('../types/ipc').SearchFilter} SearchFilter */
 /** @typedef {import('../types/ipc').StreamMessage} StreamMessage */
 /** @typedef {import('../types/ipc').Theme} Theme */
 /** @typedef {import('../types/ipc').Language} Language */
@@ -295,9 +296,13 @@ export function undoDelete(token) {
   return call('undo_delete', { token });
 }
 
-/** @param {string} query @returns {Promise<SearchHit[]>} */
-export function searchConversations(query) {
-  return call('search_conversations', { query });
+/**
+ * @param {string} query
+ * @param {SearchFilter|null} filter
+ * @returns {Promise<SearchHit[]>}
+ */
+export function searchConversations(query, filter) {
+  return call('search_conversations', { query, filter });
 }
 
 /** @param {string} messageId @returns {Promise<void>} */

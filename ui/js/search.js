@@ -6,7 +6,7 @@
  * matching message.
  */
 import * as ipc from './ipc.js';
-import { snippetParts } from './format.js';
+import { searchFilter, snippetParts } from './format.js';
 import { $, el } from './dom.js';
 import { t } from './i18n.js';
 
@@ -15,11 +15,22 @@ import { t } from './i18n.js';
 
 /**
  * @param {{notices: Notices, open: (id: string, focusMessage: string|null) => Promise<void>,
- *   showList: (on: boolean) => void}} deps
+ *   showList: (on: boolean) => void, providers: () => readonly {id: string, name: string}[]}} deps
  */
-export function createSearch({ notices, open, showList }) {
+export function createSearch({ notices, open, showList, providers }) {
   const input = /** @type {HTMLInputElement} */ ($('search'));
   const results = $('search-results');
+  const fields = {
+    role: /** @type {HTMLSelectElement} */ ($('search-role')),
+    provider: /** @type {HTMLSelectElement} */ ($('search-provider')),
+    model: /** @type {HTMLInputElement} */ ($('search-model')),
+    since: /** @type {HTMLInputElement} */ ($('search-since')),
+    until: /** @type {HTMLInputElement} */ ($('search-until')),
+  };
+  const filter = () => searchFilter({
+    role: fields.role.value, provider: fields.provider.value, model: fields.model.value,
+    since: fields.since.value, until: fields.until.value,
+  });
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
 
@@ -31,8 +42,9 @@ export function createSearch({ notices, open, showList }) {
       return;
     }
     try {
-      const hits = await ipc.searchConversations(q);
-      if (input.value.trim() !== q) return;
+      const f = filter();
+      const hits = await ipc.searchConversations(q, f);
+      if (input.value.trim() !== q || JSON.stringify(filter()) !== JSON.stringify(f)) return;
       results.replaceChildren();
       if (hits.length === 0) results.append(el('div', { class: 'hint', 'data-testid': 'search-empty' }, t('search.empty')));
       for (const h of hits) {
@@ -56,9 +68,20 @@ export function createSearch({ notices, open, showList }) {
     }
   }
 
-  input.addEventListener('input', () => {
+  const schedule = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(run, 120);
+  };
+  input.addEventListener('input', schedule);
+  for (const f of Object.values(fields)) f.addEventListener(f instanceof HTMLSelectElement ? 'change' : 'input', schedule);
+  // The providers to filter by: listed afresh whenever the filters open.
+  $('search-filters').addEventListener('toggle', () => {
+    const chosen = fields.provider.value;
+    fields.provider.replaceChildren(
+      el('option', { value: '' }, t('search.any')),
+      ...providers().map((p) => el('option', { value: p.id }, p.name)),
+    );
+    fields.provider.value = chosen;
   });
   input.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape') {

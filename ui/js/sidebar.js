@@ -5,7 +5,7 @@
  * with Undo.
  */
 import * as ipc from './ipc.js';
-import { formatDate } from './format.js';
+import { dateGroup, dateGroupLabel, formatDate } from './format.js';
 import { $, drawIcons, el, icon, iconButton } from './dom.js';
 import { t } from './i18n.js';
 
@@ -87,6 +87,9 @@ export function createSidebar({ state, notices, dialogs, open, newChat }) {
     await loadMore();
   }
 
+  /** The group of the last item listed ('' before the first page). */
+  let lastGroup = '';
+
   async function loadMore() {
     const sidebar = state.data.sidebar;
     if (sidebar.loading || sidebar.done) return;
@@ -97,8 +100,19 @@ export function createSidebar({ state, notices, dialogs, open, newChat }) {
       const page = await ipc.listConversations(sidebar.cursor, LIST_PAGE);
       if (gen !== state.data.sidebar.gen) return;
       // The first page replaces the list in one step (no flash, no mixed pages).
-      if (first) list.replaceChildren();
+      if (first) {
+        list.replaceChildren();
+        lastGroup = '';
+      }
+      const now = Date.now();
       for (const c of page) {
+        // A heading where the group changes (Pinned, Today, ..., a month); a
+        // later page goes on under the last page's heading.
+        const group = dateGroup(c.updated, now, c.pinned);
+        if (group !== lastGroup) {
+          list.append(el('div', { class: 'date-group', 'data-testid': 'date-group', 'data-group': group }, dateGroupLabel(group)));
+          lastGroup = group;
+        }
         list.append(conversationItem(c));
         // The header shows the open conversation's title (it gets one after its first answer).
         const open = state.data.conversation;

@@ -758,6 +758,28 @@ message_id: string | null,
  */
 snippet: string, };
 
+export type SearchFilter = { 
+/**
+ * A provider id.
+ */
+provider: string | null, 
+/**
+ * A model id, exactly.
+ */
+model: string | null, 
+/**
+ * Only the user's messages, or only answers.
+ */
+role: Role | null, 
+/**
+ * Messages from this instant on (ms since the epoch, inclusive).
+ */
+since: number | null, 
+/**
+ * Messages before this instant (ms since the epoch, exclusive).
+ */
+until: number | null, };
+
 export type StoreProblem = { 
 /**
  * The file.

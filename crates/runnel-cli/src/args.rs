@@ -205,9 +205,28 @@ pub enum HistoryAction {
         json: bool,
     },
     /// Full-text search over every message and title, newest first.
+    ///
+    /// --provider and --model select the conversations that used them in any
+    /// answer (then every message in them); --role and the dates select
+    /// messages (and leave title hits out). Filters combine.
     Search {
         /// Words to find.
         query: String,
+        /// Only conversations answered (at least once) by this provider id.
+        #[arg(long, value_name = "ID")]
+        provider: Option<String>,
+        /// Only conversations answered (at least once) by this model, exactly.
+        #[arg(long, value_name = "M")]
+        model: Option<String>,
+        /// Only the user's messages, or only answers.
+        #[arg(long, value_enum)]
+        role: Option<SearchRole>,
+        /// Messages from this date on: YYYY-MM-DD (UTC) or RFC 3339.
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Messages up to this date: YYYY-MM-DD (UTC, the whole day) or RFC 3339.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
         /// Print a JSON array of {id, title, updated, message_id, snippet}.
         #[arg(long)]
         json: bool,
@@ -236,6 +255,15 @@ pub enum HistoryAction {
         #[arg(short = 'o', long = "output")]
         output: Option<std::path::PathBuf>,
     },
+}
+
+/// `history search --role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchRole {
+    /// What the user wrote.
+    User,
+    /// What the models answered.
+    Assistant,
 }
 
 /// `runnel backup ...`

@@ -689,7 +689,8 @@ fn a_database_at_schema_4_has_its_past_usage_counted() {
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP TABLE attachments; DROP TABLE attachments_fts; DROP TABLE blobs;
+            "DROP INDEX answers_by_provider; DROP INDEX answers_by_model;
+             DROP TABLE attachments; DROP TABLE attachments_fts; DROP TABLE blobs;
              DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly; DROP TABLE conversation_usage;
              ALTER TABLE messages DROP COLUMN provider; ALTER TABLE messages DROP COLUMN model;
              ALTER TABLE messages DROP COLUMN trace;
@@ -786,4 +787,203 @@ fn attachments_share_one_blob_survive_undo_and_unused_blobs_go_at_open() {
     drop(store);
     let store = Store::open(&db).expect("reopen");
     assert_eq!(store.blob_count().expect("count"), 0);
+}
+
+/// Search filters (issue 18): provider and model select conversations (every
+/// message in them), role and dates select messages, and they combine with
+/// the words; a role or a date leaves title hits out.
+#[test]
+fn search_filters_combine_with_the_words() {
+    use runnel_core::store::SearchFilter;
+    use runnel_core::types::chat::Role;
+    let (_dir, db) = temp_db("filters");
+    let store = Store::open(&db).expect("open");
+    let chat = |provider: &str, model: &str, q: &str, a: &str| {
+        let id = runnel_core::store::new_id();
+        store
+            .create_conversation(&id, "", Some(provider), Some(model), "", None)
+            .expect("create");
+        let u = store.add_user_message(&id, q, None).expect("user");
+        let ans = store.begin_answer(&id, &u.id, None).expect("answer");
+        let fin = FinalState {
+            provider: Some(provider.into()),
+            model: Some(model.into()),
+            ..done(a)
+        };
+        store.finish_message(&ans.id, &fin).expect("finish");
+        (id, u.id, ans.id)
+    };
+    let (a, a_user, a_answer) = chat(
+        "openai",
+        "gpt-4o",
+        "harbor seals",
+        "Seals rest in the harbor.",
+    );
+    let (b, _, b_answer) = chat(
+        "anthropic",
+        "claude-x",
+        "harbor porpoise",
+        "Porpoises visit the harbor.",
+    );
+    // A conversation whose title matches too.
+    store.rename(&b, "Harbor wildlife").expect("rename");
+    // Dates: conversation a's messages are from 2026-01-10, b's from 2026-03-05.
+    let day = |s: &str| runnel_core::types::time::parse_day(s).expect("day") + 3_600_000;
+    let raw = rusqlite::Connection::open(&db).expect("raw");
+    raw.execute(
+        "UPDATE messages SET created = ?1 WHERE conversation_id = ?2",
+        rusqlite::params![day("2026-01-10"), a],
+    )
+    .expect("date a");
+    raw.execute(
+        "UPDATE messages SET created = ?1 WHERE conversation_id = ?2",
+        rusqlite::params![day("2026-03-05"), b],
+    )
+    .expect("date b");
+    let ids = |f: SearchFilter| -> Vec<Option<String>> {
+        let mut v: Vec<Option<String>> = store
+            .search_filtered("harbor", &f, 50)
+            .expect("search")
+            .into_iter()
+            .map(|h| h.message_id.or(Some(format!("title:{}", h.id))))
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<Option<String>>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ids(SearchFilter::default()).len(),
+        4,
+        "every message; b's title adds nothing"
+    );
+    let by_provider = ids(SearchFilter {
+        provider: Some("openai".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        by_provider,
+        sorted(vec![Some(a_user.clone()), Some(a_answer.clone())]),
+        "the user's message too"
+    );
+    let by_model = ids(SearchFilter {
+        model: Some("claude-x".into()),
+        role: Some(Role::Assistant),
+        ..Default::default()
+    });
+    assert_eq!(by_model, vec![Some(b_answer.clone())]);
+    assert!(
+        ids(SearchFilter {
+            model: Some("claude".into()),
+            ..Default::default()
+        })
+        .is_empty(),
+        "a model is matched exactly"
+    );
+    let users = ids(SearchFilter {
+        role: Some(Role::User),
+        ..Default::default()
+    });
+    assert_eq!(users.len(), 2);
+    assert!(!users.iter().flatten().any(|h| h.starts_with("title:")));
+    let since = ids(SearchFilter {
+        since: Some(day("2026-02-01")),
+        ..Default::default()
+    });
+    assert_eq!(since.len(), 2, "b's two messages");
+    assert!(since.contains(&Some(b_answer.clone())));
+    let until = ids(SearchFilter {
+        until: Some(day("2026-02-01")),
+        ..Default::default()
+    });
+    assert_eq!(until, sorted(vec![Some(a_user), Some(a_answer)]));
+    assert!(
+        ids(SearchFilter {
+            provider: Some("openai".into()),
+            since: Some(day("2026-02-01")),
+            ..Default::default()
+        })
+        .is_empty(),
+        "filters combine"
+    );
+    // Without a message filter a title hit stays; the provider narrows titles too.
+    store.rename(&a, "Seal notes").expect("rename");
+    let titles = store
+        .search_filtered(
+            "wildlife",
+            &SearchFilter {
+                provider: Some("anthropic".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(titles.len(), 1);
+    assert!(store
+        .search_filtered(
+            "wildlife",
+            &SearchFilter {
+                provider: Some("openai".into()),
+                ..Default::default()
+            },
+            10
+        )
+        .expect("search")
+        .is_empty());
+    let e = store
+        .search_filtered(
+            "harbor",
+            &SearchFilter {
+                since: Some(day("2026-03-01")),
+                until: Some(day("2026-02-01")),
+                ..Default::default()
+            },
+            10,
+        )
+        .expect_err("an empty range");
+    assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+}
+
+/// Version 7: answers stored before version 5 (no provider of their own)
+/// take their conversation's, so the provider filter finds them.
+#[test]
+fn a_database_at_schema_6_gets_answerers_for_old_answers() {
+    let (_dir, db) = temp_db("migrate-v6");
+    {
+        let store = Store::open(&db).expect("create");
+        let id = runnel_core::store::new_id();
+        store
+            .create_conversation(&id, "", Some("anthropic"), Some("claude-x"), "", None)
+            .expect("create");
+        let u = store
+            .add_user_message(&id, "ancient question", None)
+            .expect("user");
+        let a = store.begin_answer(&id, &u.id, None).expect("answer");
+        store
+            .finish_message(&a.id, &done("ancient answer"))
+            .expect("finish");
+        drop(store);
+        let conn = rusqlite::Connection::open(&db).expect("raw");
+        conn.execute_batch(
+            "DROP INDEX answers_by_provider; DROP INDEX answers_by_model;
+             UPDATE messages SET provider = NULL, model = NULL;
+             PRAGMA user_version = 6;",
+        )
+        .expect("downgrade");
+    }
+    let store = Store::open(&db).expect("migrate");
+    let hits = store
+        .search_filtered(
+            "ancient",
+            &runnel_core::store::SearchFilter {
+                provider: Some("anthropic".into()),
+                model: Some("claude-x".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(hits.len(), 2, "{hits:?}");
 }

@@ -1,10 +1,12 @@
 //! `runnel history`: list, show, search and export stored conversations.
 
-use crate::args::{ExportFormat, HistoryAction};
+use crate::args::{ExportFormat, HistoryAction, SearchRole};
 use crate::output::{self, Term};
 use runnel_core::render::page::conversation_page;
-use runnel_core::store::{Store, StoreError, WHOLE_CONVERSATION};
+use runnel_core::store::{SearchFilter, Store, StoreError, WHOLE_CONVERSATION};
+use runnel_core::types::chat::Role;
 use runnel_core::types::files::write_private;
+use runnel_core::types::time::parse_bound;
 
 /// Runs a `history` action; returns the exit status.
 pub fn run(action: HistoryAction, term: Term) -> i32 {
@@ -12,7 +14,7 @@ pub fn run(action: HistoryAction, term: Term) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("runnel: error [storage]: {e}");
+            eprintln!("runnel: error [{}]: {e}", e.kind().as_str());
             1
         }
     }
@@ -39,8 +41,39 @@ fn act(store: &Store, action: HistoryAction, term: Term) -> Result<(), StoreErro
                 print!("{}", term.out(&store.export_markdown(&id)?));
             }
         }
-        HistoryAction::Search { query, json } => {
-            let hits = store.search(&query, 50)?;
+        HistoryAction::Search {
+            query,
+            provider,
+            model,
+            role,
+            since,
+            until,
+            json,
+        } => {
+            let date = |flag: &str,
+                        v: Option<String>,
+                        end: bool|
+             -> Result<Option<i64>, StoreError> {
+                v.map(|s| {
+                    parse_bound(&s, end).ok_or_else(|| {
+                        StoreError::Invalid(format!(
+                            "{flag} takes a date as YYYY-MM-DD or RFC 3339 (2026-12-02T13:40:05Z); got {s:?}"
+                        ))
+                    })
+                })
+                .transpose()
+            };
+            let filter = SearchFilter {
+                provider,
+                model,
+                role: role.map(|r| match r {
+                    SearchRole::User => Role::User,
+                    SearchRole::Assistant => Role::Assistant,
+                }),
+                since: date("--since", since, false)?,
+                until: date("--until", until, true)?,
+            };
+            let hits = store.search_filtered(&query, &filter, 50)?;
             if json {
                 println!("{}", output::hits_json(&hits));
             } else {

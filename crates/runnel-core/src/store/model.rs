@@ -129,6 +129,34 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
+/// What a search is narrowed to, beside its words. Every field is optional
+/// and they combine. `provider` and `model` select the conversations where
+/// any answer came from that provider or model (and then every message in
+/// them); `role`, `since` and `until` select messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchFilter {
+    /// A provider id.
+    pub provider: Option<String>,
+    /// A model id, exactly.
+    pub model: Option<String>,
+    /// Only the user's messages, or only answers.
+    pub role: Option<crate::types::chat::Role>,
+    /// Messages from this instant on (ms since the epoch, inclusive).
+    #[ts(type = "number | null")]
+    pub since: Option<i64>,
+    /// Messages before this instant (ms since the epoch, exclusive).
+    #[ts(type = "number | null")]
+    pub until: Option<i64>,
+}
+
+impl SearchFilter {
+    /// Whether it narrows to messages (title hits, which are not messages, drop out).
+    pub fn selects_messages(&self) -> bool {
+        self.role.is_some() || self.since.is_some() || self.until.is_some()
+    }
+}
+
 /// A `limit` that means the whole conversation (the store caps any limit here).
 pub const WHOLE_CONVERSATION: usize = 10_000_000;
 

@@ -5,7 +5,7 @@ use super::Store;
 use rusqlite::TransactionBehavior;
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i32 = 6;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// Version 1: conversations and messages.
 pub const SCHEMA_V1: &str = "
@@ -209,8 +209,21 @@ CREATE TRIGGER attachments_ad AFTER DELETE ON attachments BEGIN
 END;
 ";
 
+/// Version 7: search filters by who answered. Answers stored before
+/// version 5 take their conversation's provider and model (what the usage
+/// tables already assumed for them), and an index over the answers by
+/// provider and model finds the conversations that used one.
+pub const SCHEMA_V7: &str = "
+UPDATE messages SET
+  provider = (SELECT coalesce(c.provider, '') FROM conversations c WHERE c.id = messages.conversation_id),
+  model = (SELECT coalesce(c.model, '') FROM conversations c WHERE c.id = messages.conversation_id)
+WHERE role = 'assistant' AND provider IS NULL;
+CREATE INDEX answers_by_provider ON messages(provider, conversation_id) WHERE role = 'assistant';
+CREATE INDEX answers_by_model ON messages(model, conversation_id) WHERE role = 'assistant';
+";
+
 pub(super) const MIGRATIONS: &[&str] = &[
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
 ];
 
 impl Store {

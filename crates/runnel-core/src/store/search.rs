@@ -2,9 +2,8 @@
 //! and titles, kept in step by triggers. A message is indexed when it leaves
 //! `streaming`, so flushes during a stream do not re-index a growing text.
 
-use super::model::{SearchHit, MARK_END, MARK_START};
+use super::model::{SearchFilter, SearchHit, MARK_END, MARK_START};
 use super::{Store, StoreError};
-use rusqlite::params;
 
 /// An FTS5 query for what the user typed: every word must match; the last
 /// word also matches as a prefix (search as you type). Operators are quoted away.
@@ -32,24 +31,96 @@ pub fn fts_query(input: &str) -> Option<String> {
     )
 }
 
+/// The SQL that narrows a search to `f` (message alias `m`, conversation
+/// alias `c`), numbered from `?3` on, and its values.
+fn filter_sql(f: &SearchFilter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut sql = String::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut next = |sql: &mut String, clause: &str, v: Value| {
+        values.push(v);
+        sql.push_str(&clause.replace('#', &format!("?{}", values.len() + 2)));
+    };
+    if let Some(p) = &f.provider {
+        next(
+            &mut sql,
+            " AND EXISTS (SELECT 1 FROM messages x WHERE x.role = 'assistant' AND x.provider = # AND x.conversation_id = c.id)",
+            Value::Text(p.clone()),
+        );
+    }
+    if let Some(model) = &f.model {
+        next(
+            &mut sql,
+            " AND EXISTS (SELECT 1 FROM messages x WHERE x.role = 'assistant' AND x.model = # AND x.conversation_id = c.id)",
+            Value::Text(model.clone()),
+        );
+    }
+    if let Some(r) = f.role {
+        next(
+            &mut sql,
+            " AND m.role = #",
+            Value::Text(r.as_str().to_owned()),
+        );
+    }
+    if let Some(t) = f.since {
+        next(&mut sql, " AND m.created >= #", Value::Integer(t));
+    }
+    if let Some(t) = f.until {
+        next(&mut sql, " AND m.created < #", Value::Integer(t));
+    }
+    (sql, values)
+}
+
+/// A hit from a row of (conversation id, title, updated, message id, snippet).
+fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<SearchHit> {
+    Ok(SearchHit {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        updated: r.get(2)?,
+        message_id: r.get(3)?,
+        snippet: r.get(4)?,
+    })
+}
+
 impl Store {
     /// Full-text search over every message and title, newest first.
     pub fn search(&self, input: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
+        self.search_filtered(input, &SearchFilter::default(), limit)
+    }
+
+    /// Full-text search narrowed by `filter`, newest first.
+    pub fn search_filtered(
+        &self,
+        input: &str,
+        filter: &SearchFilter,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError> {
         let Some(q) = fts_query(input) else {
             return Ok(Vec::new());
         };
+        if let (Some(a), Some(b)) = (filter.since, filter.until) {
+            if a >= b {
+                return Err(StoreError::Invalid(
+                    "the search's start date is not before its end date".to_owned(),
+                ));
+            }
+        }
         let limit = limit.clamp(1, 200) as i64;
+        let (narrow, values) = filter_sql(filter);
+        let params = || {
+            let mut p: Vec<rusqlite::types::Value> = vec![q.clone().into(), limit.into()];
+            p.extend(values.iter().cloned());
+            rusqlite::params_from_iter(p)
+        };
         let conn = self.conn();
         let marks = format!("snippet(messages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16)");
         let mut hits: Vec<SearchHit> = conn
             .prepare_cached(&format!(
                 "SELECT c.id, c.title, c.updated, m.id, {marks} FROM messages_fts \
                  JOIN messages m ON m.rowid = messages_fts.rowid JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE messages_fts MATCH ?1 AND m.active = 1 ORDER BY messages_fts.rowid DESC LIMIT ?2"
+                 WHERE messages_fts MATCH ?1 AND m.active = 1{narrow} ORDER BY messages_fts.rowid DESC LIMIT ?2"
             ))?
-            .query_map(params![q, limit], |r| {
-                Ok(SearchHit { id: r.get(0)?, title: r.get(1)?, updated: r.get(2)?, message_id: r.get(3)?, snippet: r.get(4)? })
-            })?
+            .query_map(params(), hit)?
             .collect::<Result<_, _>>()?;
         // A file's name or text finds the message it goes with.
         let file_marks =
@@ -59,11 +130,9 @@ impl Store {
                 "SELECT c.id, c.title, c.updated, m.id, a.name || ': ' || {file_marks} FROM attachments_fts \
                  JOIN attachments a ON a.rowid = attachments_fts.rowid JOIN messages m ON m.id = a.message_id \
                  JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE attachments_fts MATCH ?1 AND m.active = 1 ORDER BY attachments_fts.rowid DESC LIMIT ?2"
+                 WHERE attachments_fts MATCH ?1 AND m.active = 1{narrow} ORDER BY attachments_fts.rowid DESC LIMIT ?2"
             ))?
-            .query_map(params![q, limit], |r| {
-                Ok(SearchHit { id: r.get(0)?, title: r.get(1)?, updated: r.get(2)?, message_id: r.get(3)?, snippet: r.get(4)? })
-            })?
+            .query_map(params(), hit)?
             .collect::<Result<_, _>>()?;
         let found: std::collections::HashSet<String> =
             hits.iter().filter_map(|h| h.message_id.clone()).collect();
@@ -72,27 +141,22 @@ impl Store {
                 .into_iter()
                 .filter(|f| f.message_id.as_ref().is_none_or(|m| !found.contains(m))),
         );
-        let title_marks = format!("highlight(titles_fts, 0, '{MARK_START}', '{MARK_END}')");
-        let titles: Vec<SearchHit> = conn
-            .prepare_cached(&format!(
-                "SELECT c.id, c.title, c.updated, NULL, {title_marks} FROM titles_fts \
-                 JOIN conversations c ON c.rowid = titles_fts.rowid WHERE titles_fts MATCH ?1 \
-                 ORDER BY titles_fts.rowid DESC LIMIT ?2"
-            ))?
-            .query_map(params![q, limit], |r| {
-                Ok(SearchHit {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    updated: r.get(2)?,
-                    message_id: r.get(3)?,
-                    snippet: r.get(4)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        // A title hit adds nothing when a message of the same conversation matched.
-        let with_message: std::collections::HashSet<String> =
-            hits.iter().map(|h| h.id.clone()).collect();
-        hits.extend(titles.into_iter().filter(|t| !with_message.contains(&t.id)));
+        // A title is no message: a role or a date leaves title hits out.
+        if !filter.selects_messages() {
+            let title_marks = format!("highlight(titles_fts, 0, '{MARK_START}', '{MARK_END}')");
+            let titles: Vec<SearchHit> = conn
+                .prepare_cached(&format!(
+                    "SELECT c.id, c.title, c.updated, NULL, {title_marks} FROM titles_fts \
+                     JOIN conversations c ON c.rowid = titles_fts.rowid WHERE titles_fts MATCH ?1{narrow} \
+                     ORDER BY titles_fts.rowid DESC LIMIT ?2"
+                ))?
+                .query_map(params(), hit)?
+                .collect::<Result<_, _>>()?;
+            // A title hit adds nothing when a message of the same conversation matched.
+            let with_message: std::collections::HashSet<String> =
+                hits.iter().map(|h| h.id.clone()).collect();
+            hits.extend(titles.into_iter().filter(|t| !with_message.contains(&t.id)));
+        }
         hits.sort_by_key(|h| std::cmp::Reverse(h.updated));
         hits.truncate(limit as usize);
         Ok(hits)
