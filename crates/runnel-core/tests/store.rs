@@ -689,7 +689,7 @@ fn a_database_at_schema_4_has_its_past_usage_counted() {
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP INDEX answers_by_provider; DROP INDEX answers_by_model;
+            "DROP INDEX answers_by_provider; DROP INDEX answers_by_model; DROP INDEX messages_by_created;
              DROP TABLE attachments; DROP TABLE attachments_fts; DROP TABLE blobs;
              DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly; DROP TABLE conversation_usage;
              ALTER TABLE messages DROP COLUMN provider; ALTER TABLE messages DROP COLUMN model;
@@ -967,7 +967,7 @@ fn a_database_at_schema_6_gets_answerers_for_old_answers() {
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP INDEX answers_by_provider; DROP INDEX answers_by_model;
+            "DROP INDEX answers_by_provider; DROP INDEX answers_by_model; DROP INDEX messages_by_created;
              UPDATE messages SET provider = NULL, model = NULL;
              PRAGMA user_version = 6;",
         )
@@ -986,4 +986,59 @@ fn a_database_at_schema_6_gets_answerers_for_old_answers() {
         )
         .expect("search");
     assert_eq!(hits.len(), 2, "{hits:?}");
+}
+
+/// A date filter bounds the index scan by the row ids of the range's
+/// messages; messages stored out of time order (an import keeps the
+/// original dates) are still found, and an empty range finds nothing.
+#[test]
+fn a_date_filter_finds_messages_stored_out_of_time_order() {
+    use runnel_core::store::SearchFilter;
+    let (_dir, db) = temp_db("dates");
+    let store = Store::open(&db).expect("open");
+    let day = |s: &str| runnel_core::types::time::parse_day(s).expect("day");
+    let raw = rusqlite::Connection::open(&db).expect("raw");
+    let mut ids = Vec::new();
+    // Stored in this order, dated out of order: the last one is the oldest.
+    for (i, date) in [
+        "2026-05-01",
+        "2026-05-02",
+        "2026-06-01",
+        "2026-05-03",
+        "2025-01-01",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (id, u, _) = exchange(&store, &format!("tide pool {i}"), "ok");
+        raw.execute(
+            "UPDATE messages SET created = ?1 WHERE conversation_id = ?2",
+            rusqlite::params![day(date), id],
+        )
+        .expect("date");
+        ids.push(u);
+    }
+    let found = |since: &str, until: &str| -> Vec<String> {
+        let mut v: Vec<String> = store
+            .search_filtered(
+                "tide",
+                &SearchFilter {
+                    since: Some(day(since)),
+                    until: Some(day(until)),
+                    ..Default::default()
+                },
+                50,
+            )
+            .expect("search")
+            .into_iter()
+            .filter_map(|h| h.message_id)
+            .collect();
+        v.sort();
+        v
+    };
+    let mut may = vec![ids[0].clone(), ids[1].clone(), ids[3].clone()];
+    may.sort();
+    assert_eq!(found("2026-05-01", "2026-05-31"), may);
+    assert_eq!(found("2024-12-01", "2025-02-01"), vec![ids[4].clone()]);
+    assert!(found("2030-01-01", "2030-02-01").is_empty());
 }

@@ -212,7 +212,8 @@ END;
 /// Version 7: search filters by who answered. Answers stored before
 /// version 5 take their conversation's provider and model (what the usage
 /// tables already assumed for them), and an index over the answers by
-/// provider and model finds the conversations that used one.
+/// provider and model finds the conversations that used one; an index by
+/// time bounds a search within dates (`search`'s date probe).
 pub const SCHEMA_V7: &str = "
 UPDATE messages SET
   provider = (SELECT coalesce(c.provider, '') FROM conversations c WHERE c.id = messages.conversation_id),
@@ -220,6 +221,7 @@ UPDATE messages SET
 WHERE role = 'assistant' AND provider IS NULL;
 CREATE INDEX answers_by_provider ON messages(provider, conversation_id) WHERE role = 'assistant';
 CREATE INDEX answers_by_model ON messages(model, conversation_id) WHERE role = 'assistant';
+CREATE INDEX messages_by_created ON messages(created);
 ";
 
 pub(super) const MIGRATIONS: &[&str] = &[

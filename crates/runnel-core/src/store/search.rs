@@ -31,9 +31,19 @@ pub fn fts_query(input: &str) -> Option<String> {
     )
 }
 
+/// How many messages of a date range are looked at to bound a search by
+/// row id. A range with more is wide enough that matches in it come soon in
+/// a newest-first scan; one with fewer is found by its row ids, which
+/// follow time except for imported messages (the date test stays exact).
+pub const DATE_PROBE_ROWS: i64 = 50_000;
+
 /// The SQL that narrows a search to `f` (message alias `m`, conversation
-/// alias `c`), numbered from `?3` on, and its values.
-fn filter_sql(f: &SearchFilter) -> (String, Vec<rusqlite::types::Value>) {
+/// alias `c`), numbered from `?3` on, and its values; `rowids` bounds the
+/// messages' row ids (inclusive).
+fn filter_sql(
+    f: &SearchFilter,
+    rowids: Option<(i64, i64)>,
+) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
     let mut sql = String::new();
     let mut values: Vec<Value> = Vec::new();
@@ -67,6 +77,10 @@ fn filter_sql(f: &SearchFilter) -> (String, Vec<rusqlite::types::Value>) {
     }
     if let Some(t) = f.until {
         next(&mut sql, " AND m.created < #", Value::Integer(t));
+    }
+    if let Some((lo, hi)) = rowids {
+        next(&mut sql, " AND m.rowid >= #", Value::Integer(lo));
+        next(&mut sql, " AND m.rowid <= #", Value::Integer(hi));
     }
     (sql, values)
 }
@@ -106,19 +120,44 @@ impl Store {
             }
         }
         let limit = limit.clamp(1, 200) as i64;
-        let (narrow, values) = filter_sql(filter);
+        let conn = self.conn();
+        // A date range with few messages: their row ids bound the index scan.
+        let mut rowids = None;
+        if filter.since.is_some() || filter.until.is_some() {
+            let (n, lo, hi): (i64, Option<i64>, Option<i64>) = conn
+                .prepare_cached(
+                    "SELECT count(*), min(r), max(r) FROM (SELECT rowid AS r FROM messages \
+                     WHERE created >= ?1 AND created < ?2 LIMIT ?3)",
+                )?
+                .query_row(
+                    rusqlite::params![
+                        filter.since.unwrap_or(i64::MIN),
+                        filter.until.unwrap_or(i64::MAX),
+                        DATE_PROBE_ROWS + 1
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+            match (lo, hi) {
+                _ if n > DATE_PROBE_ROWS => {}
+                (Some(lo), Some(hi)) => rowids = Some((lo, hi)),
+                // No message in the range.
+                _ => return Ok(Vec::new()),
+            }
+        }
+        let (narrow, values) = filter_sql(filter, rowids);
         let params = || {
             let mut p: Vec<rusqlite::types::Value> = vec![q.clone().into(), limit.into()];
             p.extend(values.iter().cloned());
             rusqlite::params_from_iter(p)
         };
-        let conn = self.conn();
         let marks = format!("snippet(messages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16)");
         let mut hits: Vec<SearchHit> = conn
             .prepare_cached(&format!(
                 "SELECT c.id, c.title, c.updated, m.id, {marks} FROM messages_fts \
                  JOIN messages m ON m.rowid = messages_fts.rowid JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE messages_fts MATCH ?1 AND m.active = 1{narrow} ORDER BY messages_fts.rowid DESC LIMIT ?2"
+                 WHERE messages_fts MATCH ?1 AND m.active = 1{} ORDER BY messages_fts.rowid DESC LIMIT ?2",
+                // The same bound on the index's own row id: FTS5 scans only that range.
+                narrow.replace("m.rowid ", "messages_fts.rowid ")
             ))?
             .query_map(params(), hit)?
             .collect::<Result<_, _>>()?;
