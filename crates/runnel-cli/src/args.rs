@@ -239,10 +239,17 @@ pub enum HistoryAction {
         #[arg(long)]
         sse: bool,
     },
-    /// Import a Runnel JSON export as a new conversation; prints its id.
+    /// Import conversations: a Runnel JSON export, ChatGPT's or Claude's
+    /// conversations.json (or the export's folder), Open WebUI's chat export,
+    /// or llm's logs.db. The format is detected. Prints each new
+    /// conversation's id; what was skipped or rejected goes to stderr with
+    /// the reason. Importing the same file again adds nothing.
     Import {
-        /// The export file.
+        /// The file or folder.
         file: std::path::PathBuf,
+        /// Print {source, imported, skipped, rejected, messages_left_out} as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Export a conversation as Markdown or Runnel JSON.
     Export {

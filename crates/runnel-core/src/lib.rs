@@ -8,7 +8,8 @@
 //! 3. [`engine`]: one HTTP client that sends, retries and streams.
 //! 4. [`config`], [`keys`], [`store`]: settings and environment, the OS
 //!    keychain, the conversation database.
-//! 5. [`render`]: markdown and the per-frame feed to the window.
+//! 5. [`render`]: markdown and the per-frame feed to the window;
+//!    [`import`]: conversations from other apps into the store.
 //! 6. [`service`]: providers, keys and models as the faces use them.
 //! 7. [`turn`]: a whole send in a stored conversation, for every face.
 #![deny(missing_docs)]
@@ -16,6 +17,7 @@
 pub mod attach;
 pub mod config;
 pub mod engine;
+pub mod import;
 pub mod keys;
 pub mod protocol;
 pub mod render;

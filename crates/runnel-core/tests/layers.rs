@@ -15,7 +15,8 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["config", "keys"],
     &["store"],
-    &["render"],
+    // Conversations from other apps: over the store, beside rendering.
+    &["render", "import"],
     &["service"],
     &["turn"],
 ];

@@ -145,3 +145,41 @@ pub fn damage_a_middle_page(db: &std::path::Path) {
     }
     std::fs::write(db, bytes).expect("write");
 }
+
+/// simonw/llm's `logs.db` tables as its migrations leave them (the columns
+/// Runnel reads and those beside them), for hand-made test databases.
+pub const LLM_LOGS_SCHEMA: &str = "
+CREATE TABLE [_llm_migrations] ([name] TEXT PRIMARY KEY, [applied_at] TEXT);
+CREATE TABLE [conversations] ([id] TEXT PRIMARY KEY, [name] TEXT, [model] TEXT);
+CREATE TABLE [responses] (
+  [id] TEXT PRIMARY KEY,
+  [model] TEXT,
+  [prompt] TEXT,
+  [system] TEXT,
+  [prompt_json] TEXT,
+  [options_json] TEXT,
+  [response] TEXT,
+  [response_json] TEXT,
+  [conversation_id] TEXT REFERENCES [conversations]([id]),
+  [duration_ms] INTEGER,
+  [datetime_utc] TEXT,
+  [input_tokens] INTEGER,
+  [output_tokens] INTEGER,
+  [token_details] TEXT,
+  [schema_id] TEXT,
+  [resolved_model] TEXT
+);
+";
+
+/// The tables llm 0.32 and later write (threads of hashed messages and their
+/// parts), as its migrations leave them, for hand-made test databases.
+pub const LLM_THREADS_SCHEMA: &str = "
+CREATE TABLE [threads] ([id] TEXT PRIMARY KEY, [name] TEXT, [tip_message_hash] TEXT, [forked_from] TEXT, [datetime_utc] TEXT);
+CREATE TABLE [messages] ([hash] TEXT PRIMARY KEY, [parent_hash] TEXT, [role] TEXT, [provider_metadata] TEXT);
+CREATE TABLE [parts] ([id] INTEGER PRIMARY KEY, [message_hash] TEXT REFERENCES [messages]([hash]), [position] INTEGER,
+  [type] TEXT, [tool_name] TEXT, [text] TEXT, [payload] TEXT);
+CREATE TABLE [turns] ([id] TEXT PRIMARY KEY, [thread_id] TEXT REFERENCES [threads]([id]), [parent_message_hash] TEXT,
+  [tip_message_hash] TEXT, [model] TEXT, [resolved_model] TEXT, [options_json] TEXT, [schema_id] TEXT,
+  [input_tokens] INTEGER, [output_tokens] INTEGER, [token_details] TEXT, [duration_ms] INTEGER,
+  [datetime_utc] TEXT, [response_json] TEXT);
+";

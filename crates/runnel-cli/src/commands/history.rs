@@ -36,7 +36,11 @@ fn act(store: &Store, action: HistoryAction, term: Term) -> Result<(), StoreErro
             let c = store.conversation(&id)?;
             if json {
                 let messages = store.messages(&id, None, WHOLE_CONVERSATION)?;
-                println!("{}", output::conversation_json(&c, &messages));
+                let mut v = output::conversation_json(&c, &messages);
+                if let Some((source, source_id)) = store.import_source(&id)? {
+                    v["imported_from"] = serde_json::json!({"source": source, "id": source_id});
+                }
+                println!("{v}");
             } else {
                 print!("{}", term.out(&store.export_markdown(&id)?));
             }
@@ -103,9 +107,41 @@ fn act(store: &Store, action: HistoryAction, term: Term) -> Result<(), StoreErro
                 print!("{}", term.out(&trace.to_jsonl()));
             }
         }
-        HistoryAction::Import { file } => {
-            let id = store.import_file(&file)?;
-            println!("{id}");
+        HistoryAction::Import { file, json } => {
+            let report = runnel_core::import::import_path(store, &file)?;
+            if json {
+                let v = serde_json::to_string(&report)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                println!("{v}");
+            } else {
+                for id in &report.imported {
+                    println!("{id}");
+                }
+            }
+            for (what, list) in [("skipped", &report.skipped), ("rejected", &report.rejected)] {
+                for n in list {
+                    eprintln!(
+                        "runnel: {what} {:?}: {}",
+                        term.err(&n.title),
+                        term.err(&n.reason)
+                    );
+                }
+            }
+            eprintln!(
+                "runnel: {} imported, {} skipped, {} rejected (from {}){}",
+                report.imported.len(),
+                report.skipped.len(),
+                report.rejected.len(),
+                report.source.as_str(),
+                if report.messages_left_out > 0 {
+                    format!(
+                        "; {} hidden, tool or other-branch messages left out",
+                        report.messages_left_out
+                    )
+                } else {
+                    String::new()
+                }
+            );
         }
         HistoryAction::Export { id, format, output } => {
             let text = match format {

@@ -170,6 +170,16 @@ impl Store {
     pub fn restore(&self, d: &Deleted) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        restore_in(&tx, d)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Writes a whole conversation (its messages, files' rows and usage sums)
+/// inside the caller's transaction.
+pub(super) fn restore_in(tx: &rusqlite::Transaction<'_>, d: &Deleted) -> Result<(), StoreError> {
+    {
         let c = &d.conversation;
         tx.execute(
             "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned, thinking_budget, sampling) \
@@ -193,7 +203,7 @@ impl Store {
                 ],
             )?;
         }
-        super::attachments::put_rows(&tx, &c.id, &d.attachments)?;
+        super::attachments::put_rows(tx, &c.id, &d.attachments)?;
         // Its usage sums (time-ordered usage never left).
         tx.execute(
             "INSERT OR REPLACE INTO conversation_usage \
@@ -206,7 +216,6 @@ impl Store {
              AND status != 'streaming' AND usage IS NOT NULL GROUP BY 1, 2, 3",
             params![c.id],
         )?;
-        tx.commit()?;
         Ok(())
     }
 }

@@ -265,8 +265,9 @@ fn unreadable(e: &serde_json::Error) -> StoreError {
     ))
 }
 
-/// Every reason not to import: each names the message and what is wrong.
-fn problems(c: &ConversationSummary, messages: &[Message]) -> Vec<String> {
+/// Every reason not to import a conversation: each names the message and
+/// what is wrong (every importer checks with it).
+pub fn problems(c: &ConversationSummary, messages: &[Message]) -> Vec<String> {
     let mut out = Vec::new();
     if c.title.chars().count() > MAX_TITLE_CHARS {
         out.push(format!(

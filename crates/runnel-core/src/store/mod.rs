@@ -19,6 +19,7 @@ pub mod backup;
 mod columns;
 mod conversations;
 mod export;
+mod imports;
 mod lock;
 mod messages;
 pub mod model;
@@ -30,7 +31,10 @@ pub use crate::types::status::MessageStatus;
 pub use attachments::AttachmentRow;
 pub use backup::{BackupInfo, BackupReason, Integrity};
 pub use conversations::title_from;
-pub use export::{EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORTED_TEXT_BYTES, MAX_IMPORT_BYTES};
+pub use export::{
+    problems, EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORTED_TEXT_BYTES, MAX_IMPORT_BYTES,
+};
+pub use imports::{ImportItem, Stored};
 pub use model::*;
 pub use schema::{SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_VERSION};
 pub use search::fts_query;

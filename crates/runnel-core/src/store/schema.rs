@@ -213,7 +213,9 @@ END;
 /// version 5 take their conversation's provider and model (what the usage
 /// tables already assumed for them), and an index over the answers by
 /// provider and model finds the conversations that used one; an index by
-/// time bounds a search within dates (`search`'s date probe).
+/// time bounds a search within dates (`search`'s date probe). `imports`
+/// says where an imported conversation came from (its source and its id
+/// there): importing the same conversation again adds nothing.
 pub const SCHEMA_V7: &str = "
 UPDATE messages SET
   provider = (SELECT coalesce(c.provider, '') FROM conversations c WHERE c.id = messages.conversation_id),
@@ -222,6 +224,14 @@ WHERE role = 'assistant' AND provider IS NULL;
 CREATE INDEX answers_by_provider ON messages(provider, conversation_id) WHERE role = 'assistant';
 CREATE INDEX answers_by_model ON messages(model, conversation_id) WHERE role = 'assistant';
 CREATE INDEX messages_by_created ON messages(created);
+CREATE TABLE imports (
+  source TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+  imported INTEGER NOT NULL,
+  PRIMARY KEY (source, source_id)
+);
+CREATE INDEX imports_by_conversation ON imports(conversation_id);
 ";
 
 pub(super) const MIGRATIONS: &[&str] = &[
