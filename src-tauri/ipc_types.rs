@@ -96,6 +96,9 @@ pub fn declarations() -> String {
     decl::<runnel_core::store::SearchFilter>(c, o);
     decl::<StoreProblem>(c, o);
     decl::<runnel_core::store::BackupInfo>(c, o);
+    decl::<runnel_core::import::ImportReport>(c, o);
+    decl::<runnel_core::import::NotImported>(c, o);
+    decl::<runnel_core::import::Source>(c, o);
     decl::<runnel_core::store::BackupReason>(c, o);
     decl::<ExportFormat>(c, o);
     // Sending and streaming.

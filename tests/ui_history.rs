@@ -302,3 +302,45 @@ async fn search_filters_narrow_the_hits_and_the_list_is_grouped_by_date() {
     assert!(options.as_u64().expect("n") >= 2, "Any and the providers");
     c.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_brings_in_a_chatgpt_export_and_says_what_it_left_out() {
+    if !can_run() {
+        return;
+    }
+    let server = server().await;
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import/chatgpt-conversations.json");
+    let export = export.to_str().expect("utf-8 path");
+    let driver = common::window::start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "e2e-model"),
+        ("RUNNEL_IMPORT_PATH", export),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    common::window::menu_item(&c, "import").await;
+    wait_count(&c, "[data-testid=conversation-item]", 3, "three imported").await;
+    let toast = text(&c, "[data-testid=toast]").await;
+    assert!(
+        toast.starts_with("Imported 3, skipped 0, refused 1. Broken:"),
+        "{toast}"
+    );
+    // Their own dates: grouped under their months, not under Today.
+    let groups = common::window::js(
+        &c,
+        "return [...document.querySelectorAll('[data-testid=date-group]')].map((g) => g.dataset.group)",
+    )
+    .await;
+    assert_eq!(groups, serde_json::json!(["month:2025-01"]), "{groups}");
+    // Again: nothing new.
+    common::window::menu_item(&c, "import").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=toast]').textContent.trim().startsWith('Imported 0, skipped 3')",
+        "the second import's report",
+    )
+    .await;
+    assert_eq!(count(&c, "[data-testid=conversation-item]").await, 3);
+    c.close().await.expect("close");
+}

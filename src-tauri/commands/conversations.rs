@@ -4,6 +4,7 @@
 use crate::error::IpcError;
 use runnel_core::config::env::Env;
 use runnel_core::config::slug;
+use runnel_core::import::ImportReport;
 use runnel_core::render::page::conversation_page;
 use runnel_core::render::view::{conversation_cost, message_views, MessageView};
 use runnel_core::store::{
@@ -308,7 +309,7 @@ pub(crate) async fn export_conversation(
 pub(crate) async fn import_conversation(
     app: tauri::AppHandle,
     chat: tauri::State<'_, ChatState>,
-) -> Result<Option<String>, IpcError> {
+) -> Result<Option<ImportReport>, IpcError> {
     let path = match Env::process().import_path() {
         Some(p) => Some(p),
         None => {
@@ -316,7 +317,10 @@ pub(crate) async fn import_conversation(
             tauri::async_runtime::spawn_blocking(move || {
                 app.dialog()
                     .file()
-                    .add_filter("Runnel JSON", &["json"])
+                    .add_filter(
+                        "Conversations (Runnel, ChatGPT, Claude, Open WebUI, llm)",
+                        &["json", "db", "sqlite", "sqlite3"],
+                    )
                     .blocking_pick_file()
             })
             .await
@@ -325,8 +329,8 @@ pub(crate) async fn import_conversation(
         }
     };
     let Some(path) = path else { return Ok(None) };
-    // Read and checked off the async runtime, as a stream (see Store::import_file).
-    with_store(&chat, move |s| s.import_file(&path))
+    // Read and checked off the async runtime; the format is detected.
+    with_store(&chat, move |s| runnel_core::import::import_path(s, &path))
         .await
         .map(Some)
 }

@@ -350,7 +350,7 @@ export function setTrace(trace) {
   return call('set_trace', { trace });
 }
 
-/** @returns {Promise<string|null>} the imported conversation's id */
+/** @returns {Promise<import('../types/ipc').ImportReport|null>} what was imported (null: no file chosen) */
 export function importConversation() {
   return call('import_conversation');
 }

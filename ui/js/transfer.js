@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * Export of the open conversation (Markdown, Runnel JSON or a page to share, through a save
- * dialog) and import of a Runnel JSON export (through an open dialog).
+ * dialog) and import of conversations (through an open dialog): Runnel's JSON,
+ * ChatGPT's, Claude's and Open WebUI's exports, llm's logs.db.
  */
 import * as ipc from './ipc.js';
 import { $ } from './dom.js';
@@ -31,11 +32,15 @@ export function initTransfer({ state, notices, refreshList, open }) {
   }
   $('import').addEventListener('click', async () => {
     try {
-      const id = await ipc.importConversation();
-      if (id) {
-        await refreshList();
-        open(id, null);
-      }
+      const r = await ipc.importConversation();
+      if (!r) return;
+      await refreshList();
+      // One new conversation opens; more are in the list.
+      if (r.imported.length === 1) open(r.imported[0], null);
+      const why = r.rejected[0] ?? r.skipped[0];
+      notices.toast(t('transfer.imported', {
+        imported: String(r.imported.length), skipped: String(r.skipped.length), rejected: String(r.rejected.length),
+      }) + (why ? ` ${why.title}: ${why.reason}` : ''));
     } catch (e) {
       notices.showError(e);
     }

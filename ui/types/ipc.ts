@@ -812,6 +812,40 @@ reason: BackupReason,
  */
 size: number, };
 
+export type ImportReport = { 
+/**
+ * The format found.
+ */
+source: Source, 
+/**
+ * The new conversations' ids.
+ */
+imported: Array<string>, 
+/**
+ * Imported before, or with nothing to import.
+ */
+skipped: Array<NotImported>, 
+/**
+ * Refused: the file's data for them is invalid.
+ */
+rejected: Array<NotImported>, 
+/**
+ * Messages left out on purpose (hidden, system and tool messages, other branches).
+ */
+messages_left_out: number, };
+
+export type NotImported = { 
+/**
+ * Its title (or id) in the source.
+ */
+title: string, 
+/**
+ * Why.
+ */
+reason: string, };
+
+export type Source = "runnel" | "chatgpt" | "claude" | "open-webui" | "llm";
+
 export type BackupReason = "daily" | "manual" | "migration" | "restore";
 
 export type ExportFormat = "md" | "json" | "html";
