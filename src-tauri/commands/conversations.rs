@@ -319,7 +319,7 @@ pub(crate) async fn import_conversation(
                     .file()
                     .add_filter(
                         "Conversations (Runnel, ChatGPT, Claude, Open WebUI, llm)",
-                        &["json", "db", "sqlite", "sqlite3"],
+                        &["json", "zip", "db", "sqlite", "sqlite3"],
                     )
                     .blocking_pick_file()
             })

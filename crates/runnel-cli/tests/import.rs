@@ -152,6 +152,27 @@ async fn chatgpt_export_imports_the_shown_branch_once_and_rejects_a_broken_tree(
     );
     assert!(err.contains("imported before"), "{err}");
     assert_eq!(store.list(None, 100).expect("list").len(), 3);
+    // And from the export's .zip (beside images and chat.html): nothing new either.
+    let json = std::fs::read(fixture("chatgpt-conversations.json")).expect("read");
+    let zip = runnel_testsupport::files::zip_of(&[
+        ("chat.html", b"<html></html>"),
+        ("file-abc.png", b"\x89PNG"),
+        ("conversations.json", &json),
+    ]);
+    let zip_path = data.join("export.zip");
+    std::fs::write(&zip_path, zip).expect("write zip");
+    let r = report(&import(data, &zip_path, true).await);
+    assert_eq!(r["source"], "chatgpt");
+    assert_eq!(r["skipped"].as_array().expect("skipped").len(), 3);
+    // A zip bomb's conversations.json is read only up to the limit.
+    let big = vec![b' '; (runnel_core::import::MAX_FOREIGN_JSON_BYTES + 10) as usize];
+    let bomb = runnel_testsupport::files::zip_of(&[("conversations.json", &big)]);
+    drop(big);
+    let bomb_path = data.join("bomb.zip");
+    std::fs::write(&bomb_path, bomb).expect("write bomb");
+    let out = import(data, &bomb_path, false).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than 256 MiB"));
     // The filters find the imported answers by their model.
     let hits = store
         .search_filtered(

@@ -183,3 +183,16 @@ CREATE TABLE [turns] ([id] TEXT PRIMARY KEY, [thread_id] TEXT REFERENCES [thread
   [input_tokens] INTEGER, [output_tokens] INTEGER, [token_details] TEXT, [duration_ms] INTEGER,
   [datetime_utc] TEXT, [response_json] TEXT);
 ";
+
+/// A .zip of `entries` (name, bytes), deflated, as an app's export is.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        zip.start_file(*name, options).expect("entry");
+        zip.write_all(bytes).expect("write");
+    }
+    zip.finish().expect("finish").into_inner()
+}

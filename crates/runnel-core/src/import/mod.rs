@@ -9,8 +9,9 @@
 //! One file per format: [`chatgpt`] (ChatGPT's data export), [`claude`]
 //! (Claude's data export), [`openwebui`] (Open WebUI's chat export), [`llm`]
 //! (simonw/llm's `logs.db`); Runnel's own JSON goes through the store.
-//! Imported conversations keep their dates, and `imports` remembers their
-//! source and id there.
+//! A file may be the export's .zip (its conversations.json is read, at most
+//! [`MAX_FOREIGN_JSON_BYTES`] of it). Imported conversations keep their
+//! dates, and `imports` remembers their source and id there.
 
 pub mod chatgpt;
 pub mod claude;
@@ -142,27 +143,25 @@ pub fn import_path(store: &Store, path: &Path) -> Result<ImportReport, StoreErro
         )));
     }
     let mut head = [0u8; 16];
-    {
+    let n = {
         use std::io::Read;
         let mut f = std::fs::File::open(path)
             .map_err(|e| invalid(format!("{} cannot be read ({e})", path.display())))?;
-        let n = f.read(&mut head).unwrap_or(0);
-        if n == 16 && &head == b"SQLite format 3\0" {
-            let drafts = llm::read(path)?;
-            return store_drafts(store, Source::Llm, drafts);
-        }
-        if n >= 2 && &head[..2] == b"PK" {
-            return Err(invalid(
-                "this is a .zip: unpack it and import its conversations.json",
-            ));
-        }
+        f.read(&mut head).unwrap_or(0)
+    };
+    if n == 16 && &head == b"SQLite format 3\0" {
+        let drafts = llm::read(path)?;
+        return store_drafts(store, Source::Llm, drafts);
     }
-    if meta.len() > MAX_FOREIGN_JSON_BYTES {
+    let bytes = if n >= 4 && &head[..4] == b"PK\x03\x04" {
+        json_in_zip(path)?
+    } else if meta.len() > MAX_FOREIGN_JSON_BYTES {
         // Only Runnel's own export is read as a stream.
         return import_runnel(store, path);
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| invalid(format!("{} cannot be read ({e})", path.display())))?;
+    } else {
+        std::fs::read(path)
+            .map_err(|e| invalid(format!("{} cannot be read ({e})", path.display())))?
+    };
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| invalid(format!("it is not JSON ({e})")))?;
     drop(bytes);
@@ -177,32 +176,70 @@ pub fn import_path(store: &Store, path: &Path) -> Result<ImportReport, StoreErro
         serde_json::Value::Array(a) => a,
         v => vec![v],
     };
-    let source =
+    let drafts: Vec<Parsed> =
         if first.get("format").and_then(|f| f.as_str()) == Some(crate::store::EXPORT_FORMAT) {
-            Source::Runnel
+            let id = store.import_json(&value)?;
+            return Ok(ImportReport {
+                source: Source::Runnel,
+                imported: vec![id],
+                skipped: Vec::new(),
+                rejected: Vec::new(),
+                messages_left_out: 0,
+            });
         } else if first.get("mapping").is_some() {
-            Source::Chatgpt
+            return store_drafts(
+                store,
+                Source::Chatgpt,
+                items(value).iter().map(chatgpt::read).collect(),
+            );
         } else if first.get("chat_messages").is_some() {
-            Source::Claude
+            return store_drafts(
+                store,
+                Source::Claude,
+                items(value).iter().map(claude::read).collect(),
+            );
         } else if first
             .get("chat")
             .is_some_and(|c| c.get("history").is_some() || c.get("messages").is_some())
         {
-            Source::OpenWebui
+            items(value).iter().map(openwebui::read).collect()
         } else {
             return Err(invalid(
                 "its format is not one Runnel imports (ChatGPT, Claude, Open WebUI, llm, Runnel)",
             ));
         };
-    let drafts: Vec<Parsed> = match source {
-        Source::Runnel => return import_runnel(store, path),
-        Source::Chatgpt => items(value).iter().map(chatgpt::read).collect(),
-        Source::Claude => items(value).iter().map(claude::read).collect(),
-        Source::OpenWebui => items(value).iter().map(openwebui::read).collect(),
-        // llm's database is found by its header above, never as JSON.
-        Source::Llm => return Err(invalid("it is not llm's logs.db")),
-    };
-    store_drafts(store, source, drafts)
+    store_drafts(store, Source::OpenWebui, drafts)
+}
+
+/// The conversations.json of an export's .zip (the one nearest the top),
+/// read up to [`MAX_FOREIGN_JSON_BYTES`] however large it claims to be.
+fn json_in_zip(path: &Path) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| invalid(format!("{} cannot be read ({e})", path.display())))?;
+    let mut zip = zip::ZipArchive::new(file)
+        .map_err(|e| invalid(format!("it is not a readable .zip ({e})")))?;
+    let name = zip
+        .file_names()
+        .filter(|n| n.rsplit('/').next() == Some("conversations.json"))
+        .min_by_key(|n| n.matches('/').count())
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("the .zip has no conversations.json (ChatGPT, Claude)"))?;
+    let entry = zip
+        .by_name(&name)
+        .map_err(|e| invalid(format!("its {name} cannot be read ({e})")))?;
+    let mut bytes = Vec::new();
+    entry
+        .take(MAX_FOREIGN_JSON_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| invalid(format!("its {name} cannot be read ({e})")))?;
+    if bytes.len() as u64 > MAX_FOREIGN_JSON_BYTES {
+        return Err(invalid(format!(
+            "its {name} is larger than {} MiB",
+            MAX_FOREIGN_JSON_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(bytes)
 }
 
 /// A Runnel export: one conversation, its id in the file the key.
