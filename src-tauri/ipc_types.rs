@@ -86,6 +86,7 @@ pub fn declarations() -> String {
     decl::<ConversationSummary>(c, o);
     decl::<Cursor>(c, o);
     decl::<ConversationPage>(c, o);
+    decl::<crate::commands::conversations::Answerers>(c, o);
     decl::<MessageView>(c, o);
     decl::<AttachmentView>(c, o);
     decl::<AttachmentKind>(c, o);

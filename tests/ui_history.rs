@@ -333,6 +333,33 @@ async fn import_brings_in_a_chatgpt_export_and_says_what_it_left_out() {
     )
     .await;
     assert_eq!(groups, serde_json::json!(["month:2025-01"]), "{groups}");
+    // The list filter offers who answered; a model keeps only its conversations.
+    eventually(10, "the filter's choices", || async {
+        let v = common::window::js(
+            &c,
+            "return [...document.querySelectorAll('#list-filter option')].map((o) => o.value)",
+        )
+        .await;
+        (v == serde_json::json!(["", "provider:openai", "model:gpt-4o-mini", "model:o3"]))
+            .then_some(())
+    })
+    .await;
+    assert!(css(&c, "[data-testid=list-filter]")
+        .await
+        .is_displayed()
+        .await
+        .expect("shown"));
+    set_field(&c, "list-filter", "model:o3").await;
+    wait_count(
+        &c,
+        "[data-testid=conversation-item]",
+        1,
+        "only o3's conversation",
+    )
+    .await;
+    assert!(sidebar_titles(&c).await[0].contains("Tide pools"));
+    set_field(&c, "list-filter", "").await;
+    wait_count(&c, "[data-testid=conversation-item]", 3, "all again").await;
     // Again: nothing new.
     common::window::menu_item(&c, "import").await;
     wait_for(

@@ -141,8 +141,39 @@ pub(crate) async fn list_conversations(
     chat: tauri::State<'_, ChatState>,
     cursor: Option<Cursor>,
     limit: usize,
+    provider: Option<String>,
+    model: Option<String>,
 ) -> Result<Vec<ConversationSummary>, IpcError> {
-    with_store(&chat, move |s| s.list(cursor.as_ref(), limit)).await
+    with_store(&chat, move |s| {
+        s.list_answered_by(
+            cursor.as_ref(),
+            limit,
+            provider.as_deref(),
+            model.as_deref(),
+        )
+    })
+    .await
+}
+
+/// Who answered in the stored conversations: the sidebar's filter choices.
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct Answerers {
+    /// Provider ids, sorted.
+    pub providers: Vec<String>,
+    /// Model ids, sorted.
+    pub models: Vec<String>,
+}
+
+/// Every provider and model that answered in some conversation.
+#[tauri::command]
+pub(crate) async fn list_answerers(
+    chat: tauri::State<'_, ChatState>,
+) -> Result<Answerers, IpcError> {
+    with_store(&chat, |s| {
+        s.answerers()
+            .map(|(providers, models)| Answerers { providers, models })
+    })
+    .await
 }
 
 /// One page of a conversation: its newest `limit` shown messages before `before_seq`.

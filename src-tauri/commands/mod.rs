@@ -42,6 +42,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         conversations::store_problem,
         conversations::reset_store,
         conversations::list_conversations,
+        conversations::list_answerers,
         conversations::open_conversation,
         conversations::rename_conversation,
         conversations::pin_conversation,

@@ -23,6 +23,7 @@ pub const COMMANDS: &[&str] = &[
     "store_problem",
     "reset_store",
     "list_conversations",
+    "list_answerers",
     "open_conversation",
     "rename_conversation",
     "pin_conversation",

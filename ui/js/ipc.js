@@ -261,9 +261,19 @@ export function resetStore() {
   return call('reset_store');
 }
 
-/** @param {Cursor|null} cursor @param {number} limit @returns {Promise<ConversationSummary[]>} */
-export function listConversations(cursor, limit) {
-  return call('list_conversations', { cursor, limit });
+/**
+ * @param {Cursor|null} cursor
+ * @param {number} limit
+ * @param {{provider: string|null, model: string|null}} [by] only conversations answered by these
+ * @returns {Promise<ConversationSummary[]>}
+ */
+export function listConversations(cursor, limit, by = { provider: null, model: null }) {
+  return call('list_conversations', { cursor, limit, provider: by.provider, model: by.model });
+}
+
+/** @returns {Promise<import('../types/ipc').Answerers>} every provider and model that answered */
+export function listAnswerers() {
+  return call('list_answerers');
 }
 
 /**

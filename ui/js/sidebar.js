@@ -89,6 +89,37 @@ export function createSidebar({ state, notices, dialogs, open, newChat }) {
 
   /** The group of the last item listed ('' before the first page). */
   let lastGroup = '';
+  /** Only conversations answered by this provider or model (the list filter). */
+  let by = { provider: /** @type {string|null} */ (null), model: /** @type {string|null} */ (null) };
+  const filter = /** @type {HTMLSelectElement} */ ($('list-filter'));
+
+  /** The filter's choices: every provider and model that answered (kept while chosen). */
+  async function fillFilter() {
+    let found;
+    try {
+      found = await ipc.listAnswerers();
+    } catch {
+      return;
+    }
+    const chosen = filter.value;
+    const names = new Map((state.data.ui?.providers ?? []).map((p) => [p.id, p.name]));
+    const group = (/** @type {string} */ label, /** @type {string} */ kind, /** @type {string[]} */ ids) =>
+      el('optgroup', { label }, ids.map((id) => el('option', { value: `${kind}:${id}` }, names.get(id) ?? id)));
+    filter.replaceChildren(
+      el('option', { value: '' }, t('sidebar.filter_all')),
+      group(t('sidebar.filter_providers'), 'provider', found.providers),
+      group(t('sidebar.filter_models'), 'model', found.models),
+    );
+    filter.value = chosen;
+    if (filter.value !== chosen) filter.value = '';
+    filter.hidden = found.providers.length + found.models.length < 2 && !chosen;
+  }
+  filter.addEventListener('change', () => {
+    const [kind, ...rest] = filter.value.split(':');
+    const id = rest.join(':') || null;
+    by = { provider: kind === 'provider' ? id : null, model: kind === 'model' ? id : null };
+    refresh();
+  });
 
   async function loadMore() {
     const sidebar = state.data.sidebar;
@@ -97,7 +128,8 @@ export function createSidebar({ state, notices, dialogs, open, newChat }) {
     const gen = sidebar.gen;
     const first = sidebar.cursor === null;
     try {
-      const page = await ipc.listConversations(sidebar.cursor, LIST_PAGE);
+      if (first) fillFilter();
+      const page = await ipc.listConversations(sidebar.cursor, LIST_PAGE, by);
       if (gen !== state.data.sidebar.gen) return;
       // The first page replaces the list in one step (no flash, no mixed pages).
       if (first) {

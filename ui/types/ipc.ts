@@ -595,6 +595,16 @@ export type ConversationPage = { conversation: ConversationSummary, messages: Ar
  */
 cost: Cost | null, };
 
+export type Answerers = { 
+/**
+ * Provider ids, sorted.
+ */
+providers: Array<string>, 
+/**
+ * Model ids, sorted.
+ */
+models: Array<string>, };
+
 export type MessageView = { 
 /**
  * The stored message's id.

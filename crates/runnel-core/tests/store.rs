@@ -1042,3 +1042,82 @@ fn a_date_filter_finds_messages_stored_out_of_time_order() {
     assert_eq!(found("2024-12-01", "2025-02-01"), vec![ids[4].clone()]);
     assert!(found("2030-01-01", "2030-02-01").is_empty());
 }
+
+/// The sidebar's filter (issue 18): conversations answered by a provider or
+/// a model, paged like the whole list; and every provider and model there is.
+#[test]
+fn the_list_filters_by_who_answered_and_pages() {
+    let (_dir, db) = temp_db("list-filter");
+    let store = Store::open(&db).expect("open");
+    let mut made = Vec::new();
+    for i in 0..7 {
+        let (provider, model) = if i % 2 == 0 {
+            ("openai", "gpt-4o")
+        } else {
+            ("anthropic", "claude-x")
+        };
+        let id = runnel_core::store::new_id();
+        store
+            .create_conversation(&id, "", None, None, "", None)
+            .expect("create");
+        let u = store
+            .add_user_message(&id, &format!("question {i}"), None)
+            .expect("user");
+        let a = store.begin_answer(&id, &u.id, None).expect("answer");
+        let fin = FinalState {
+            provider: Some(provider.into()),
+            model: Some(model.into()),
+            ..done("a")
+        };
+        store.finish_message(&a.id, &fin).expect("finish");
+        made.push((id, provider));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let openai: Vec<String> = made
+        .iter()
+        .rev()
+        .filter(|(_, p)| *p == "openai")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let first = store
+        .list_answered_by(None, 3, Some("openai"), None)
+        .expect("page 1");
+    assert_eq!(
+        first.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        openai[..3]
+    );
+    let last = first.last().expect("last");
+    let cursor = Cursor {
+        pinned: last.pinned,
+        updated: last.updated,
+        id: last.id.clone(),
+    };
+    let second = store
+        .list_answered_by(Some(&cursor), 3, Some("openai"), None)
+        .expect("page 2");
+    assert_eq!(
+        second.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        openai[3..]
+    );
+    assert_eq!(
+        store
+            .list_answered_by(None, 50, None, Some("claude-x"))
+            .expect("model")
+            .len(),
+        3
+    );
+    assert!(store
+        .list_answered_by(None, 50, Some("openai"), Some("claude-x"))
+        .expect("both")
+        .is_empty());
+    assert_eq!(
+        store
+            .list_answered_by(None, 50, None, None)
+            .expect("all")
+            .len(),
+        7
+    );
+    let (providers, models) = store.answerers().expect("answerers");
+    assert_eq!(providers, ["anthropic", "openai"]);
+    assert_eq!(models, ["claude-x", "gpt-4o"]);
+}

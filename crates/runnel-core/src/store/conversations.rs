@@ -7,6 +7,9 @@ use super::{now_ms, Store, StoreError};
 use crate::types::status::MessageStatus;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
+/// The most providers or models `answerers` lists.
+const MAX_ANSWERERS: usize = 500;
+
 /// Title from a first user message: its first line, at most 80 characters.
 pub fn title_from(text: &str) -> String {
     let line = text
@@ -62,30 +65,93 @@ impl Store {
             .is_some())
     }
 
-    /// A page of the sidebar: pinned first, then newest first, after `cursor`.
+    /// Sidebar page: pinned first, then newest; after `cursor` if given.
     pub fn list(
         &self,
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
+        self.list_answered_by(cursor, limit, None, None)
+    }
+
+    /// Sidebar page of the conversations where any answer came from
+    /// `provider` and (or) `model` (None: any).
+    pub fn list_answered_by(
+        &self,
+        cursor: Option<&Cursor>,
+        limit: usize,
+        provider: Option<&str>,
+        model: Option<&str>,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        use rusqlite::types::Value;
         let conn = self.conn();
         let limit = limit.clamp(1, 500) as i64;
-        let rows = match cursor {
-            None => conn
-                .prepare_cached(&format!(
-                    "SELECT {SUMMARY_COLS} FROM conversations ORDER BY pinned DESC, updated DESC, id DESC LIMIT ?1"
-                ))?
-                .query_map(params![limit], row_summary)?
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(c) => conn
-                .prepare_cached(&format!(
-                    "SELECT {SUMMARY_COLS} FROM conversations WHERE (pinned, updated, id) < (?1, ?2, ?3) \
-                     ORDER BY pinned DESC, updated DESC, id DESC LIMIT ?4"
-                ))?
-                .query_map(params![c.pinned as i64, c.updated, c.id, limit], row_summary)?
-                .collect::<Result<Vec<_>, _>>()?,
+        let mut sql = format!("SELECT {SUMMARY_COLS} FROM conversations c WHERE 1");
+        let mut values: Vec<Value> = Vec::new();
+        let mut bind = |sql: &mut String, clause: &str, v: Vec<Value>| {
+            let mut clause = clause.to_owned();
+            for v in v {
+                values.push(v);
+                clause = clause.replacen('#', &format!("?{}", values.len()), 1);
+            }
+            sql.push_str(&clause);
         };
+        if let Some(c) = cursor {
+            bind(
+                &mut sql,
+                " AND (pinned, updated, id) < (#, #, #)",
+                vec![
+                    Value::Integer(c.pinned as i64),
+                    Value::Integer(c.updated),
+                    Value::Text(c.id.clone()),
+                ],
+            );
+        }
+        if let Some(p) = provider {
+            bind(
+                &mut sql,
+                " AND EXISTS (SELECT 1 FROM messages x WHERE x.role = 'assistant' AND x.provider = # AND x.conversation_id = c.id)",
+                vec![Value::Text(p.to_owned())],
+            );
+        }
+        if let Some(m) = model {
+            bind(
+                &mut sql,
+                " AND EXISTS (SELECT 1 FROM messages x WHERE x.role = 'assistant' AND x.model = # AND x.conversation_id = c.id)",
+                vec![Value::Text(m.to_owned())],
+            );
+        }
+        bind(
+            &mut sql,
+            " ORDER BY pinned DESC, updated DESC, id DESC LIMIT #",
+            vec![Value::Integer(limit)],
+        );
+        let rows = conn
+            .prepare_cached(&sql)?
+            .query_map(rusqlite::params_from_iter(values), row_summary)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// Every provider and every model that answered in some conversation,
+    /// each sorted (one index step per value, however many answers).
+    pub fn answerers(&self) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let conn = self.conn();
+        let distinct = |col: &str| -> Result<Vec<String>, StoreError> {
+            // A skip scan over the answers' index: the next larger value, step by step.
+            let sql = format!(
+                "WITH RECURSIVE v(x) AS ( \
+                   SELECT min({col}) FROM messages WHERE role = 'assistant' AND {col} > '' \
+                   UNION ALL \
+                   SELECT (SELECT min({col}) FROM messages WHERE role = 'assistant' AND {col} > v.x) FROM v WHERE v.x IS NOT NULL \
+                 ) SELECT x FROM v WHERE x IS NOT NULL LIMIT {MAX_ANSWERERS}"
+            );
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?)
+        };
+        Ok((distinct("provider")?, distinct("model")?))
     }
 
     /// Renames; the title no longer follows the first message.
