@@ -84,6 +84,20 @@ fn main() {
         })
         .collect();
 
+    // The sidebar filtered by a model.
+    let list_by_model = median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                let page = store
+                    .list_answered_by(None, 50, None, Some("deepseek-chat"))
+                    .expect("list by model");
+                assert!(!page.is_empty());
+                t.elapsed()
+            })
+            .collect(),
+    );
+
     // The same words narrowed by filters (history search --provider/--model/--role/--since).
     let day = 86_400_000i64;
     let mid_year = 1_700_000_000_000i64 + 180 * day;
@@ -176,6 +190,7 @@ fn main() {
 
     // A backup (copied, then checked in full) while answers keep being saved:
     // each write's time during the copy says whether the backup blocks sends.
+    let mut check_took = Duration::ZERO;
     let (backup_ms, backup_mb, writes) = {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let conv = store.list(None, 1).expect("list")[0].id.clone();
@@ -199,6 +214,11 @@ fn main() {
             let took = t.elapsed();
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             let writes = writer.join().expect("writer");
+            // The full check alone (the backup ran it on the copy already).
+            let t = Instant::now();
+            let sound = runnel_core::store::backup::check_database(&b.path, true).expect("check");
+            check_took = t.elapsed();
+            assert_eq!(sound, runnel_core::store::Integrity::Ok);
             let _ = std::fs::remove_file(&b.path);
             (ms(took), b.size as f64 / 1e6, writes)
         })
@@ -225,6 +245,8 @@ fn main() {
         "open_2000_message_conversation_backend_ms": ms(open_long),
         "usage_report_ms": ms(usage),
         "backup_ms": backup_ms,
+        "backup_check_ms": ms(check_took),
+        "list_by_model_first_page_ms": ms(list_by_model),
         "backup_mb": (backup_mb * 10.0).round() / 10.0,
         "writes_during_backup": write_count,
         "write_during_backup_p50_ms": ms(write_p50),
