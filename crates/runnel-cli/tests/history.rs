@@ -95,6 +95,8 @@ async fn ask_save_then_history_list_show_search_and_export() {
     assert_eq!(show["messages"][1]["id"], answer_id.as_str());
     assert_eq!(show["messages"][1]["status"], "done");
     assert_eq!(show["messages"][1]["content"], "Pelicans scoop fish.");
+    assert_eq!(show["messages"][1]["versions"], 1);
+    assert_eq!(show["messages"][1]["has_siblings"], false);
 
     let out = runnel(&data, &server.base_url())
         .args(["history", "search", "scoop", "--json"])
@@ -130,6 +132,36 @@ async fn ask_save_then_history_list_show_search_and_export() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+    // A second version of the first answer (a regenerate): its place has siblings.
+    {
+        let store = Store::open(&data.join("runnel.sqlite3")).expect("open");
+        let user_id = show["messages"][0]["id"].as_str().expect("user id");
+        let again = store
+            .begin_answer(&id, user_id, Some(&answer_id))
+            .expect("version");
+        store
+            .finish_message(
+                &again.id,
+                &runnel_core::store::FinalState {
+                    content: "Pelicans gulp fish.".into(),
+                    ..runnel_core::store::FinalState::bare(MessageStatus::Done)
+                },
+            )
+            .expect("finish");
+    }
+    let out = runnel(&data, &server.base_url())
+        .args(["history", "show", &id, "--json"])
+        .output()
+        .await
+        .expect("run");
+    let show = last_json(&out.stdout);
+    assert_eq!(
+        show["messages"][1]["content"], "Pelicans gulp fish.",
+        "the shown version"
+    );
+    assert_eq!(show["messages"][1]["versions"], 2);
+    assert_eq!(show["messages"][1]["has_siblings"], true);
+    assert_eq!(show["messages"][0]["has_siblings"], false);
 }
 
 #[tokio::test]
