@@ -742,7 +742,7 @@ async fn conversations_survive_a_restart_search_jumps_to_a_message_and_export_ma
     );
 
     // The cancelled partial answer is there after the restart.
-    click(&c, "[data-testid=conversation-item]:first-child").await;
+    click(&c, "[data-testid=conversation-item]").await;
     eventually(20, "stored partial", || async {
         (status_of_last_answer(&c).await? == "cancelled" && answer_text(&c, 0).await == partial)
             .then_some(())

@@ -255,7 +255,7 @@ async fn sampling_chosen_by_the_composer_goes_with_each_send_and_stays_with_the_
         (text(&c, "[data-testid=sampling-toggle]").await == "Sampling").then_some(())
     })
     .await;
-    click(&c, "[data-testid=conversation-item]:first-child").await;
+    click(&c, "[data-testid=conversation-item]").await;
     eventually(10, "the conversation's sampling", || async {
         (text(&c, "[data-testid=sampling-toggle]").await == "temp 0.4 · ≤ 100 tokens").then_some(())
     })
