@@ -360,6 +360,25 @@ async fn import_brings_in_a_chatgpt_export_and_says_what_it_left_out() {
     assert!(sidebar_titles(&c).await[0].contains("Tide pools"));
     set_field(&c, "list-filter", "").await;
     wait_count(&c, "[data-testid=conversation-item]", 3, "all again").await;
+    // An imported conversation says where it came from; a new chat does not.
+    click(&c, "[data-testid=conversation-item] .item-open").await;
+    wait_for(
+        &c,
+        "return !document.getElementById('chat-origin').hidden",
+        "the origin badge",
+    )
+    .await;
+    assert_eq!(
+        text(&c, "[data-testid=chat-origin]").await,
+        "Imported from ChatGPT"
+    );
+    click(&c, "[data-testid=clear]").await;
+    wait_for(
+        &c,
+        "return document.getElementById('chat-origin').hidden",
+        "no badge on a new chat",
+    )
+    .await;
     // Again: nothing new.
     common::window::menu_item(&c, "import").await;
     wait_for(

@@ -184,6 +184,9 @@ pub struct ConversationPage {
     has_more: bool,
     /// What all its answers cost at today's prices (None: none has a price).
     cost: Option<runnel_core::types::cost::Cost>,
+    /// The app it was imported from (`chatgpt`, `claude`, `open-webui`,
+    /// `llm`, `runnel`), if it was imported.
+    imported_from: Option<String>,
 }
 
 #[tauri::command]
@@ -204,11 +207,13 @@ pub(crate) async fn open_conversation(
         }
         let messages = message_views(s, &id, messages, &prices)?;
         let cost = conversation_cost(s, &id, &prices)?;
+        let imported_from = s.import_source(&id)?.map(|(source, _)| source);
         Ok(ConversationPage {
             conversation,
             messages,
             has_more,
             cost,
+            imported_from,
         })
     })
     .await

@@ -323,7 +323,7 @@ export function createConversationView({ state, composer, pickers, notices, atta
   /** Shows an empty conversation (stored at its first message). */
   function newChat() {
     cancel();
-    state.update('conversation', { id: newId(), stored: false, title: '', cost: null });
+    state.update('conversation', { id: newId(), stored: false, title: '', cost: null, origin: null });
     state.set('active', null);
     tail.answer = null;
     tail.user = null;
@@ -392,7 +392,9 @@ export function createConversationView({ state, composer, pickers, notices, atta
         msgs = [...page.messages, ...msgs];
       }
       if (gen !== state.data.openGen) return;
-      state.update('conversation', { id, stored: true, title: page.conversation.title, cost: page.cost });
+      state.update('conversation', {
+        id, stored: true, title: page.conversation.title, cost: page.cost, origin: page.imported_from,
+      });
       state.set('active', null);
       composer.leaveEditMode();
       state.update('paging', { oldestSeq: msgs[0]?.seq ?? null, hasMore: page.has_more });

@@ -12,6 +12,9 @@ import { formatCost } from './format.js';
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./banners.js').Notices} Notices */
 
+/** How each app an import can come from is called. @type {Record<string, string>} */
+const APP_NAMES = { chatgpt: 'ChatGPT', claude: 'Claude', 'open-webui': 'Open WebUI', llm: 'llm', runnel: 'Runnel' };
+
 /**
  * @param {{state: AppState, notices: Notices, refreshList: () => Promise<void>, deleteOpen: () => void}} deps
  */
@@ -20,6 +23,7 @@ export function createHeader({ state, notices, refreshList, deleteOpen }) {
   const input = /** @type {HTMLInputElement} */ ($('chat-title-input'));
   const menuDelete = /** @type {HTMLButtonElement} */ ($('menu-delete'));
   const cost = $('chat-cost');
+  const origin = $('chat-origin');
   popover($('more-open'), $('more-menu'), { menu: true });
 
   function render() {
@@ -31,6 +35,9 @@ export function createHeader({ state, notices, refreshList, deleteOpen }) {
     cost.hidden = !c.cost;
     cost.textContent = c.cost ? formatCost(c.cost) : '';
     cost.setAttribute('data-cost-usd', c.cost ? String(c.cost.usd) : '');
+    origin.hidden = !c.origin;
+    origin.dataset.origin = c.origin ?? '';
+    origin.textContent = c.origin ? t('header.imported_from', { app: APP_NAMES[c.origin] ?? c.origin }) : '';
   }
   state.on('conversation', render);
 

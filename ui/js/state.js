@@ -24,7 +24,8 @@ import { newId } from './format.js';
  * The open conversation: its id, whether it is stored (has a message), and
  * its title ('' until it has one), and what its answers cost at today's
  * prices (null while none has a known price).
- * @typedef {Readonly<{id: string, stored: boolean, title: string, cost: Cost|null}>} OpenConversation
+ * `origin`: the app it was imported from (`chatgpt`...), null when it was not.
+ * @typedef {Readonly<{id: string, stored: boolean, title: string, cost: Cost|null, origin: string|null}>} OpenConversation
  */
 /**
  * Paging of the open conversation: oldest loaded seq, whether older messages exist.
@@ -66,7 +67,7 @@ export function initialData() {
   const data = {
     ui: null,
     choice: { providerId: null, model: '', explicit: false },
-    conversation: { id: newId(), stored: false, title: '', cost: null },
+    conversation: { id: newId(), stored: false, title: '', cost: null, origin: null },
     openGen: 0,
     uiGen: 0,
     paging: { oldestSeq: null, hasMore: false, loading: false },

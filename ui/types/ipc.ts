@@ -593,7 +593,12 @@ export type ConversationPage = { conversation: ConversationSummary, messages: Ar
 /**
  * What all its answers cost at today's prices (None: none has a price).
  */
-cost: Cost | null, };
+cost: Cost | null, 
+/**
+ * The app it was imported from (`chatgpt`, `claude`, `open-webui`,
+ * `llm`, `runnel`), if it was imported.
+ */
+imported_from: string | null, };
 
 export type Answerers = { 
 /**
