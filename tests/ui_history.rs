@@ -186,6 +186,10 @@ async fn a_damaged_database_is_found_at_start_and_the_banner_leads_to_the_backup
                 .add_user_message(&id, &format!("filler {i} {}", "x".repeat(400)), None)
                 .expect("user");
         }
+        // A sound copy from before the damage.
+        store
+            .backup(runnel_core::store::BackupReason::Manual)
+            .expect("backup");
     }
     common::files::damage_a_middle_page(&db);
     let c = connect(&driver).await;
@@ -210,6 +214,29 @@ async fn a_damaged_database_is_found_at_start_and_the_banner_leads_to_the_backup
         &c,
         "return document.getElementById('settings').open && document.activeElement.id === 'backup-create'",
         "Settings at the backups",
+    )
+    .await;
+    // Restoring the sound copy takes the banner away (the restored file is checked afresh).
+    wait_count(&c, "[data-testid=backup-row]", 1, "the sound copy").await;
+    click(&c, "[data-testid=backup-restore]").await;
+    wait_for(
+        &c,
+        "return document.getElementById('ask').open",
+        "the confirmation",
+    )
+    .await;
+    click(&c, "[data-testid=dialog-ok]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=backup-result]').textContent !== '' || document.querySelector('[data-testid=backup-error]').textContent !== ''",
+        "the restore",
+    )
+    .await;
+    assert_eq!(text(&c, "[data-testid=backup-error]").await, "", "no error");
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=store-banner]').hidden",
+        "the banner gone",
     )
     .await;
     c.close().await.expect("close");

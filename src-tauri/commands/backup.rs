@@ -50,6 +50,8 @@ pub(crate) async fn restore_backup(
     let result = with_store(&chat, move |s| s.restore_backup(&id)).await;
     if result.is_ok() {
         chat.forget_deleted();
+        // The restored database gets its own check.
+        *chat.health.lock().await = None;
     }
     result
 }
@@ -63,22 +65,23 @@ pub(crate) async fn store_health(
     let Ok(store) = chat.store() else {
         return Ok(None);
     };
-    let found = chat
-        .health
-        .get_or_init(|| async move {
-            let check = tauri::async_runtime::spawn_blocking(move || store.quick_check()).await;
-            match check {
-                Ok(Ok(Integrity::Ok)) => None,
-                Ok(Ok(Integrity::Damaged(problems))) => {
-                    tracing::error!(?problems, "the conversation database failed its check");
-                    Some(problems.join("; "))
-                }
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(e) => Some(format!("the check could not run: {e}")),
-            }
-        })
-        .await;
-    Ok(found.clone())
+    // Held while the check runs: a second ask waits for the first's answer.
+    let mut health = chat.health.lock().await;
+    if let Some(found) = &*health {
+        return Ok(found.clone());
+    }
+    let check = tauri::async_runtime::spawn_blocking(move || store.quick_check()).await;
+    let found = match check {
+        Ok(Ok(Integrity::Ok)) => None,
+        Ok(Ok(Integrity::Damaged(problems))) => {
+            tracing::error!(?problems, "the conversation database failed its check");
+            Some(problems.join("; "))
+        }
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(e) => Some(format!("the check could not run: {e}")),
+    };
+    *health = Some(found.clone());
+    Ok(found)
 }
 
 /// Starts the background maintenance: the check at start, then the daily

@@ -32,8 +32,9 @@ pub struct StoreProblem {
 pub struct ChatState {
     store: RwLock<Result<Arc<Store>, StoreProblem>>,
     deleted: Mutex<HashMap<String, Deleted>>,
-    /// What the integrity check at start found (run once, on first ask).
-    pub(crate) health: tokio::sync::OnceCell<Option<String>>,
+    /// What the integrity check found (run on first ask; None until then,
+    /// and again after a restore replaced the database).
+    pub(crate) health: tokio::sync::Mutex<Option<Option<String>>>,
 }
 
 impl ChatState {
@@ -46,7 +47,7 @@ impl ChatState {
         Self {
             store: RwLock::new(store),
             deleted: Mutex::new(HashMap::new()),
-            health: tokio::sync::OnceCell::new(),
+            health: tokio::sync::Mutex::new(None),
         }
     }
 

@@ -87,6 +87,8 @@ const settings = createSettings({
   onRestored: () => {
     conversation.newChat();
     sidebar.refresh();
+    // The restored database is checked afresh (a damage banner goes if it is sound).
+    storeBanner.check();
   },
 });
 const prompts = createPrompts({ state });

@@ -267,3 +267,30 @@ fn a_damaged_page_is_found_by_the_quick_check_of_a_database_that_still_opens() {
         "the failed copy is gone"
     );
 }
+
+/// Regression: restoring over a damaged database failed, because the backup
+/// of the database being replaced failed its check; that copy is now kept.
+#[test]
+fn regression_a_damaged_database_can_be_replaced_by_a_sound_backup() {
+    let (_dir, db) = temp_db("restore-over-damage");
+    let sound = {
+        let store = Store::open(&db).expect("open");
+        for i in 0..300 {
+            exchange(&store, &format!("filler {i} {}", "x".repeat(400)), "y");
+        }
+        store.backup(BackupReason::Manual).expect("sound copy")
+    };
+    runnel_testsupport::files::damage_a_middle_page(&db);
+    let store = Store::open(&db).expect("opens");
+    assert!(matches!(
+        store.quick_check().expect("check"),
+        Integrity::Damaged(_)
+    ));
+    let kept = store
+        .restore_backup(&sound.id)
+        .expect("restore over damage");
+    assert_eq!(kept.reason, BackupReason::Restore);
+    assert!(kept.path.exists(), "the damaged database is kept");
+    assert_eq!(store.quick_check().expect("check"), Integrity::Ok);
+    assert_eq!(store.list(None, 500).expect("list").len(), 300);
+}

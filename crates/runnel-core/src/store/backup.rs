@@ -249,7 +249,8 @@ fn io_error(what: &str, path: &Path, e: &std::io::Error) -> StoreError {
 
 /// Makes a backup of the database at `db` in `dir`: copied, checked in
 /// full, then renamed into place. A copy that fails its check is deleted
-/// and reported: the database itself is damaged.
+/// and reported (the database itself is damaged), except the copy a restore
+/// makes of the database it replaces, which is kept as it is.
 pub fn backup_database(
     db: &Path,
     dir: &Path,
@@ -278,10 +279,15 @@ pub fn backup_database(
         drop(from);
         to.pragma_update(None, "mmap_size", CHECK_MMAP_BYTES)?;
         if let Integrity::Damaged(problems) = check(&to, true)? {
-            return Err(StoreError::Invalid(format!(
-                "the conversation database failed its integrity check ({}); restore a backup",
-                problems.join("; ")
-            )));
+            // The database a restore replaces is kept even when damaged: it
+            // is the user's, and a restore is how they recover from damage.
+            if reason != BackupReason::Restore {
+                return Err(StoreError::Invalid(format!(
+                    "the conversation database failed its integrity check ({}); restore a backup",
+                    problems.join("; ")
+                )));
+            }
+            tracing::warn!(?problems, "kept the damaged database a restore replaces");
         }
         to.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
         std::fs::File::open(&partial)
