@@ -367,8 +367,15 @@ async fn import_brings_in_a_chatgpt_export_and_says_what_it_left_out() {
             "return [...document.querySelectorAll('#list-filter option')].map((o) => o.value)",
         )
         .await;
-        (v == serde_json::json!(["", "provider:openai", "model:gpt-4o-mini", "model:o3"]))
-            .then_some(())
+        // gpt-4o answered in a branch (the first version of a regenerated answer).
+        (v == serde_json::json!([
+            "",
+            "provider:openai",
+            "model:gpt-4o",
+            "model:gpt-4o-mini",
+            "model:o3"
+        ]))
+        .then_some(())
     })
     .await;
     assert!(css(&c, "[data-testid=list-filter]")
@@ -415,5 +422,173 @@ async fn import_brings_in_a_chatgpt_export_and_says_what_it_left_out() {
     )
     .await;
     assert_eq!(count(&c, "[data-testid=conversation-item]").await, 3);
+    c.close().await.expect("close");
+}
+
+/// The texts of the messages on screen, in order.
+async fn screen(c: &Client) -> Vec<String> {
+    let v = common::window::js(
+        c,
+        "return [...document.querySelectorAll('[data-testid=message]')].map((m) => \
+         (m.querySelector('[data-testid=user-text],[data-testid=answer]')?.textContent ?? '').trim())",
+    )
+    .await;
+    v.as_array()
+        .expect("texts")
+        .iter()
+        .map(|x| x.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Waits until the screen shows `want` (and nothing streams).
+async fn wait_screen(c: &Client, want: &[&str], what: &str) {
+    let want: Vec<String> = want.iter().map(|s| (*s).to_owned()).collect();
+    eventually(30, what, || async {
+        let busy = count(c, "[data-testid=message][data-status=streaming]").await > 0;
+        let shown = screen(c).await;
+        (!busy && shown == want).then_some(())
+    })
+    .await;
+}
+
+/// The user and assistant texts a chat request carried.
+fn sent(server: &TestServer, i: usize) -> Vec<String> {
+    let r = server.chat_requests()[i].json();
+    r["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] != "system")
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_earlier_question_edited_or_answer_regenerated_becomes_a_branch_with_arrows() {
+    if !can_run() {
+        return;
+    }
+    let server = TestServer::start(chat_and_models(&["e2e-model"], |_, n| {
+        let mut b = content_event(&format!("Answer {n}."));
+        b.extend(common::finish_events("stop", 3, 2));
+        Reply::sse(b)
+    }))
+    .await;
+    let driver = start_driver(&server.base_url()).await;
+    let c = connect(&driver).await;
+    chat(&c, "First question", 1).await;
+    chat(&c, "Second question", 2).await;
+
+    // Edit the first question (not the last): a branch from there.
+    click(
+        &c,
+        "[data-testid=message][data-role=user] [data-testid=edit]",
+    )
+    .await;
+    assert_eq!(
+        count(&c, "[data-testid=editing-banner]:not([hidden])").await,
+        1
+    );
+    css(&c, "[data-testid=composer]")
+        .await
+        .clear()
+        .await
+        .expect("clear");
+    send_text(&c, "First question, edited").await;
+    wait_screen(
+        &c,
+        &["First question, edited", "Answer 2."],
+        "the edit's branch",
+    )
+    .await;
+    assert_eq!(
+        sent(&server, 2),
+        ["First question, edited"],
+        "what is shown is what is sent"
+    );
+    wait_for(
+        &c,
+        "return document.querySelector('[data-role=user] [data-testid=version]')?.textContent === '2/2'",
+        "the fork's arrows on the question",
+    )
+    .await;
+
+    // Back to the first branch: it is whole.
+    click(&c, "[data-role=user] [data-testid=version-prev]").await;
+    wait_screen(
+        &c,
+        &[
+            "First question",
+            "Answer 0.",
+            "Second question",
+            "Answer 1.",
+        ],
+        "the first branch",
+    )
+    .await;
+
+    // Answer the first answer again (not the last one).
+    click(
+        &c,
+        "[data-testid=message][data-role=assistant] [data-testid=regenerate]",
+    )
+    .await;
+    wait_screen(
+        &c,
+        &["First question", "Answer 3."],
+        "the regenerated branch",
+    )
+    .await;
+    assert_eq!(sent(&server, 3), ["First question"]);
+    wait_for(
+        &c,
+        "return document.querySelector('[data-role=assistant] [data-testid=version]')?.textContent === '2/2'",
+        "the fork's arrows on the answer",
+    )
+    .await;
+
+    // Switching one fork never changes another: back to the first answer,
+    // its branch continues as it was; the edit's branch is as it was.
+    click(&c, "[data-role=assistant] [data-testid=version-prev]").await;
+    wait_screen(
+        &c,
+        &[
+            "First question",
+            "Answer 0.",
+            "Second question",
+            "Answer 1.",
+        ],
+        "the first answer's branch",
+    )
+    .await;
+    click(&c, "[data-role=user] [data-testid=version-next]").await;
+    wait_screen(
+        &c,
+        &["First question, edited", "Answer 2."],
+        "the edit's branch again",
+    )
+    .await;
+
+    // A new question goes on the branch shown, and carries exactly it.
+    chat(&c, "Third question", 2).await;
+    assert_eq!(
+        sent(&server, 4),
+        ["First question, edited", "Answer 2.", "Third question"]
+    );
+    // A search hit in a hidden branch opens that branch.
+    let search = css(&c, "[data-testid=search]").await;
+    search.send_keys("Second").await.expect("type");
+    click(&c, "[data-testid=search-result]:not([data-message-id=''])").await;
+    wait_screen(
+        &c,
+        &[
+            "First question",
+            "Answer 0.",
+            "Second question",
+            "Answer 1.",
+        ],
+        "the hit's branch",
+    )
+    .await;
     c.close().await.expect("close");
 }

@@ -281,6 +281,8 @@ pub(crate) async fn search_conversations(
     with_store(&chat, move |s| s.search_filtered(&query, &filter, 50)).await
 }
 
+/// Shows the branch through a message (a fork's arrow, a search hit,
+/// Compare's pick); other branches keep their choices.
 #[tauri::command]
 pub(crate) async fn activate_version(
     chat: tauri::State<'_, ChatState>,

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * The composer: the message field (Enter sends, Shift+Enter adds a line; it
- * grows with its text) and edit mode (editing the last user message, with its
+ * grows with its text) and edit mode (editing one of the user's messages, with its
  * banner and Cancel). Edit mode is `state.editing`; the banner follows it, so
  * leaving edit mode is one call, `leaveEditMode`.
  */
@@ -64,7 +64,7 @@ export function createComposer({ state, onSend }) {
     onInput: (f) => input.addEventListener('input', f),
     focus: () => input.focus(),
     /**
-     * Puts the last user message's text in the field to edit and resend it.
+     * Puts a user message's text in the field to edit and send it as a new branch.
      * @param {string} text
      */
     edit(text) {

@@ -2,8 +2,10 @@
 /**
  * The open conversation: its message list (paged from the store as it is
  * scrolled up), Send / Stop / New chat, the system prompt, a stream from its
- * start to its end (its apply loop is answer-stream.js), Retry, Regenerate,
- * Edit and the version arrows, and links in answers (to the system browser).
+ * start to its end (its apply loop is answer-stream.js), Retry, and the
+ * branches: Regenerate on any answer and Edit on any question start one,
+ * the arrows at a fork switch between them (what is shown is what the next
+ * send carries), and links in answers (to the system browser).
  */
 import * as ipc from './ipc.js';
 import { addCost, newId } from './format.js';
@@ -52,17 +54,20 @@ export function createConversationView({ state, composer, pickers, notices, atta
   const tail = { user: /** @type {HTMLElement|null} */ (null), answer: /** @type {AssistantView|null} */ (null) };
   /** @type {Instrumentation|null} */
   let instruments = null;
+  /** The stored id of the question being edited (null: the last one). @type {string|null} */
+  let editTarget = null;
+  state.on('editing', (on) => { if (!on) editTarget = null; });
 
   /** @type {import('./message-view.js').Handlers} */
   const handlers = {
-    onRetry: () => resend({ kind: 'regenerate' }),
-    onRegenerate: () => resend({ kind: 'regenerate' }),
-    onVersion: (id) => {
-      ipc.activateVersion(id).then(() => open(state.data.conversation.id, null), notices.showError);
-    },
-    onEdit: (text) => {
+    onRetry: () => resend({ kind: 'regenerate', of: null }),
+    onRegenerate: (id) => resend({ kind: 'regenerate', of: id }),
+    // The branch is shown from its fork down, the fork kept in view.
+    onVersion: (id) => open(state.data.conversation.id, id),
+    onEdit: (text, id) => {
       if (state.data.active) return;
       composer.edit(text);
+      editTarget = id;
     },
     onInspect: (id) => openInspect(id, notices),
   };
@@ -112,7 +117,7 @@ export function createConversationView({ state, composer, pickers, notices, atta
       }
       if (!release(stream)) return;
       refreshList();
-      // A regenerated or edited turn has versions now: show their arrows.
+      // A regenerated or edited turn is a fork now: show its arrows.
       if (send.kind !== 'new' && convId === state.data.conversation.id) open(convId, null);
     });
     const { providerId, model } = state.data.choice;
@@ -159,7 +164,6 @@ export function createConversationView({ state, composer, pickers, notices, atta
       notices.toast(t('attach.not_in_compare'));
       return;
     }
-    tail.user?.querySelector('[data-testid="edit"]')?.remove();
     tail.answer?.dropRetry();
     const node = userMessage(text, '', { last: true }, handlers);
     tail.user = node;
@@ -268,12 +272,12 @@ export function createConversationView({ state, composer, pickers, notices, atta
     const files = attachments.views();
     if ((!text.trim() && files.length === 0) || state.data.active) return;
     if (state.data.editing) {
+      const of = editTarget;
       composer.leaveEditMode();
       composer.clear();
-      resend({ kind: 'edit', text });
+      resend({ kind: 'edit', text, of });
       return;
     }
-    tail.user?.querySelector('[data-testid="edit"]')?.remove();
     const node = userMessage(text, '', { last: true, attachments: files }, handlers);
     tail.user = node;
     messages.append(node);
@@ -285,20 +289,26 @@ export function createConversationView({ state, composer, pickers, notices, atta
   }
 
   /**
-   * Regenerates the last answer or resends an edited last message; the
-   * replaced versions are kept, so the conversation is reloaded afterwards.
+   * Answers again or sends an edited question: a new branch from that
+   * message (the last answer or question when `of` is null). The message
+   * and everything below it leave the screen; they are kept, one arrow
+   * away, so the conversation is reloaded when the answer ends.
    * @param {SendKind} kind
    */
   function resend(kind) {
-    if (state.data.active) return;
-    if (kind.kind === 'edit' && tail.user) {
-      // The old message and its answer stay as versions; show the new text now.
-      let n = /** @type {Element|null} */ (tail.user);
+    if (state.data.active || kind.kind === 'new') return;
+    /** @param {Element|null} from removes it and everything after it */
+    const cut = (from) => {
+      let n = from;
       while (n) {
         const next = n.nextElementSibling;
         n.remove();
         n = next;
       }
+    };
+    const at = kind.of ? messages.querySelector(`[data-message-id="${CSS.escape(kind.of)}"]`) : null;
+    if (kind.kind === 'edit') {
+      cut(at ?? tail.user);
       const node = userMessage(kind.text, '', { last: true }, handlers);
       tail.user = node;
       messages.append(node);
@@ -306,7 +316,8 @@ export function createConversationView({ state, composer, pickers, notices, atta
       startStream(kind, node);
       return;
     }
-    tail.answer?.root.remove();
+    if (at && at.getAttribute('data-role') === 'assistant') cut(at);
+    else tail.answer?.root.remove();
     tail.answer = null;
     startStream(kind, null);
   }
@@ -354,17 +365,15 @@ export function createConversationView({ state, composer, pickers, notices, atta
     let user = null;
     for (const m of msgs) {
       if (m.role === 'user') {
-        // Versions are flipped on the last turn only: an older flip would hide the turns after it.
+        // Every fork has its arrows: switching one leaves the other branches as they are.
         const last = m.id === lastUserId;
-        const node = userMessage(m.content, m.id, last
-          ? { version: m.version, versions: m.versions, last: true, attachments: m.attachments }
-          : { attachments: m.attachments }, handlers);
+        const node = userMessage(m.content, m.id,
+          { version: m.version, versions: m.versions, last, attachments: m.attachments }, handlers);
         if (last) user = node;
         frag.append(node);
       } else {
         const last = m.id === lastAnswerId;
-        const one = /** @type {[number, number]} */ ([1, 1]);
-        const v = AssistantView.fromStored(last ? m : { ...m, version: one }, handlers, last);
+        const v = AssistantView.fromStored(m, handlers, last);
         if (last) answer = v;
         frag.append(v.root);
       }
@@ -385,6 +394,9 @@ export function createConversationView({ state, composer, pickers, notices, atta
     state.set('openGen', gen);
     const openedAt = performance.now();
     try {
+      // A message in a hidden branch (a search hit, a fork's arrow) opens
+      // that branch.
+      if (focusMessage) await ipc.activateVersion(focusMessage);
       let page = await ipc.openConversation(id, null, PAGE);
       let msgs = page.messages;
       while (focusMessage && page.has_more && !msgs.some((m) => m.id === focusMessage)) {

@@ -65,9 +65,9 @@ function copied(btn) {
 }
 
 /**
- * Version arrows ("‹ 2/3 ›") for a message with several versions.
+ * Branch arrows ("‹ 2/3 ›") for a message at a fork.
  * @param {[number, number]} version 1-based position and count
- * @param {string[]} ids all versions, oldest first
+ * @param {string[]} ids the fork's messages, oldest first
  * @param {(id: string) => void} onPick
  */
 function versionArrows(version, ids, onPick) {
@@ -84,8 +84,10 @@ function versionArrows(version, ids, onPick) {
 }
 
 /**
- * @typedef {{onRetry: () => void, onRegenerate?: () => void, onVersion?: (id: string) => void,
- *   onEdit?: (text: string) => void, onInspect?: (messageId: string) => void}} Handlers
+ * What a message's buttons do. `onRegenerate` and `onEdit` get the stored id
+ * of the message they are on (null while it is not stored yet).
+ * @typedef {{onRetry: () => void, onRegenerate?: (messageId: string|null) => void, onVersion?: (id: string) => void,
+ *   onEdit?: (text: string, messageId: string|null) => void, onInspect?: (messageId: string) => void}} Handlers
  */
 
 /**
@@ -112,9 +114,10 @@ export function userMessage(text, messageId, opts = {}, handlers) {
   const copy = iconButton('copy', t('message.copy'), { 'data-testid': 'copy' });
   copy.addEventListener('click', () => copyText(text).then(() => copied(copy)));
   actions.append(copy);
-  if (opts.last && handlers?.onEdit) {
+  if (handlers?.onEdit) {
+    // Any question can be edited: the edit is a new branch from there.
     const edit = iconButton('pencil', t('message.edit'), { 'data-testid': 'edit' });
-    edit.addEventListener('click', () => handlers.onEdit?.(text));
+    edit.addEventListener('click', () => handlers.onEdit?.(text, node.getAttribute('data-message-id') || null));
     actions.append(edit);
   }
   if (actions.childNodes.length) node.append(actions);
@@ -353,7 +356,7 @@ export class AssistantView {
    * A stored answer, rendered through the same steps as a streamed one.
    * @param {MessageView} m
    * @param {Handlers} handlers
-   * @param {boolean} last the conversation's last answer (gets Retry / Regenerate)
+   * @param {boolean} last the conversation's last answer (a failed one gets Retry)
    */
   static fromStored(m, handlers, last) {
     const v = new AssistantView(m.id, handlers);
@@ -421,18 +424,18 @@ export class AssistantView {
         [icon('rotate-ccw', 'small'), t('message.retry')]);
       retry.addEventListener('click', () => this.handlers.onRetry());
       actions.append(retry);
-    } else if (last && this.handlers.onRegenerate) {
+    } else if (this.handlers.onRegenerate) {
+      // Any answer can be answered again: a new branch beside it.
       const regen = iconButton('refresh-cw', t('message.regenerate'), { 'data-testid': 'regenerate' });
-      regen.addEventListener('click', () => this.handlers.onRegenerate?.());
+      regen.addEventListener('click', () => this.handlers.onRegenerate?.(this.root.getAttribute('data-message-id')));
       actions.append(regen);
     }
     if (versions && this.handlers.onVersion) actions.append(versionArrows(versions.version, versions.versions, this.handlers.onVersion));
     this.root.append(actions);
   }
 
-  /** Retry and Regenerate leave once a newer turn exists. */
+  /** Retry leaves once a newer turn exists (Regenerate stays: it branches). */
   dropRetry() {
     this.root.querySelector('[data-testid="retry"]')?.remove();
-    this.root.querySelector('[data-testid="regenerate"]')?.remove();
   }
 }

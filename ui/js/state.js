@@ -51,7 +51,7 @@ import { newId } from './format.js';
  *   a slower earlier `get_state` never undoes a later change (a theme just picked)
  * @property {Paging} paging
  * @property {ActiveStream|null} active
- * @property {boolean} editing the last user message is being edited
+ * @property {boolean} editing a user message is being edited (the composer's text replaces it)
  * @property {SidebarPaging} sidebar
  */
 /** @typedef {keyof AppData} StateKey */

@@ -665,11 +665,12 @@ metrics: Metrics | null,
  */
 cost: Cost | null, 
 /**
- * Position among its versions (1-based) and how many there are.
+ * Position among its siblings, the branches at its fork (1-based), and
+ * how many there are.
  */
 version: [number, number], 
 /**
- * The ids of all its versions, oldest first (just itself when there is one).
+ * The ids of all its siblings, oldest first (just itself when there is no fork).
  */
 versions: Array<string>, 
 /**
@@ -677,7 +678,7 @@ versions: Array<string>,
  */
 seq: number, 
 /**
- * The user message an answer answers.
+ * The message before it on its branch (an answer's question).
  */
 parent_id: string | null, };
 
@@ -869,11 +870,20 @@ export type SendKind = { "kind": "new",
 /**
  * Its text.
  */
-text: string, } | { "kind": "regenerate" } | { "kind": "edit", 
+text: string, } | { "kind": "regenerate", 
+/**
+ * The answer to answer again (or a user message: answer it once
+ * more); None: the last shown question.
+ */
+of: string | null, } | { "kind": "edit", 
 /**
  * The new text.
  */
-text: string, };
+text: string, 
+/**
+ * The user message edited; None: the last shown one.
+ */
+of: string | null, };
 
 export type Sent = { conversation_id: string, user_message: MessageView, answer_id: string, };
 

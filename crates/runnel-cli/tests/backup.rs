@@ -21,7 +21,7 @@ fn chat(store: &Store, question: &str) {
         .create_conversation(&id, "", None, None, "", None)
         .expect("create");
     let u = store.add_user_message(&id, question, None).expect("user");
-    let a = store.begin_answer(&id, &u.id, None).expect("answer");
+    let a = store.begin_answer(&id, &u.id).expect("answer");
     store
         .finish_message(
             &a.id,

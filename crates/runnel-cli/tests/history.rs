@@ -136,9 +136,7 @@ async fn ask_save_then_history_list_show_search_and_export() {
     {
         let store = Store::open(&data.join("runnel.sqlite3")).expect("open");
         let user_id = show["messages"][0]["id"].as_str().expect("user id");
-        let again = store
-            .begin_answer(&id, user_id, Some(&answer_id))
-            .expect("version");
+        let again = store.begin_answer(&id, user_id).expect("version");
         store
             .finish_message(
                 &again.id,

@@ -57,7 +57,7 @@ fn turns(store: &Store, id: &str) -> Vec<(Role, String, Option<String>, Option<S
 }
 
 #[tokio::test]
-async fn chatgpt_export_imports_the_shown_branch_once_and_rejects_a_broken_tree() {
+async fn chatgpt_export_imports_every_branch_once_and_rejects_a_broken_tree() {
     let tmp = TempDir::new("import-chatgpt");
     let data = tmp.path();
     let out = import(data, &fixture("chatgpt-conversations.json"), true).await;
@@ -73,8 +73,8 @@ async fn chatgpt_export_imports_the_shown_branch_once_and_rejects_a_broken_tree(
         "{r}"
     );
     assert_eq!(
-        r["messages_left_out"], 6,
-        "system, hidden context, tool call, tool, recap, other branch"
+        r["messages_left_out"], 5,
+        "system, hidden context, tool call, tool, recap (not the other branch)"
     );
 
     let store = Store::open(&data.join("runnel.sqlite3")).expect("open");
@@ -108,6 +108,17 @@ async fn chatgpt_export_imports_the_shown_branch_once_and_rejects_a_broken_tree(
     assert_eq!(first[0].created, 1_735_725_601_000);
     assert_eq!(first[1].provider.as_deref(), Some("openai"));
     assert_eq!(first[1].parent_id.as_deref(), Some(first[0].id.as_str()));
+    // The regenerated answer's first version is a branch beside it.
+    let fork: Vec<String> = store
+        .siblings(&first[1].id)
+        .expect("siblings")
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(
+        fork,
+        ["Anemones, first version.", "Anemones, crabs and sea stars."]
+    );
     // Same message ids in two conversations of the file: both imported.
     assert_eq!(
         turns(&store, &by_title(&store, "Kelp again"))[0].1,
@@ -128,6 +139,8 @@ async fn chatgpt_export_imports_the_shown_branch_once_and_rejects_a_broken_tree(
     .await
     .expect("show");
     let v = last_json(&show.stdout);
+    assert_eq!(v["messages"][1]["versions"], 2, "{v}");
+    assert_eq!(v["messages"][1]["has_siblings"], true);
     assert_eq!(v["imported_from"]["source"], "chatgpt");
     assert_eq!(
         v["imported_from"]["id"],

@@ -52,7 +52,7 @@ async fn search_filters_by_provider_model_role_and_dates() {
         let u = store
             .add_user_message(&id, "kelp forest", None)
             .expect("user");
-        let a = store.begin_answer(&id, &u.id, None).expect("answer");
+        let a = store.begin_answer(&id, &u.id).expect("answer");
         let fin = FinalState {
             content: "Kelp grows fast.".into(),
             provider: Some(provider.into()),

@@ -87,12 +87,22 @@ pub enum SendKind {
         /// Its text.
         text: String,
     },
-    /// Answer the last user message again; the previous answer is kept as a version.
-    Regenerate,
-    /// Replace the last user message (kept as a version) and answer it.
+    /// Answer again: a new branch beside an answer (the previous answer and
+    /// what followed it are kept, one arrow away).
+    Regenerate {
+        /// The answer to answer again (or a user message: answer it once
+        /// more); None: the last shown question.
+        #[serde(default)]
+        of: Option<String>,
+    },
+    /// Edit a user message: the new text starts a new branch beside it (the
+    /// old text and what followed it are kept), and is answered.
     Edit {
         /// The new text.
         text: String,
+        /// The user message edited; None: the last shown one.
+        #[serde(default)]
+        of: Option<String>,
     },
 }
 
@@ -132,7 +142,7 @@ pub const MIN_COMPARED: usize = 2;
 pub const MAX_COMPARED: usize = 4;
 
 /// Records a compared turn: the user message once, then `columns` answers
-/// to it, each a version of the first (the last one started is shown until
+/// to it, each a branch beside the first (the last one started is shown until
 /// the user picks one). Every answer repeats the same history.
 pub fn prepare_compare(
     store: &Store,
@@ -156,11 +166,7 @@ pub fn prepare_compare(
     )?;
     let mut out = Vec::with_capacity(columns);
     for _ in 1..columns {
-        let answer = store.begin_answer(
-            conversation_id,
-            &first.user_message.id,
-            Some(&first.answer.id),
-        )?;
+        let answer = store.begin_answer(conversation_id, &first.user_message.id)?;
         out.push(Prepared {
             answer,
             ..first.clone()
@@ -201,7 +207,7 @@ pub fn prepare_with(
         }
         StoreError::Invalid(e)
     })?;
-    if let SendKind::New { text } | SendKind::Edit { text } = kind {
+    if let SendKind::New { text } | SendKind::Edit { text, .. } = kind {
         if text.trim().is_empty() && files.is_empty() {
             return Err(StoreError::Invalid("The message is empty".into()));
         }
@@ -236,41 +242,70 @@ pub fn prepare_with(
         )?;
     }
     store.set_sampling(conversation_id, &settings.sampling)?;
-    let shown = store.messages(conversation_id, None, WHOLE_CONVERSATION)?;
-    let last_user = shown.iter().rev().find(|m| m.role == Role::User).cloned();
-    let (user, answer) = match kind {
-        SendKind::New { text } => {
-            let user = store.add_user_message_with(conversation_id, text, None, files)?;
-            let answer = store.begin_answer(conversation_id, &user.id, None)?;
-            (user, answer)
+    // The message a regenerate or an edit starts from (None: a new message).
+    let target = match kind {
+        SendKind::New { .. } => None,
+        SendKind::Regenerate { of: Some(id) } | SendKind::Edit { of: Some(id), .. } => {
+            let m = store.message(id)?;
+            if m.conversation_id != conversation_id {
+                return Err(StoreError::NotFound(format!("message {id}")));
+            }
+            Some(m)
         }
-        SendKind::Regenerate => {
-            let user = last_user
-                .ok_or_else(|| StoreError::Invalid("There is no message to answer again".into()))?;
-            let previous = shown
-                .iter()
+        SendKind::Regenerate { of: None } | SendKind::Edit { of: None, .. } => Some(
+            store
+                .messages(conversation_id, None, WHOLE_CONVERSATION)?
+                .into_iter()
                 .rev()
-                .find(|m| m.role == Role::Assistant && m.parent_id.as_deref() == Some(&user.id));
-            let answer =
-                store.begin_answer(conversation_id, &user.id, previous.map(|m| m.id.as_str()))?;
-            (user, answer)
+                .find(|m| m.role == Role::User)
+                .ok_or_else(|| {
+                    StoreError::Invalid(if matches!(kind, SendKind::Edit { .. }) {
+                        "There is no message to edit".into()
+                    } else {
+                        "There is no message to answer again".into()
+                    })
+                })?,
+        ),
+    };
+    let (user, answer, new_user) = match (kind, target) {
+        (SendKind::New { text }, _) => {
+            let user = store.add_user_message_with(conversation_id, text, None, files)?;
+            let answer = store.begin_answer(conversation_id, &user.id)?;
+            (user, answer, true)
         }
-        SendKind::Edit { text } => {
-            let old = last_user
-                .ok_or_else(|| StoreError::Invalid("There is no message to edit".into()))?;
+        (SendKind::Regenerate { .. }, Some(t)) => {
+            // An answer is answered again from its question; a question once more.
+            let user = if t.role == Role::Assistant {
+                let parent = t.parent_id.as_deref().ok_or_else(|| {
+                    StoreError::Invalid("There is no message to answer again".into())
+                })?;
+                store.message(parent)?
+            } else {
+                t
+            };
+            let answer = store.begin_answer(conversation_id, &user.id)?;
+            (user, answer, false)
+        }
+        (SendKind::Edit { text, .. }, Some(old)) => {
             let user = store.add_user_message_with(conversation_id, text, Some(&old.id), files)?;
-            let answer = store.begin_answer(conversation_id, &user.id, None)?;
-            (user, answer)
+            let answer = store.begin_answer(conversation_id, &user.id)?;
+            (user, answer, true)
+        }
+        (_, None) => {
+            return Err(StoreError::Invalid(
+                "There is no message to answer again".into(),
+            ))
         }
     };
-    let messages = history(store, conversation_id, &settings.system_prompt, &answer.id)?;
-    // The turns shown before this send (the new user message is not
-    // repeated history).
-    let history_ids = shown
-        .into_iter()
-        .filter(|m| m.content.len() >= MIN_REFERENCED_LEN)
-        .map(|m| (m.id, m.content))
-        .collect();
+    // The request is the branch now shown, up to the new answer; the turns
+    // it repeats (not a new user message) are referenced by the trace.
+    let (messages, history_ids) = history_with_ids(
+        store,
+        conversation_id,
+        &settings.system_prompt,
+        &answer.id,
+        new_user.then_some(user.id.as_str()),
+    )?;
     Ok(Prepared {
         conversation_id: conversation_id.to_owned(),
         user_message: user,
@@ -288,6 +323,23 @@ pub fn history(
     system_prompt: &str,
     skip: &str,
 ) -> Result<Vec<ChatMessage>, StoreError> {
+    Ok(history_with_ids(store, conversation_id, system_prompt, skip, None)?.0)
+}
+
+/// Stored messages a request repeats: (id, text).
+type Repeated = Vec<(String, String)>;
+
+/// [`history`], and the stored messages it repeats as (id, text) for the
+/// trace (long enough to be worth a reference; not `fresh`, the user
+/// message this send adds).
+fn history_with_ids(
+    store: &Store,
+    conversation_id: &str,
+    system_prompt: &str,
+    skip: &str,
+    fresh: Option<&str>,
+) -> Result<(Vec<ChatMessage>, Repeated), StoreError> {
+    let mut ids = Vec::new();
     let mut out = Vec::new();
     if !system_prompt.trim().is_empty() {
         out.push(ChatMessage::new(Role::System, system_prompt));
@@ -299,6 +351,9 @@ pub fn history(
         if m.id == skip || (m.content.is_empty() && !has_files) {
             continue;
         }
+        if Some(m.id.as_str()) != fresh && m.content.len() >= MIN_REFERENCED_LEN {
+            ids.push((m.id.clone(), m.content.clone()));
+        }
         let mut msg = ChatMessage::new(m.role, m.content);
         if has_files {
             msg.attachments = store.attachment_files(&m.id)?;
@@ -307,7 +362,7 @@ pub fn history(
         msg.thinking = m.thinking_blocks.unwrap_or_default();
         out.push(msg);
     }
-    Ok(out)
+    Ok((out, ids))
 }
 
 /// The stored terminal state of a stream `endpoint` answered.

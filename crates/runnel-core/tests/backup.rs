@@ -23,7 +23,7 @@ fn exchange(store: &Store, question: &str, answer: &str) -> String {
         .create_conversation(&id, "", Some("openai"), Some("m"), "", None)
         .expect("create");
     let u = store.add_user_message(&id, question, None).expect("user");
-    let a = store.begin_answer(&id, &u.id, None).expect("answer");
+    let a = store.begin_answer(&id, &u.id).expect("answer");
     store
         .finish_message(
             &a.id,

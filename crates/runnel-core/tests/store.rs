@@ -51,7 +51,7 @@ fn exchange(store: &Store, question: &str, answer: &str) -> (String, String, Str
         )
         .expect("create");
     let u = store.add_user_message(&id, question, None).expect("user");
-    let a = store.begin_answer(&id, &u.id, None).expect("answer");
+    let a = store.begin_answer(&id, &u.id).expect("answer");
     store.finish_message(&a.id, &done(answer)).expect("finish");
     (id, u.id, a.id)
 }
@@ -163,7 +163,7 @@ fn search_finds_a_word_in_message_1_of_1000_with_a_highlighted_snippet() {
         };
         let u = store.add_user_message(&id, &text, None).expect("user");
         first.get_or_insert(u.id.clone());
-        let a = store.begin_answer(&id, &u.id, None).expect("answer");
+        let a = store.begin_answer(&id, &u.id).expect("answer");
         store
             .finish_message(&a.id, &done(&format!("filler answer {i}")))
             .expect("finish");
@@ -210,7 +210,7 @@ fn streaming_text_is_indexed_only_when_the_answer_ends() {
         .create_conversation(&id, "", None, None, "", None)
         .expect("create");
     let u = store.add_user_message(&id, "hi", None).expect("user");
-    let a = store.begin_answer(&id, &u.id, None).expect("answer");
+    let a = store.begin_answer(&id, &u.id).expect("answer");
     store
         .flush_answer(&a.id, "quasar partial", None)
         .expect("flush");
@@ -238,27 +238,27 @@ fn regenerate_and_edit_keep_every_version() {
     let (_dir, db) = temp_db("versions");
     let store = Store::open(&db).expect("open");
     let (id, u, a1) = exchange(&store, "Name a colour", "Red");
-    // Regenerate: a new version of the answer; the old one is kept, hidden.
-    let a2 = store.begin_answer(&id, &u, Some(&a1)).expect("regenerate");
+    // Regenerate: a new branch beside the answer; the old one is kept, hidden.
+    let a2 = store.begin_answer(&id, &u).expect("regenerate");
     store.finish_message(&a2.id, &done("Blue")).expect("finish");
     let shown = store.messages(&id, None, 10).expect("messages");
     assert_eq!(
         shown.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
         ["Name a colour", "Blue"]
     );
-    assert_eq!(store.versions(&a2.id).expect("versions").len(), 2);
-    assert!(
-        store.search("Red", 5).expect("search").is_empty(),
-        "a hidden version is not a hit"
+    assert_eq!(store.siblings(&a2.id).expect("siblings").len(), 2);
+    assert_eq!(
+        store.search("Red", 5).expect("search").len(),
+        1,
+        "a hidden branch is searchable"
     );
     store.activate(&a1).expect("flip back");
-    assert_eq!(store.search("Red", 5).expect("search").len(), 1);
     assert_eq!(store.messages(&id, None, 10).expect("m")[1].content, "Red");
-    // Edit the last user message: a new version with its own answer.
+    // Edit the last user message: a new branch with its own answer.
     let u2 = store
         .add_user_message(&id, "Name a fruit", Some(&u))
         .expect("edit");
-    let a3 = store.begin_answer(&id, &u2.id, None).expect("answer");
+    let a3 = store.begin_answer(&id, &u2.id).expect("answer");
     store
         .finish_message(&a3.id, &done("Apple"))
         .expect("finish");
@@ -269,7 +269,7 @@ fn regenerate_and_edit_keep_every_version() {
         .map(|m| m.content)
         .collect();
     assert_eq!(shown, ["Name a fruit", "Apple"]);
-    assert_eq!(store.versions(&u2.id).expect("versions").len(), 2);
+    assert_eq!(store.siblings(&u2.id).expect("siblings").len(), 2);
     store.activate(&u).expect("flip to the first question");
     let shown: Vec<String> = store
         .messages(&id, None, 10)
@@ -279,8 +279,8 @@ fn regenerate_and_edit_keep_every_version() {
         .collect();
     assert_eq!(
         shown,
-        ["Name a colour", "Blue"],
-        "the first question with its latest answer"
+        ["Name a colour", "Red"],
+        "the first question with the answer last shown there"
     );
     assert_eq!(
         store.all_messages(&id).expect("all").len(),
@@ -381,7 +381,7 @@ fn a_dead_writers_stream_becomes_interrupted_but_a_live_one_does_not() {
         .expect("create");
     let u = store.add_user_message(&id, "hi", None).expect("user");
     // This process's stream: its writer lock is held, so it stays streaming.
-    let live = store.begin_answer(&id, &u.id, None).expect("answer");
+    let live = store.begin_answer(&id, &u.id).expect("answer");
     store
         .flush_answer(&live.id, "still going", None)
         .expect("flush");
@@ -582,7 +582,7 @@ fn import_file_reads_an_export_as_a_stream() {
 
 fn answered_with(store: &Store, id: &str, model: &str, input: u64, cached: u64, output: u64) {
     let u = store.add_user_message(id, "q", None).expect("user");
-    let a = store.begin_answer(id, &u.id, None).expect("answer");
+    let a = store.begin_answer(id, &u.id).expect("answer");
     let fin = FinalState {
         usage: Some(runnel_core::store::StoredUsage {
             input_tokens: input,
@@ -615,7 +615,7 @@ fn usage_sums_finished_answers_per_model_and_outlives_a_deleted_conversation() {
     answered_with(&store, &id, "m2", 7, 0, 3);
     // A streaming answer counts only once it ends.
     let u = store.add_user_message(&id, "q", None).expect("user");
-    store.begin_answer(&id, &u.id, None).expect("streaming");
+    store.begin_answer(&id, &u.id).expect("streaming");
 
     let rows = store.usage(None, None, 0).expect("usage");
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -689,7 +689,8 @@ fn a_database_at_schema_4_has_its_past_usage_counted() {
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP INDEX answers_by_provider; DROP INDEX answers_by_model; DROP INDEX messages_by_created; DROP TABLE imports;
+            "ALTER TABLE messages DROP COLUMN chosen; DROP INDEX messages_by_parent; CREATE INDEX messages_by_parent ON messages(parent_id);
+             DROP INDEX answers_by_provider; DROP INDEX answers_by_model; DROP INDEX messages_by_created; DROP TABLE imports;
              DROP TABLE attachments; DROP TABLE attachments_fts; DROP TABLE blobs;
              DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly; DROP TABLE conversation_usage;
              ALTER TABLE messages DROP COLUMN provider; ALTER TABLE messages DROP COLUMN model;
@@ -804,7 +805,7 @@ fn search_filters_combine_with_the_words() {
             .create_conversation(&id, "", Some(provider), Some(model), "", None)
             .expect("create");
         let u = store.add_user_message(&id, q, None).expect("user");
-        let ans = store.begin_answer(&id, &u.id, None).expect("answer");
+        let ans = store.begin_answer(&id, &u.id).expect("answer");
         let fin = FinalState {
             provider: Some(provider.into()),
             model: Some(model.into()),
@@ -960,14 +961,15 @@ fn a_database_at_schema_6_gets_answerers_for_old_answers() {
         let u = store
             .add_user_message(&id, "ancient question", None)
             .expect("user");
-        let a = store.begin_answer(&id, &u.id, None).expect("answer");
+        let a = store.begin_answer(&id, &u.id).expect("answer");
         store
             .finish_message(&a.id, &done("ancient answer"))
             .expect("finish");
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP INDEX answers_by_provider; DROP INDEX answers_by_model; DROP INDEX messages_by_created; DROP TABLE imports;
+            "ALTER TABLE messages DROP COLUMN chosen; DROP INDEX messages_by_parent; CREATE INDEX messages_by_parent ON messages(parent_id);
+             DROP INDEX answers_by_provider; DROP INDEX answers_by_model; DROP INDEX messages_by_created; DROP TABLE imports;
              UPDATE messages SET provider = NULL, model = NULL;
              PRAGMA user_version = 6;",
         )
@@ -1063,7 +1065,7 @@ fn the_list_filters_by_who_answered_and_pages() {
         let u = store
             .add_user_message(&id, &format!("question {i}"), None)
             .expect("user");
-        let a = store.begin_answer(&id, &u.id, None).expect("answer");
+        let a = store.begin_answer(&id, &u.id).expect("answer");
         let fin = FinalState {
             provider: Some(provider.into()),
             model: Some(model.into()),

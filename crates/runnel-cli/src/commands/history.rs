@@ -37,12 +37,11 @@ fn act(store: &Store, action: HistoryAction, term: Term) -> Result<(), StoreErro
             if json {
                 let messages = store.messages(&id, None, WHOLE_CONVERSATION)?;
                 let mut v = output::conversation_json(&c, &messages);
-                // Each shown message says how many versions (branches) its place has.
-                let groups = store.version_groups(&id)?;
+                // Each shown message says how many branches its fork has.
+                let groups = store.sibling_groups(&id, &messages)?;
                 if let Some(list) = v["messages"].as_array_mut() {
                     for (j, m) in list.iter_mut().zip(&messages) {
-                        let key = m.variant_of.as_deref().unwrap_or(&m.id);
-                        let n = groups.get(key).map_or(1, Vec::len);
+                        let n = groups.get(&m.id).map_or(1, Vec::len);
                         j["versions"] = n.into();
                         j["has_siblings"] = (n > 1).into();
                     }

@@ -6,9 +6,11 @@
 //! `thoughts` (as the next answer's reasoning), `message.create_time`,
 //! `message.recipient`, `message.weight`,
 //! `message.metadata.model_slug` and `is_visually_hidden_from_conversation`).
-//! The branch shown (root to `current_node`) is imported; hidden, system and
-//! tool messages, messages addressed to tools, images and other branches are
-//! left out and counted.
+//! `children` gives the order of a node's branches.
+//! The whole tree is imported, every branch (a regenerated answer, an edited
+//! question), with the branch shown (root to `current_node`) shown; hidden,
+//! system and tool messages, messages addressed to tools and images are left
+//! out and counted, their children following their nearest kept ancestor.
 
 use super::{capped, secs_ms, text, Draft, DraftMessage, NotImported, Parsed};
 use crate::types::chat::Role;
@@ -49,8 +51,8 @@ pub fn read(conv: &Value) -> Parsed {
     let Some(mapping) = conv.get("mapping").and_then(Value::as_object) else {
         return Err(bad("its message tree (mapping) is missing"));
     };
-    // The branch shown: from the current node up to the root, then reversed.
-    let mut path = Vec::new();
+    // The branch shown: from the current node up to the root.
+    let mut shown = std::collections::HashSet::new();
     let mut node = conv
         .get("current_node")
         .and_then(Value::as_str)
@@ -68,107 +70,160 @@ pub fn read(conv: &Value) -> Parsed {
                 .map(|(k, _)| k.clone())
         });
     while let Some(id) = node {
-        if path.len() > mapping.len() {
+        if !shown.insert(id.clone()) {
             return Err(bad("its message tree has a cycle"));
         }
         let Some(n) = mapping.get(&id) else {
             return Err(bad("a node of its message tree is missing"));
         };
-        path.push(n);
         node = n.get("parent").and_then(Value::as_str).map(str::to_owned);
     }
-    path.reverse();
-    let with_message = |n: &Value| n.get("message").is_some_and(|m| !m.is_null());
-    let on_path = path.iter().filter(|n| with_message(n)).count();
-    let all = mapping.values().filter(|n| with_message(n)).count();
+    // Every node from the roots down, parents first, branches in `children`
+    // order; each with the draft message it follows and the reasoning
+    // waiting for the next answer on its branch.
+    let children_of = |n: &Value| -> Vec<String> {
+        n.get("children")
+            .and_then(Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut roots: Vec<String> = mapping
+        .iter()
+        .filter(|(_, n)| {
+            n.get("parent")
+                .and_then(Value::as_str)
+                .is_none_or(|p| !mapping.contains_key(p))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    roots.reverse();
+    let mut stack: Vec<(String, Option<usize>, Option<String>)> =
+        roots.into_iter().map(|r| (r, None, None)).collect();
+    let mut seen = std::collections::HashSet::new();
     let mut d = Draft {
         source_id,
         title,
         created: secs_ms(conv.get("create_time")),
         updated: secs_ms(conv.get("update_time")),
-        left_out: all - on_path,
+        tree: true,
         ..Default::default()
     };
-    let mut thoughts: Option<String> = None;
-    for n in path {
-        let Some(m) = n.get("message").filter(|m| !m.is_null()) else {
-            continue;
-        };
-        let role = match m.pointer("/author/role").and_then(Value::as_str) {
-            Some("user") => Role::User,
-            Some("assistant") => Role::Assistant,
-            _ => {
-                d.left_out += 1;
-                continue;
-            }
-        };
-        let hidden = m
-            .pointer("/metadata/is_visually_hidden_from_conversation")
-            .and_then(Value::as_bool)
-            == Some(true)
-            || m.get("weight").and_then(Value::as_f64) == Some(0.0)
-            || m.get("recipient")
-                .and_then(Value::as_str)
-                .is_some_and(|r| r != "all");
-        if hidden {
-            d.left_out += 1;
+    while let Some((id, parent, mut thoughts)) = stack.pop() {
+        // A node reached twice (a child listed by two parents) is read once.
+        if !seen.insert(id.clone()) {
             continue;
         }
-        let content = m.get("content").unwrap_or(&Value::Null);
-        let body = match content.get("content_type").and_then(Value::as_str) {
-            Some("text") | Some("multimodal_text") => {
-                // Text parts, and what was said in a voice chat; images and audio are left out.
-                let parts: Vec<&str> = content
-                    .get("parts")
-                    .and_then(Value::as_array)
-                    .map(|p| p.iter().filter_map(part_text).collect())
-                    .unwrap_or_default();
-                parts.join("\n")
-            }
-            Some("code") => {
-                let lang = text(content.get("language"));
-                let lang = if lang == "unknown" {
-                    String::new()
-                } else {
-                    lang
-                };
-                format!("```{lang}\n{}\n```", text(content.get("text")))
-            }
-            Some("thoughts") => {
-                let t: Vec<String> = content
-                    .get("thoughts")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|t| text(t.get("content")))
-                            .filter(|t| !t.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if !t.is_empty() {
-                    thoughts = Some(capped(t.join("\n\n")));
-                }
-                continue;
-            }
-            _ => {
-                d.left_out += 1;
-                continue;
-            }
+        let Some(n) = mapping.get(&id) else {
+            continue;
         };
-        d.messages.push(DraftMessage {
-            role: Some(role),
-            text: capped(body),
-            reasoning: if role == Role::Assistant {
-                thoughts.take()
-            } else {
-                None
-            },
-            created: secs_ms(m.get("create_time")),
-            model: m
-                .pointer("/metadata/model_slug")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        });
+        let placed = read_node(n, shown.contains(&id), parent, &mut thoughts, &mut d);
+        for child in children_of(n).into_iter().rev() {
+            // Only a node's own children: a listed child claiming another parent is not followed here.
+            let claims = mapping
+                .get(&child)
+                .and_then(|c| c.get("parent"))
+                .and_then(Value::as_str);
+            if claims == Some(id.as_str()) {
+                stack.push((child, placed, thoughts.clone()));
+            }
+        }
     }
     Ok(d)
+}
+
+/// Reads one node into the draft (or counts it left out); returns the draft
+/// message its children follow.
+fn read_node(
+    n: &Value,
+    shown: bool,
+    parent: Option<usize>,
+    thoughts: &mut Option<String>,
+    d: &mut Draft,
+) -> Option<usize> {
+    let Some(m) = n.get("message").filter(|m| !m.is_null()) else {
+        return parent;
+    };
+    let role = match m.pointer("/author/role").and_then(Value::as_str) {
+        Some("user") => Role::User,
+        Some("assistant") => Role::Assistant,
+        _ => {
+            d.left_out += 1;
+            return parent;
+        }
+    };
+    let hidden = m
+        .pointer("/metadata/is_visually_hidden_from_conversation")
+        .and_then(Value::as_bool)
+        == Some(true)
+        || m.get("weight").and_then(Value::as_f64) == Some(0.0)
+        || m.get("recipient")
+            .and_then(Value::as_str)
+            .is_some_and(|r| r != "all");
+    if hidden {
+        d.left_out += 1;
+        return parent;
+    }
+    let content = m.get("content").unwrap_or(&Value::Null);
+    let body = match content.get("content_type").and_then(Value::as_str) {
+        Some("text") | Some("multimodal_text") => {
+            // Text parts, and what was said in a voice chat; images and audio are left out.
+            let parts: Vec<&str> = content
+                .get("parts")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().filter_map(part_text).collect())
+                .unwrap_or_default();
+            parts.join("\n")
+        }
+        Some("code") => {
+            let lang = text(content.get("language"));
+            let lang = if lang == "unknown" {
+                String::new()
+            } else {
+                lang
+            };
+            format!("```{lang}\n{}\n```", text(content.get("text")))
+        }
+        Some("thoughts") => {
+            let t: Vec<String> = content
+                .get("thoughts")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|t| text(t.get("content")))
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !t.is_empty() {
+                *thoughts = Some(capped(t.join("\n\n")));
+            }
+            return parent;
+        }
+        _ => {
+            d.left_out += 1;
+            return parent;
+        }
+    };
+    d.messages.push(DraftMessage {
+        role: Some(role),
+        text: capped(body),
+        reasoning: if role == Role::Assistant {
+            thoughts.take()
+        } else {
+            None
+        },
+        created: secs_ms(m.get("create_time")),
+        model: m
+            .pointer("/metadata/model_slug")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        parent,
+        shown,
+    });
+    Some(d.messages.len() - 1)
 }

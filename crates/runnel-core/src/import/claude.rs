@@ -84,6 +84,7 @@ pub fn read(conv: &Value) -> Parsed {
             reasoning: (!reasoning.is_empty()).then(|| capped(reasoning.join("\n\n"))),
             created: iso_ms(m.get("created_at")),
             model: None,
+            ..Default::default()
         });
     }
     Ok(d)

@@ -111,6 +111,7 @@ fn read_legacy(conn: &Connection, skip: &HashSet<String>) -> rusqlite::Result<Ve
                 reasoning: None,
                 created,
                 model: None,
+                ..Default::default()
             });
             d.messages.push(DraftMessage {
                 role: Some(Role::Assistant),
@@ -118,6 +119,7 @@ fn read_legacy(conn: &Connection, skip: &HashSet<String>) -> rusqlite::Result<Ve
                 reasoning: None,
                 created,
                 model: m.or_else(|| model.clone()),
+                ..Default::default()
             });
         }
         out.push(Ok(d));
@@ -222,6 +224,7 @@ fn read_threads(conn: &Connection) -> rusqlite::Result<Vec<Parsed>> {
                 reasoning: (!reasoning.is_empty()).then(|| capped(reasoning.join("\n\n"))),
                 created,
                 model: if role == Role::Assistant { model } else { None },
+                ..Default::default()
             });
         }
         out.push(Ok(d));

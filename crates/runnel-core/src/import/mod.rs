@@ -96,6 +96,11 @@ pub struct DraftMessage {
     pub created: Option<i64>,
     /// The model that answered, if known.
     pub model: Option<String>,
+    /// In a tree draft: the message it follows (an index into the draft's
+    /// messages, always an earlier one); None: a first message.
+    pub parent: Option<usize>,
+    /// In a tree draft: on the branch the source showed.
+    pub shown: bool,
 }
 
 /// One conversation as read from another app.
@@ -111,9 +116,12 @@ pub struct Draft {
     pub updated: Option<i64>,
     /// Its system prompt, if any.
     pub system_prompt: String,
-    /// Its messages in order (the branch that was shown).
+    /// Its messages in order: one branch, each following the one before;
+    /// or, in a tree draft, parents before their children.
     pub messages: Vec<DraftMessage>,
-    /// Messages left out (hidden ones, tools, other branches).
+    /// The messages form a tree by their `parent` (every branch kept).
+    pub tree: bool,
+    /// Messages left out (hidden ones, tools, branches a format does not keep).
     pub left_out: usize,
 }
 
@@ -324,22 +332,45 @@ fn provider_of(source: Source) -> &'static str {
     }
 }
 
-/// A draft as rows with new ids: one message per turn (consecutive turns of
-/// the same role are joined), each answer answering the question before it.
+/// A draft as rows with new ids: one message per turn (a turn that follows
+/// one of the same role with nothing else after it is joined to it), each
+/// following the one before it or, in a tree draft, its parent (a left-out
+/// message's children follow its nearest kept ancestor). The branch shown is
+/// the source's; the store settles which branch each fork shows.
 fn build(source: Source, d: Draft) -> Result<ImportItem, String> {
     let now = crate::store::now_ms();
     let conv_id = new_id();
     let mut messages: Vec<Message> = Vec::new();
-    let mut last_user: Option<String> = None;
     let mut last_time = d.created.unwrap_or(now);
-    for m in d.messages {
-        let Some(role) = m.role else { continue };
-        if m.text.trim().is_empty() && m.reasoning.is_none() {
-            continue;
+    // Each draft's message (its own, the one it joined, or, left out, its
+    // nearest kept ancestor's): an index into `messages`.
+    let mut placed: Vec<Option<usize>> = Vec::with_capacity(d.messages.len());
+    // How many drafts follow each draft: only an only child is joined.
+    let mut children = vec![0usize; d.messages.len()];
+    for m in &d.messages {
+        if let Some(p) = m.parent.filter(|&p| p < children.len()) {
+            children[p] += 1;
         }
+    }
+    for (i, m) in d.messages.into_iter().enumerate() {
+        let parent_draft = if d.tree {
+            m.parent.filter(|&p| p < i)
+        } else {
+            i.checked_sub(1)
+        };
+        let parent = parent_draft.and_then(|p| placed[p]);
+        let Some(role) = m
+            .role
+            .filter(|_| !(m.text.trim().is_empty() && m.reasoning.is_none()))
+        else {
+            placed.push(parent);
+            continue;
+        };
         let created = m.created.unwrap_or(last_time);
         last_time = created;
-        if let Some(prev) = messages.last_mut().filter(|p| p.role == role) {
+        let only_child = !d.tree || parent_draft.is_some_and(|p| children[p] == 1);
+        if let Some(at) = parent.filter(|&at| only_child && messages[at].role == role) {
+            let prev = &mut messages[at];
             if !prev.content.is_empty() && !m.text.is_empty() {
                 prev.content.push_str("\n\n");
             }
@@ -354,14 +385,16 @@ fn build(source: Source, d: Draft) -> Result<ImportItem, String> {
                     .map_or(r.clone(), |p| format!("{p}\n\n{r}"));
                 prev.reasoning = Some(joined);
             }
+            prev.active |= m.shown;
+            placed.push(Some(at));
             continue;
         }
-        let id = new_id();
         let is_answer = role == Role::Assistant;
+        let seq = parent.map_or(0, |p| messages[p].seq + 1);
         messages.push(Message {
-            id: id.clone(),
+            id: new_id(),
             conversation_id: conv_id.clone(),
-            seq: messages.len() as i64,
+            seq,
             role,
             content: m.text,
             reasoning: m.reasoning,
@@ -373,16 +406,15 @@ fn build(source: Source, d: Draft) -> Result<ImportItem, String> {
             usage: None,
             metrics: None,
             created,
-            parent_id: if is_answer { last_user.clone() } else { None },
+            parent_id: parent.map(|p| messages[p].id.clone()),
             variant_of: None,
-            active: true,
+            active: !d.tree || m.shown,
+            chosen: !d.tree,
             thinking_blocks: None,
             provider: is_answer.then(|| provider_of(source).to_owned()),
             model: if is_answer { m.model } else { None },
         });
-        if !is_answer {
-            last_user = Some(id);
-        }
+        placed.push(Some(messages.len() - 1));
     }
     if messages.is_empty() {
         return Err("it has no message with text".into());

@@ -90,6 +90,7 @@ pub fn read(item: &Value) -> Parsed {
             reasoning: None,
             created: secs_ms(m.get("timestamp")),
             model: m.get("model").and_then(Value::as_str).map(str::to_owned),
+            ..Default::default()
         });
     }
     Ok(d)

@@ -80,32 +80,32 @@ pub struct MessageView {
     /// What an answer cost at today's prices; None for user messages,
     /// answers without a known price, and those stored before schema 5.
     pub cost: Option<crate::types::cost::Cost>,
-    /// Position among its versions (1-based) and how many there are.
+    /// Position among its siblings, the branches at its fork (1-based), and
+    /// how many there are.
     pub version: (usize, usize),
-    /// The ids of all its versions, oldest first (just itself when there is one).
+    /// The ids of all its siblings, oldest first (just itself when there is no fork).
     pub versions: Vec<String>,
     /// Position in the conversation.
     pub seq: i64,
-    /// The user message an answer answers.
+    /// The message before it on its branch (an answer's question).
     pub parent_id: Option<String>,
 }
 
-/// Builds the view of stored messages; `versions` maps a version group's first
-/// message id to its members in order.
+/// Builds the view of stored messages (one conversation's), each with the
+/// branches at its fork.
 pub fn message_views(
     store: &Store,
     conversation_id: &str,
     messages: Vec<Message>,
     prices: &PriceBook,
 ) -> Result<Vec<MessageView>, StoreError> {
-    let groups = store.version_groups(conversation_id)?;
+    let groups = store.sibling_groups(conversation_id, &messages)?;
     let mut files = store.attachments_by_message(conversation_id)?;
     Ok(messages
         .into_iter()
         .map(|m| {
-            let root = m.variant_of.clone().unwrap_or_else(|| m.id.clone());
             let versions = groups
-                .get(&root)
+                .get(&m.id)
                 .cloned()
                 .unwrap_or_else(|| vec![m.id.clone()]);
             let version = versions

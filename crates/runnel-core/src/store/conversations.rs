@@ -260,12 +260,12 @@ pub(super) fn restore_in(tx: &rusqlite::Transaction<'_>, d: &Deleted) -> Result<
                 m.status
             };
             tx.execute(
-                &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)"),
+                &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)"),
                 params![
                     m.id, c.id, m.seq, m.role, m.content, m.reasoning, json(&m.tool_calls), status,
                     m.error_kind, m.error_message, m.finish_reason, json(&m.usage), json(&m.metrics),
                     m.created, m.parent_id, m.variant_of, m.active as i64, json(&m.thinking_blocks),
-                    m.provider, m.model
+                    m.provider, m.model, m.chosen as i64
                 ],
             )?;
         }

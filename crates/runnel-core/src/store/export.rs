@@ -169,12 +169,27 @@ impl Store {
         }
         conversation.id = new_conv.clone();
         conversation.pinned = false;
+        // An export made before branches chose nothing: its versions become
+        // the tree as a migration makes them. Otherwise the file's choices
+        // stand, made consistent (what is shown is derived, never trusted).
+        let before_branches = !messages.iter().any(|m| m.chosen);
         self.put_blobs(&files)?;
-        self.restore(&Deleted {
-            conversation,
-            messages,
-            attachments,
-        })?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        super::conversations::restore_in(
+            &tx,
+            &Deleted {
+                conversation,
+                messages,
+                attachments,
+            },
+        )?;
+        if before_branches {
+            super::tree::rebuild(&tx, &new_conv)?;
+        } else {
+            super::tree::settle(&tx, &new_conv)?;
+        }
+        tx.commit()?;
         Ok(new_conv)
     }
 }
@@ -278,6 +293,7 @@ pub fn problems(c: &ConversationSummary, messages: &[Message]) -> Vec<String> {
         out.push("the system prompt is too large".to_owned());
     }
     let ids: HashSet<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    let seq_of: HashMap<&str, i64> = messages.iter().map(|m| (m.id.as_str(), m.seq)).collect();
     if ids.len() != messages.len() {
         out.push("two messages share an id".to_owned());
     }
@@ -311,7 +327,7 @@ pub fn problems(c: &ConversationSummary, messages: &[Message]) -> Vec<String> {
             out.push(format!("{at} has a negative position"));
         }
         for (what, r) in [
-            ("answers", &m.parent_id),
+            ("follows", &m.parent_id),
             ("is a version of", &m.variant_of),
         ] {
             if let Some(r) = r.as_deref().filter(|r| !ids.contains(r)) {
@@ -319,6 +335,13 @@ pub fn problems(c: &ConversationSummary, messages: &[Message]) -> Vec<String> {
                     "{at} {what} {:?}, which is not in the file",
                     shorten(r, 40)
                 ));
+            }
+        }
+        // A parent comes before its children: no cycle, and the shown
+        // branch is in order.
+        if let Some(p) = m.parent_id.as_deref().and_then(|p| seq_of.get(p)) {
+            if *p >= m.seq {
+                out.push(format!("{at} follows a message that is not before it"));
             }
         }
     }

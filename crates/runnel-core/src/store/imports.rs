@@ -50,6 +50,8 @@ impl Store {
             }
             restore_in(&tx, &item.conversation)?;
             let id = &item.conversation.conversation.id;
+            // Each fork shows the source's branch, or its newest.
+            super::tree::settle(&tx, id)?;
             tx.execute(
                 "INSERT INTO imports (source, source_id, conversation_id, imported) VALUES (?1, ?2, ?3, ?4)",
                 params![source, item.source_id, id, now],

@@ -1,5 +1,5 @@
-//! Messages and their versions: user messages, streaming answers (flushed
-//! while they stream, finished once), and which version of each is shown.
+//! Messages and their branches: user messages, streaming answers (flushed
+//! while they stream, finished once), and which branch is shown (`tree`).
 
 use super::columns::{json, row_message, MESSAGE_COLS};
 use super::conversations::title_from;
@@ -7,7 +7,8 @@ use super::lock::writer;
 use super::model::{FinalState, Message, WHOLE_CONVERSATION};
 use super::{new_id, now_ms, Store, StoreError};
 use crate::types::chat::Role;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
 
 impl Store {
     /// Every message of a conversation, versions included, in order.
@@ -39,40 +40,47 @@ impl Store {
         Ok(rows)
     }
 
-    /// The versions of a message (itself included), oldest first.
-    pub fn versions(&self, message_id: &str) -> Result<Vec<Message>, StoreError> {
+    /// The siblings of a message (itself included: the messages with its
+    /// parent, the branches at its fork), oldest first.
+    pub fn siblings(&self, message_id: &str) -> Result<Vec<Message>, StoreError> {
         let m = self.message(message_id)?;
-        let root = m.variant_of.clone().unwrap_or_else(|| m.id.clone());
         Ok(self
             .conn()
             .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1 OR variant_of = ?1 ORDER BY created, rowid"
+                "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND parent_id IS ?2 ORDER BY created, rowid"
             ))?
-            .query_map(params![root], row_message)?
+            .query_map(params![m.conversation_id, m.parent_id], row_message)?
             .collect::<Result<_, _>>()?)
     }
 
-    /// Version groups of a conversation with more than one member: the first
-    /// message's id -> the members' ids, oldest first.
-    pub fn version_groups(
+    /// The forks among `shown` (messages of one conversation): each shown
+    /// message with siblings -> its group's ids, oldest first. One indexed
+    /// query per distinct parent, so a page costs the same in any
+    /// conversation.
+    pub fn sibling_groups(
         &self,
         conversation_id: &str,
-    ) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
+        shown: &[Message],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
         let conn = self.conn();
-        let rows: Vec<(String, String)> = conn
-            .prepare_cached(
-                "SELECT COALESCE(variant_of, id), id FROM messages WHERE conversation_id = ?1 \
-                 AND COALESCE(variant_of, id) IN (SELECT variant_of FROM messages WHERE conversation_id = ?1 AND variant_of IS NOT NULL) \
-                 ORDER BY created, rowid",
-            )?
-            .query_map(params![conversation_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        let mut groups: std::collections::HashMap<String, Vec<String>> =
-            std::collections::HashMap::new();
-        for (root, id) in rows {
-            groups.entry(root).or_default().push(id);
+        let mut query = conn.prepare_cached(
+            "SELECT id FROM messages WHERE conversation_id = ?1 AND parent_id IS ?2 ORDER BY created, rowid",
+        )?;
+        let mut by_parent: HashMap<Option<&str>, Vec<String>> = HashMap::new();
+        let mut out = HashMap::new();
+        for m in shown {
+            let parent = m.parent_id.as_deref();
+            if let std::collections::hash_map::Entry::Vacant(e) = by_parent.entry(parent) {
+                let ids = query
+                    .query_map(params![conversation_id, parent], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?;
+                e.insert(ids);
+            }
+            if let Some(group) = by_parent.get(&parent).filter(|g| g.len() > 1) {
+                out.insert(m.id.clone(), group.clone());
+            }
         }
-        Ok(groups)
+        Ok(out)
     }
 
     /// One message.
@@ -104,24 +112,16 @@ impl Store {
         }
     }
 
-    fn next_seq(conn: &Connection, conversation_id: &str) -> rusqlite::Result<i64> {
-        conn.query_row(
-            "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id = ?1",
-            params![conversation_id],
-            |r| r.get(0),
-        )
-    }
-
-    /// Adds a complete user message at the end. `variant_of`: it replaces
-    /// (as a new version of) that earlier user message, which is hidden along
-    /// with its answers.
+    /// Adds a complete user message after the last shown one. `replaces`:
+    /// it is an edit of that user message instead, a new branch beside it
+    /// (the old one and everything after it are kept, hidden).
     pub fn add_user_message(
         &self,
         conversation_id: &str,
         content: &str,
-        variant_of: Option<&str>,
+        replaces: Option<&str>,
     ) -> Result<Message, StoreError> {
-        self.add_user_message_with(conversation_id, content, variant_of, &[])
+        self.add_user_message_with(conversation_id, content, replaces, &[])
     }
 
     /// Adds a user message with its files: each file's bytes are stored
@@ -130,7 +130,7 @@ impl Store {
         &self,
         conversation_id: &str,
         content: &str,
-        variant_of: Option<&str>,
+        replaces: Option<&str>,
         files: &[crate::types::attachment::Attachment],
     ) -> Result<Message, StoreError> {
         let id = new_id();
@@ -138,26 +138,30 @@ impl Store {
         {
             let mut conn = self.conn();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (seq, root) = match variant_of {
+            let parent = match replaces {
                 Some(old) => {
-                    let (seq, root): (i64, Option<String>) = tx.query_row(
-                        "SELECT seq, variant_of FROM messages WHERE id = ?1 AND conversation_id = ?2",
-                        params![old, conversation_id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?;
-                    let root = root.unwrap_or_else(|| old.to_owned());
-                    tx.execute(
-                        "UPDATE messages SET active = 0 WHERE conversation_id = ?1 AND seq >= ?2",
-                        params![conversation_id, seq],
-                    )?;
-                    (seq, Some(root))
+                    let (parent, role): (Option<String>, Role) = tx
+                        .query_row(
+                            "SELECT parent_id, role FROM messages WHERE id = ?1 AND conversation_id = ?2",
+                            params![old, conversation_id],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()?
+                        .ok_or_else(|| StoreError::NotFound(format!("message {old}")))?;
+                    if role != Role::User {
+                        return Err(StoreError::Invalid(
+                            "Only a message you wrote can be edited".into(),
+                        ));
+                    }
+                    parent
                 }
-                None => (Self::next_seq(&tx, conversation_id)?, None),
+                None => super::tree::tail(&tx, conversation_id)?,
             };
+            let seq = super::tree::make_room(&tx, conversation_id, parent.as_deref())?;
             tx.execute(
-                "INSERT INTO messages (id, conversation_id, seq, role, content, status, created, variant_of, active) \
-                 VALUES (?1, ?2, ?3, 'user', ?4, 'done', ?5, ?6, 1)",
-                params![id, conversation_id, seq, content, now, root],
+                "INSERT INTO messages (id, conversation_id, seq, role, content, status, created, parent_id, active, chosen) \
+                 VALUES (?1, ?2, ?3, 'user', ?4, 'done', ?5, ?6, 1, 1)",
+                params![id, conversation_id, seq, content, now, parent],
             )?;
             for f in files {
                 super::attachments::put_blob(&tx, &f.sha256, &f.data)?;
@@ -174,14 +178,14 @@ impl Store {
         self.message(&id)
     }
 
-    /// Starts an assistant answer to `parent_id` (status streaming, owned by this
-    /// process). `variant_of`: a new version of that earlier answer (regenerate),
-    /// which is hidden but kept.
+    /// Starts an assistant answer to `parent_id` (status streaming, owned by
+    /// this process). When the parent already has answers (regenerate,
+    /// compare) the new one is a branch beside them; they are kept, hidden,
+    /// with whatever followed them.
     pub fn begin_answer(
         &self,
         conversation_id: &str,
         parent_id: &str,
-        variant_of: Option<&str>,
     ) -> Result<Message, StoreError> {
         let writer = writer(&self.dir)?;
         let id = new_id();
@@ -189,43 +193,11 @@ impl Store {
         {
             let mut conn = self.conn();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let parent_seq: i64 = tx
-                .query_row(
-                    "SELECT seq FROM messages WHERE id = ?1 AND conversation_id = ?2",
-                    params![parent_id, conversation_id],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| StoreError::NotFound(format!("message {parent_id}")))?;
-            // The answer follows its question; a new version takes the place
-            // of the one it replaces. Never a seq another message has.
-            let seq = match variant_of {
-                Some(old) => tx.query_row(
-                    "SELECT seq FROM messages WHERE id = ?1",
-                    params![old],
-                    |r| r.get(0),
-                )?,
-                None => Self::next_seq(&tx, conversation_id)?.max(parent_seq + 1),
-            };
-            let root = match variant_of {
-                Some(old) => {
-                    let root: Option<String> = tx.query_row(
-                        "SELECT variant_of FROM messages WHERE id = ?1",
-                        params![old],
-                        |r| r.get(0),
-                    )?;
-                    tx.execute(
-                        "UPDATE messages SET active = 0 WHERE parent_id = ?1",
-                        params![parent_id],
-                    )?;
-                    Some(root.unwrap_or_else(|| old.to_owned()))
-                }
-                None => None,
-            };
+            let seq = super::tree::make_room(&tx, conversation_id, Some(parent_id))?;
             tx.execute(
-                "INSERT INTO messages (id, conversation_id, seq, role, content, status, created, writer, parent_id, variant_of, active) \
-                 VALUES (?1, ?2, ?3, 'assistant', '', 'streaming', ?4, ?5, ?6, ?7, 1)",
-                params![id, conversation_id, seq, now, writer.id, parent_id, root],
+                "INSERT INTO messages (id, conversation_id, seq, role, content, status, created, writer, parent_id, active, chosen) \
+                 VALUES (?1, ?2, ?3, 'assistant', '', 'streaming', ?4, ?5, ?6, 1, 1)",
+                params![id, conversation_id, seq, now, writer.id, parent_id],
             )?;
             tx.execute(
                 "UPDATE conversations SET updated = ?2 WHERE id = ?1",
@@ -270,31 +242,14 @@ impl Store {
         Ok(())
     }
 
-    /// Shows another version of a message (and, for a user message, its latest answer).
+    /// Shows the branch through a message (a fork's arrow, a search hit,
+    /// Compare's pick): it and its ancestors become the chosen ones of their
+    /// forks, and below it the branch continues as it was last shown. Other
+    /// branches keep their choices.
     pub fn activate(&self, message_id: &str) -> Result<(), StoreError> {
-        let m = self.message(message_id)?;
-        let root = m.variant_of.clone().unwrap_or_else(|| m.id.clone());
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "UPDATE messages SET active = 0 WHERE id = ?1 OR variant_of = ?1",
-            params![root],
-        )?;
-        tx.execute(
-            "UPDATE messages SET active = 1 WHERE id = ?1",
-            params![m.id],
-        )?;
-        if m.role == Role::User {
-            // Hide the answers of the other versions; show this version's latest answer.
-            tx.execute(
-                "UPDATE messages SET active = 0 WHERE conversation_id = ?1 AND seq > ?2",
-                params![m.conversation_id, m.seq],
-            )?;
-            tx.execute(
-                "UPDATE messages SET active = 1 WHERE id = (SELECT id FROM messages WHERE parent_id = ?1 ORDER BY created DESC, rowid DESC LIMIT 1)",
-                params![m.id],
-            )?;
-        }
+        super::tree::show(&tx, message_id)?;
         tx.commit()?;
         Ok(())
     }

@@ -25,6 +25,7 @@ mod messages;
 pub mod model;
 mod schema;
 mod search;
+mod tree;
 mod usage;
 
 pub use crate::types::status::MessageStatus;
@@ -36,7 +37,9 @@ pub use export::{
 };
 pub use imports::{ImportItem, Stored};
 pub use model::*;
-pub use schema::{SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_VERSION};
+pub use schema::{
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_VERSION,
+};
 pub use search::fts_query;
 pub use usage::{AnswerUsage, UsageRow, MAX_UTC_OFFSET_MINUTES};
 

@@ -65,12 +65,18 @@ pub struct Message {
     pub metrics: Option<Metrics>,
     /// Created, ms since the epoch.
     pub created: i64,
-    /// The user message an answer answers.
+    /// The message before it on its branch (for an answer, its question);
+    /// None for a conversation's first messages.
     pub parent_id: Option<String>,
-    /// The first version this message is a version of.
+    /// Before branches (schema 8): the first version this message was a
+    /// version of. Read from old exports, no longer written.
     pub variant_of: Option<String>,
-    /// Shown (one version of each message is).
+    /// On the shown branch.
     pub active: bool,
+    /// The chosen one of its siblings (the branch last shown at its fork);
+    /// false in exports made before branches.
+    #[serde(default)]
+    pub chosen: bool,
     /// Thinking blocks with signatures (Anthropic), sent back on later turns.
     #[serde(default)]
     pub thinking_blocks: Option<Vec<ThinkingBlock>>,

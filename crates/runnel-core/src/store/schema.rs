@@ -5,7 +5,7 @@ use super::Store;
 use rusqlite::TransactionBehavior;
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i32 = 7;
+pub const SCHEMA_VERSION: i32 = 8;
 
 /// Version 1: conversations and messages.
 pub const SCHEMA_V1: &str = "
@@ -234,14 +234,45 @@ CREATE TABLE imports (
 CREATE INDEX imports_by_conversation ON imports(conversation_id);
 ";
 
-pub(super) const MIGRATIONS: &[&str] = &[
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+/// Version 8: branches (see `tree`). Every message gets a parent (user
+/// messages had none: the step in Rust gives them one from the versions
+/// and positions of version 7) and a `chosen` flag per sibling group; the
+/// parent index serves the first messages' group (no parent) too.
+pub const SCHEMA_V8: &str = "
+ALTER TABLE messages ADD COLUMN chosen INTEGER NOT NULL DEFAULT 1;
+DROP INDEX messages_by_parent;
+CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id);
+";
+
+/// One step forward: its SQL, then, where SQL alone cannot say it, code in
+/// the same transaction.
+pub(super) struct Migration {
+    sql: &'static str,
+    then: Option<fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>>,
+}
+
+const fn sql(sql: &'static str) -> Migration {
+    Migration { sql, then: None }
+}
+
+pub(super) const MIGRATIONS: &[Migration] = &[
+    sql(SCHEMA_V1),
+    sql(SCHEMA_V2),
+    sql(SCHEMA_V3),
+    sql(SCHEMA_V4),
+    sql(SCHEMA_V5),
+    sql(SCHEMA_V6),
+    sql(SCHEMA_V7),
+    Migration {
+        sql: SCHEMA_V8,
+        then: Some(super::tree::migrate_all),
+    },
 ];
 
 impl Store {
     pub(super) fn migrate(&self, from: i32) -> rusqlite::Result<()> {
         let mut conn = self.conn();
-        for (i, sql) in MIGRATIONS.iter().enumerate() {
+        for (i, step) in MIGRATIONS.iter().enumerate() {
             let v = i as i32 + 1;
             if v <= from {
                 continue;
@@ -253,7 +284,10 @@ impl Store {
             if v <= now {
                 continue;
             }
-            tx.execute_batch(sql)?;
+            tx.execute_batch(step.sql)?;
+            if let Some(then) = step.then {
+                then(&tx)?;
+            }
             tx.pragma_update(None, "user_version", v)?;
             tx.commit()?;
             tracing::info!(version = v, "migrated the conversation database");

@@ -155,7 +155,7 @@ impl Store {
             .prepare_cached(&format!(
                 "SELECT c.id, c.title, c.updated, m.id, {marks} FROM messages_fts \
                  JOIN messages m ON m.rowid = messages_fts.rowid JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE messages_fts MATCH ?1 AND m.active = 1{} ORDER BY messages_fts.rowid DESC LIMIT ?2",
+                 WHERE messages_fts MATCH ?1{} ORDER BY messages_fts.rowid DESC LIMIT ?2",
                 // The same bound on the index's own row id: FTS5 scans only that range.
                 narrow.replace("m.rowid ", "messages_fts.rowid ")
             ))?
@@ -169,7 +169,7 @@ impl Store {
                 "SELECT c.id, c.title, c.updated, m.id, a.name || ': ' || {file_marks} FROM attachments_fts \
                  JOIN attachments a ON a.rowid = attachments_fts.rowid JOIN messages m ON m.id = a.message_id \
                  JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE attachments_fts MATCH ?1 AND m.active = 1{narrow} ORDER BY attachments_fts.rowid DESC LIMIT ?2"
+                 WHERE attachments_fts MATCH ?1{narrow} ORDER BY attachments_fts.rowid DESC LIMIT ?2"
             ))?
             .query_map(params(), hit)?
             .collect::<Result<_, _>>()?;
