@@ -479,10 +479,13 @@ async fn an_earlier_question_edited_or_answer_regenerated_becomes_a_branch_with_
     chat(&c, "First question", 1).await;
     chat(&c, "Second question", 2).await;
 
+    // Only the last turn's buttons carry the contract's ids.
+    assert_eq!(count(&c, "[data-testid=edit]").await, 1);
+    assert_eq!(count(&c, "[data-testid=regenerate]").await, 1);
     // Edit the first question (not the last): a branch from there.
     click(
         &c,
-        "[data-testid=message][data-role=user] [data-testid=edit]",
+        "[data-testid=message][data-role=user] [data-testid=branch-edit]",
     )
     .await;
     assert_eq!(
@@ -530,7 +533,7 @@ async fn an_earlier_question_edited_or_answer_regenerated_becomes_a_branch_with_
     // Answer the first answer again (not the last one).
     click(
         &c,
-        "[data-testid=message][data-role=assistant] [data-testid=regenerate]",
+        "[data-testid=message][data-role=assistant] [data-testid=branch-regenerate]",
     )
     .await;
     wait_screen(
@@ -561,7 +564,12 @@ async fn an_earlier_question_edited_or_answer_regenerated_becomes_a_branch_with_
         "the first answer's branch",
     )
     .await;
-    click(&c, "[data-role=user] [data-testid=version-next]").await;
+    assert_eq!(
+        text(&c, "[data-role=user] [data-testid=fork-position]").await,
+        "1/2",
+        "an earlier fork's arrows"
+    );
+    click(&c, "[data-role=user] [data-testid=fork-next]").await;
     wait_screen(
         &c,
         &["First question, edited", "Answer 2."],

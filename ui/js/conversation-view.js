@@ -11,7 +11,7 @@ import * as ipc from './ipc.js';
 import { addCost, newId } from './format.js';
 import { $, el, scrollToBottom } from './dom.js';
 import { t } from './i18n.js';
-import { AssistantView, userMessage } from './message-view.js';
+import { AssistantView, noLongerLast, userMessage } from './message-view.js';
 import { applyLoop } from './answer-stream.js';
 import { hidesItsTarget } from './links.js';
 import { openInspect } from './inspect.js';
@@ -165,6 +165,8 @@ export function createConversationView({ state, composer, pickers, notices, atta
       return;
     }
     tail.answer?.dropRetry();
+    noLongerLast(tail.user);
+    noLongerLast(tail.answer?.root);
     const node = userMessage(text, '', { last: true }, handlers);
     tail.user = node;
     tail.answer = null;
@@ -278,6 +280,8 @@ export function createConversationView({ state, composer, pickers, notices, atta
       resend({ kind: 'edit', text, of });
       return;
     }
+    noLongerLast(tail.user);
+    noLongerLast(tail.answer?.root);
     const node = userMessage(text, '', { last: true, attachments: files }, handlers);
     tail.user = node;
     messages.append(node);

@@ -65,21 +65,55 @@ function copied(btn) {
 }
 
 /**
+ * The test ids of a message's branch buttons: the last turn's keep the
+ * contract's ids (`edit`, `regenerate`, `versions`...), an earlier turn's
+ * have their own, so a selector for the last turn never finds an older one.
+ */
+const EARLIER_IDS = /** @type {const} */ ({
+  edit: 'branch-edit',
+  regenerate: 'branch-regenerate',
+  versions: 'fork',
+  version: 'fork-position',
+  'version-prev': 'fork-prev',
+  'version-next': 'fork-next',
+});
+
+/**
+ * The test id for a branch button on the last turn (`last`) or an earlier one.
+ * @param {keyof typeof EARLIER_IDS} id
+ * @param {boolean} last
+ */
+const branchId = (id, last) => (last ? id : EARLIER_IDS[id]);
+
+/**
+ * A turn that was the last is not any more: its branch buttons take the
+ * earlier turns' ids.
+ * @param {Element|null|undefined} node
+ */
+export function noLongerLast(node) {
+  if (!node) return;
+  for (const [id, earlier] of Object.entries(EARLIER_IDS)) {
+    for (const e of node.querySelectorAll(`[data-testid="${id}"]`)) e.setAttribute('data-testid', earlier);
+  }
+}
+
+/**
  * Branch arrows ("‹ 2/3 ›") for a message at a fork.
  * @param {[number, number]} version 1-based position and count
  * @param {string[]} ids the fork's messages, oldest first
  * @param {(id: string) => void} onPick
+ * @param {boolean} last on the last turn
  */
-function versionArrows(version, ids, onPick) {
+function versionArrows(version, ids, onPick, last) {
   const [i, n] = version;
-  const box = el('span', { class: 'versions', 'data-testid': 'versions' });
-  const prev = iconButton('chevron-left', t('message.version_prev'), { 'data-testid': 'version-prev' });
-  const next = iconButton('chevron-right', t('message.version_next'), { 'data-testid': 'version-next' });
+  const box = el('span', { class: 'versions', 'data-testid': branchId('versions', last) });
+  const prev = iconButton('chevron-left', t('message.version_prev'), { 'data-testid': branchId('version-prev', last) });
+  const next = iconButton('chevron-right', t('message.version_next'), { 'data-testid': branchId('version-next', last) });
   prev.disabled = i <= 1;
   next.disabled = i >= n;
   prev.addEventListener('click', () => onPick(ids[i - 2]));
   next.addEventListener('click', () => onPick(ids[i]));
-  box.append(prev, el('span', { 'data-testid': 'version' }, `${i}/${n}`), next);
+  box.append(prev, el('span', { 'data-testid': branchId('version', last) }, `${i}/${n}`), next);
   return box;
 }
 
@@ -109,14 +143,14 @@ export function userMessage(text, messageId, opts = {}, handlers) {
   if (text) node.append(el('div', { class: 'user-text', 'data-testid': 'user-text' }, text));
   const actions = el('div', { class: 'actions' });
   if (opts.version && opts.version[1] > 1 && handlers?.onVersion) {
-    actions.append(versionArrows(opts.version, opts.versions ?? [], handlers.onVersion));
+    actions.append(versionArrows(opts.version, opts.versions ?? [], handlers.onVersion, !!opts.last));
   }
   const copy = iconButton('copy', t('message.copy'), { 'data-testid': 'copy' });
   copy.addEventListener('click', () => copyText(text).then(() => copied(copy)));
   actions.append(copy);
   if (handlers?.onEdit) {
     // Any question can be edited: the edit is a new branch from there.
-    const edit = iconButton('pencil', t('message.edit'), { 'data-testid': 'edit' });
+    const edit = iconButton('pencil', t('message.edit'), { 'data-testid': branchId('edit', !!opts.last) });
     edit.addEventListener('click', () => handlers.onEdit?.(text, node.getAttribute('data-message-id') || null));
     actions.append(edit);
   }
@@ -426,11 +460,13 @@ export class AssistantView {
       actions.append(retry);
     } else if (this.handlers.onRegenerate) {
       // Any answer can be answered again: a new branch beside it.
-      const regen = iconButton('refresh-cw', t('message.regenerate'), { 'data-testid': 'regenerate' });
+      const regen = iconButton('refresh-cw', t('message.regenerate'), { 'data-testid': branchId('regenerate', last) });
       regen.addEventListener('click', () => this.handlers.onRegenerate?.(this.root.getAttribute('data-message-id')));
       actions.append(regen);
     }
-    if (versions && this.handlers.onVersion) actions.append(versionArrows(versions.version, versions.versions, this.handlers.onVersion));
+    if (versions && this.handlers.onVersion) {
+      actions.append(versionArrows(versions.version, versions.versions, this.handlers.onVersion, last));
+    }
     this.root.append(actions);
   }
 

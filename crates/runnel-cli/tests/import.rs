@@ -231,7 +231,7 @@ async fn claude_and_open_webui_exports_import_with_their_files_reasoning_and_bra
 
     let r = report(&import(data, &fixture("openwebui-export.json"), true).await);
     assert_eq!(r["source"], "open-webui");
-    assert_eq!(r["messages_left_out"], 1, "the other branch");
+    assert_eq!(r["messages_left_out"], 0, "every branch is kept");
     let id = by_title(&store, "Sourdough");
     let t = turns(&store, &id);
     let texts: Vec<&str> = t.iter().map(|m| m.1.as_str()).collect();
@@ -245,6 +245,17 @@ async fn claude_and_open_webui_exports_import_with_their_files_reasoning_and_bra
         ]
     );
     assert_eq!(t[1].3.as_deref(), Some("qwen2.5:7b"));
+    // The older answer is a branch beside the one shown.
+    let shown = store
+        .messages(&id, None, WHOLE_CONVERSATION)
+        .expect("messages");
+    let fork: Vec<String> = store
+        .siblings(&shown[1].id)
+        .expect("siblings")
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(fork, ["An older answer.", "It is hungry: feed it."]);
     let c = store.conversation(&id).expect("c");
     assert_eq!(c.system_prompt, "You bake.");
     assert_eq!(c.created, 1_740_000_000_000);

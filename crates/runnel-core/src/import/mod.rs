@@ -79,7 +79,7 @@ pub struct ImportReport {
     pub skipped: Vec<NotImported>,
     /// Refused: the file's data for them is invalid.
     pub rejected: Vec<NotImported>,
-    /// Messages left out on purpose (hidden, system and tool messages, other branches).
+    /// Messages left out on purpose (hidden, system and tool messages).
     pub messages_left_out: usize,
 }
 
