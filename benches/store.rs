@@ -231,6 +231,57 @@ fn main() {
         pct(writes, 0.5)
     };
 
+    // Branches: an early message of the long conversation edited, then the
+    // two forks switched back and forth (each switch hides one branch and
+    // shows the other: about 2,000 rows).
+    let switch = {
+        let shown = store
+            .messages(&long_id, None, runnel_core::store::WHOLE_CONVERSATION)
+            .expect("long");
+        let early = shown
+            .iter()
+            .filter(|m| m.role == runnel_core::types::chat::Role::User)
+            .nth(5)
+            .expect("an early question")
+            .id
+            .clone();
+        let edit = store
+            .add_user_message(&long_id, "an edited early question", Some(&early))
+            .expect("edit");
+        median(
+            (0..runs)
+                .map(|i| {
+                    let to = if i % 2 == 0 { &early } else { &edit.id };
+                    let t = Instant::now();
+                    store.activate(to).expect("switch");
+                    t.elapsed()
+                })
+                .collect(),
+        )
+    };
+    drop(store);
+
+    // The upgrade from schema 7 (before branches) of the whole store: the
+    // copy made first (backup and full check), then every conversation
+    // turned into a tree.
+    let upgrade = {
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        conn.execute_batch(
+            "DROP INDEX messages_shown; ALTER TABLE messages DROP COLUMN chosen;
+             DROP INDEX messages_by_parent; CREATE INDEX messages_by_parent ON messages(parent_id);
+             UPDATE messages SET parent_id = NULL WHERE role = 'user';
+             PRAGMA user_version = 7;",
+        )
+        .expect("back to schema 7");
+        drop(conn);
+        let t = Instant::now();
+        let store = Store::open(&path).expect("upgrade");
+        let took = t.elapsed();
+        drop(store);
+        took
+    };
+    let store = Store::open(&path).expect("open");
+
     let result = serde_json::json!({
         "conversations": conversations,
         "messages": messages,
@@ -251,6 +302,8 @@ fn main() {
         "writes_during_backup": write_count,
         "write_during_backup_p50_ms": ms(write_p50),
         "write_during_backup_max_ms": ms(write_max),
+        "switch_branch_2000_ms": ms(switch),
+        "upgrade_to_branches_ms": ms(upgrade),
         "full": full,
     });
     report::report("store", full, &result);

@@ -8,6 +8,8 @@
 //! - The same with a 2,000-message conversation open.
 //! - Stop pressed under load: time until the window shows cancelled, and any
 //!   text that still appears after.
+//! - Compare: four columns at 1,000 tokens/s each (full: 20,000 tokens each),
+//!   send-to-paint over all their tokens and the frames.
 //! - A long answer that is mostly code (fenced Rust, highlighted line by line
 //!   as it streams): the same figures, above all the cost-per-token ratio.
 //! - Footprint: release binary size, start to a ready window, PSS of the app
@@ -266,6 +268,61 @@ async fn answer(c: &Client, text: &str, stream_secs: u64, what: &str) -> serde_j
         o.insert("ipc_callbacks_alive".into(), alive[0].clone());
         o.insert("message_elements".into(), alive[1].clone());
     }
+    s
+}
+
+/// Compare's columns in the benchmark, and each one's rate (issue 16).
+const COMPARE_COLUMNS: usize = 4;
+const COMPARE_RATE: u32 = 1_000;
+
+/// Sends one prompt to [`COMPARE_COLUMNS`] columns streaming `tokens` tokens
+/// each at [`COMPARE_RATE`] tokens/s side by side (the Compare box filled as
+/// a user fills it, through the page), and returns the page's measure of all
+/// of them together once every column has ended.
+async fn compare_columns(c: &Client, tokens: usize, secs: u64) -> serde_json::Value {
+    new_chat(c).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let model = server::rate_model(COMPARE_RATE, tokens);
+    c.execute(
+        "document.querySelector('[data-testid=compare-toggle]').click();         const models = document.querySelectorAll('[data-testid=compare-model]');         document.querySelectorAll('[data-testid=compare-provider]').forEach((s, i) => {           if (i >= arguments[1]) return;           models[i].value = arguments[0];           s.value = 'env';           s.dispatchEvent(new Event('change'));         });",
+        vec![serde_json::json!(model), serde_json::json!(COMPARE_COLUMNS)],
+    )
+    .await
+    .expect("fill the Compare box");
+    c.find(Locator::Css("[data-testid=composer]"))
+        .await
+        .expect("composer")
+        .send_keys("compare")
+        .await
+        .expect("type");
+    c.execute(
+        "document.querySelector('[data-testid=compare-send]').click()",
+        vec![],
+    )
+    .await
+    .expect("send to all");
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut s = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        s = c
+            .execute(
+                "return window.__runnelCompareSummary ? window.__runnelCompareSummary() : null",
+                vec![],
+            )
+            .await
+            .unwrap_or_default();
+        if s["ended"].as_u64() == Some(COMPARE_COLUMNS as u64) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        s["ended"].as_u64(),
+        Some(COMPARE_COLUMNS as u64),
+        "every Compare column ends: {s}"
+    );
+    s["rate_per_s"] = COMPARE_RATE.into();
+    s["tokens_per_column_sent"] = tokens.into();
     s
 }
 
@@ -605,6 +662,15 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cancel = summary(&c).await;
 
+    // 3b. Compare (issue 16): four columns at 1,000 tokens/s each.
+    let compare_tokens = if full { 20_000 } else { 200 };
+    let compare = compare_columns(
+        &c,
+        compare_tokens,
+        (compare_tokens as u32 / COMPARE_RATE) as u64 + 60,
+    )
+    .await;
+
     let size_mb = |p: &Path| {
         std::fs::metadata(p)
             .map(|m| (m.len() as f64 / 1e5).round() / 10.0)
@@ -642,6 +708,7 @@ async fn main() {
         "code_answer": medians(&code),
         "code_answers": code_repeats,
         "cancel_to_stopped_ms": cancel["cancel_to_stopped_ms"],
+        "compare": compare,
         "changes_after_cancel": cancel["changes_after_end"],
         "start_to_ready_ms_via_webdriver": report::median(&ready).map(|v| v.round()),
         "start_to_painted_sidebar_ms": report::median(&sidebar.iter().flatten().copied().collect::<Vec<_>>()).map(|v| v.round()),

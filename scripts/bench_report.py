@@ -204,6 +204,18 @@ if w:
             "no growth",
         )
     row("window: Stop at full rate until the window shows cancelled", f"{fmt(round(w['cancel_to_stopped_ms'], 1) if w.get('cancel_to_stopped_ms') is not None else None)} ms ({w.get('changes_after_cancel')} changes after)", "", "", "<= 100 ms")
+    cmp = w.get("compare")
+    if cmp:
+        row(
+            f"window: Compare, {cmp['columns']} columns at {cmp['rate_per_s']:,} tokens/s each ({cmp['tokens_per_column_sent']:,} tokens each, side by side): send to paint p50 / p99 over every column's tokens",
+            f"{fmt(cmp.get('paint_p50_ms'))} / {fmt(cmp.get('paint_p99_ms'))} ms",
+            "", "", "p99 <= 50 ms",
+        )
+        row(
+            "window (Compare): frames over 100 ms / over 50 ms / longest frame",
+            f"{cmp.get('frames_over_100ms')} / {cmp.get('frames_over_50ms')} / {fmt(cmp.get('max_frame_ms'))} ms",
+            "", "", "none over 100 ms",
+        )
     msgs = w.get("store_messages")
     row(
         f"app start (its process) to a painted sidebar, with {fmt(msgs)} stored messages (median of {w.get('starts', 1)} starts)",
@@ -237,6 +249,10 @@ if s:
         check = f" (the full check alone: {round(s['backup_check_ms'] / 1000, 1)} s)" if s.get("backup_check_ms") is not None else ""
         row(f"store: backup of the whole database ({s['backup_mb']} MB), copied and checked in full{check}", f"{round(s['backup_ms'] / 1000, 1)} s", "", "", "< 10 s")
         row(f"store: a message saved while that backup runs ({s['writes_during_backup']} saves) p50 / max", f"{s['write_during_backup_p50_ms']} / {s['write_during_backup_max_ms']} ms", "", "", "does not block sends")
+    if s.get("switch_branch_2000_ms") is not None:
+        row("store: switch a fork early in a 2,000-message conversation (one branch hidden, the other shown)", f"{s['switch_branch_2000_ms']} ms", "", "", "< 100 ms")
+    if s.get("upgrade_to_branches_ms") is not None:
+        row(f"store: upgrade of the whole database from schema 7 to branches (the backup first, then every conversation a tree)", f"{round(s['upgrade_to_branches_ms'] / 1000, 1)} s", "", "", "once")
 
 print(f"""# Benchmarks
 

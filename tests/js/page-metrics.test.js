@@ -42,3 +42,24 @@ test('the page metrics hook in only when the provider state says page_metrics', 
   frames.splice(0).forEach((f) => f());
   assert.ok(globalThis.__runnelLastOpenMs >= 5);
 });
+
+test('a Compare summary pools every column\'s tokens and counts long frames once', async () => {
+  const { compareSummary } = await import('../../ui/js/page-metrics.js');
+  const a = new PageMetrics();
+  const b = new PageMetrics();
+  a.latency.push(10, 20, 30);
+  b.latency.push(40);
+  a.frames.push(16, 120, 60);
+  b.frames.push(500); // a column that does not time frames adds none
+  a.end();
+  const s = compareSummary([a, b]);
+  assert.equal(s.columns, 2);
+  assert.equal(s.ended, 1);
+  assert.equal(s.tokens_painted, 4);
+  assert.deepEqual(s.tokens_per_column, [3, 1]);
+  assert.equal(s.paint_p99_ms, 40);
+  assert.equal(s.frames, 3);
+  assert.equal(s.frames_over_50ms, 2);
+  assert.equal(s.frames_over_100ms, 1);
+  assert.equal(s.max_frame_ms, 120);
+});

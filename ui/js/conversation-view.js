@@ -35,6 +35,7 @@ const PAGE = 60;
  * Measurement hooks (page-metrics.js installs them with RUNNEL_PAGE_METRICS=1).
  * @typedef {object} Instrumentation
  * @property {() => StreamProbe} streamStarted a stream starts: the probe of its apply loop
+ * @property {(n: number) => StreamProbe[]} compareStarted Compare's `n` streams start: one probe per column
  * @property {() => void} streamCancelled Stop was pressed on the running stream
  * @property {(openedAt: number) => void} opened a stored conversation is rendered; its open started at `openedAt` (performance.now())
  */
@@ -200,7 +201,8 @@ export function createConversationView({ state, composer, pickers, notices, atta
       release(stream);
       refreshList();
     };
-    const loops = cols.map((c) => applyLoop(c.view, messages, null, (/** @type {StreamEnd} */ end) => {
+    const probes = instruments ? instruments.compareStarted(cols.length) : null;
+    const loops = cols.map((c, i) => applyLoop(c.view, messages, probes?.[i] ?? null, (/** @type {StreamEnd} */ end) => {
       c.view.dropRetry();
       c.col.setAttribute('data-status', end.status);
       c.stop.hidden = true;
@@ -274,6 +276,8 @@ export function createConversationView({ state, composer, pickers, notices, atta
     const files = attachments.views();
     if ((!text.trim() && files.length === 0) || state.data.active) return;
     if (state.data.editing) {
+      // An edit is its text (files go with new messages).
+      if (!text.trim()) return;
       const of = editTarget;
       composer.leaveEditMode();
       composer.clear();

@@ -7,8 +7,9 @@
  * after it entered the page, plus frame lengths, the page's cost per token
  * (applying the ops and the layout the scroll forces), and how fast Stop takes
  * effect. Results: `window.__runnelMetrics` (the latest stream's PageMetrics;
- * the benchmark calls its `summary()`), and `window.__runnelLastOpenMs` (click
- * to first paint of the last opened conversation).
+ * the benchmark calls its `summary()`), `window.__runnelCompareSummary()`
+ * (the latest Compare's columns together), and `window.__runnelLastOpenMs`
+ * (click to first paint of the last opened conversation).
  *
  * It hooks into the page from the side: `installPageMetrics` gives the
  * conversation view its measurement hooks once the provider state says
@@ -62,9 +63,13 @@ export class PageMetrics {
     this.ended = false;
   }
 
-  /** A stream starts: frame timing runs until it ends. */
-  start() {
+  /**
+   * A stream starts: frame timing runs until it ends.
+   * @param {boolean} [frames] time the frames (one of Compare's columns does)
+   */
+  start(frames = true) {
     this.streaming = true;
+    if (!frames) return;
     let prev = performance.now();
     const loop = () => {
       const now = performance.now();
@@ -157,6 +162,12 @@ export function installPageMetrics(state, target) {
       m.start();
       return m;
     },
+    compareStarted(n) {
+      const columns = Array.from({ length: n }, () => new PageMetrics());
+      columns.forEach((m, i) => m.start(i === 0));
+      page.__runnelCompareSummary = () => compareSummary(columns);
+      return columns;
+    },
     streamCancelled() {
       latest?.cancelled();
     },
@@ -168,6 +179,29 @@ export function installPageMetrics(state, target) {
     },
   };
   state.on('ui', (ui) => target.instrument(ui?.page_metrics ? hooks : null));
+}
+
+/**
+ * Compare's columns measured together: every column's tokens in one
+ * send-to-paint distribution, the frames (timed once, by the first column),
+ * and how many columns ended.
+ * @param {PageMetrics[]} columns
+ */
+export function compareSummary(columns) {
+  const latency = columns.flatMap((m) => m.latency);
+  const frames = columns[0]?.frames ?? [];
+  return {
+    columns: columns.length,
+    ended: columns.filter((m) => m.ended).length,
+    tokens_painted: latency.length,
+    tokens_per_column: columns.map((m) => m.latency.length),
+    paint_p50_ms: pct(latency, 0.5),
+    paint_p99_ms: pct(latency, 0.99),
+    frames: frames.length,
+    frames_over_50ms: frames.filter((ms) => ms > 50).length,
+    frames_over_100ms: frames.filter((ms) => ms > 100).length,
+    max_frame_ms: frames.length ? Math.max(...frames) : null,
+  };
 }
 
 /** Marks when the sidebar is on screen (`body[data-painted-at]`, ms since the epoch; the window benchmark reads it). */

@@ -846,7 +846,7 @@ skipped: Array<NotImported>,
  */
 rejected: Array<NotImported>, 
 /**
- * Messages left out on purpose (hidden, system and tool messages, other branches).
+ * Messages left out on purpose (hidden, system and tool messages).
  */
 messages_left_out: number, };
 

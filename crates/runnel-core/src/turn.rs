@@ -279,7 +279,15 @@ pub fn prepare_with(
                 let parent = t.parent_id.as_deref().ok_or_else(|| {
                     StoreError::Invalid("There is no message to answer again".into())
                 })?;
-                store.message(parent)?
+                let question = store.message(parent)?;
+                // An imported tree may have an answer after an answer: the
+                // request would end on the model's own turn.
+                if question.role != Role::User {
+                    return Err(StoreError::Invalid(
+                        "This answer follows another answer, not a question: edit or ask a question to answer again".into(),
+                    ));
+                }
+                question
             } else {
                 t
             };

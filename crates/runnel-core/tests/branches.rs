@@ -449,3 +449,157 @@ fn an_export_made_before_branches_imports_as_a_tree() {
     );
     assert_eq!(groups[&msgs[2].id].len(), 2, "the edited question's fork");
 }
+
+/// Schema 7: a question edited, the first text flipped back to and a new
+/// question sent under it, then the edit flipped to again. The hidden new
+/// question is not hung under the shown answer (the shown branch would grow
+/// and the next send would carry a question never asked there).
+#[test]
+fn regression_a_migrated_hidden_question_never_extends_the_shown_branch() {
+    let (_dir, db) = temp_db("migrate-tail");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open v7");
+        for sql in [
+            SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+        ] {
+            conn.execute_batch(sql).expect("schema");
+        }
+        conn.execute_batch(
+            "INSERT INTO conversations (id, title, created, updated) VALUES ('c', 'Q1', 1000, 1006);
+             INSERT INTO messages (id, conversation_id, seq, role, content, status, created, parent_id, variant_of, active) VALUES
+               ('q1', 'c', 0, 'user', 'Q1', 'done', 1000, NULL, NULL, 0),
+               ('a1', 'c', 1, 'assistant', 'A1', 'done', 1001, 'q1', NULL, 0),
+               ('q1b', 'c', 0, 'user', 'Q1 edited', 'done', 1002, NULL, 'q1', 1),
+               ('a1b', 'c', 2, 'assistant', 'A1 edited', 'done', 1003, 'q1b', NULL, 1),
+               ('q2', 'c', 3, 'user', 'Q2 after A1', 'done', 1004, NULL, NULL, 0),
+               ('a2', 'c', 4, 'assistant', 'A2', 'done', 1005, 'q2', NULL, 0);
+             PRAGMA user_version = 7;",
+        )
+        .expect("rows");
+    }
+    let store = Store::open(&db).expect("migrate");
+    assert_eq!(
+        shown(&store, "c"),
+        ["Q1 edited", "A1 edited"],
+        "as it was shown"
+    );
+    assert_tree(&store, "c");
+    store.activate("q1").expect("switch");
+    assert_eq!(shown(&store, "c"), ["Q1", "A1", "Q2 after A1", "A2"]);
+}
+
+fn import_file(
+    store: &Store,
+    dir: &TempDir,
+    name: &str,
+    json: &serde_json::Value,
+) -> runnel_core::import::ImportReport {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(json).expect("json")).expect("write");
+    runnel_core::import::import_path(store, &path).expect("import")
+}
+
+/// Open WebUI: a failed (empty) answer and a good one to the same question,
+/// the next question asked under the failed one. The empty answer is left
+/// out; the question under it is not joined to the first question (which
+/// the other branch shows and sends).
+#[test]
+fn regression_an_import_never_joins_turns_across_a_fork() {
+    let (dir, db) = temp_db("import-fork");
+    let store = Store::open(&db).expect("open");
+    let m = |id: &str, parent: Option<&str>, role: &str, content: &str, t: i64| serde_json::json!({"id": id, "parentId": parent, "role": role, "content": content, "timestamp": t});
+    let chat = serde_json::json!([{
+        "id": "owui-fork", "title": "Fork", "created_at": 1_740_000_000,
+        "chat": {"history": {"currentId": "ok", "messages": {
+            "u": m("u", None, "user", "Q1", 1_740_000_001),
+            "err": m("err", Some("u"), "assistant", "", 1_740_000_002),
+            "ok": m("ok", Some("u"), "assistant", "A1", 1_740_000_003),
+            "q2": m("q2", Some("err"), "user", "Q2", 1_740_000_004),
+            "a2": m("a2", Some("q2"), "assistant", "A2", 1_740_000_005)
+        }}}
+    }]);
+    let report = import_file(&store, &dir, "owui.json", &chat);
+    assert_eq!(report.imported.len(), 1);
+    let c = &report.imported[0];
+    assert_eq!(shown(&store, c), ["Q1", "A1"], "the first question alone");
+    assert_tree(&store, c);
+    let answer = store.messages(c, None, WHOLE_CONVERSATION).expect("m")[1]
+        .id
+        .clone();
+    let fork: Vec<String> = store
+        .siblings(&answer)
+        .expect("siblings")
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(
+        fork,
+        ["A1", "Q2"],
+        "the question under the empty answer is a branch of its own"
+    );
+}
+
+/// ChatGPT: nodes no root leads to (a cycle off the tree) are counted as
+/// left out, not dropped silently.
+#[test]
+fn regression_a_chatgpt_cycle_off_the_tree_is_counted() {
+    let (dir, db) = temp_db("import-cycle");
+    let store = Store::open(&db).expect("open");
+    let node = |id: &str, parent: Option<&str>, children: &[&str], role: &str, text: &str| {
+        serde_json::json!({"id": id, "parent": parent, "children": children, "message": {
+            "id": id, "author": {"role": role}, "create_time": 1_735_725_601.0,
+            "content": {"content_type": "text", "parts": [text]}, "weight": 1.0, "recipient": "all",
+            "metadata": {}
+        }})
+    };
+    let conv = serde_json::json!([{
+        "id": "gpt-cycle", "conversation_id": "gpt-cycle", "title": "Cycle",
+        "create_time": 1_735_725_600.0, "update_time": 1_735_725_700.0, "current_node": "a",
+        "mapping": {
+            "q": node("q", None, &["a"], "user", "Q"),
+            "a": node("a", Some("q"), &[], "assistant", "A"),
+            "x": node("x", Some("y"), &["y"], "user", "X"),
+            "y": node("y", Some("x"), &["x"], "assistant", "Y")
+        }
+    }]);
+    let report = import_file(&store, &dir, "conversations.json", &conv);
+    assert_eq!(report.imported.len(), 1);
+    assert_eq!(report.messages_left_out, 2, "the two nodes of the cycle");
+    assert_eq!(shown(&store, &report.imported[0]), ["Q", "A"]);
+}
+
+/// An imported tree may put an answer right after an answer; answering it
+/// again would end the request on the model's own turn, so it is refused.
+#[test]
+fn regression_regenerating_an_answer_after_an_answer_is_refused() {
+    let (_dir, db) = temp_db("answer-after-answer");
+    let store = Store::open(&db).expect("open");
+    let c = new_conversation(&store);
+    let (_, a1) = ask(&store, &c, "Q1", "A1");
+    let mut json = store.export_json(&c).expect("export");
+    let mut second = json["messages"][1].clone();
+    second["id"] = "a2".into();
+    second["parent_id"] = a1.clone().into();
+    second["seq"] = 2.into();
+    second["content"] = "A2".into();
+    json["messages"]
+        .as_array_mut()
+        .expect("messages")
+        .push(second);
+    let copy = store.import_json(&json).expect("import");
+    let last = store.messages(&copy, None, WHOLE_CONVERSATION).expect("m")[2]
+        .id
+        .clone();
+    let e = turn::prepare(
+        &store,
+        &copy,
+        &SendSettings {
+            provider: Some("openai".into()),
+            model: Some("m".into()),
+            ..Default::default()
+        },
+        &SendKind::Regenerate { of: Some(last) },
+    )
+    .expect_err("refused");
+    assert!(e.to_string().contains("follows another answer"), "{e}");
+}

@@ -28,6 +28,27 @@ pub enum Script {
 /// The request text that asks [`Script::Rate`] for an answer that is code.
 pub const CODE_REQUEST: &str = "code please";
 
+/// A model name that sets [`Script::Rate`]'s rate and length for its
+/// request: `bench-rate-<tokens per s>-tokens-<n>` (Compare's columns ask
+/// one server for streams of their own).
+pub fn rate_model(per_s: u32, tokens: usize) -> String {
+    format!("{RATE_MODEL}{per_s}-tokens-{tokens}")
+}
+
+const RATE_MODEL: &str = "bench-rate-";
+
+/// The rate and length a request's model name asks for, if it does.
+fn rate_in(request: &str) -> Option<(usize, u32)> {
+    let rest = &request[request.find(RATE_MODEL)? + RATE_MODEL.len()..];
+    let digits = |s: &str| -> Option<usize> {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        s[..end].parse().ok()
+    };
+    let per_s = digits(rest)?;
+    let n = digits(rest.split_once("-tokens-")?.1)?;
+    Some((n, u32::try_from(per_s).ok()?.max(1)))
+}
+
 /// Tokens per line of code, and lines per code block, in a code answer.
 const CODE_LINE_TOKENS: usize = 8;
 const CODE_BLOCK_LINES: usize = 40;
@@ -136,7 +157,9 @@ pub async fn serve(script: Script) -> std::net::SocketAddr {
                         let _ = sock.write_all(&burst).await;
                     }
                     Script::Rate(n, per_s) => {
-                        let code = String::from_utf8_lossy(&buf).contains(CODE_REQUEST);
+                        let request = String::from_utf8_lossy(&buf);
+                        let code = request.contains(CODE_REQUEST);
+                        let (n, per_s) = rate_in(&request).unwrap_or((n, per_s));
                         let mut tick = tokio::time::interval(Duration::from_millis(2));
                         let per_batch = (per_s as usize / 500).max(1);
                         let mut sent = 0;

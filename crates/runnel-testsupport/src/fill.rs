@@ -135,8 +135,8 @@ pub fn fill(path: &std::path::Path, conversations: usize, messages: usize, long:
         // Answers start streaming and are finished below in one statement,
         // so the usage trigger counts them as it counts real ones.
         let mut msg = tx
-            .prepare("INSERT INTO messages (id, conversation_id, seq, role, content, status, created, active, provider, model, usage) \
-                      VALUES (?1, ?2, ?3, ?4, ?5, CASE ?4 WHEN 'user' THEN 'done' ELSE 'streaming' END, ?6, 1, ?7, ?8, ?9)")
+            .prepare("INSERT INTO messages (id, conversation_id, seq, role, content, status, created, active, chosen, provider, model, usage, parent_id) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, CASE ?4 WHEN 'user' THEN 'done' ELSE 'streaming' END, ?6, 1, 1, ?7, ?8, ?9, ?10)")
             .expect("prep");
         for c in 0..conversations {
             let id = new_id();
@@ -157,6 +157,8 @@ pub fn fill(path: &std::path::Path, conversations: usize, messages: usize, long:
                 created + n as i64 * 1000
             ])
             .expect("conv");
+            // One branch: each message follows the one before it.
+            let mut parent: Option<String> = None;
             for i in 0..n {
                 let role = if i % 2 == 0 { "user" } else { "assistant" };
                 let text = message_text(&mut rng, role);
@@ -172,8 +174,9 @@ pub fn fill(path: &std::path::Path, conversations: usize, messages: usize, long:
                 } else {
                     (None, None, None)
                 };
+                let message_id = new_id();
                 msg.execute(rusqlite::params![
-                    new_id(),
+                    message_id,
                     id,
                     i as i64,
                     role,
@@ -181,9 +184,11 @@ pub fn fill(path: &std::path::Path, conversations: usize, messages: usize, long:
                     created + i as i64 * 1000,
                     provider,
                     model,
-                    usage
+                    usage,
+                    parent
                 ])
                 .expect("msg");
+                parent = Some(message_id);
             }
         }
     }

@@ -133,6 +133,11 @@ pub fn read(conv: &Value) -> Parsed {
             }
         }
     }
+    // Messages no root leads to (a detached cycle) are counted, not lost silently.
+    d.left_out += mapping
+        .iter()
+        .filter(|(k, n)| !seen.contains(*k) && n.get("message").is_some_and(|m| !m.is_null()))
+        .count();
     Ok(d)
 }
 

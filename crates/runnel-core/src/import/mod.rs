@@ -347,6 +347,10 @@ fn build(source: Source, d: Draft) -> Result<ImportItem, String> {
     let mut placed: Vec<Option<usize>> = Vec::with_capacity(d.messages.len());
     // How many drafts follow each draft: only an only child is joined.
     let mut children = vec![0usize; d.messages.len()];
+    // Whether nothing branches between a draft and the message it was
+    // placed on (a left-out draft's children follow its kept ancestor, which
+    // may have other branches): only then may a child be joined to it.
+    let mut sole: Vec<bool> = Vec::with_capacity(d.messages.len());
     for m in &d.messages {
         if let Some(p) = m.parent.filter(|&p| p < children.len()) {
             children[p] += 1;
@@ -364,11 +368,13 @@ fn build(source: Source, d: Draft) -> Result<ImportItem, String> {
             .filter(|_| !(m.text.trim().is_empty() && m.reasoning.is_none()))
         else {
             placed.push(parent);
+            sole.push(!d.tree || parent_draft.is_some_and(|p| sole[p] && children[p] == 1));
             continue;
         };
         let created = m.created.unwrap_or(last_time);
         last_time = created;
-        let only_child = !d.tree || parent_draft.is_some_and(|p| children[p] == 1);
+        let only_child = !d.tree || parent_draft.is_some_and(|p| sole[p] && children[p] == 1);
+        sole.push(true);
         if let Some(at) = parent.filter(|&at| only_child && messages[at].role == role) {
             let prev = &mut messages[at];
             if !prev.content.is_empty() && !m.text.is_empty() {

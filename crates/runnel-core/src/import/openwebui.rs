@@ -74,6 +74,7 @@ pub fn read(item: &Value) -> Parsed {
             let mut depth: HashMap<&str, usize> = HashMap::new();
             for id in all.keys() {
                 let mut chain = vec![id.as_str()];
+                let mut on_chain: HashSet<&str> = HashSet::from([id.as_str()]);
                 let mut base = 0;
                 while let Some(p) = all
                     .get(*chain.last().unwrap_or(&""))
@@ -85,7 +86,7 @@ pub fn read(item: &Value) -> Parsed {
                         base = d + 1;
                         break;
                     }
-                    if chain.contains(&p) || chain.len() > all.len() {
+                    if !on_chain.insert(p) {
                         break;
                     }
                     chain.push(p);

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 impl Store {
-    /// The conversation as Markdown (shown versions only).
+    /// The conversation as Markdown (the branch shown).
     pub fn export_markdown(&self, id: &str) -> Result<String, StoreError> {
         let c = self.conversation(id)?;
         let mut out = format!("# {}\n\n", c.title);
@@ -42,7 +42,7 @@ impl Store {
         Ok(out)
     }
 
-    /// The conversation as Runnel JSON (everything, versions included).
+    /// The conversation as Runnel JSON (everything, every branch).
     pub fn export_json(&self, id: &str) -> Result<serde_json::Value, StoreError> {
         use base64::Engine as _;
         let d = Deleted {

@@ -237,11 +237,14 @@ CREATE INDEX imports_by_conversation ON imports(conversation_id);
 /// Version 8: branches (see `tree`). Every message gets a parent (user
 /// messages had none: the step in Rust gives them one from the versions
 /// and positions of version 7) and a `chosen` flag per sibling group; the
-/// parent index serves the first messages' group (no parent) too.
+/// parent index serves the first messages' group (no parent) too, and an
+/// index of the shown messages keeps opening, paging and sending from
+/// stepping over hidden branches.
 pub const SCHEMA_V8: &str = "
 ALTER TABLE messages ADD COLUMN chosen INTEGER NOT NULL DEFAULT 1;
 DROP INDEX messages_by_parent;
 CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id);
+CREATE INDEX messages_shown ON messages(conversation_id, seq) WHERE active = 1;
 ";
 
 /// One step forward: its SQL, then, where SQL alone cannot say it, code in

@@ -168,22 +168,33 @@ struct Row {
 /// answer were versions sharing a seq, `active` marked what was shown), then
 /// settles it. A shown message's parent is the shown message just above it;
 /// a hidden one's is the newest message stored before it at the nearest
-/// earlier position, which is what was on screen when it was sent unless
-/// the user had flipped versions then. Messages that have a parent keep it.
+/// earlier position (what was on screen when it was sent, unless the user
+/// had flipped versions then), never the last shown message: what was shown
+/// stays exactly what is shown (and sent), and a hidden message becomes a
+/// branch beside a shown one. Messages that have a parent keep it.
 pub(super) fn rebuild(tx: &Transaction<'_>, conversation_id: &str) -> rusqlite::Result<()> {
     let rows = load(tx, conversation_id)?;
     let mut shown: BTreeMap<i64, &str> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.active) {
         shown.insert(r.seq, &r.id);
     }
+    let tail = shown.values().next_back().copied();
     // Rows are in the order stored: `before` holds the newest message at
     // each position among those stored so far.
     let mut before: BTreeMap<i64, &str> = BTreeMap::new();
     let mut parents: Vec<(&str, &str)> = Vec::new();
     for r in &rows {
         if r.parent_id.is_none() {
-            let above = if r.active { &shown } else { &before };
-            if let Some((_, p)) = above.range(..r.seq).next_back() {
+            let parent = if r.active {
+                shown.range(..r.seq).next_back().map(|(_, p)| *p)
+            } else {
+                before
+                    .range(..r.seq)
+                    .rev()
+                    .map(|(_, p)| *p)
+                    .find(|p| Some(*p) != tail)
+            };
+            if let Some(p) = parent {
                 parents.push((&r.id, p));
             }
         }
