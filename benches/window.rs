@@ -605,13 +605,15 @@ async fn main() {
         c.execute("window.__runnelLastOpenMs = null", vec![])
             .await
             .expect("reset");
-        let item = c
-            .find(Locator::Css(&format!(
-                "[data-conversation-id=\"{long_id}\"]"
-            )))
-            .await
-            .expect("long item");
-        item.click().await.expect("open");
+        // Its open button, clicked in the page: WebDriver's own click found
+        // the row not interactable at full size (under the list's headings).
+        c.execute(
+            "const b = document.querySelector(`[data-conversation-id=\"${arguments[0]}\"] .item-open`);\
+             b.scrollIntoView({block: 'center'}); b.click();",
+            vec![serde_json::json!(long_id)],
+        )
+        .await
+        .expect("open the long conversation");
         for _ in 0..100 {
             let ms = c
                 .execute("return window.__runnelLastOpenMs", vec![])
