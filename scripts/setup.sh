@@ -123,6 +123,34 @@ PY
   fi
 }
 
+# The MCP test servers (issue 19): PyPI's `mcp` (1.x: FastMCP, for
+# tests/mcp/server.py) in a venv cached in target/test-venv, exported as
+# RUNNEL_TEST_MCP_PYTHON; npm's server-everything (a devDependency, so after
+# `npm ci`) as RUNNEL_TEST_MCP_EVERYTHING. Where a registry cannot be
+# reached the tests that need it skip with a notice (they fail under CI=true).
+MCP_PIP_SPEC='mcp>=1.20,<2'
+ensure_mcp_test_servers() {
+  local venv=target/test-venv
+  if ! "$venv/bin/python" -c 'import mcp.server.fastmcp' 2>/dev/null; then
+    python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_packages python3-venv
+    rm -rf "$venv"
+    if python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check "$MCP_PIP_SPEC" >&2; then
+      :
+    else
+      echo "notice: could not install PyPI's mcp package: MCP tests will skip (they fail under CI=true)" >&2
+    fi
+  fi
+  if "$venv/bin/python" -c 'import mcp.server.fastmcp' 2>/dev/null; then
+    RUNNEL_TEST_MCP_PYTHON="$(pwd)/$venv/bin/python"
+    export RUNNEL_TEST_MCP_PYTHON
+  fi
+  local everything=node_modules/@modelcontextprotocol/server-everything/dist/index.js
+  if [ -f "$everything" ]; then
+    RUNNEL_TEST_MCP_EVERYTHING="$(pwd)/$everything"
+    export RUNNEL_TEST_MCP_EVERYTHING
+  fi
+}
+
 # repack_deb_xz DEB LEVEL: recompresses a .deb's data with xz at LEVEL (the
 # bundler always writes gzip; dpkg reads xz, as Debian's own packages use it).
 repack_deb_xz() {

@@ -39,8 +39,11 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 
-step "npm ci (TypeScript, for the window's type check)"
+step "npm ci (TypeScript for the window's type check; axe-core; MCP's server-everything)"
 npm ci --no-audit --no-fund --silent
+
+step "MCP test servers (PyPI's mcp in target/test-venv; npm's server-everything)"
+ensure_mcp_test_servers
 
 step "tsc -p ui (the window's JS against the IPC types generated from Rust)"
 node_modules/.bin/tsc -p ui

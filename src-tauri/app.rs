@@ -113,6 +113,8 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(settings = %service.settings_path().display(), "starting Runnel");
     let streams = Arc::new(StreamRegistry::default());
     let streams_on_exit = streams.clone();
+    let tools = Arc::new(crate::commands::tools::ToolState::default());
+    let tools_on_exit = tools.clone();
     let data_dir = Env::process().data_dir();
     let app = tauri::Builder::default()
         // First: a second launch must exit before anything else starts.
@@ -130,6 +132,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         .manage(service)
         .manage(ChatState::open())
         .manage(streams)
+        .manage(tools)
         .manage(crate::commands::attach::Staged::default())
         .invoke_handler(crate::commands::handler())
         .setup(move |app| {
@@ -182,7 +185,11 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         .build(tauri::generate_context!())?;
     app.run(move |handle, event| match event {
         tauri::RunEvent::ExitRequested { .. } => streams_on_exit.cancel_all(),
-        tauri::RunEvent::Exit => save_window_state(handle),
+        tauri::RunEvent::Exit => {
+            // No MCP server outlives the app.
+            tools_on_exit.shutdown();
+            save_window_state(handle)
+        }
         _ => {}
     });
     Ok(())

@@ -132,6 +132,19 @@ pub fn declarations() -> String {
     decl::<View>(c, o);
     decl::<ViewPatch>(c, o);
     decl::<Draft>(c, o);
+    decl::<runnel_core::types::tool::ToolStep>(c, o);
+    decl::<runnel_core::types::tool::ToolImage>(c, o);
+    decl::<runnel_core::types::tool::PendingCall>(c, o);
+    decl::<runnel_core::types::tool::Approval>(c, o);
+    decl::<runnel_core::config::mcp::ToolSettings>(c, o);
+    decl::<runnel_core::config::mcp::McpServer>(c, o);
+    decl::<runnel_core::config::mcp::McpTransport>(c, o);
+    decl::<runnel_core::service::mcp::McpServerStatus>(c, o);
+    decl::<runnel_core::service::mcp::McpServerInput>(c, o);
+    decl::<runnel_core::tools::mcp::ServerTool>(c, o);
+    decl::<crate::commands::tools::ToolDecision>(c, o);
+    decl::<crate::commands::tools::OfferedTool>(c, o);
+    decl::<crate::commands::tools::ConversationTools>(c, o);
     out.truncate(out.trim_end().len());
     out.push('\n');
     out

@@ -129,6 +129,7 @@ pub(crate) async fn compare_message(
             stream_id: target.stream_id.clone(),
             streams: streams.inner().clone(),
             sink,
+            tools: None,
         };
         tauri::async_runtime::spawn(live.run());
     }

@@ -11,6 +11,7 @@ pub mod models;
 mod names;
 pub mod send;
 pub mod settings;
+pub mod tools;
 pub mod usage;
 pub mod window;
 
@@ -70,7 +71,16 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         usage::set_price,
         usage::remove_price,
         usage::set_trace,
-        compare::compare_message
+        compare::compare_message,
+        tools::decide_tool,
+        tools::mcp_servers,
+        tools::add_mcp_server,
+        tools::remove_mcp_server,
+        tools::set_mcp_enabled,
+        tools::set_tool_trusted,
+        tools::set_tool_limits,
+        tools::conversation_tools,
+        tools::set_conversation_tools_off
     ]
 }
 

@@ -55,4 +55,13 @@ pub const COMMANDS: &[&str] = &[
     "remove_price",
     "set_trace",
     "compare_message",
+    "decide_tool",
+    "mcp_servers",
+    "add_mcp_server",
+    "remove_mcp_server",
+    "set_mcp_enabled",
+    "set_tool_trusted",
+    "set_tool_limits",
+    "conversation_tools",
+    "set_conversation_tools_off",
 ];

@@ -5,6 +5,7 @@
 
 use crate::commands::attach::Staged;
 use crate::commands::conversations::{with_store, ChatState};
+use crate::commands::tools::ToolState;
 use crate::error::IpcError;
 use crate::streams::StreamRegistry;
 use runnel_core::engine::endpoint::Endpoint;
@@ -46,7 +47,9 @@ pub(crate) async fn send_message(
     sampling: Option<Sampling>,
     send: SendKind,
     attachments: Option<Vec<String>>,
+    tools_off: Option<Vec<String>>,
     staged: tauri::State<'_, Staged>,
+    tools: tauri::State<'_, Arc<ToolState>>,
     on_event: Channel<StreamMessage>,
 ) -> Result<Sent, IpcError> {
     let token = streams.insert(&stream_id)?;
@@ -70,6 +73,9 @@ pub(crate) async fn send_message(
     let turn_settings = settings.clone();
     let prepared = with_store(&chat, move |s| {
         let p = turn::prepare_with(s, &conv, &turn_settings, &send, &files)?;
+        if let Some(off) = &tools_off {
+            s.set_tools_off(&conv, off)?;
+        }
         let none = Default::default();
         let user = message_views(s, &conv, vec![p.user_message.clone()], &none)?.remove(0);
         Ok((p, user))
@@ -112,6 +118,7 @@ pub(crate) async fn send_message(
         stream_id,
         streams: streams.inner().clone(),
         sink: Arc::new(move |m| on_event.send(m).is_ok()),
+        tools: Some(tools.inner().clone()),
     };
     tauri::async_runtime::spawn(live.run());
     Ok(sent)
@@ -131,6 +138,8 @@ pub(crate) struct LiveStream {
     pub(crate) stream_id: String,
     pub(crate) streams: Arc<StreamRegistry>,
     pub(crate) sink: Sink,
+    /// The MCP servers, when the model may call tools (not in Compare).
+    pub(crate) tools: Option<Arc<ToolState>>,
 }
 
 impl LiveStream {
@@ -155,6 +164,7 @@ impl LiveStream {
             stream_id,
             streams,
             sink,
+            tools,
         } = self;
         let (pricing, who, model) = (
             service.clone(),
@@ -163,14 +173,62 @@ impl LiveStream {
         );
         // The stream runs in its own task so that even a panic in it ends in a
         // terminal state the window sees.
+        let gate_stream = stream_id.clone();
         let run = tauri::async_runtime::spawn(async move {
+            // The enabled servers' tools, less those this conversation
+            // switched off; a server that cannot start is said, not fatal.
+            let toolbox = match &tools {
+                Some(t) => {
+                    let off = {
+                        let store = store.clone();
+                        let id = prepared.conversation_id.clone();
+                        tokio::task::spawn_blocking(move || store.tools_off(&id))
+                            .await
+                            .ok()
+                            .and_then(Result::ok)
+                            .unwrap_or_default()
+                    };
+                    match service.toolbox(&t.hub, None, &off).await {
+                        Ok(b) => Some(b),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "no tools for this answer");
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            if let Some(b) = &toolbox {
+                for (name, why) in &b.unavailable {
+                    let _ = tx.send(EngineEvent::Notice(format!(
+                        "Tools of {name} are unavailable: {why}"
+                    )));
+                }
+            }
+            let gate = tools
+                .as_ref()
+                .map(|t| t.gate(service.clone(), &gate_stream));
+            let limits = service.tool_settings();
+            let run = match (&tools, &toolbox, &gate) {
+                (Some(t), Some(b), Some(g)) => Some(turn::ToolRun {
+                    hub: &t.hub,
+                    toolbox: b,
+                    gate: g,
+                    step_limit: limits.step_limit,
+                    call_timeout: std::time::Duration::from_secs(u64::from(
+                        limits.call_timeout_secs,
+                    )),
+                }),
+                _ => None,
+            };
             // `tx` moves in and is dropped when the stream ends, which ends the pump.
-            turn::run(
+            turn::run_with_tools(
                 &service,
                 &store,
                 &prepared,
                 &endpoint,
                 provider_id,
+                run.as_ref(),
                 &token,
                 move |ev| {
                     let _ = tx.send(ev);

@@ -48,7 +48,7 @@ test('every icon index.html names is in icons.js (the modules\' names are checke
 });
 
 /** The settings dialog's modules: imported when it first opens (settings.js). */
-const LAZY = ['settings-view.js', 'settings-network.js', 'network-model.js', 'settings-prompts.js', 'settings-local.js', 'settings-usage.js', 'settings-backups.js'];
+const LAZY = ['settings-view.js', 'settings-network.js', 'network-model.js', 'settings-prompts.js', 'settings-local.js', 'settings-usage.js', 'settings-backups.js', 'settings-tools.js'];
 
 test('index.html preloads every module of the start (fetched at once, not import level by import level)', () => {
   const html = readFileSync(new URL('../index.html', dir), 'utf8');

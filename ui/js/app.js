@@ -34,6 +34,8 @@ import { createWhereabouts } from './whereabouts.js';
 import { createPickers } from './pickers.js';
 import { createConversationView } from './conversation-view.js';
 import { createAttachments } from './attachments.js';
+import { createToolApproval } from './tool-approval.js';
+import { createConversationTools } from './conversation-tools.js';
 import { createCompare } from './compare.js';
 import { createSidebar } from './sidebar.js';
 import { createSearch } from './search.js';
@@ -69,9 +71,11 @@ const pickers = createPickers({ state, conversationIsEmpty: () => conversation.i
 const attachments = createAttachments({
   notices, composer: /** @type {HTMLTextAreaElement} */ (document.getElementById('composer')),
 });
+const toolApproval = createToolApproval();
 const conversation = createConversationView({
-  state, composer, pickers, notices, attachments, refreshList: () => sidebar.refresh(),
+  state, composer, pickers, notices, attachments, toolApproval, refreshList: () => sidebar.refresh(),
 });
+createConversationTools({ state, setPending: (off) => conversation.setPendingToolsOff(off) });
 const compare = createCompare({ state, onCompare: (targets) => conversation.compareSend(targets) });
 const whereabouts = createWhereabouts({ state, composer, notices, layout, open: conversation.open });
 const sidebar = createSidebar({ state, notices, dialogs, open: conversation.open, newChat: conversation.newChat });

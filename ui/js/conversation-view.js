@@ -43,9 +43,10 @@ const PAGE = 60;
 /**
  * @param {{state: AppState, composer: Composer, pickers: Pickers, notices: Notices,
  *   attachments: ReturnType<typeof import('./attachments.js').createAttachments>,
+ *   toolApproval: ReturnType<typeof import('./tool-approval.js').createToolApproval>,
  *   refreshList: () => Promise<void>}} deps
  */
-export function createConversationView({ state, composer, pickers, notices, attachments, refreshList }) {
+export function createConversationView({ state, composer, pickers, notices, attachments, toolApproval, refreshList }) {
   const messages = $('messages');
   const systemBox = /** @type {HTMLDetailsElement} */ ($('system-box'));
   const systemPrompt = /** @type {HTMLTextAreaElement} */ ($('system-prompt'));
@@ -71,7 +72,12 @@ export function createConversationView({ state, composer, pickers, notices, atta
       editTarget = id;
     },
     onInspect: (id) => openInspect(id, notices),
+    onToolAsk: (view, call) => {
+      if (view.streamId) toolApproval.ask(view.streamId, call);
+    },
   };
+  /** Tools switched off for a conversation not stored yet (sent with its first message). @type {string[]|null} */
+  let pendingToolsOff = null;
 
   /** @param {ActiveStream|null} active */
   const renderStreaming = (active) => {
@@ -102,6 +108,7 @@ export function createConversationView({ state, composer, pickers, notices, atta
   function startStream(send, userNode, files = []) {
     const streamId = newId();
     const view = new AssistantView(streamId, handlers);
+    view.streamId = streamId;
     tail.answer?.dropRetry();
     tail.answer = view;
     messages.append(view.root);
@@ -112,6 +119,7 @@ export function createConversationView({ state, composer, pickers, notices, atta
     const probe = instruments ? instruments.streamStarted() : null;
     const convId = state.data.conversation.id;
     const onMessage = applyLoop(view, messages, probe, (/** @type {StreamEnd} */ end) => {
+      toolApproval.forget(streamId);
       announce(view.root);
       if (end.cost && convId === state.data.conversation.id) {
         state.update('conversation', { cost: addCost(state.data.conversation.cost, end.cost) });
@@ -127,11 +135,12 @@ export function createConversationView({ state, composer, pickers, notices, atta
         {
           conversationId: convId, streamId, providerId, model: model || null,
           systemPrompt: systemPrompt.value, thinkingBudget: pickers.thinkingBudget(),
-          sampling: pickers.sampling(), send, attachments: files,
+          sampling: pickers.sampling(), send, attachments: files, toolsOff: pendingToolsOff,
         },
         onMessage,
       )
       .then((sent) => {
+        pendingToolsOff = null;
         if (convId === state.data.conversation.id) state.update('conversation', { stored: true });
         view.root.setAttribute('data-message-id', sent.answer_id);
         if (userNode) userNode.setAttribute('data-message-id', sent.user_message.id);
@@ -342,6 +351,7 @@ export function createConversationView({ state, composer, pickers, notices, atta
   /** Shows an empty conversation (stored at its first message). */
   function newChat() {
     cancel();
+    pendingToolsOff = null;
     state.update('conversation', { id: newId(), stored: false, title: '', cost: null, origin: null });
     state.set('active', null);
     tail.answer = null;
@@ -502,6 +512,10 @@ export function createConversationView({ state, composer, pickers, notices, atta
       $('announcer').textContent = '';
       const { id, stored } = state.data.conversation;
       if (stored && !state.data.active) open(id, null);
+    },
+    /** Tools switched off before the conversation is stored. @param {string[]} off */
+    setPendingToolsOff(off) {
+      pendingToolsOff = off;
     },
     /** No message is on screen. */
     isEmpty: () => !messages.querySelector('[data-testid="message"]'),

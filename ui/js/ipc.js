@@ -159,7 +159,7 @@ export function importEnv() {
  * The arguments of `send_message` (the command's own, camelCase as Tauri takes them).
  * @typedef {{conversationId: string, streamId: string, providerId: string|null, model: string|null,
  *   systemPrompt: string, thinkingBudget: number|null, sampling: import('../types/ipc').Sampling,
- *   send: SendKind, attachments?: string[]}} SendRequest
+ *   send: SendKind, attachments?: string[], toolsOff?: string[]|null}} SendRequest
  */
 
 /**
@@ -183,6 +183,7 @@ export function sendMessage(req, onMessage) {
     sampling: req.sampling,
     send: req.send,
     attachments: req.attachments ?? [],
+    toolsOff: req.toolsOff ?? null,
     onEvent: channel,
   });
 }
@@ -427,4 +428,64 @@ export function removeModel(modelId) {
 /** @param {import('../types/ipc').LocalSettings} local threads and idle time of local models @returns {Promise<void>} */
 export function setLocal(local) {
   return call('set_local', { local });
+}
+
+/** @typedef {import('../types/ipc').ToolDecision} ToolDecision */
+/** @typedef {import('../types/ipc').ToolSettings} ToolSettings */
+/** @typedef {import('../types/ipc').McpServerStatus} McpServerStatus */
+/** @typedef {import('../types/ipc').McpServerInput} McpServerInput */
+/** @typedef {import('../types/ipc').McpServer} McpServer */
+/** @typedef {import('../types/ipc').ConversationTools} ConversationTools */
+
+/**
+ * Answers a tool call waiting for the user.
+ * @param {string} streamId @param {string} callId @param {ToolDecision} decision
+ * @returns {Promise<void>}
+ */
+export function decideTool(streamId, callId, decision) {
+  return call('decide_tool', { streamId, callId, decision });
+}
+
+/**
+ * The tool settings and every MCP server (with `probe`, each enabled one is
+ * started to list its tools).
+ * @param {boolean} probe @returns {Promise<[ToolSettings, McpServerStatus[]]>}
+ */
+export function mcpServers(probe) {
+  return call('mcp_servers', { probe });
+}
+
+/** @param {McpServerInput} input @returns {Promise<McpServer>} */
+export function addMcpServer(input) {
+  return call('add_mcp_server', { input });
+}
+
+/** @param {string} name @returns {Promise<void>} */
+export function removeMcpServer(name) {
+  return call('remove_mcp_server', { name });
+}
+
+/** @param {string} name @param {boolean} enabled @returns {Promise<void>} */
+export function setMcpEnabled(name, enabled) {
+  return call('set_mcp_enabled', { name, enabled });
+}
+
+/** @param {string} server @param {string} tool @param {boolean} trusted @returns {Promise<void>} */
+export function setToolTrusted(server, tool, trusted) {
+  return call('set_tool_trusted', { server, tool, trusted });
+}
+
+/** @param {number} stepLimit @param {number} callTimeoutSecs @returns {Promise<void>} */
+export function setToolLimits(stepLimit, callTimeoutSecs) {
+  return call('set_tool_limits', { stepLimit, callTimeoutSecs });
+}
+
+/** @param {string} conversationId @returns {Promise<ConversationTools>} */
+export function conversationTools(conversationId) {
+  return call('conversation_tools', { conversationId });
+}
+
+/** @param {string} conversationId @param {string[]} off @returns {Promise<void>} */
+export function setConversationToolsOff(conversationId, off) {
+  return call('set_conversation_tools_off', { conversationId, off });
 }

@@ -121,7 +121,8 @@ function versionArrows(version, ids, onPick, last) {
  * What a message's buttons do. `onRegenerate` and `onEdit` get the stored id
  * of the message they are on (null while it is not stored yet).
  * @typedef {{onRetry: () => void, onRegenerate?: (messageId: string|null) => void, onVersion?: (id: string) => void,
- *   onEdit?: (text: string, messageId: string|null) => void, onInspect?: (messageId: string) => void}} Handlers
+ *   onEdit?: (text: string, messageId: string|null) => void, onInspect?: (messageId: string) => void,
+ *   onToolAsk?: (view: AssistantView, call: import('../types/ipc').PendingCall) => void}} Handlers
  */
 
 /**
@@ -191,6 +192,7 @@ export class AssistantView {
     /** @type {HTMLElement|null} */ this.toolBox = null;
     /** @type {Map<number, {root: HTMLElement, name: HTMLElement, args: Text}>} */ this.tools = new Map();
     /** @type {ReturnType<typeof setInterval>|null} */ this.retryTimer = null;
+    /** @type {string|null} the stream feeding it (its tool calls are asked about under it) */ this.streamId = null;
     this.rawText = '';
     this.answerSeen = false;
   }
@@ -213,6 +215,9 @@ export class AssistantView {
         case 'refusal': this.appendRefusal(op.text); break;
         case 'tool_call': this.toolCall(op.index, op.id, op.name); break;
         case 'tool_args': this.toolCall(op.index, null, null).args.appendData(op.text); break;
+        case 'tool_ask': this.toolState(op.call.call_id, 'waiting'); this.handlers.onToolAsk?.(this, op.call); break;
+        case 'tool_running': this.toolState(op.call_id, 'running'); break;
+        case 'tool_step': this.showStep(op.step); break;
         default: break;
       }
     }
@@ -387,6 +392,57 @@ export class AssistantView {
   }
 
   /**
+   * The box of the call with this id (a new one when the stream named none).
+   * @param {string} callId
+   */
+  toolById(callId) {
+    for (const tool of this.tools.values()) {
+      if (tool.root.getAttribute('data-tool-call-id') === callId) return tool;
+    }
+    return this.toolCall(this.tools.size, callId, null);
+  }
+
+  /**
+   * Marks a call as waiting for the user, running, or how it ended.
+   * @param {string} callId
+   * @param {'waiting'|'running'|import('../types/ipc').Approval} state
+   */
+  toolState(callId, state) {
+    const tool = this.toolById(callId);
+    tool.root.setAttribute('data-tool-state', state);
+    let badge = tool.root.querySelector('.tool-state');
+    if (!badge) {
+      badge = el('span', { class: 'tool-state', 'data-testid': 'tool-state' });
+      tool.name.after(badge);
+    }
+    badge.textContent = t(`tool.state_${state}`);
+  }
+
+  /**
+   * A call's step: how it was approved, its result (text only) and time.
+   * @param {import('../types/ipc').ToolStep} step
+   */
+  showStep(step) {
+    const tool = this.toolById(step.call_id);
+    if (!tool.args.data) tool.args.data = step.arguments;
+    if (tool.name.textContent === t('message.tool_call')) tool.name.textContent = step.name;
+    this.toolState(step.call_id, step.approved);
+    tool.root.setAttribute('data-tool-error', String(step.is_error));
+    tool.root.querySelector('.tool-result')?.remove();
+    const ran = step.approved === 'allowed' || step.approved === 'allowed_always' || step.approved === 'trusted';
+    const summary = ran
+      ? t(step.is_error ? 'tool.failed_in' : 'tool.done_in', { ms: step.duration_ms })
+      : t('tool.result');
+    const pre = el('pre', { class: 'tool-output' }, step.result);
+    const box = el('details', { class: 'tool-result', 'data-testid': 'tool-result' }, [el('summary', {}, summary), pre]);
+    if (step.images?.length) {
+      box.append(el('div', { class: 'tool-images' }, (step.images ?? []).map((i) =>
+        el('img', { src: `data:${i.mime};base64,${i.data}`, alt: t('tool.image'), 'data-testid': 'tool-image' }))));
+    }
+    tool.root.append(box);
+  }
+
+  /**
    * A stored answer, rendered through the same steps as a streamed one.
    * @param {MessageView} m
    * @param {Handlers} handlers
@@ -415,6 +471,7 @@ export class AssistantView {
       text: m.content,
       cost: m.cost,
     }, last, m.version[1] > 1 ? { version: m.version, versions: m.versions } : undefined);
+    for (const step of m.tool_steps) v.showStep(step);
     return v;
   }
 

@@ -13,6 +13,7 @@ import { createNetworkSettings } from './settings-network.js';
 import { createLocalSettings } from './settings-local.js';
 import { createUsageSettings } from './settings-usage.js';
 import { createBackupSettings } from './settings-backups.js';
+import { createToolSettings } from './settings-tools.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
 /** @typedef {import('../types/ipc').Theme} Theme */
@@ -49,6 +50,7 @@ export function createSettingsView(host) {
   const localModels = createLocalSettings(host);
   const usage = createUsageSettings(host);
   const backups = createBackupSettings(host);
+  const tools = createToolSettings(host);
 
   const showError = (/** @type {string} */ id, /** @type {string} */ text) => {
     $(id).textContent = text;
@@ -347,6 +349,7 @@ export function createSettingsView(host) {
     localModels.render(true);
     usage.render(true);
     backups.render(true);
+    tools.render(true);
     if (!dialog.open) dialog.showModal();
   }
 
@@ -358,6 +361,7 @@ export function createSettingsView(host) {
     localModels.render(false);
     usage.render(false);
     backups.render(false);
+    tools.render(false);
   }
   host.state.on('ui', render);
 

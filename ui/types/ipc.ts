@@ -644,6 +644,10 @@ reasoning: string | null,
  */
 tool_calls: Array<ToolCallView>, 
 /**
+ * The calls that ran or were declined, with their results.
+ */
+tool_steps: Array<ToolStep>, 
+/**
  * Error, when status is error.
  */
 error: ErrorInfo | null, 
@@ -969,7 +973,19 @@ index: number,
 /**
  * Text to append.
  */
-text: string, };
+text: string, } | { "op": "tool_ask", 
+/**
+ * The call.
+ */
+call: PendingCall, } | { "op": "tool_running", 
+/**
+ * Its id.
+ */
+call_id: string, } | { "op": "tool_step", 
+/**
+ * The step.
+ */
+step: ToolStep, };
 
 export type StreamEnd = { 
 /**
@@ -1331,3 +1347,260 @@ drafts: { [key in string]: Draft }, };
 export type ViewPatch = { sidebar_width: number | null, sidebar_collapsed: boolean, open_conversation: string | null, };
 
 export type Draft = { text: string, updated: number, };
+
+export type ToolStep = { 
+/**
+ * The call's id, as the model gave it.
+ */
+call_id: string, 
+/**
+ * The name the model called (see [`exposed_name`]).
+ */
+name: string, 
+/**
+ * The server that has the tool (None: no enabled server has it).
+ */
+server: string | null, 
+/**
+ * The tool's own name on that server.
+ */
+tool: string | null, 
+/**
+ * The arguments, raw JSON as the model wrote them.
+ */
+arguments: string, 
+/**
+ * Whether it ran.
+ */
+approved: Approval, 
+/**
+ * The result as text (the tool's text, JSON, or what went wrong).
+ */
+result: string, 
+/**
+ * Images the tool returned.
+ */
+images?: Array<ToolImage>, 
+/**
+ * The result is an error (the model sees `is_error`).
+ */
+is_error: boolean, 
+/**
+ * Time from the call's start to its result, in ms.
+ */
+duration_ms: number, 
+/**
+ * Which request of the answer asked for it (0 for the first).
+ */
+round: number, 
+/**
+ * Where in the answer's text the request that asked for it ended (a
+ * byte offset): the text before it was said before the call.
+ */
+at: number, };
+
+export type ToolImage = { 
+/**
+ * Its MIME type.
+ */
+mime: string, 
+/**
+ * Its bytes, base64.
+ */
+data: string, };
+
+export type PendingCall = { 
+/**
+ * The call's id.
+ */
+call_id: string, 
+/**
+ * The name the model called.
+ */
+name: string, 
+/**
+ * The server that has it.
+ */
+server: string | null, 
+/**
+ * The tool's own name there.
+ */
+tool: string | null, 
+/**
+ * The arguments, raw JSON as the model wrote them.
+ */
+arguments: string, };
+
+export type Approval = "allowed" | "allowed_always" | "trusted" | "denied" | "denied_unasked" | "not_run";
+
+export type ToolSettings = { 
+/**
+ * MCP servers.
+ */
+servers: Array<McpServer>, 
+/**
+ * Most requests one answer makes while calling tools.
+ */
+step_limit: number, 
+/**
+ * How long one call may take, in seconds.
+ */
+call_timeout_secs: number, };
+
+export type McpServer = { 
+/**
+ * Its name: letters, digits, `-` and `_` (tools are offered as
+ * `name__tool`).
+ */
+name: string, 
+/**
+ * Offered to models.
+ */
+enabled: boolean, 
+/**
+ * How it is reached.
+ */
+transport: McpTransport, 
+/**
+ * Tools that run without asking ("Always").
+ */
+always_allow?: Array<string>, };
+
+export type McpTransport = { "type": "stdio", 
+/**
+ * The program.
+ */
+command: string, 
+/**
+ * Its arguments.
+ */
+args: Array<string>, 
+/**
+ * Environment variables that are not secrets (secret ones: in the
+ * keychain, named in `secret_env`).
+ */
+env?: { [key in string]: string }, 
+/**
+ * Names of environment variables whose values are in the keychain.
+ */
+secret_env?: Array<string>, 
+/**
+ * Its working directory (None: the app's).
+ */
+cwd?: string | null, } | { "type": "http", 
+/**
+ * Its URL (http or https).
+ */
+url: string, 
+/**
+ * Headers that are not secrets.
+ */
+headers?: { [key in string]: string }, 
+/**
+ * Names of headers whose values are in the keychain.
+ */
+secret_headers?: Array<string>, };
+
+export type McpServerStatus = { 
+/**
+ * Its settings (no secret value: only their names).
+ */
+server: McpServer, 
+/**
+ * Started and listing its tools (only checked when asked).
+ */
+running: boolean, 
+/**
+ * Its tools, when it runs.
+ */
+tools: Array<ServerTool>, 
+/**
+ * Why it could not be started, if so.
+ */
+error: string | null, };
+
+export type McpServerInput = { 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * For a stdio server: the program.
+ */
+command: string | null, 
+/**
+ * Its arguments.
+ */
+args: Array<string>, 
+/**
+ * Its working directory.
+ */
+cwd: string | null, 
+/**
+ * For a Streamable HTTP server: the URL.
+ */
+url: string | null, 
+/**
+ * Environment (stdio) or headers (HTTP), values in the clear.
+ */
+values: { [key in string]: string }, 
+/**
+ * Names of further values to keep in the keychain.
+ */
+secret: Array<string>, 
+/**
+ * Replace a server of the same name (an edit).
+ */
+replace: boolean, };
+
+export type ServerTool = { 
+/**
+ * Its name on the server.
+ */
+name: string, 
+/**
+ * What it does.
+ */
+description: string, 
+/**
+ * JSON Schema of its arguments.
+ */
+input_schema: unknown, };
+
+export type ToolDecision = "allow" | "allow_always" | "deny";
+
+export type OfferedTool = { 
+/**
+ * The name it is offered under (what `tools_off` lists).
+ */
+name: string, 
+/**
+ * Its server.
+ */
+server: string, 
+/**
+ * Its own name there.
+ */
+tool: string, 
+/**
+ * What it does.
+ */
+description: string, 
+/**
+ * It runs without asking.
+ */
+trusted: boolean, };
+
+export type ConversationTools = { 
+/**
+ * Every tool of the enabled servers.
+ */
+tools: Array<OfferedTool>, 
+/**
+ * Those switched off in this conversation.
+ */
+off: Array<string>, 
+/**
+ * Servers that could not be started: (name, why).
+ */
+unavailable: Array<[string, string]>, };

@@ -82,6 +82,80 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// MCP servers whose tools models may call (`runnel ask --mcp NAME`).
+    Mcp {
+        /// What to do.
+        #[command(subcommand)]
+        action: McpAction,
+    },
+}
+
+/// `runnel mcp ...`
+#[derive(Debug, Subcommand)]
+pub enum McpAction {
+    /// Add a server: `runnel mcp add NAME -- CMD ARGS...` (stdio) or
+    /// `runnel mcp add NAME --url URL [--header K=V]` (Streamable HTTP).
+    /// Values whose names look secret (KEY, TOKEN, SECRET, PASSWORD, AUTH...)
+    /// or are named by --secret go to the keychain, never to settings.json.
+    Add {
+        /// Its name (letters, digits, - and _).
+        name: String,
+        /// The Streamable HTTP endpoint.
+        #[arg(long, conflicts_with_all = ["env", "cwd"])]
+        url: Option<String>,
+        /// A header of an HTTP server (repeatable).
+        #[arg(long = "header", value_name = "K=V", requires = "url")]
+        header: Vec<String>,
+        /// An environment variable of a stdio server (repeatable).
+        #[arg(long = "env", value_name = "K=V")]
+        env: Vec<String>,
+        /// Keep this variable's or header's value in the keychain (repeatable).
+        #[arg(long = "secret", value_name = "K")]
+        secret: Vec<String>,
+        /// The stdio server's working directory.
+        #[arg(long)]
+        cwd: Option<String>,
+        /// Replace a server of this name.
+        #[arg(long)]
+        replace: bool,
+        /// The stdio server's command and arguments, after `--`.
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// List servers; each enabled one is started to show its status and tools.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a server and its secrets.
+    Remove {
+        /// Its name.
+        name: String,
+    },
+    /// Offer a server's tools to models again.
+    Enable {
+        /// Its name.
+        name: String,
+    },
+    /// Stop offering a server's tools (kept in the settings).
+    Disable {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// How `runnel ask --mcp` approves tool calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ApproveArg {
+    /// Ask on the terminal for each call (Allow / Always / Deny); without a
+    /// terminal every call is denied.
+    #[default]
+    Ask,
+    /// Allow every call.
+    All,
+    /// Deny every call (the model is told).
+    None,
 }
 
 /// `runnel prices ...`
@@ -368,6 +442,12 @@ pub struct AskArgs {
     /// GIF), a text or code file, or a PDF.
     #[arg(long = "attach", value_name = "FILE")]
     pub attach: Vec<std::path::PathBuf>,
+    /// Let the model call this MCP server's tools (repeatable; see `runnel mcp`).
+    #[arg(long = "mcp", value_name = "NAME")]
+    pub mcp: Vec<String>,
+    /// How tool calls are approved.
+    #[arg(long, value_enum, default_value_t = ApproveArg::Ask, requires = "mcp")]
+    pub approve: ApproveArg,
     /// The prompt; `-` reads it from stdin.
     pub prompt: String,
 }

@@ -11,8 +11,8 @@ mod commands;
 mod output;
 
 pub use args::{
-    AskArgs, BackupAction, Cli, Command, CompareArgs, HistoryAction, KeyAction, ModelsAction,
-    PricesAction, ProvidersAction,
+    AskArgs, BackupAction, Cli, Command, CompareArgs, HistoryAction, KeyAction, McpAction,
+    ModelsAction, PricesAction, ProvidersAction,
 };
 pub use output::AskJson;
 
@@ -93,6 +93,10 @@ pub fn main(open_window: fn() -> i32) -> i32 {
         Some(Command::Usage { since, json }) => {
             init_logging("error");
             commands::prices::usage(since.as_deref(), json)
+        }
+        Some(Command::Mcp { action }) => {
+            init_logging("warn");
+            run_async(commands::mcp::run(action))
         }
     }
 }

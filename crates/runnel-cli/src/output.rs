@@ -44,6 +44,26 @@ pub struct AskJson<'a> {
     pub cost_usd: Option<f64>,
     /// The cost rests on estimated token counts (the server sent no usage).
     pub cost_estimated: bool,
+    /// The tool calls that ran or were declined (with --mcp).
+    pub steps: Vec<StepJson<'a>>,
+}
+
+/// One tool step in `--json`.
+#[derive(Debug, Serialize)]
+pub struct StepJson<'a> {
+    /// The name the model called.
+    pub name: &'a str,
+    /// Its arguments, raw JSON as the model wrote them.
+    pub arguments: &'a str,
+    /// The result text.
+    pub result: &'a str,
+    /// The result is an error.
+    pub is_error: bool,
+    /// How long the call took.
+    pub duration_ms: u64,
+    /// Whether it ran: `allowed`, `allowed_always`, `trusted`, `denied`,
+    /// `denied_unasked` (no terminal to ask on, or `--approve none`), `not_run`.
+    pub approved: runnel_core::types::tool::Approval,
 }
 
 impl<'a> AskJson<'a> {
@@ -66,6 +86,18 @@ impl<'a> AskJson<'a> {
             message_id: None,
             cost_usd: None,
             cost_estimated: false,
+            steps: r
+                .steps
+                .iter()
+                .map(|s| StepJson {
+                    name: &s.name,
+                    arguments: &s.arguments,
+                    result: &s.result,
+                    is_error: s.is_error,
+                    duration_ms: s.duration_ms,
+                    approved: s.approved,
+                })
+                .collect(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! 4. [`config`], [`keys`], [`store`]: settings and environment, the OS
 //!    keychain, the conversation database.
 //! 5. [`render`]: markdown and the per-frame feed to the window;
+//!    [`tools`]: MCP servers and the tools an answer may call;
 //!    [`import`]: conversations from other apps into the store.
 //! 6. [`service`]: providers, keys and models as the faces use them.
 //! 7. [`turn`]: a whole send in a stored conversation, for every face.
@@ -23,5 +24,6 @@ pub mod protocol;
 pub mod render;
 pub mod service;
 pub mod store;
+pub mod tools;
 pub mod turn;
 pub mod types;

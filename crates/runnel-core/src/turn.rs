@@ -13,10 +13,13 @@ use crate::store::ConversationSummary;
 use crate::store::{
     FinalState, Message, MessageStatus, Store, StoreError, StoredUsage, WHOLE_CONVERSATION,
 };
-use crate::types::answer::{Answer, ThinkingBlock};
+use crate::tools::{mcp::Hub, Toolbox};
+use crate::types::answer::{Answer, Delta, ThinkingBlock, ToolCall};
 use crate::types::attachment::Attachment;
 use crate::types::chat::{ChatMessage, Role};
 use crate::types::error::ErrorInfo;
+use crate::types::tool::{Approval, PendingCall, ToolResult, ToolStep};
+pub use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -356,7 +359,17 @@ fn history_with_ids(
     let with_files = store.attachments_by_message(conversation_id)?;
     for m in store.messages(conversation_id, None, WHOLE_CONVERSATION)? {
         let has_files = with_files.contains_key(&m.id);
-        if m.id == skip || (m.content.is_empty() && !has_files) {
+        let steps = m.tool_steps.as_deref().unwrap_or_default();
+        if m.id == skip || (m.content.is_empty() && !has_files && steps.is_empty()) {
+            continue;
+        }
+        if !steps.is_empty() {
+            // Each request's text and calls, then their results, as sent.
+            let mut rounds = with_steps(&m.content, steps);
+            if let Some(first) = rounds.first_mut() {
+                first.thinking = m.thinking_blocks.clone().unwrap_or_default();
+            }
+            out.extend(rounds);
             continue;
         }
         if Some(m.id.as_str()) != fresh && m.content.len() >= MIN_REFERENCED_LEN {
@@ -373,6 +386,51 @@ fn history_with_ids(
     Ok((out, ids))
 }
 
+/// An answer that called tools as the requests that made it: for each
+/// round, the text said before its calls with the calls, then a message
+/// with their results; then the text after the last round.
+pub fn with_steps(content: &str, steps: &[ToolStep]) -> Vec<ChatMessage> {
+    let mut out = Vec::new();
+    let mut prev = 0;
+    let mut i = 0;
+    while i < steps.len() {
+        let round = steps[i].round;
+        let end = steps[i..]
+            .iter()
+            .position(|s| s.round != round)
+            .map_or(steps.len(), |n| i + n);
+        let group = &steps[i..end];
+        let mut at = group[0].at.clamp(prev, content.len());
+        while !content.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mut said = ChatMessage::new(Role::Assistant, content.get(prev..at).unwrap_or(""));
+        said.tool_calls = group
+            .iter()
+            .map(|s| ToolCall {
+                id: s.call_id.clone(),
+                name: s.name.clone(),
+                arguments: s.arguments.clone(),
+            })
+            .collect();
+        out.push(said);
+        out.push(ChatMessage::tool_results(
+            group.iter().map(ToolResult::from).collect(),
+        ));
+        prev = if content[at..].starts_with(ROUND_BREAK) {
+            at + ROUND_BREAK.len()
+        } else {
+            at
+        };
+        i = end;
+    }
+    let rest = content.get(prev..).unwrap_or("");
+    if !rest.is_empty() {
+        out.push(ChatMessage::new(Role::Assistant, rest));
+    }
+    out
+}
+
 /// The stored terminal state of a stream `endpoint` answered.
 pub fn final_state(r: &StreamResult, endpoint: &Endpoint) -> FinalState {
     let (error_kind, error_message) = match &r.outcome {
@@ -385,6 +443,7 @@ pub fn final_state(r: &StreamResult, endpoint: &Endpoint) -> FinalState {
         content: answer.history_text(),
         reasoning: answer.reasoning.clone(),
         tool_calls: (!answer.tool_calls.is_empty()).then(|| answer.tool_calls.clone()),
+        tool_steps: (!r.steps.is_empty()).then(|| r.steps.clone()),
         error_kind,
         error_message,
         finish_reason: answer.finish_reason.clone(),
@@ -415,7 +474,54 @@ pub async fn stream(
     cancel: &CancellationToken,
     on_event: &mut (dyn FnMut(EngineEvent) + Send),
 ) -> StreamResult {
-    let live: Arc<Mutex<(Answer, bool)>> = Arc::new(Mutex::new((Answer::default(), false)));
+    stream_with_tools(
+        engine, store, prepared, endpoint, options, None, cancel, on_event,
+    )
+    .await
+}
+
+/// Says whether a tool call may run. The window shows a dialog, the command
+/// line asks on its terminal or follows `--approve`.
+pub trait ToolGate: Send + Sync {
+    /// The user's answer for `call` (already announced by an
+    /// [`EngineEvent::ToolAsk`]).
+    fn approve<'a>(&'a self, call: &'a PendingCall) -> BoxFuture<'a, Approval>;
+}
+
+/// The tools an answer may call, and how their calls run.
+pub struct ToolRun<'a> {
+    /// The servers.
+    pub hub: &'a Hub,
+    /// What is offered, and where each tool lives.
+    pub toolbox: &'a Toolbox,
+    /// Who allows calls.
+    pub gate: &'a dyn ToolGate,
+    /// Most rounds of calls one answer runs.
+    pub step_limit: u32,
+    /// How long one call may take.
+    pub call_timeout: Duration,
+}
+
+/// Text put between the text of two requests of one answer.
+const ROUND_BREAK: &str = "\n\n";
+
+/// [`stream`], with tools: while the model calls tools (and `tools` has
+/// them), each call is announced, approved, run and reported
+/// ([`EngineEvent::ToolStep`]), and the answer goes on in the same message
+/// with the results, until the model stops calling tools, the step limit,
+/// Stop or an error.
+#[allow(clippy::too_many_arguments)]
+pub async fn stream_with_tools(
+    engine: &Engine,
+    store: &Arc<Store>,
+    prepared: &Prepared,
+    endpoint: &Endpoint,
+    options: ChatOptions,
+    tools: Option<&ToolRun<'_>>,
+    cancel: &CancellationToken,
+    on_event: &mut (dyn FnMut(EngineEvent) + Send),
+) -> StreamResult {
+    let live: Live = Arc::new(Mutex::new((Answer::default(), false)));
     let stop = CancellationToken::new();
     let flusher = {
         let live = live.clone();
@@ -457,17 +563,10 @@ pub async fn stream(
     for m in &mut messages {
         m.thinking.retain(|b| b.source == source);
     }
-    let mut result = engine
-        .chat(endpoint, &messages, options, cancel, &mut |ev| {
-            if let EngineEvent::Delta(d) = &ev {
-                if let Ok(mut g) = live.lock() {
-                    g.0.apply(d);
-                    g.1 = true;
-                }
-            }
-            on_event(ev);
-        })
-        .await;
+    let mut result = converse(
+        engine, endpoint, messages, options, tools, cancel, on_event, &live,
+    )
+    .await;
     stop.cancel();
     let _ = flusher.await;
     for b in &mut result.answer.thinking_blocks {
@@ -485,6 +584,262 @@ pub async fn stream(
         Ok(Err(e)) => tracing::error!(error = %e, "could not save the finished answer"),
         Err(e) => tracing::error!(error = %e, "the task saving the finished answer failed"),
     }
+    result
+}
+
+/// A delta of a later request, its tool-call slot moved past the `base`
+/// calls of the requests before it.
+fn shift_slot(d: Delta, base: usize) -> Delta {
+    if base == 0 {
+        return d;
+    }
+    match d {
+        Delta::ToolCallStart { index, id, name } => Delta::ToolCallStart {
+            index: index + base,
+            id,
+            name,
+        },
+        Delta::ToolCallMeta { index, id, name } => Delta::ToolCallMeta {
+            index: index + base,
+            id,
+            name,
+        },
+        Delta::ToolCallArgs { index, fragment } => Delta::ToolCallArgs {
+            index: index + base,
+            fragment,
+        },
+        other => other,
+    }
+}
+
+/// The last request's result made the whole answer's: usage and chunks
+/// summed over every request, the first one's time to first token, the
+/// whole time, and the traces one after the other.
+fn combine(last: &mut StreamResult, earlier: Vec<StreamResult>) {
+    let mut usage = crate::types::answer::Usage::default();
+    let mut estimated = last.usage_estimated;
+    let mut total_ms = 0.0;
+    let mut chunks = 0;
+    let mut ttft = None;
+    let mut lines = Vec::new();
+    let mut raw = Vec::new();
+    for r in earlier.iter().chain(std::iter::once(&*last)) {
+        usage.input_tokens += r.usage.input_tokens;
+        usage.output_tokens += r.usage.output_tokens;
+        usage.cached_input_tokens += r.usage.cached_input_tokens;
+        estimated |= r.usage_estimated;
+        total_ms += r.metrics.total_ms;
+        chunks += r.metrics.chunks;
+        ttft = ttft.or(r.metrics.ttft_ms);
+        if let Some(t) = &r.trace {
+            lines.extend(t.lines.iter().cloned());
+            raw.extend_from_slice(&t.raw);
+        }
+    }
+    last.usage = usage;
+    last.usage_estimated = estimated;
+    last.metrics.total_ms = total_ms;
+    last.metrics.chunks = chunks;
+    last.metrics.ttft_ms = ttft;
+    if last.trace.is_some() {
+        last.trace = Some(crate::engine::trace::Trace { lines, raw });
+    }
+}
+
+/// Runs one call the model made: checks it is offered, asks the gate
+/// (unless trusted), runs it on its server within the timeout, and returns
+/// its step. Nothing runs past the step limit (`limited`) or after Stop.
+#[allow(clippy::too_many_arguments)]
+async fn run_call(
+    t: &ToolRun<'_>,
+    call: &ToolCall,
+    round: u32,
+    at: usize,
+    limited: bool,
+    trusted: &mut std::collections::HashSet<String>,
+    cancel: &CancellationToken,
+    on_event: &mut (dyn FnMut(EngineEvent) + Send),
+) -> ToolStep {
+    let route = t.toolbox.route(&call.name).cloned();
+    let mut step = ToolStep {
+        call_id: call.id.clone(),
+        name: call.name.clone(),
+        server: route.as_ref().map(|r| r.server.clone()),
+        tool: route.as_ref().map(|r| r.tool.clone()),
+        arguments: call.arguments.clone(),
+        approved: Approval::NotRun,
+        result: String::new(),
+        images: Vec::new(),
+        is_error: true,
+        duration_ms: 0,
+        round,
+        at,
+    };
+    let Some(route) = route else {
+        step.result = format!("No tool named {:?} is offered; nothing ran", call.name);
+        return step;
+    };
+    if limited {
+        step.result = format!(
+            "Not run: this answer reached its limit of {} rounds of tool calls",
+            t.step_limit
+        );
+        return step;
+    }
+    if cancel.is_cancelled() {
+        step.result = "Not run: stopped by the user".into();
+        return step;
+    }
+    step.approved = if trusted.contains(&call.name) {
+        Approval::Trusted
+    } else {
+        let pending = PendingCall {
+            call_id: call.id.clone(),
+            name: call.name.clone(),
+            server: Some(route.server.clone()),
+            tool: Some(route.tool.clone()),
+            arguments: call.arguments.clone(),
+        };
+        on_event(EngineEvent::ToolAsk(pending.clone()));
+        tokio::select! {
+            a = t.gate.approve(&pending) => a,
+            _ = cancel.cancelled() => {
+                step.approved = Approval::Denied;
+                step.result = "Not run: stopped by the user".into();
+                return step;
+            }
+        }
+    };
+    if step.approved == Approval::AllowedAlways {
+        trusted.insert(call.name.clone());
+    }
+    if !step.approved.ran() {
+        step.result = "The user declined to run this tool call.".into();
+        return step;
+    }
+    let Some(launch) = t.toolbox.launches.get(&route.server) else {
+        step.result = format!("The MCP server {} is not configured", route.server);
+        return step;
+    };
+    on_event(EngineEvent::ToolRunning {
+        call_id: call.id.clone(),
+    });
+    let started = std::time::Instant::now();
+    let out = t
+        .hub
+        .call(launch, &route.tool, &call.arguments, t.call_timeout, cancel)
+        .await;
+    step.duration_ms = started.elapsed().as_millis() as u64;
+    step.result = out.text;
+    step.images = out.images;
+    step.is_error = out.is_error;
+    step
+}
+
+/// What a streaming answer holds so far, and whether it changed since it
+/// was last saved.
+pub type Live = Arc<Mutex<(Answer, bool)>>;
+
+/// The requests of one answer: the first, then, while the model calls
+/// tools (and `tools` has them), each call announced, approved, run and
+/// reported ([`EngineEvent::ToolStep`]), and the next request with the
+/// results, until the model stops calling tools, the step limit, Stop or an
+/// error. `live` holds the whole answer as it grows. Nothing is stored.
+#[allow(clippy::too_many_arguments)]
+pub async fn converse(
+    engine: &Engine,
+    endpoint: &Endpoint,
+    mut messages: Vec<ChatMessage>,
+    mut options: ChatOptions,
+    tools: Option<&ToolRun<'_>>,
+    cancel: &CancellationToken,
+    on_event: &mut (dyn FnMut(EngineEvent) + Send),
+    live: &Live,
+) -> StreamResult {
+    let source = ThinkingBlock::source_of(&endpoint.base_url, &endpoint.model);
+    if let Some(t) = tools {
+        options.tools = t.toolbox.specs.clone();
+    }
+    let mut steps: Vec<ToolStep> = Vec::new();
+    let mut round: u32 = 0;
+    // The requests before the last one: their usage, timings and traces.
+    let mut earlier: Vec<StreamResult> = Vec::new();
+    let mut trusted: std::collections::HashSet<String> =
+        tools.map(|t| t.toolbox.trusted.clone()).unwrap_or_default();
+    let mut result = loop {
+        // Calls of earlier requests hold the first slots of the whole answer.
+        let base = live.lock().map(|g| g.0.tool_calls.len()).unwrap_or(0);
+        let mut this = engine
+            .chat(endpoint, &messages, options.clone(), cancel, &mut |ev| {
+                let ev = match ev {
+                    EngineEvent::Delta(d) => EngineEvent::Delta(shift_slot(d, base)),
+                    other => other,
+                };
+                if let EngineEvent::Delta(d) = &ev {
+                    if let Ok(mut g) = live.lock() {
+                        g.0.apply(d);
+                        g.1 = true;
+                    }
+                }
+                on_event(ev);
+            })
+            .await;
+        let Some(t) = tools else { break this };
+        let calls = this.answer.tool_calls.clone();
+        if calls.is_empty() || !matches!(this.outcome, Outcome::Done) {
+            break this;
+        }
+        let at = live.lock().map(|g| g.0.text.len()).unwrap_or(0);
+        let limited = round >= t.step_limit;
+        let mut results = Vec::with_capacity(calls.len());
+        for call in &calls {
+            let step = run_call(t, call, round, at, limited, &mut trusted, cancel, on_event).await;
+            on_event(EngineEvent::ToolStep(step.clone()));
+            results.push(step);
+        }
+        // The request's own text and calls, then their results.
+        let mut said = ChatMessage::new(Role::Assistant, this.answer.history_text());
+        said.tool_calls = calls;
+        said.thinking = std::mem::take(&mut this.answer.thinking_blocks);
+        for b in &mut said.thinking {
+            b.source.clone_from(&source);
+        }
+        messages.push(said);
+        messages.push(ChatMessage::tool_results(
+            results.iter().map(ToolResult::from).collect(),
+        ));
+        steps.extend(results);
+        if limited {
+            on_event(EngineEvent::Notice(format!(
+                "Stopped after {} rounds of tool calls (the step limit in Settings); the last calls did not run",
+                t.step_limit
+            )));
+            break this;
+        }
+        if cancel.is_cancelled() {
+            this.outcome = Outcome::Cancelled;
+            break this;
+        }
+        round += 1;
+        // The next request's text follows after a break.
+        let has_text = live.lock().map(|g| !g.0.text.is_empty()).unwrap_or(false);
+        if has_text {
+            let d = Delta::Text(ROUND_BREAK.to_owned());
+            if let Ok(mut g) = live.lock() {
+                g.0.apply(&d);
+                g.1 = true;
+            }
+            on_event(EngineEvent::Delta(d));
+        }
+        earlier.push(this);
+    };
+    if !earlier.is_empty() {
+        if let Ok(g) = live.lock() {
+            result.answer = g.0.clone();
+        }
+        combine(&mut result, earlier);
+    }
+    result.steps = steps;
     result
 }
 
@@ -512,18 +867,44 @@ pub async fn run(
     endpoint: &Endpoint,
     provider_id: Option<String>,
     cancel: &CancellationToken,
+    on_event: impl FnMut(EngineEvent) + Send,
+) -> StreamResult {
+    run_with_tools(
+        service,
+        store,
+        prepared,
+        endpoint,
+        provider_id,
+        None,
+        cancel,
+        on_event,
+    )
+    .await
+}
+
+/// [`run`], with tools the model may call (see [`stream_with_tools`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_with_tools(
+    service: &Arc<Service>,
+    store: &Arc<Store>,
+    prepared: &Prepared,
+    endpoint: &Endpoint,
+    provider_id: Option<String>,
+    tools: Option<&ToolRun<'_>>,
+    cancel: &CancellationToken,
     mut on_event: impl FnMut(EngineEvent) + Send,
 ) -> StreamResult {
     let options = ChatOptions {
         trace_cap: service.settings().trace.cap(),
         ..ChatOptions::default()
     };
-    let result = stream(
+    let result = stream_with_tools(
         &service.engine(),
         store,
         prepared,
         endpoint,
         options,
+        tools.filter(|t| !t.toolbox.is_empty()),
         cancel,
         &mut on_event,
     )

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["config", "keys"],
     &["store"],
     // Conversations from other apps: over the store, beside rendering.
-    &["render", "import"],
+    &["render", "import", "tools"],
     &["service"],
     &["turn"],
 ];

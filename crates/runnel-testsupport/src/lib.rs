@@ -10,6 +10,7 @@ pub mod cli;
 pub mod files;
 pub mod fill;
 pub mod fixtures;
+pub mod mcp;
 pub mod ports;
 pub mod report;
 pub mod server;

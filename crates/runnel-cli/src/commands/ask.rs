@@ -3,17 +3,19 @@
 //! with --save or --conversation the exchange is stored through the same
 //! turn as the window's.
 
-use crate::args::{AskArgs, KindArg};
+use crate::args::{ApproveArg, AskArgs, KindArg};
 use crate::output::{AskJson, Term};
 use crate::{fail, service};
 use runnel_core::config::env::Env;
 use runnel_core::engine::{ChatOptions, Engine, EngineEvent, Outcome};
 use runnel_core::protocol::Sampling;
 use runnel_core::store::{new_id, Store};
+use runnel_core::tools::mcp::Hub;
 use runnel_core::turn;
 use runnel_core::types::answer::Delta;
 use runnel_core::types::chat::{ChatMessage, Role};
-use std::io::Write;
+use runnel_core::types::tool::{Approval, PendingCall, ToolStep};
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -193,7 +195,43 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
         } else {
             None
         },
+        ..ChatOptions::default()
     };
+    // Tools of the servers named by --mcp: started now, stopped when this
+    // run ends (the hub kills them on drop).
+    let hub = Hub::new();
+    let toolbox = if args.mcp.is_empty() {
+        None
+    } else {
+        let svc = match service() {
+            Ok(s) => s,
+            Err(e) => return fail(&e),
+        };
+        match svc.toolbox(&hub, Some(&args.mcp), &[]).await {
+            Ok(t) => {
+                if let Some((name, why)) = t.unavailable.first() {
+                    eprintln!(
+                        "runnel: error [tool]: {}",
+                        term.err(&format!("{name}: {why}"))
+                    );
+                    return 1;
+                }
+                Some(t)
+            }
+            Err(e) => return fail(&e),
+        }
+    };
+    let gate = TerminalGate {
+        mode: args.approve,
+        interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+    };
+    let tool_run = toolbox.as_ref().map(|toolbox| turn::ToolRun {
+        hub: &hub,
+        toolbox,
+        gate: &gate,
+        step_limit: settings.tools.step_limit,
+        call_timeout: std::time::Duration::from_secs(u64::from(settings.tools.call_timeout_secs)),
+    });
     let mut on_event = |ev| match ev {
         EngineEvent::Delta(Delta::Text(t) | Delta::Refusal(t)) if !json => {
             broken_pipe |= out.write_all(term.out(&t).as_bytes()).is_err();
@@ -230,6 +268,10 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
         EngineEvent::Loading { percent: 0 } => {
             let _ = writeln!(err, "runnel: loading the model");
         }
+        EngineEvent::ToolStep(step) if !json => {
+            let _ = out.flush();
+            let _ = writeln!(err, "{}", term.err(&step_line(&step)));
+        }
         EngineEvent::ReadEnd => {
             // One flush per network read keeps latency low without a syscall per token.
             broken_pipe |= out.flush().is_err();
@@ -241,23 +283,34 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
     };
     let result = match &saved {
         Some((store, prepared)) => {
-            turn::stream(
+            turn::stream_with_tools(
                 &engine,
                 store,
                 prepared,
                 &endpoint,
                 options,
+                tool_run.as_ref(),
                 &cancel,
                 &mut on_event,
             )
             .await
         }
         None => {
-            engine
-                .chat(&endpoint, &messages, options, &cancel, &mut on_event)
-                .await
+            let live: turn::Live = Default::default();
+            turn::converse(
+                &engine,
+                &endpoint,
+                messages,
+                options,
+                tool_run.as_ref(),
+                &cancel,
+                &mut on_event,
+                &live,
+            )
+            .await
         }
     };
+    hub.shutdown();
 
     if json {
         let mut obj = AskJson::from_result(&result);
@@ -289,7 +342,13 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
         if result.answer.reasoning.is_some() {
             let _ = writeln!(err);
         }
-        for call in &result.answer.tool_calls {
+        // Calls that ran were shown as they ended; the others as they are.
+        for call in result
+            .answer
+            .tool_calls
+            .iter()
+            .filter(|c| !result.steps.iter().any(|s| s.call_id == c.id))
+        {
             let _ = writeln!(
                 err,
                 "{}",
@@ -334,4 +393,67 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
             1
         }
     }
+}
+
+/// Approves tool calls from the command line: `--approve all` or `none`,
+/// or a question on the terminal (none there: denied, and the step says so).
+struct TerminalGate {
+    mode: ApproveArg,
+    interactive: bool,
+}
+
+impl turn::ToolGate for TerminalGate {
+    fn approve<'a>(&'a self, call: &'a PendingCall) -> turn::BoxFuture<'a, Approval> {
+        Box::pin(async move {
+            match self.mode {
+                ApproveArg::All => Approval::Trusted,
+                ApproveArg::None => Approval::DeniedUnasked,
+                ApproveArg::Ask if !self.interactive => Approval::DeniedUnasked,
+                ApproveArg::Ask => {
+                    let question = format!(
+                        "runnel: the model calls {} with {}\nrunnel: allow? [y]es, [a]lways for this tool, [N]o: ",
+                        call.name,
+                        if call.arguments.trim().is_empty() { "{}" } else { call.arguments.as_str() }
+                    );
+                    let answer = tokio::task::spawn_blocking(move || {
+                        let mut err = std::io::stderr();
+                        let _ = err.write_all(question.as_bytes());
+                        let _ = err.flush();
+                        let mut line = String::new();
+                        std::io::stdin().read_line(&mut line).map(|_| line)
+                    })
+                    .await;
+                    match answer {
+                        Ok(Ok(line)) => match line.trim().to_ascii_lowercase().as_str() {
+                            "y" | "yes" => Approval::Allowed,
+                            "a" | "always" => Approval::AllowedAlways,
+                            _ => Approval::Denied,
+                        },
+                        _ => Approval::Denied,
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// One line on stderr for a finished tool call.
+fn step_line(s: &ToolStep) -> String {
+    let what = match s.approved {
+        Approval::Denied => "declined".to_owned(),
+        Approval::DeniedUnasked => "denied (not asked)".to_owned(),
+        Approval::NotRun => "not run".to_owned(),
+        _ if s.is_error => format!("failed in {} ms", s.duration_ms),
+        _ => format!("{} ms", s.duration_ms),
+    };
+    let mut result: String = s.result.chars().take(200).collect();
+    if result.len() < s.result.len() {
+        result.push('…');
+    }
+    format!(
+        "[tool {}] {} -> {} ({what})",
+        s.name,
+        s.arguments,
+        result.replace('\n', " ")
+    )
 }

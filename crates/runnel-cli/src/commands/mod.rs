@@ -5,6 +5,7 @@ pub mod backup;
 pub mod compare;
 pub mod history;
 pub mod key;
+pub mod mcp;
 pub mod models;
 pub mod prices;
 pub mod providers;

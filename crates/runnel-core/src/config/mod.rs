@@ -7,6 +7,7 @@
 //! never here: they live in the OS keychain (see `secrets`).
 
 pub mod env;
+pub mod mcp;
 pub mod network;
 pub mod prices;
 
@@ -322,6 +323,9 @@ pub struct Settings {
     /// Whether each answer keeps what went over the wire, and how much.
     #[serde(default)]
     pub trace: TraceSettings,
+    /// MCP servers and how tool calls run.
+    #[serde(default)]
+    pub tools: mcp::ToolSettings,
 }
 
 /// Whether answers keep their exchange (see `engine::trace`).
@@ -438,6 +442,7 @@ impl Default for Settings {
             local: LocalSettings::default(),
             prices: std::collections::BTreeMap::new(),
             trace: TraceSettings::default(),
+            tools: mcp::ToolSettings::default(),
         }
     }
 }
@@ -712,6 +717,7 @@ impl SettingsStore {
                         .and_then(|()| network::validate_network(&s.timeouts, &s.retries))
                         .and_then(|()| s.check_prices())
                         .and_then(|()| s.trace.validate())
+                        .and_then(|()| s.tools.validate())
                     {
                         Ok(()) => {
                             s.version = SETTINGS_VERSION;

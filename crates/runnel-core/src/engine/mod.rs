@@ -132,6 +132,15 @@ pub enum EngineEvent {
         /// 0-100.
         percent: u32,
     },
+    /// A tool call is waiting for the user's answer (the face asks).
+    ToolAsk(crate::types::tool::PendingCall),
+    /// A tool call is running.
+    ToolRunning {
+        /// The call's id.
+        call_id: String,
+    },
+    /// A tool call ended (ran, failed or was declined): its step.
+    ToolStep(crate::types::tool::ToolStep),
 }
 
 /// How the stream ended.
@@ -184,16 +193,21 @@ pub struct StreamResult {
     pub usage_estimated: bool,
     /// What went over the wire, when asked for.
     pub trace: Option<trace::Trace>,
+    /// The tool calls the answer made and their results (filled by the
+    /// turn; the engine runs no tool).
+    pub steps: Vec<crate::types::tool::ToolStep>,
 }
 
 /// Request options.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ChatOptions {
     /// Stream the answer (the default); `false` asks for one complete response.
     pub stream: bool,
     /// Record what goes over the wire, within this many bytes (see
     /// [`trace`]); None records nothing.
     pub trace_cap: Option<usize>,
+    /// Tools the model may call.
+    pub tools: Vec<crate::types::tool::ToolSpec>,
 }
 
 impl Default for ChatOptions {
@@ -201,6 +215,7 @@ impl Default for ChatOptions {
         Self {
             stream: true,
             trace_cap: None,
+            tools: Vec::new(),
         }
     }
 }
@@ -337,7 +352,7 @@ impl Engine {
                         engine: self,
                         endpoint,
                         messages,
-                        options,
+                        options: &options,
                         cancel,
                     },
                     started: Instant::now(),
@@ -442,6 +457,7 @@ impl Engine {
             usage,
             usage_estimated,
             trace,
+            steps: Vec::new(),
         }
     }
 }

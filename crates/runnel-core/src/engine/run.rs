@@ -42,7 +42,7 @@ pub(super) struct Ask<'a> {
     pub(super) endpoint: &'a Endpoint,
     /// What to ask.
     pub(super) messages: &'a [ChatMessage],
-    pub(super) options: ChatOptions,
+    pub(super) options: &'a ChatOptions,
     pub(super) cancel: &'a CancellationToken,
 }
 
@@ -95,6 +95,7 @@ impl Ask<'_> {
             max_tokens: endpoint.max_tokens,
             thinking_budget: endpoint.thinking_budget,
             sampling: endpoint.sampling,
+            tools: &self.options.tools[..],
         });
         let accept = if self.options.stream {
             "text/event-stream"

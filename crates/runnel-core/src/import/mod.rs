@@ -419,6 +419,7 @@ fn build(source: Source, d: Draft) -> Result<ImportItem, String> {
             thinking_blocks: None,
             provider: is_answer.then(|| provider_of(source).to_owned()),
             model: if is_answer { m.model } else { None },
+            tool_steps: None,
         });
         placed.push(Some(messages.len() - 1));
     }

@@ -68,6 +68,9 @@ impl Protocol for Anthropic {
         let mut rest = r.sampling;
         rest.max_tokens = None;
         rest.apply(&mut body);
+        if !r.tools.is_empty() {
+            body["tools"] = tools_json(r.tools);
+        }
         body
     }
 
@@ -148,11 +151,14 @@ pub fn request_body(
                     .map(thinking_json),
             );
         }
-        let mut blocks = attachment_blocks(m);
+        // Results come first in their user turn, as the API requires.
+        let mut blocks: Vec<Value> = m.tool_results.iter().map(tool_result_json).collect();
+        blocks.extend(attachment_blocks(m));
         let text = m.text_with_files(false);
         if !text.trim().is_empty() {
             blocks.push(json!({"type": "text", "text": text}));
         }
+        blocks.extend(m.tool_calls.iter().map(tool_use_json));
         if blocks.is_empty() && thinking.is_empty() {
             continue;
         }
@@ -198,6 +204,39 @@ pub fn request_body(
         }
     }
     body
+}
+
+/// A call as an assistant turn's `tool_use` block; arguments that are not
+/// a JSON object (a cut-off call) go as an empty one.
+fn tool_use_json(c: &crate::types::answer::ToolCall) -> Value {
+    let input = match serde_json::from_str::<Value>(&c.arguments) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => json!({}),
+    };
+    json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input})
+}
+
+/// A call's result as a `tool_result` block: its text, then its images.
+fn tool_result_json(r: &crate::types::tool::ToolResult) -> Value {
+    let mut content = vec![json!({"type": "text", "text": r.text})];
+    content.extend(r.images.iter().map(|i| {
+        json!({"type": "image", "source": {"type": "base64", "media_type": i.mime, "data": i.data}})
+    }));
+    let mut block = json!({"type": "tool_result", "tool_use_id": r.call_id, "content": content});
+    if r.is_error {
+        block["is_error"] = Value::Bool(true);
+    }
+    block
+}
+
+/// Tools as the Messages API takes them.
+pub fn tools_json(tools: &[crate::types::tool::ToolSpec]) -> Value {
+    Value::Array(
+        tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+            .collect(),
+    )
 }
 
 fn is_thinking(b: &Value) -> bool {

@@ -187,6 +187,8 @@ pub struct ChatRequest<'a> {
     pub thinking_budget: Option<u32>,
     /// Temperature, top-p and max tokens, where set.
     pub sampling: Sampling,
+    /// Tools the model may call (none: no `tools` field).
+    pub tools: &'a [crate::types::tool::ToolSpec],
 }
 
 /// One provider protocol.

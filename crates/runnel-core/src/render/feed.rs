@@ -103,6 +103,22 @@ pub enum UiOp {
         /// Text to append.
         text: String,
     },
+    /// A call waits for the user: show its arguments with Allow, Allow
+    /// always and Deny (answered with the `decide_tool` command).
+    ToolAsk {
+        /// The call.
+        call: crate::types::tool::PendingCall,
+    },
+    /// A call is running.
+    ToolRunning {
+        /// Its id.
+        call_id: String,
+    },
+    /// A call ended: its step (approval, result, duration).
+    ToolStep {
+        /// The step.
+        step: crate::types::tool::ToolStep,
+    },
 }
 
 /// A finished tool call as the window shows it.
@@ -246,6 +262,9 @@ impl UiFeed {
             EngineEvent::Notice(text) => self.ops.push(UiOp::Notice { text }),
             EngineEvent::Loading { percent } => self.ops.push(UiOp::Loading { percent }),
             EngineEvent::Waiting => self.ops.push(UiOp::Waiting),
+            EngineEvent::ToolAsk(call) => self.ops.push(UiOp::ToolAsk { call }),
+            EngineEvent::ToolRunning { call_id } => self.ops.push(UiOp::ToolRunning { call_id }),
+            EngineEvent::ToolStep(step) => self.ops.push(UiOp::ToolStep { step }),
             EngineEvent::Delta(d) => match d {
                 Delta::Text(t) => {
                     self.md.push(&t, &mut self.md_ops);

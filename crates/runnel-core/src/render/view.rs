@@ -69,6 +69,8 @@ pub struct MessageView {
     pub reasoning: Option<String>,
     /// Tool calls with their arguments pretty-printed.
     pub tool_calls: Vec<ToolCallView>,
+    /// The calls that ran or were declined, with their results.
+    pub tool_steps: Vec<crate::types::tool::ToolStep>,
     /// Error, when status is error.
     pub error: Option<ErrorInfo>,
     /// The provider's last finish reason (`data-finish-reason`).
@@ -134,6 +136,7 @@ pub fn message_views(
                     .flatten()
                     .map(ToolCallView::from_call)
                     .collect(),
+                tool_steps: m.tool_steps.clone().unwrap_or_default(),
                 error,
                 version,
                 versions,

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod local;
+pub mod mcp;
 mod model;
 mod usage;
 

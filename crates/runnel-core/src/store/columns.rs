@@ -101,7 +101,7 @@ pub(super) const SUMMARY_COLS: &str =
     "id, title, created, updated, pinned, provider, model, system_prompt, thinking_budget, sampling";
 pub(super) const MESSAGE_COLS: &str =
     "id, conversation_id, seq, role, content, reasoning, tool_calls, status, error_kind, \
-     error_message, finish_reason, usage, metrics, created, parent_id, variant_of, active, thinking_blocks, provider, model, chosen";
+     error_message, finish_reason, usage, metrics, created, parent_id, variant_of, active, thinking_blocks, provider, model, chosen, tool_steps";
 
 pub(super) fn row_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -126,5 +126,6 @@ pub(super) fn row_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         provider: r.get(18)?,
         model: r.get(19)?,
         chosen: r.get::<_, i64>(20)? != 0,
+        tool_steps: r.get::<_, Option<Json<_>>>(21)?.map(|j| j.0),
     })
 }

@@ -211,6 +211,32 @@ impl Store {
         )
     }
 
+    /// Switches tools off in a conversation (their offered names, e.g.
+    /// `files__delete`); an empty list offers every enabled tool again.
+    pub fn set_tools_off(&self, id: &str, off: &[String]) -> Result<(), StoreError> {
+        let value = (!off.is_empty()).then_some(Json(off));
+        self.changed(
+            self.conn().execute(
+                "UPDATE conversations SET tools_off = ?2 WHERE id = ?1",
+                params![id, value],
+            )?,
+            id,
+        )
+    }
+
+    /// The tools switched off in a conversation (none for an unknown one).
+    pub fn tools_off(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let v: Option<Option<Json<Vec<String>>>> = self
+            .conn()
+            .query_row(
+                "SELECT tools_off FROM conversations WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.flatten().map(|j| j.0).unwrap_or_default())
+    }
+
     fn changed(&self, n: usize, id: &str) -> Result<(), StoreError> {
         if n == 0 {
             return Err(StoreError::NotFound(format!("conversation {id}")));
@@ -260,12 +286,12 @@ pub(super) fn restore_in(tx: &rusqlite::Transaction<'_>, d: &Deleted) -> Result<
                 m.status
             };
             tx.execute(
-                &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)"),
+                &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"),
                 params![
                     m.id, c.id, m.seq, m.role, m.content, m.reasoning, json(&m.tool_calls), status,
                     m.error_kind, m.error_message, m.finish_reason, json(&m.usage), json(&m.metrics),
                     m.created, m.parent_id, m.variant_of, m.active as i64, json(&m.thinking_blocks),
-                    m.provider, m.model, m.chosen as i64
+                    m.provider, m.model, m.chosen as i64, json(&m.tool_steps)
                 ],
             )?;
         }

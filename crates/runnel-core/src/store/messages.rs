@@ -228,11 +228,11 @@ impl Store {
         conn.execute(
             "UPDATE messages SET content = ?2, reasoning = ?3, tool_calls = ?4, status = ?5, error_kind = ?6, \
              error_message = ?7, finish_reason = ?8, usage = ?9, metrics = ?10, thinking_blocks = ?11, writer = NULL, \
-             provider = coalesce(?12, provider), model = coalesce(?13, model), trace = ?14 WHERE id = ?1",
+             provider = coalesce(?12, provider), model = coalesce(?13, model), trace = ?14, tool_steps = ?15 WHERE id = ?1",
             params![
                 id, f.content, f.reasoning, json(&f.tool_calls), status, f.error_kind, f.error_message,
                 f.finish_reason, json(&f.usage), json(&f.metrics), json(&f.thinking_blocks),
-                f.provider, f.model, json(&f.trace)
+                f.provider, f.model, json(&f.trace), json(&f.tool_steps)
             ],
         )?;
         conn.execute(

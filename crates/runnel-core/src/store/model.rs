@@ -87,6 +87,9 @@ pub struct Message {
     /// The model that answered.
     #[serde(default)]
     pub model: Option<String>,
+    /// The tools it called, with their approvals and results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_steps: Option<Vec<crate::types::tool::ToolStep>>,
 }
 
 /// How a stream ended, for [`Store::finish_message`].
@@ -100,6 +103,8 @@ pub struct FinalState {
     pub reasoning: Option<String>,
     /// Tool calls.
     pub tool_calls: Option<Vec<ToolCall>>,
+    /// The tool calls that ran (or were declined), with their results.
+    pub tool_steps: Option<Vec<crate::types::tool::ToolStep>>,
     /// Error kind.
     pub error_kind: Option<ErrorKind>,
     /// Error message.
@@ -229,6 +234,7 @@ impl FinalState {
             content: String::new(),
             reasoning: None,
             tool_calls: None,
+            tool_steps: None,
             error_kind: None,
             error_message: None,
             finish_reason: None,

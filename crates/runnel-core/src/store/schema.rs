@@ -5,7 +5,7 @@ use super::Store;
 use rusqlite::TransactionBehavior;
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i32 = 8;
+pub const SCHEMA_VERSION: i32 = 9;
 
 /// Version 1: conversations and messages.
 pub const SCHEMA_V1: &str = "
@@ -247,6 +247,31 @@ CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id);
 CREATE INDEX messages_shown ON messages(conversation_id, seq) WHERE active = 1;
 ";
 
+/// Version 9: tool steps, and the tools a conversation switched off
+/// (`tools_off`, a JSON array of offered names). An answer that called tools keeps every call
+/// (arguments, approval, result, duration) in `tool_steps`, searched
+/// through `steps_fts` (each step's tool name, arguments and result: a step is found by
+/// any of them).
+pub const SCHEMA_V9: &str = "
+ALTER TABLE messages ADD COLUMN tool_steps TEXT;
+ALTER TABLE conversations ADD COLUMN tools_off TEXT;
+CREATE VIRTUAL TABLE steps_fts USING fts5(steps, tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER messages_steps_ai AFTER INSERT ON messages WHEN new.tool_steps IS NOT NULL BEGIN
+  INSERT INTO steps_fts(rowid, steps) VALUES (new.rowid, (SELECT group_concat(
+    json_extract(value, '$.name') || ' ' || json_extract(value, '$.arguments') || ' ' || json_extract(value, '$.result'), ' ')
+    FROM json_each(new.tool_steps)));
+END;
+CREATE TRIGGER messages_steps_ad AFTER DELETE ON messages WHEN old.tool_steps IS NOT NULL BEGIN
+  DELETE FROM steps_fts WHERE rowid = old.rowid;
+END;
+CREATE TRIGGER messages_steps_au AFTER UPDATE OF tool_steps ON messages BEGIN
+  DELETE FROM steps_fts WHERE rowid = old.rowid;
+  INSERT INTO steps_fts(rowid, steps) SELECT new.rowid, (SELECT group_concat(
+    json_extract(value, '$.name') || ' ' || json_extract(value, '$.arguments') || ' ' || json_extract(value, '$.result'), ' ')
+    FROM json_each(new.tool_steps)) WHERE new.tool_steps IS NOT NULL;
+END;
+";
+
 /// One step forward: its SQL, then, where SQL alone cannot say it, code in
 /// the same transaction.
 pub(super) struct Migration {
@@ -270,6 +295,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: SCHEMA_V8,
         then: Some(super::tree::migrate_all),
     },
+    sql(SCHEMA_V9),
 ];
 
 impl Store {

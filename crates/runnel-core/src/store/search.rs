@@ -173,13 +173,28 @@ impl Store {
             ))?
             .query_map(params(), hit)?
             .collect::<Result<_, _>>()?;
-        let found: std::collections::HashSet<String> =
+        // A tool call's name, arguments or result finds its answer.
+        let step_marks = format!("snippet(steps_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16)");
+        let steps: Vec<SearchHit> = conn
+            .prepare_cached(&format!(
+                "SELECT c.id, c.title, c.updated, m.id, {step_marks} FROM steps_fts \
+                 JOIN messages m ON m.rowid = steps_fts.rowid JOIN conversations c ON c.id = m.conversation_id \
+                 WHERE steps_fts MATCH ?1{narrow} ORDER BY steps_fts.rowid DESC LIMIT ?2"
+            ))?
+            .query_map(params(), hit)?
+            .collect::<Result<_, _>>()?;
+        let mut found: std::collections::HashSet<String> =
             hits.iter().filter_map(|h| h.message_id.clone()).collect();
-        hits.extend(
-            files
-                .into_iter()
-                .filter(|f| f.message_id.as_ref().is_none_or(|m| !found.contains(m))),
-        );
+        for extra in [files, steps] {
+            for f in extra {
+                if f.message_id
+                    .as_ref()
+                    .is_none_or(|m| found.insert(m.clone()))
+                {
+                    hits.push(f);
+                }
+            }
+        }
         // A title is no message: a role or a date leaves title hits out.
         if !filter.selects_messages() {
             let title_marks = format!("highlight(titles_fts, 0, '{MARK_START}', '{MARK_END}')");

@@ -50,6 +50,14 @@ pub struct ChatMessage {
     /// Files that go with a user message (each protocol sends them its way).
     #[serde(skip)]
     pub attachments: Vec<crate::types::attachment::Attachment>,
+    /// Tools an assistant turn called (sent back with it on the next request).
+    #[serde(skip)]
+    pub tool_calls: Vec<crate::types::answer::ToolCall>,
+    /// Results of the previous assistant turn's calls: a user-role message
+    /// that carries them (OpenAI sends each as a `tool` message, Anthropic
+    /// as `tool_result` blocks).
+    #[serde(skip)]
+    pub tool_results: Vec<crate::types::tool::ToolResult>,
 }
 
 impl ChatMessage {
@@ -60,6 +68,16 @@ impl ChatMessage {
             content: content.into(),
             thinking: Vec::new(),
             attachments: Vec::new(),
+            tool_calls: Vec::new(),
+            tool_results: Vec::new(),
+        }
+    }
+
+    /// A user-role message carrying tool results.
+    pub fn tool_results(results: Vec<crate::types::tool::ToolResult>) -> Self {
+        Self {
+            tool_results: results,
+            ..Self::new(Role::User, "")
         }
     }
 

@@ -11,3 +11,4 @@ pub mod key;
 pub mod net;
 pub mod status;
 pub mod time;
+pub mod tool;

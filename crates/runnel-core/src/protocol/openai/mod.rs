@@ -16,6 +16,7 @@ use crate::types::answer::{Delta, Usage};
 use crate::types::chat::ChatMessage;
 use crate::types::error::{json_error_message, EngineError};
 use crate::types::key::ApiKey;
+use crate::types::tool::{ToolResult, ToolSpec};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -49,6 +50,9 @@ impl Protocol for OpenAi {
     fn request_body(&self, r: &ChatRequest<'_>) -> Value {
         let mut body = request_body(r.model, r.messages, r.stream, r.stream && r.include_usage);
         r.sampling.apply(&mut body);
+        if !r.tools.is_empty() {
+            body["tools"] = Value::Array(r.tools.iter().map(tool_json).collect());
+        }
         body
     }
 
@@ -97,7 +101,20 @@ pub fn request_body(
     stream: bool,
     include_usage: bool,
 ) -> Value {
-    let messages: Vec<Value> = messages.iter().map(message_json).collect();
+    let mut out: Vec<Value> = Vec::with_capacity(messages.len());
+    for m in messages {
+        if m.tool_results.is_empty() {
+            out.push(message_json(m));
+        } else {
+            // Each result is its own `tool` message; text said with them
+            // (none today) follows as a user message.
+            out.extend(m.tool_results.iter().map(tool_result_json));
+            if !m.content.is_empty() || !m.attachments.is_empty() {
+                out.push(message_json(m));
+            }
+        }
+    }
+    let messages = out;
     let mut body = serde_json::json!({
         "model": model,
         "messages": messages,
@@ -113,6 +130,25 @@ pub fn request_body(
 /// content parts: the text with each text file and PDF's text fenced after
 /// it, then each image as a data URL.
 fn message_json(m: &ChatMessage) -> Value {
+    if !m.tool_calls.is_empty() {
+        let calls: Vec<Value> = m
+            .tool_calls
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                })
+            })
+            .collect();
+        let content = if m.content.is_empty() {
+            Value::Null
+        } else {
+            Value::String(m.content.clone())
+        };
+        return serde_json::json!({"role": m.role, "content": content, "tool_calls": calls});
+    }
     if m.attachments.is_empty() {
         return serde_json::to_value(m).unwrap_or(Value::Null);
     }
@@ -128,6 +164,35 @@ fn message_json(m: &ChatMessage) -> Value {
         }));
     }
     serde_json::json!({"role": m.role, "content": parts})
+}
+
+/// A tool as chat completions offer it: a function with its schema.
+fn tool_json(t: &ToolSpec) -> Value {
+    serde_json::json!({
+        "type": "function",
+        "function": {"name": t.name, "description": t.description, "parameters": t.input_schema},
+    })
+}
+
+/// One call's result as a `tool` message. Chat completions take text only
+/// there: an image is named, and an error is said to be one.
+fn tool_result_json(r: &ToolResult) -> Value {
+    let mut text = if r.is_error {
+        format!("Error: {}", r.text)
+    } else {
+        r.text.clone()
+    };
+    for i in &r.images {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "[an image ({}, {} bytes of base64) the tool returned; shown to the user]",
+            i.mime,
+            i.data.len()
+        ));
+    }
+    serde_json::json!({"role": "tool", "tool_call_id": r.call_id, "content": text})
 }
 
 #[derive(Debug)]
