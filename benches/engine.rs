@@ -132,7 +132,7 @@ async fn engine_in_process_throughput(addr: SocketAddr, n: usize, runs: usize) -
     for _ in 0..runs {
         for (options, rates) in [
             (ChatOptions::default(), &mut plain),
-            (with_trace, &mut traced),
+            (with_trace.clone(), &mut traced),
         ] {
             let mut deltas = 0usize;
             let secs = run_engine_with(addr, options, |_| deltas += 1).await;

@@ -80,7 +80,8 @@ fn needs_software_drawing(user_choice: Option<&std::ffi::OsStr>, dri: &std::path
 /// Entry point of the `runnel-window` binary: logs, then the window until
 /// it closes; returns the process exit code.
 pub fn main() -> i32 {
-    runnel_cli::init_logging("warn");
+    // MCP servers' stderr is logged too (target runnel::mcp).
+    runnel_cli::init_logging("warn,runnel::mcp=info");
     match run() {
         Ok(()) => 0,
         Err(e) => {

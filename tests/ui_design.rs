@@ -8,9 +8,10 @@
 
 use runnel_testsupport as common;
 
+use common::window::keys::{CTRL, DOWN, ENTER, ESC, NULL, RIGHT, TAB};
 use common::window::{
-    can_run, click, connect, count, css, eventually, js, pick_model, select, send_text,
-    start_driver, start_driver_with, text, wait_count, wait_for, Driver,
+    can_run, click, connect, count, css, eventually, focused, js, pick_model, press as keys,
+    select, send_text, start_driver, start_driver_with, text, wait_count, wait_for, Driver,
 };
 use common::{chat_and_models, content_event, Reply, TestServer};
 use fantoccini::{Client, Locator};
@@ -22,33 +23,6 @@ const DEFAULT_SIZE: (u32, u32) = (1040, 780);
 const ONE_ROW_FROM: u32 = 900;
 /// The tallest the header may be.
 const HEADER_MAX_PX: f64 = 64.0;
-
-/// Presses `keys` (WebDriver key codes or text) on whatever has the focus.
-async fn keys(c: &Client, keys: &str) {
-    let active = c.active_element().await.expect("the focused element");
-    active.send_keys(keys).await.expect("keys");
-}
-
-/// The data-testid (or id) of the focused element.
-async fn focused(c: &Client) -> String {
-    js(
-        c,
-        "const e = document.activeElement; return e ? (e.dataset.testid || e.id || e.tagName) : ''",
-    )
-    .await
-    .as_str()
-    .unwrap_or_default()
-    .to_owned()
-}
-
-const ENTER: &str = "\u{E007}";
-const ESC: &str = "\u{E00C}";
-const TAB: &str = "\u{E004}";
-const DOWN: &str = "\u{E015}";
-const RIGHT: &str = "\u{E014}";
-const CTRL: &str = "\u{E009}";
-/// Releases the modifier keys held by a chord.
-const NULL: &str = "\u{E000}";
 
 /// A markdown answer with a code block, a list and a table (for looks and axe).
 fn rich_answer() -> Vec<u8> {

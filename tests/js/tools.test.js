@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitCommandLine, serverInput } from '../../ui/js/settings-tools.js';
+import { splitCommandLine, serverInput, formFields } from '../../ui/js/settings-tools.js';
 import { toggled } from '../../ui/js/conversation-tools.js';
 import { shownArguments } from '../../ui/js/tool-approval.js';
 
@@ -36,4 +36,20 @@ test('arguments are shown pretty when they are JSON, as written otherwise', () =
   assert.equal(shownArguments('{"a":1}'), '{\n  "a": 1\n}');
   assert.equal(shownArguments(''), '{}');
   assert.equal(shownArguments('{"a":'), '{"a":');
+});
+
+test('editing a server fills the form so that saving it again gives the same server; secrets are left blank', () => {
+  const server = {
+    name: 'files', enabled: true, always_allow: [],
+    transport: { type: 'stdio', command: '/usr/bin/my server', args: ['--root', 'a "b"', 'c\\d'], env: { LOG: '1' }, secret_env: ['API_TOKEN'], cwd: null },
+  };
+  const f = formFields(/** @type {any} */ (server));
+  assert.equal(f.values, 'LOG=1\nAPI_TOKEN=');
+  const back = serverInput('files', f.target, f.values);
+  assert.ok(typeof back === 'object');
+  assert.equal(back.command, '/usr/bin/my server');
+  assert.deepEqual(back.args, ['--root', 'a "b"', 'c\\d']);
+  assert.deepEqual(back.values, { LOG: '1', API_TOKEN: '' });
+  const web = formFields(/** @type {any} */ ({ name: 'w', enabled: true, transport: { type: 'http', url: 'https://x/mcp', headers: {}, secret_headers: ['Authorization'] } }));
+  assert.deepEqual(web, { target: 'https://x/mcp', values: 'Authorization=' });
 });

@@ -78,6 +78,25 @@ export function serverInput(name, target, values) {
   return { ...base, command: words[0], args: words.slice(1), url: null };
 }
 
+/**
+ * The form's fields for editing a server: its command line (words with
+ * spaces or quotes quoted) or URL, and its values, secret ones left blank
+ * (a blank secret keeps the one in the keychain).
+ * @param {import('../types/ipc').McpServer} server
+ * @returns {{target: string, values: string}}
+ */
+export function formFields(server) {
+  const quote = (/** @type {string} */ w) => (/^[^\s"'\\]+$/.test(w) ? w : `"${w.replace(/(["\\])/g, '\\$1')}"`);
+  const tr = server.transport;
+  const plain = tr.type === 'stdio' ? tr.env ?? {} : tr.headers ?? {};
+  const secret = (tr.type === 'stdio' ? tr.secret_env : tr.secret_headers) ?? [];
+  const lines = [...Object.entries(plain).map(([k, v]) => `${k}=${v}`), ...secret.map((k) => `${k}=`)];
+  return {
+    target: tr.type === 'stdio' ? [tr.command, ...tr.args].map(quote).join(' ') : tr.url,
+    values: lines.join('\n'),
+  };
+}
+
 /** @param {{dialogs: import('./dialogs.js').Dialogs}} host */
 export function createToolSettings(host) {
   const list = $('mcp-list');
@@ -89,8 +108,22 @@ export function createToolSettings(host) {
   const stepLimit = /** @type {HTMLInputElement} */ ($('tool-step-limit'));
   const timeout = /** @type {HTMLInputElement} */ ($('tool-timeout'));
   const limitsError = $('tool-limits-error');
+  const addButton = $('mcp-add');
   /** @type {McpServerStatus[]|null} */
   let last = null;
+  /** The server being edited (its name), or null when adding. @type {string|null} */
+  let editing = null;
+
+  /** @param {string|null} name */
+  function setEditing(name) {
+    editing = name;
+    nameReadOnly(name !== null);
+    addButton.textContent = t(name ? 'mcp.save' : 'mcp.add');
+  }
+  /** @param {boolean} on */
+  function nameReadOnly(on) {
+    name.readOnly = on;
+  }
 
   async function load() {
     list.replaceChildren(el('p', { class: 'hint' }, t('mcp.starting')));
@@ -124,6 +157,15 @@ export function createToolSettings(host) {
       const enabled = /** @type {HTMLInputElement} */ (el('input', { type: 'checkbox', 'data-testid': 'mcp-enabled', 'aria-label': t('mcp.enabled', { name: s.server.name }) }));
       enabled.checked = s.server.enabled;
       enabled.addEventListener('change', () => run(() => ipc.setMcpEnabled(s.server.name, enabled.checked)));
+      const change = el('button', { type: 'button', 'data-testid': 'mcp-edit' }, t('mcp.edit'));
+      change.addEventListener('click', () => {
+        const f = formFields(s.server);
+        name.value = s.server.name;
+        target.value = f.target;
+        values.value = f.values;
+        setEditing(s.server.name);
+        target.focus();
+      });
       const remove = el('button', { type: 'button', 'data-testid': 'mcp-remove' }, t('mcp.remove'));
       remove.addEventListener('click', async () => {
         const sure = await host.dialogs.confirm({ title: t('mcp.remove_confirm', { name: s.server.name }), ok: t('mcp.remove'), danger: true });
@@ -140,7 +182,7 @@ export function createToolSettings(host) {
       });
       return el('div', { class: 'provider-row', 'data-testid': 'mcp-row', 'data-mcp-name': s.server.name, 'data-running': String(s.running) }, [
         el('div', { class: 'title' }, [enabled, ' ', s.server.name]),
-        el('div', { class: 'actions' }, remove),
+        el('div', { class: 'actions' }, [change, remove]),
         el('div', { class: 'meta', 'data-testid': 'mcp-state' }, `${stateText(s)} · ${where}`),
         tools.length ? el('ul', { class: 'mcp-tools' }, tools) : '',
       ]);
@@ -169,10 +211,11 @@ export function createToolSettings(host) {
       return;
     }
     await run(async () => {
-      await ipc.addMcpServer(input);
+      await ipc.addMcpServer({ ...input, replace: editing !== null });
       name.value = '';
       target.value = '';
       values.value = '';
+      setEditing(null);
     });
   });
 

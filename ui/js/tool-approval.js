@@ -74,6 +74,13 @@ export function createToolApproval() {
   $('tool-approval-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
   });
+  // Esc declines here, and goes no further: the window's Esc would stop the answer.
+  dialog.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape') return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    decide('deny');
+  });
   dialog.addEventListener('cancel', (ev) => {
     ev.preventDefault();
     decide('deny');

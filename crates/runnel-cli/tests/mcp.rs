@@ -115,12 +115,17 @@ async fn mcp_add_list_remove_with_the_secret_in_the_keychain_only() {
         wait_gone(&t, Duration::from_secs(10)).await.is_empty(),
         "no server left after mcp list"
     );
-    let (code, out, _) = run(runnel(data, "http://127.0.0.1:9").args(["mcp", "list"])).await;
+    // The server's stderr goes to the log.
+    let (code, out, err) = run(runnel(data, "http://127.0.0.1:9")
+        .env("RUNNEL_LOG", "runnel::mcp=info")
+        .args(["mcp", "list"]))
+    .await;
     assert_eq!(code, 0);
     assert!(
         out.contains(&name) && out.contains("running, 8 tool(s)"),
         "{out}"
     );
+    assert!(err.contains("runnel-test-mcp: started pid="), "{err}");
     let (code, _, err) =
         run(runnel(data, "http://127.0.0.1:9").args(["mcp", "remove", &name])).await;
     assert_eq!(code, 0, "{err}");

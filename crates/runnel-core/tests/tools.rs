@@ -825,4 +825,78 @@ async fn steps_are_stored_restored_searched_and_sent_again_on_the_next_turn() {
     assert_eq!(am[1]["content"][1]["type"], "tool_use");
     assert_eq!(am[2]["content"][0]["type"], "tool_result");
     assert_eq!(am[3]["content"][0]["text"], "It is 37.");
+
+    // Exports carry the steps; a JSON round trip keeps them.
+    let md = store.export_markdown("c").expect("markdown");
+    assert!(md.contains("**Tool calc__add** (allowed, "), "{md}");
+    assert!(md.contains("```json\n{\"a\": 20, \"b\": 17}\n```"), "{md}");
+    let page = runnel_core::render::page::conversation_page(&store, "c").expect("html");
+    assert!(page.contains("Tool calc__add"));
+    let json = store.export_json("c").expect("json");
+    let other = Store::open(&dir.path().join("other.sqlite")).expect("store");
+    let id = other.import_json(&json).expect("import");
+    let steps: Vec<_> = other
+        .messages(&id, None, runnel_core::store::WHOLE_CONVERSATION)
+        .expect("messages")
+        .into_iter()
+        .filter_map(|m| m.tool_steps)
+        .collect();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0][0].result, "37");
+    // A question carrying tool results would be sent as if a tool had answered: refused.
+    let mut hostile = json.clone();
+    let messages = hostile["messages"].as_array_mut().expect("messages");
+    let q = messages
+        .iter()
+        .position(|m| m["role"] == "user")
+        .expect("a question");
+    messages[q]["tool_steps"] = json["messages"]
+        .as_array()
+        .and_then(|a| a.iter().find_map(|m| m.get("tool_steps").cloned()))
+        .expect("steps");
+    let err = other.import_json(&hostile).expect_err("refused");
+    assert!(
+        err.to_string().contains("question with tool steps"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn tools_switched_off_in_a_conversation_are_not_offered() {
+    let Some(cmd) = python() else { return };
+    let dir = common::temp::TempDir::new("tools-off");
+    let store = Store::open(&dir.path().join("db.sqlite")).expect("store");
+    turn::prepare(
+        &store,
+        "c",
+        &turn::SendSettings::default(),
+        &turn::SendKind::New { text: "hi".into() },
+    )
+    .expect("prepare");
+    assert!(store.tools_off("c").expect("off").is_empty());
+    store
+        .set_tools_off("c", &["calc__crash".to_owned(), "calc__slow".to_owned()])
+        .expect("save");
+    let off = store.tools_off("c").expect("off");
+    assert_eq!(off, ["calc__crash", "calc__slow"]);
+    let hub = Hub::new();
+    let l = launch("calc", &cmd);
+    let tools = hub.tools(&l).await.expect("tools");
+    let mut b = Toolbox::default();
+    b.add(l, tools, &["add".to_owned()], &off);
+    let names: Vec<&str> = b.specs.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        names.contains(&"calc__add")
+            && !names.contains(&"calc__crash")
+            && !names.contains(&"calc__slow"),
+        "{names:?}"
+    );
+    assert!(
+        b.trusted.contains("calc__add"),
+        "an always-allowed tool runs without asking"
+    );
+    assert!(
+        b.route("calc__crash").is_none(),
+        "a tool switched off cannot be called either"
+    );
 }

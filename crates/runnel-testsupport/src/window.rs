@@ -352,3 +352,41 @@ pub async fn select(c: &Client, sel: &str, value: &str) {
     })
     .await;
 }
+
+/// WebDriver key codes, for [`press`].
+pub mod keys {
+    /// Enter.
+    pub const ENTER: &str = "\u{E007}";
+    /// Escape.
+    pub const ESC: &str = "\u{E00C}";
+    /// Tab.
+    pub const TAB: &str = "\u{E004}";
+    /// Shift (held until [`NULL`]).
+    pub const SHIFT: &str = "\u{E008}";
+    /// Arrow down.
+    pub const DOWN: &str = "\u{E015}";
+    /// Arrow right.
+    pub const RIGHT: &str = "\u{E014}";
+    /// Control (held until [`NULL`]).
+    pub const CTRL: &str = "\u{E009}";
+    /// Releases the modifier keys held by a chord.
+    pub const NULL: &str = "\u{E000}";
+}
+
+/// Presses `keys` (WebDriver key codes or text) on whatever has the focus.
+pub async fn press(c: &Client, keys: &str) {
+    let active = c.active_element().await.expect("the focused element");
+    active.send_keys(keys).await.expect("keys");
+}
+
+/// The data-testid (or id) of the focused element.
+pub async fn focused(c: &Client) -> String {
+    js(
+        c,
+        "const e = document.activeElement; return e ? (e.dataset.testid || e.id || e.tagName) : ''",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}

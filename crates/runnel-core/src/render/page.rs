@@ -92,6 +92,16 @@ pub fn conversation_page(store: &Store, id: &str) -> Result<String, StoreError> 
             ));
         }
         out.push_str(&render(&m.content));
+        for s in m.tool_steps.iter().flatten() {
+            out.push_str(&format!(
+                "<details class=\"tool\"><summary>Tool {} ({} ms{})</summary><pre>{}</pre><pre>{}</pre></details>\n",
+                escape_text(&s.name),
+                s.duration_ms,
+                if s.is_error { ", error" } else { "" },
+                escape_text(&s.arguments),
+                escape_text(&s.result)
+            ));
+        }
         if m.status != MessageStatus::Done {
             out.push_str(&format!(
                 "<p class=\"status\">({})</p>\n",

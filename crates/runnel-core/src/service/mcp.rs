@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 
 /// A server to add, as a face read it: every value in the clear; which
 /// ones are secrets is decided here ([`is_secret_name`], or named in
-/// `secret`).
+/// `secret`). In an edit (`replace`), a secret left empty keeps the value
+/// in the keychain.
 #[derive(Debug, Clone, Default, serde::Deserialize, ts_rs::TS)]
 pub struct McpServerInput {
     /// Its name.
@@ -130,11 +131,17 @@ impl Service {
                 .unwrap_or_default(),
         };
         server.validate()?;
+        let before = previous
+            .as_ref()
+            .map(McpServer::secret_accounts)
+            .unwrap_or_default();
         for (k, v) in &secret {
-            let (_, err) = self.secrets.set(
-                &secret_account(&server.name, place, k),
-                ApiKey::new(v.clone()),
-            );
+            let account = secret_account(&server.name, place, k);
+            // An edit leaves a secret blank to keep the one in the keychain.
+            if v.is_empty() && before.contains(&account) {
+                continue;
+            }
+            let (_, err) = self.secrets.set(&account, ApiKey::new(v.clone()));
             if let Some(e) = err {
                 return Err(e.into());
             }

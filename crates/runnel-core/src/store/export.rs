@@ -35,6 +35,9 @@ impl Store {
             }
             out.push_str(m.content.trim_end());
             out.push_str("\n\n");
+            for s in m.tool_steps.iter().flatten() {
+                out.push_str(&step_markdown(s));
+            }
             if m.status != MessageStatus::Done {
                 out.push_str(&format!("*({})*\n\n", m.status.as_str()));
             }
@@ -225,6 +228,26 @@ struct Export {
 /// Checks an import's files: every blob's bytes match its key, every row
 /// names a message of the file and a blob of the file, and names are shown
 /// clean. Returns the decoded blobs.
+/// A tool step in a Markdown export: the call, whether it ran, and its
+/// result, fenced (a fence longer than any backtick run inside).
+fn step_markdown(s: &crate::types::tool::ToolStep) -> String {
+    let fence =
+        "`".repeat(3.max(longest_backticks(&s.arguments).max(longest_backticks(&s.result)) + 1));
+    let how = serde_json::to_value(s.approved)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let error = if s.is_error { ", error" } else { "" };
+    format!(
+        "**Tool {}** ({how}{error}, {} ms)\n\n{fence}json\n{}\n{fence}\n\n{fence}\n{}\n{fence}\n\n",
+        s.name, s.duration_ms, s.arguments, s.result
+    )
+}
+
+fn longest_backticks(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
 fn check_files(
     messages: &[Message],
     rows: &mut [AttachmentRow],
@@ -316,7 +339,20 @@ pub fn problems(c: &ConversationSummary, messages: &[Message]) -> Vec<String> {
                 .iter()
                 .flatten()
                 .map(|t| t.arguments.len())
+                .sum::<usize>()
+            + m.tool_steps
+                .iter()
+                .flatten()
+                .map(|s| {
+                    s.arguments.len()
+                        + s.result.len()
+                        + s.images.iter().map(|i| i.data.len()).sum::<usize>()
+                })
                 .sum::<usize>();
+        if m.tool_steps.as_ref().is_some_and(|s| !s.is_empty()) && m.role != Role::Assistant {
+            // Results on a question would be sent as if tools had answered.
+            out.push(format!("{at} is a question with tool steps"));
+        }
         if text > MAX_IMPORTED_TEXT_BYTES {
             out.push(format!(
                 "{at} carries more than {} MiB of text",
