@@ -62,11 +62,13 @@ impl ToolGate for WindowGate {
             if let Ok(mut p) = self.state.pending.lock() {
                 p.insert(key.clone(), (tx, call.clone()));
             }
+            // Forgotten however this ends: answered, or dropped by Stop.
+            let _waiting = Waiting {
+                state: &self.state,
+                key,
+            };
             // A dropped sender (the window went away) declines.
             let answer = rx.await.unwrap_or(Approval::Denied);
-            if let Ok(mut p) = self.state.pending.lock() {
-                p.remove(&key);
-            }
             if answer == Approval::AllowedAlways {
                 if let (Some(server), Some(tool)) = (&call.server, &call.tool) {
                     let service = self.service.clone();
@@ -82,6 +84,21 @@ impl ToolGate for WindowGate {
             }
             answer
         })
+    }
+}
+
+/// A call waiting for the user: removed from the pending ones when the
+/// wait ends, also when Stop drops it.
+struct Waiting<'a> {
+    state: &'a ToolState,
+    key: String,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.state.pending.lock() {
+            p.remove(&self.key);
+        }
     }
 }
 

@@ -273,3 +273,66 @@ async fn a_missing_or_damaged_model_is_a_clear_model_error() {
     assert_eq!(err.kind().as_str(), "model");
     assert!(err.to_string().contains("truncated"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_whose_template_takes_no_tools_answers_without_them_and_reads_tool_history_as_text()
+{
+    let Some(model) = test_model_or_skip() else {
+        return;
+    };
+    let (_keep, dir) = models_dir(&model);
+    let e = endpoint(&dir, greedy(16));
+    // SmolLM2's template names no <tool_call>: it is offered no tool.
+    let template = gguf::read(&model)
+        .expect("gguf")
+        .chat_template
+        .unwrap_or_default();
+    assert!(!runnel_core::engine::local::tools::takes_tools(&template));
+    // A conversation where another model called a tool: its call and result as text.
+    let mut said = ChatMessage::new(Role::Assistant, "Let me add.");
+    said.tool_calls = vec![runnel_core::types::answer::ToolCall {
+        id: "c1".into(),
+        name: "calc__add".into(),
+        arguments: r#"{"a": 2, "b": 3}"#.into(),
+    }];
+    let mut messages = question("What is 2 + 3?");
+    messages.push(said);
+    messages.push(ChatMessage::tool_results(vec![
+        runnel_core::types::tool::ToolResult {
+            call_id: "c1".into(),
+            text: "5".into(),
+            images: vec![],
+            is_error: false,
+        },
+    ]));
+    messages.push(ChatMessage::new(Role::User, "So?"));
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let mut notices = Vec::new();
+    let r = engine
+        .chat(
+            &e,
+            &messages,
+            ChatOptions {
+                tools: vec![runnel_core::types::tool::ToolSpec {
+                    name: "calc__add".into(),
+                    description: "Adds two integers.".into(),
+                    input_schema: serde_json::json!({"type": "object"}),
+                }],
+                ..ChatOptions::default()
+            },
+            &CancellationToken::new(),
+            &mut |ev| {
+                if let EngineEvent::Notice(n) = ev {
+                    notices.push(n);
+                }
+            },
+        )
+        .await;
+    assert!(matches!(r.outcome, Outcome::Done), "{:?}", r.outcome);
+    assert!(r.answer.tool_calls.is_empty());
+    assert!(!r.answer.text.is_empty());
+    assert!(
+        notices.iter().any(|n| n.contains("takes no tools")),
+        "{notices:?}"
+    );
+}

@@ -31,7 +31,8 @@ fn env_file(var: &str, what: &str) -> Option<PathBuf> {
 }
 
 /// `tests/mcp/server.py` over stdio (None, after a skip notice, when the
-/// venv is missing). Its tools: add, echo, slow, crash, fail, pid, tiny_image.
+/// venv is missing). Its tools: add, echo, slow, crash, fail, pid, getenv,
+/// tiny_image.
 pub fn python_server() -> Option<McpCommand> {
     let python = env_file("RUNNEL_TEST_MCP_PYTHON", "PyPI's mcp package")?;
     Some(McpCommand {

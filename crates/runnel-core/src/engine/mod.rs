@@ -329,6 +329,7 @@ impl Engine {
                 let run = local::chat(
                     endpoint,
                     messages,
+                    &options.tools,
                     cancel,
                     &mut traced,
                     &mut answer,

@@ -146,7 +146,9 @@ struct Slot {
 /// stopped when the hub is shut down or dropped.
 #[derive(Default)]
 pub struct Hub {
-    slots: tokio::sync::Mutex<HashMap<String, Slot>>,
+    /// One lock per server, held while it starts: a slow start delays
+    /// only the calls to that server.
+    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
     /// Process groups of running stdio servers, for a synchronous kill.
     groups: Mutex<HashMap<String, u32>>,
 }
@@ -168,8 +170,8 @@ impl Hub {
         &self,
         launch: &Launch,
     ) -> Result<(Arc<Client>, Option<Vec<ServerTool>>), McpError> {
-        let mut slots = self.slots.lock().await;
-        let slot = slots.entry(launch.name.clone()).or_default();
+        let slot = self.slot(&launch.name);
+        let mut slot = slot.lock().await;
         if slot.launch.as_ref() != Some(launch) {
             // New settings: a fresh start, with a fresh restart allowance.
             if let Some(old) = slot.running.take() {
@@ -226,11 +228,12 @@ impl Hub {
                 input_schema: Value::Object((*t.input_schema).clone()),
             })
             .collect();
-        let mut slots = self.slots.lock().await;
-        if let Some(Running { tools: cache, .. }) =
-            slots.get_mut(&launch.name).and_then(|s| s.running.as_mut())
-        {
-            *cache = Some(tools.clone());
+        let slot = self.slot(&launch.name);
+        let mut slot = slot.lock().await;
+        if let Some(r) = slot.running.as_mut() {
+            if Arc::ptr_eq(&r.client, &client) {
+                r.tools = Some(tools.clone());
+            }
         }
         Ok(tools)
     }
@@ -306,8 +309,13 @@ impl Hub {
                 tracing::info!(server = %name, "MCP server stopped");
             }
         }
-        if let Ok(mut slots) = self.slots.try_lock() {
-            for slot in slots.values_mut() {
+        let slots: Vec<_> = match self.slots.lock() {
+            Ok(s) => s.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        for slot in slots {
+            // A server starting now is killed by its group above.
+            if let Ok(mut slot) = slot.try_lock() {
                 if let Some(r) = slot.running.take() {
                     r.client.cancellation_token().cancel();
                 }
@@ -315,12 +323,22 @@ impl Hub {
         }
     }
 
+    /// The lock of a server's slot (made on first use).
+    fn slot(&self, name: &str) -> Arc<tokio::sync::Mutex<Slot>> {
+        match self.slots.lock() {
+            Ok(mut s) => s.entry(name.to_owned()).or_default().clone(),
+            Err(poisoned) => poisoned
+                .into_inner()
+                .entry(name.to_owned())
+                .or_default()
+                .clone(),
+        }
+    }
+
     /// The server behind `client` died: the next use starts it again (once).
     async fn forget(&self, name: &str, client: &Arc<Client>) {
-        let mut slots = self.slots.lock().await;
-        let Some(slot) = slots.get_mut(name) else {
-            return;
-        };
+        let slot = self.slot(name);
+        let mut slot = slot.lock().await;
         if slot
             .running
             .as_ref()

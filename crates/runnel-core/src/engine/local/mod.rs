@@ -15,6 +15,7 @@ mod generate;
 pub mod gguf;
 pub mod library;
 pub mod system;
+pub mod tools;
 
 pub use generate::{FALLBACK_TEMPLATE, MIN_ANSWER_ROOM, PROMPT_BATCH};
 
@@ -477,12 +478,30 @@ impl LocalRuntime {
     }
 }
 
+/// Passes the text deltas of `deltas` through `calls` (tool calls out of
+/// the text); the other deltas keep their place.
+fn split_out_calls(calls: &mut tools::CallSplitter, deltas: &mut Vec<Delta>) {
+    if !deltas.iter().any(|d| matches!(d, Delta::Text(_))) {
+        return;
+    }
+    let mut out = Vec::with_capacity(deltas.len());
+    for d in deltas.drain(..) {
+        match d {
+            Delta::Text(t) => calls.push(&t, &mut out),
+            other => out.push(other),
+        }
+    }
+    *deltas = out;
+}
+
 /// Streams one answer of the local model `endpoint.model` (a file in the
 /// models folder `endpoint.base_url`) into `answer`, as the HTTP engine
 /// does: deltas (inline `<think>` as reasoning), notices, exact usage.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn chat(
     endpoint: &Endpoint,
     messages: &[ChatMessage],
+    offered: &[crate::types::tool::ToolSpec],
     cancel: &CancellationToken,
     on_event: &mut (dyn FnMut(EngineEvent) + Send),
     answer: &mut Answer,
@@ -502,11 +521,21 @@ pub(super) async fn chat(
             "The built-in models read text only: send without the image, or ask a provider whose model takes images".into(),
         ));
     }
+    // Tools go to a model whose template takes them (Hermes style); others
+    // see earlier calls and results as text, and are offered none.
+    let hermes = gguf::read(&path)
+        .ok()
+        .and_then(|i| i.chat_template)
+        .is_some_and(|t| tools::takes_tools(&t));
+    if !offered.is_empty() && !hermes {
+        on_event(EngineEvent::Notice(
+            "This model's chat template takes no tools: it answers without them.".into(),
+        ));
+    }
+    let mut calls = tools::CallSplitter::new();
+    let split_calls = hermes && !offered.is_empty();
     let request = GenRequest {
-        messages: messages
-            .iter()
-            .map(|m| (m.role, m.text_with_files(true)))
-            .collect(),
+        messages: tools::as_text(messages, if hermes { offered } else { &[] }, hermes),
         temperature: sampling.temperature.unwrap_or(DEFAULT_TEMPERATURE),
         top_p: sampling.top_p.unwrap_or(DEFAULT_TOP_P),
         max_tokens: sampling.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
@@ -545,16 +574,25 @@ pub(super) async fn chat(
             metrics.chunks += 1;
             if !text.is_empty() {
                 think.push(&text, &mut deltas);
+                if split_calls {
+                    split_out_calls(&mut calls, &mut deltas);
+                }
                 emit(&mut deltas, answer, metrics, on_event);
                 on_event(EngineEvent::ReadEnd);
             }
         })
         .await;
     think.finish(&mut deltas);
+    if split_calls {
+        split_out_calls(&mut calls, &mut deltas);
+        calls.finish(&mut deltas);
+    }
     emit(&mut deltas, answer, metrics, on_event);
     let outcome = match result {
         Ok(stats) => {
-            if let Some(reason) = stats.finish.filter(|_| !stats.stopped) {
+            if calls.calls() > 0 && !stats.stopped {
+                deltas.push(Delta::Finish("tool_calls".into()));
+            } else if let Some(reason) = stats.finish.filter(|_| !stats.stopped) {
                 deltas.push(Delta::Finish(reason));
             }
             if stats.stopped || cancel.is_cancelled() {
