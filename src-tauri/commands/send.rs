@@ -188,12 +188,16 @@ impl LiveStream {
                             .and_then(Result::ok)
                             .unwrap_or_default()
                     };
-                    match service.toolbox(&t.hub, None, &off).await {
-                        Ok(b) => Some(b),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "no tools for this answer");
-                            None
-                        }
+                    // Stop works while the servers start.
+                    tokio::select! {
+                        b = service.toolbox(&t.hub, None, &off) => match b {
+                            Ok(b) => Some(b),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "no tools for this answer");
+                                None
+                            }
+                        },
+                        _ = token.cancelled() => None,
                     }
                 }
                 None => None,

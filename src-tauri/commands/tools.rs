@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
+/// How long a call waits for the window's answer before it is declined.
+pub const APPROVAL_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// The app's MCP servers and the calls waiting for the user, in managed state.
 #[derive(Default)]
 pub struct ToolState {
@@ -67,8 +70,16 @@ impl ToolGate for WindowGate {
                 state: &self.state,
                 key,
             };
-            // A dropped sender (the window went away) declines.
-            let answer = rx.await.unwrap_or(Approval::Denied);
+            // A dropped sender (the window went away) declines, and so does
+            // no answer in time (a window reloaded never answers).
+            let answer = match tokio::time::timeout(APPROVAL_WAIT, rx).await {
+                Ok(Ok(a)) => a,
+                Ok(Err(_)) => Approval::Denied,
+                Err(_) => {
+                    tracing::warn!(tool = %call.name, "no answer to a tool call in time: declined");
+                    Approval::Denied
+                }
+            };
             if answer == Approval::AllowedAlways {
                 if let (Some(server), Some(tool)) = (&call.server, &call.tool) {
                     let service = self.service.clone();
@@ -168,25 +179,33 @@ pub(crate) async fn add_mcp_server(
 #[tauri::command]
 pub(crate) async fn remove_mcp_server(
     service: tauri::State<'_, Arc<Service>>,
+    tools: tauri::State<'_, Arc<ToolState>>,
     name: String,
 ) -> Result<(), IpcError> {
     let service = service.inner().clone();
-    tokio::task::spawn_blocking(move || service.remove_mcp_server(&name))
+    let removed = name.clone();
+    tokio::task::spawn_blocking(move || service.remove_mcp_server(&removed))
         .await
         .map_err(|e| IpcError::internal(e.to_string()))?
-        .map_err(IpcError::from)
+        .map_err(IpcError::from)?;
+    tools.hub.stop_server(&name).await;
+    Ok(())
 }
 
 /// Switches a server on or off.
 #[tauri::command]
-pub(crate) fn set_mcp_enabled(
+pub(crate) async fn set_mcp_enabled(
     service: tauri::State<'_, Arc<Service>>,
+    tools: tauri::State<'_, Arc<ToolState>>,
     name: String,
     enabled: bool,
 ) -> Result<(), IpcError> {
-    service
-        .set_mcp_enabled(&name, enabled)
-        .map_err(IpcError::from)
+    service.set_mcp_enabled(&name, enabled)?;
+    if !enabled {
+        // Switched off: it stops now, not when the app exits.
+        tools.hub.stop_server(&name).await;
+    }
+    Ok(())
 }
 
 /// Lets a tool run without asking, or asks again.

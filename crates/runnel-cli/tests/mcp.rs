@@ -221,6 +221,49 @@ async fn ask_with_mcp_runs_the_tool_with_its_secret_and_json_has_the_steps() {
         run(runnel(data, &server2.base_url()).args(["ask", "--mcp", "nope", "hi"])).await;
     assert_eq!(code, 1);
     assert!(err.contains("No MCP server is named nope"), "{err}");
+    // An edit that leaves the secret blank keeps the one in the keychain.
+    let mut edit = runnel(data, "http://127.0.0.1:9");
+    edit.args([
+        "mcp",
+        "add",
+        &name,
+        "--replace",
+        "--env",
+        "SERVICE_TOKEN=",
+        "--env",
+        "MODE=2",
+        "--",
+    ])
+    .arg(&cmd.program)
+    .args(&cmd.args)
+    .args(["--tag", &t]);
+    let (code, _, err) = run(&mut edit).await;
+    assert_eq!(code, 0, "{err}");
+    let server3 = TestServer::start({
+        let call = format!("{name}__getenv");
+        move |_: &Request, i| match i {
+            0 => Reply::sse(openai_tool_calls(
+                "",
+                &[("c1", &call, r#"{"name": "SERVICE_TOKEN"}"#)],
+            )),
+            _ => Reply::sse(answer_stream(&["Kept."])),
+        }
+    })
+    .await;
+    let (code, out, err) = run(runnel(data, &server3.base_url()).args([
+        "ask",
+        "--mcp",
+        &name,
+        "--approve",
+        "all",
+        "--json",
+        "Again",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(last_json(&out)["steps"][0]["result"], "tok-from-keychain");
+    let settings = std::fs::read_to_string(data.join("config/settings.json")).expect("settings");
+    assert!(settings.contains("MODE") && !settings.contains("tok-from-keychain"));
 }
 
 #[tokio::test]

@@ -414,8 +414,25 @@ pub fn with_steps(content: &str, steps: &[ToolStep]) -> Vec<ChatMessage> {
             })
             .collect();
         out.push(said);
+        // Images went to the model in their own answer; later turns name
+        // them (a request never grows by every image a tool ever returned).
         out.push(ChatMessage::tool_results(
-            group.iter().map(ToolResult::from).collect(),
+            group
+                .iter()
+                .map(|s| {
+                    let mut r = ToolResult::from(s);
+                    if !r.images.is_empty() {
+                        let n = r.images.len();
+                        r.images.clear();
+                        if !r.text.is_empty() {
+                            r.text.push('\n');
+                        }
+                        r.text
+                            .push_str(&format!("[{n} image(s) the tool returned, shown then]"));
+                    }
+                    r
+                })
+                .collect(),
         ));
         prev = if content[at..].starts_with(ROUND_BREAK) {
             at + ROUND_BREAK.len()
@@ -563,8 +580,27 @@ pub async fn stream_with_tools(
     for m in &mut messages {
         m.thinking.retain(|b| b.source == source);
     }
+    // Each step is saved as it ends: a crash in the middle of the loop
+    // keeps the calls made so far with the text.
+    let mut saved_steps: Vec<ToolStep> = Vec::new();
+    let mut on_event = |ev: EngineEvent| {
+        if let EngineEvent::ToolStep(step) = &ev {
+            saved_steps.push(step.clone());
+            if let Err(e) = store.save_tool_steps(&prepared.answer.id, &saved_steps) {
+                tracing::warn!(error = %e, "could not save a tool step");
+            }
+        }
+        on_event(ev);
+    };
     let mut result = converse(
-        engine, endpoint, messages, options, tools, cancel, on_event, &live,
+        engine,
+        endpoint,
+        messages,
+        options,
+        tools,
+        cancel,
+        &mut on_event,
+        &live,
     )
     .await;
     stop.cancel();

@@ -759,6 +759,8 @@ async fn steps_are_stored_restored_searched_and_sent_again_on_the_next_turn() {
         call_timeout: Duration::from_secs(30),
     };
     let endpoint = openai(&server);
+    let answer_id = first.answer.id.clone();
+    let mut saved_while_streaming = None;
     let r = turn::stream_with_tools(
         &engine(),
         &store,
@@ -767,9 +769,17 @@ async fn steps_are_stored_restored_searched_and_sent_again_on_the_next_turn() {
         ChatOptions::default(),
         Some(&run),
         &CancellationToken::new(),
-        &mut |_| {},
+        &mut |ev| {
+            // Each step is stored as it ends, before the answer does.
+            if let EngineEvent::ToolStep(_) = ev {
+                saved_while_streaming = Some(store.message(&answer_id).expect("answer"));
+            }
+        },
     )
     .await;
+    let during = saved_while_streaming.expect("a step");
+    assert_eq!(during.status, runnel_core::store::MessageStatus::Streaming);
+    assert_eq!(during.tool_steps.map(|s| s.len()), Some(1));
     assert!(matches!(r.outcome, Outcome::Done));
     let stored = store.message(&first.answer.id).expect("answer");
     let steps = stored.tool_steps.expect("steps stored");
@@ -800,12 +810,13 @@ async fn steps_are_stored_restored_searched_and_sent_again_on_the_next_turn() {
         },
     )
     .expect("prepare");
-    let r2 = turn::stream(
+    let r2 = turn::stream_with_tools(
         &engine(),
         &store,
         &second,
         &endpoint,
         ChatOptions::default(),
+        Some(&run),
         &CancellationToken::new(),
         &mut |_| {},
     )
@@ -825,6 +836,32 @@ async fn steps_are_stored_restored_searched_and_sent_again_on_the_next_turn() {
     assert_eq!(am[1]["content"][1]["type"], "tool_use");
     assert_eq!(am[2]["content"][0]["type"], "tool_result");
     assert_eq!(am[3]["content"][0]["text"], "It is 37.");
+    // With no tool offered (the server switched off), both protocols get the
+    // calls and results as text: Anthropic refuses tool blocks without tools.
+    for kind in [
+        runnel_core::protocol::ProviderKind::Anthropic,
+        runnel_core::protocol::ProviderKind::OpenaiCompatible,
+    ] {
+        let body = kind
+            .protocol()
+            .request_body(&runnel_core::protocol::ChatRequest {
+                model: "m",
+                messages: &second.messages,
+                stream: true,
+                include_usage: false,
+                max_tokens: 100,
+                thinking_budget: None,
+                sampling: Default::default(),
+                tools: &[],
+            });
+        let text = body.to_string();
+        assert!(
+            !text.contains("tool_use") && !text.contains("tool_call_id"),
+            "{kind:?}: {text}"
+        );
+        assert!(text.contains("[called the tool calc__add with"), "{text}");
+        assert!(text.contains("[the tool's result: 37]"), "{text}");
+    }
 
     // Exports carry the steps; a JSON round trip keeps them.
     let md = store.export_markdown("c").expect("markdown");
@@ -859,6 +896,62 @@ async fn steps_are_stored_restored_searched_and_sent_again_on_the_next_turn() {
         err.to_string().contains("question with tool steps"),
         "{err}"
     );
+}
+
+#[test]
+fn later_turns_name_a_tools_images_and_an_empty_result_is_no_empty_block() {
+    use runnel_core::types::tool::{ToolImage, ToolStep};
+    let step = |id: &str, result: &str, images: Vec<ToolImage>| ToolStep {
+        call_id: id.into(),
+        name: "t__img".into(),
+        server: Some("t".into()),
+        tool: Some("img".into()),
+        arguments: "{}".into(),
+        approved: Approval::Allowed,
+        result: result.into(),
+        images,
+        is_error: false,
+        duration_ms: 3,
+        round: 0,
+        at: 5,
+    };
+    let png = ToolImage {
+        mime: "image/png".into(),
+        data: "iVBORw0KGgo=".into(),
+    };
+    let steps = vec![step("a", "", vec![png]), step("b", "", vec![])];
+    let msgs = turn::with_steps("Look.\n\nDone.", &steps);
+    assert_eq!(msgs.len(), 3);
+    assert_eq!(msgs[0].content, "Look.");
+    let results = &msgs[1].tool_results;
+    assert!(results[0].images.is_empty(), "no image goes again");
+    assert_eq!(
+        results[0].text,
+        "[1 image(s) the tool returned, shown then]"
+    );
+    assert_eq!(msgs[2].content, "Done.");
+    let tools = [runnel_core::types::tool::ToolSpec {
+        name: "t__img".into(),
+        description: String::new(),
+        input_schema: serde_json::json!({"type": "object"}),
+    }];
+    let mut all = vec![ChatMessage::new(Role::User, "Show me.")];
+    all.extend(msgs);
+    let body = runnel_core::protocol::ProviderKind::Anthropic
+        .protocol()
+        .request_body(&runnel_core::protocol::ChatRequest {
+            model: "m",
+            messages: &all,
+            stream: true,
+            include_usage: false,
+            max_tokens: 100,
+            thinking_budget: None,
+            sampling: Default::default(),
+            tools: &tools,
+        });
+    let empty = &body["messages"][2]["content"][1];
+    assert_eq!(empty["tool_use_id"], "b");
+    assert_eq!(empty["content"][0]["text"], "(no output)", "{body}");
 }
 
 #[tokio::test]

@@ -415,14 +415,17 @@ impl turn::ToolGate for TerminalGate {
                         call.name,
                         if call.arguments.trim().is_empty() { "{}" } else { call.arguments.as_str() }
                     );
-                    let answer = tokio::task::spawn_blocking(move || {
+                    // A thread of its own: Ctrl+C ends the run while it still waits
+                    // for a line (a blocking task would hold the runtime open).
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    std::thread::spawn(move || {
                         let mut err = std::io::stderr();
                         let _ = err.write_all(question.as_bytes());
                         let _ = err.flush();
                         let mut line = String::new();
-                        std::io::stdin().read_line(&mut line).map(|_| line)
-                    })
-                    .await;
+                        let _ = tx.send(std::io::stdin().read_line(&mut line).map(|_| line));
+                    });
+                    let answer = rx.await;
                     match answer {
                         Ok(Ok(line)) => match line.trim().to_ascii_lowercase().as_str() {
                             "y" | "yes" => Approval::Allowed,

@@ -454,6 +454,7 @@ fn build(source: Source, d: Draft) -> Result<ImportItem, String> {
             conversation,
             messages,
             attachments: Vec::new(),
+            tools_off: Vec::new(),
         },
     })
 }

@@ -58,9 +58,16 @@ impl Protocol for Anthropic {
     }
 
     fn request_body(&self, r: &ChatRequest<'_>) -> Value {
+        // No tools offered: the API refuses tool_use and tool_result blocks,
+        // so calls and results in the history go as text.
+        let flat = if r.tools.is_empty() {
+            crate::types::chat::tools_as_text(r.messages)
+        } else {
+            None
+        };
         let mut body = request_body(
             r.model,
-            r.messages,
+            flat.as_deref().unwrap_or(r.messages),
             r.sampling.max_tokens.unwrap_or(r.max_tokens),
             r.thinking_budget,
             r.stream,
@@ -218,7 +225,16 @@ fn tool_use_json(c: &crate::types::answer::ToolCall) -> Value {
 
 /// A call's result as a `tool_result` block: its text, then its images.
 fn tool_result_json(r: &crate::types::tool::ToolResult) -> Value {
-    let mut content = vec![json!({"type": "text", "text": r.text})];
+    // The API refuses an empty text block.
+    let mut content = Vec::new();
+    if !r.text.is_empty() || r.images.is_empty() {
+        let text = if r.text.is_empty() {
+            "(no output)"
+        } else {
+            r.text.as_str()
+        };
+        content.push(json!({"type": "text", "text": text}));
+    }
     content.extend(r.images.iter().map(|i| {
         json!({"type": "image", "source": {"type": "base64", "media_type": i.mime, "data": i.data}})
     }));

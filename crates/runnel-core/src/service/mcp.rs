@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 /// ones are secrets is decided here ([`is_secret_name`], or named in
 /// `secret`). In an edit (`replace`), a secret left empty keeps the value
 /// in the keychain.
-#[derive(Debug, Clone, Default, serde::Deserialize, ts_rs::TS)]
+#[derive(Clone, Default, serde::Deserialize, ts_rs::TS)]
 pub struct McpServerInput {
     /// Its name.
     pub name: String,
@@ -43,6 +43,17 @@ pub struct McpServerInput {
     /// Replace a server of the same name (an edit).
     #[serde(default)]
     pub replace: bool,
+}
+
+impl std::fmt::Debug for McpServerInput {
+    /// Names only: the values may be secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpServerInput")
+            .field("name", &self.name)
+            .field("command", &self.command)
+            .field("values", &self.values.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A server's state as `runnel mcp list` and Settings show it.
@@ -84,6 +95,23 @@ impl Service {
     /// keychain first; a server without secrets never touches it.
     pub fn add_mcp_server(&self, input: McpServerInput) -> Result<McpServer, ServiceError> {
         crate::config::mcp::check_name(&input.name)?;
+        let previous = self.settings().tools.server(&input.name).cloned();
+        let mut input = input;
+        if input.replace {
+            if let Some(p) = &previous {
+                // What was secret stays secret; an unchanged working dir stays.
+                let (names, cwd) = match &p.transport {
+                    McpTransport::Stdio {
+                        secret_env, cwd, ..
+                    } => (secret_env.clone(), cwd.clone()),
+                    McpTransport::Http { secret_headers, .. } => (secret_headers.clone(), None),
+                };
+                input.secret.extend(names);
+                if input.cwd.is_none() {
+                    input.cwd = cwd;
+                }
+            }
+        }
         let (plain, secret): (BTreeMap<_, _>, BTreeMap<_, _>) = input
             .values
             .into_iter()
@@ -114,7 +142,6 @@ impl Service {
                 ))
             }
         };
-        let previous = self.settings().tools.server(&input.name).cloned();
         if previous.is_some() && !input.replace {
             return Err(ServiceError::Invalid(format!(
                 "An MCP server named {} exists: remove it first, or edit it",
@@ -292,6 +319,7 @@ impl Service {
             }
         }
         let mut toolbox = Toolbox::default();
+        let mut ready = Vec::new();
         for server in &settings.servers {
             let chosen = match only {
                 Some(names) => names.contains(&server.name),
@@ -300,16 +328,17 @@ impl Service {
             if !chosen {
                 continue;
             }
-            let launch = match self.mcp_launch(server) {
-                Ok(l) => l,
-                Err(e) => {
-                    toolbox
-                        .unavailable
-                        .push((server.name.clone(), e.to_string()));
-                    continue;
-                }
-            };
-            match hub.tools(&launch).await {
+            match self.mcp_launch(server) {
+                Ok(l) => ready.push((server, l)),
+                Err(e) => toolbox
+                    .unavailable
+                    .push((server.name.clone(), e.to_string())),
+            }
+        }
+        // Started side by side: a slow server delays no other.
+        let listed = futures_util::future::join_all(ready.iter().map(|(_, l)| hub.tools(l))).await;
+        for ((server, launch), tools) in ready.into_iter().zip(listed) {
+            match tools {
                 Ok(tools) => toolbox.add(launch, tools, &server.always_allow, off),
                 Err(e) => {
                     tracing::warn!(server = %server.name, error = %e, "MCP server unavailable");

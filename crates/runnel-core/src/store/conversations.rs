@@ -249,12 +249,14 @@ impl Store {
         let conversation = self.conversation(id)?;
         let messages = self.all_messages(id)?;
         let attachments = self.attachment_rows(id)?;
+        let tools_off = self.tools_off(id)?;
         self.conn()
             .execute("DELETE FROM conversations WHERE id = ?1", params![id])?;
         Ok(Deleted {
             conversation,
             messages,
             attachments,
+            tools_off,
         })
     }
 
@@ -274,10 +276,11 @@ pub(super) fn restore_in(tx: &rusqlite::Transaction<'_>, d: &Deleted) -> Result<
     {
         let c = &d.conversation;
         tx.execute(
-            "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned, thinking_budget, sampling) \
-             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO conversations (id, title, title_custom, created, updated, provider, model, system_prompt, pinned, thinking_budget, sampling, tools_off) \
+             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![c.id, c.title, c.created, c.updated, c.provider, c.model, c.system_prompt, c.pinned as i64, c.thinking_budget,
-                (!c.sampling.is_default()).then_some(Json(&c.sampling))],
+                (!c.sampling.is_default()).then_some(Json(&c.sampling)),
+                (!d.tools_off.is_empty()).then_some(Json(&d.tools_off))],
         )?;
         for m in &d.messages {
             let status = if m.status == MessageStatus::Streaming {

@@ -52,6 +52,7 @@ impl Store {
             conversation: self.conversation(id)?,
             messages: self.all_messages(id)?,
             attachments: self.attachment_rows(id)?,
+            tools_off: self.tools_off(id)?,
         };
         // Each file's bytes once, as base64, by key.
         let mut blobs = serde_json::Map::new();
@@ -72,6 +73,9 @@ impl Store {
             "conversation": d.conversation,
             "messages": d.messages,
         });
+        if !d.tools_off.is_empty() {
+            out["tools_off"] = serde_json::json!(d.tools_off);
+        }
         if !d.attachments.is_empty() {
             out["attachments"] = serde_json::to_value(&d.attachments)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -129,6 +133,7 @@ impl Store {
             mut messages,
             mut attachments,
             blobs,
+            tools_off,
             ..
         } = export;
         let mut problems = problems(&conversation, &messages);
@@ -185,6 +190,7 @@ impl Store {
                 conversation,
                 messages,
                 attachments,
+                tools_off,
             },
         )?;
         if before_branches {
@@ -223,6 +229,9 @@ struct Export {
     /// Each file's bytes as base64, by SHA-256.
     #[serde(default)]
     blobs: HashMap<String, String>,
+    /// Tools switched off in the conversation (exports before tools have none).
+    #[serde(default)]
+    tools_off: Vec<String>,
 }
 
 /// Checks an import's files: every blob's bytes match its key, every row

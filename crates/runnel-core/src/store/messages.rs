@@ -221,6 +221,20 @@ impl Store {
         Ok(())
     }
 
+    /// Saves the tool steps of an answer still streaming (its terminal
+    /// state saves them again with everything else).
+    pub fn save_tool_steps(
+        &self,
+        id: &str,
+        steps: &[crate::types::tool::ToolStep],
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE messages SET tool_steps = ?2 WHERE id = ?1",
+            params![id, json(&Some(steps))],
+        )?;
+        Ok(())
+    }
+
     /// Records the terminal state of an answer (this indexes it for search).
     pub fn finish_message(&self, id: &str, f: &FinalState) -> Result<(), StoreError> {
         let status = f.status;

@@ -198,6 +198,9 @@ pub struct Deleted {
     /// database is next opened).
     #[serde(default)]
     pub attachments: Vec<super::AttachmentRow>,
+    /// The tools it switched off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools_off: Vec<String>,
 }
 
 /// Token counts as stored with an answer.

@@ -28,9 +28,10 @@ const MAX_LOG_LINE: usize = 4096;
 /// Most bytes of a tool result's text kept (the rest is cut, and said so).
 pub const MAX_RESULT_TEXT: usize = 256 * 1024;
 /// Most images of one result kept.
-pub const MAX_RESULT_IMAGES: usize = 8;
-/// Largest image (base64 bytes) kept from a result.
-pub const MAX_RESULT_IMAGE: usize = 8 * 1024 * 1024;
+pub const MAX_RESULT_IMAGES: usize = 4;
+/// Largest image (base64 bytes) kept from a result: about 3.5 MB decoded,
+/// under Anthropic's 5 MB per image; four stay well under a request's 32 MB.
+pub const MAX_RESULT_IMAGE: usize = 5_000_000;
 
 /// A server ready to start: its settings with secret values filled in from
 /// the keychain. Never logged or shown as it is (its Debug hides values).
@@ -77,7 +78,8 @@ impl std::fmt::Debug for Launch {
             LaunchTransport::Http { url, .. } => f
                 .debug_struct("Launch")
                 .field("name", &self.name)
-                .field("url", url)
+                // A query may carry a token.
+                .field("url", &url.split('?').next().unwrap_or_default())
                 .finish_non_exhaustive(),
         }
     }
@@ -190,17 +192,15 @@ impl Hub {
             }
         }
         if slot.starts > MAX_RESTARTS {
+            // Started, died, restarted and died again.
             return Err(McpError::Dead {
                 server: launch.name.clone(),
             });
         }
+        let running = start(launch, &self.groups).await?;
+        // Only a start that worked counts: a server that never started is
+        // tried again on the next use.
         slot.starts += 1;
-        let running = start(launch).await?;
-        if let Some(pgid) = running.pgid {
-            if let Ok(mut g) = self.groups.lock() {
-                g.insert(launch.name.clone(), pgid);
-            }
-        }
         let client = running.client.clone();
         slot.running = Some(running);
         Ok((client, None))
@@ -350,6 +350,18 @@ impl Hub {
         }
     }
 
+    /// Stops one server (removed or switched off); the next use starts it
+    /// afresh.
+    pub async fn stop_server(&self, name: &str) {
+        let slot = self.slot(name);
+        let mut slot = slot.lock().await;
+        if let Some(old) = slot.running.take() {
+            self.stop(name, old);
+        }
+        slot.launch = None;
+        slot.starts = 0;
+    }
+
     fn stop(&self, name: &str, running: Running) {
         if let Some(pgid) = running.pgid {
             kill_group(pgid);
@@ -385,8 +397,10 @@ fn kill_group(pgid: u32) {
     let _ = pgid;
 }
 
-/// Starts a server and completes the MCP handshake.
-async fn start(launch: &Launch) -> Result<Running, McpError> {
+/// Starts a server and completes the MCP handshake; a stdio server's
+/// process group is in `groups` from its spawn on (and out again if the
+/// start fails, the group killed).
+async fn start(launch: &Launch, groups: &Mutex<HashMap<String, u32>>) -> Result<Running, McpError> {
     let fail = |reason: String| McpError::Start {
         server: launch.name.clone(),
         reason,
@@ -423,18 +437,26 @@ async fn start(launch: &Launch) -> Result<Running, McpError> {
                 .spawn()
                 .map_err(|e| fail(format!("{command}: {e}")))?;
             let pgid = process.id();
+            // Known at once: a shutdown while it starts kills it too.
+            if let (Some(p), Ok(mut g)) = (pgid, groups.lock()) {
+                g.insert(launch.name.clone(), p);
+            }
+            let give_up = |reason: String| {
+                if let Some(p) = pgid {
+                    kill_group(p);
+                    if let Ok(mut g) = groups.lock() {
+                        g.remove(&launch.name);
+                    }
+                }
+                fail(reason)
+            };
             if let Some(stderr) = stderr {
                 log_stderr(launch.name.clone(), stderr);
             }
             let client = tokio::time::timeout(START_TIMEOUT, ().serve(process))
                 .await
-                .map_err(|_| {
-                    if let Some(p) = pgid {
-                        kill_group(p);
-                    }
-                    fail(format!("no handshake within {} s", START_TIMEOUT.as_secs()))
-                })?
-                .map_err(|e| fail(e.to_string()))?;
+                .map_err(|_| give_up(format!("no handshake within {} s", START_TIMEOUT.as_secs())))?
+                .map_err(|e| give_up(e.to_string()))?;
             tracing::info!(server = %launch.name, pid = pgid, "MCP server started");
             Ok(Running {
                 client: Arc::new(client),
@@ -469,22 +491,41 @@ async fn start(launch: &Launch) -> Result<Running, McpError> {
     }
 }
 
-/// Logs a server's stderr, line by line.
+/// Logs a server's stderr, line by line, for as long as it writes: bytes
+/// that are not UTF-8 are replaced, and a line is logged in pieces of at
+/// most [`MAX_LOG_LINE`] bytes (the pipe is always drained, so a server
+/// never blocks on it).
 fn log_stderr(server: String, stderr: tokio::process::ChildStderr) {
-    use tokio::io::AsyncBufReadExt;
+    use tokio::io::AsyncReadExt;
     tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(stderr).lines();
-        while let Ok(Some(mut line)) = lines.next_line().await {
-            if line.len() > MAX_LOG_LINE {
-                let mut cut = MAX_LOG_LINE;
-                while !line.is_char_boundary(cut) {
-                    cut -= 1;
+        let mut stderr = stderr;
+        let mut buf = vec![0u8; 8192];
+        let mut line: Vec<u8> = Vec::new();
+        loop {
+            let n = match stderr.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            for &b in &buf[..n] {
+                if b == b'\n' || line.len() >= MAX_LOG_LINE {
+                    log_line(&server, &line);
+                    line.clear();
+                    if b == b'\n' {
+                        continue;
+                    }
                 }
-                line.truncate(cut);
+                line.push(b);
             }
-            tracing::info!(target: "runnel::mcp", server = %server, "{line}");
+        }
+        if !line.is_empty() {
+            log_line(&server, &line);
         }
     });
+}
+
+fn log_line(server: &str, line: &[u8]) {
+    let text = String::from_utf8_lossy(line);
+    tracing::info!(target: "runnel::mcp", server = %server, "{}", text.trim_end_matches('\r'));
 }
 
 /// The model's arguments as a JSON object (an empty text is no arguments).

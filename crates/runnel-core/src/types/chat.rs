@@ -116,3 +116,51 @@ impl ChatMessage {
         text
     }
 }
+
+/// The text that stands for a call in a request that offers no tools.
+pub fn call_as_text(c: &crate::types::answer::ToolCall) -> String {
+    format!("[called the tool {} with {}]", c.name, c.arguments)
+}
+
+/// The text that stands for a result in a request that offers no tools.
+pub fn result_as_text(r: &crate::types::tool::ToolResult) -> String {
+    if r.is_error {
+        format!("[the tool's result, an error: {}]", r.text)
+    } else {
+        format!("[the tool's result: {}]", r.text)
+    }
+}
+
+/// The conversation with its tool calls and results written as text, for a
+/// request that offers no tools (providers refuse tool blocks without
+/// tools, e.g. after the server was switched off); None when it has none.
+pub fn tools_as_text(messages: &[ChatMessage]) -> Option<Vec<ChatMessage>> {
+    if !messages
+        .iter()
+        .any(|m| !m.tool_calls.is_empty() || !m.tool_results.is_empty())
+    {
+        return None;
+    }
+    Some(
+        messages
+            .iter()
+            .map(|m| {
+                let mut out = m.clone();
+                for part in m
+                    .tool_calls
+                    .iter()
+                    .map(call_as_text)
+                    .chain(m.tool_results.iter().map(result_as_text))
+                {
+                    if !out.content.is_empty() {
+                        out.content.push('\n');
+                    }
+                    out.content.push_str(&part);
+                }
+                out.tool_calls.clear();
+                out.tool_results.clear();
+                out
+            })
+            .collect(),
+    )
+}

@@ -70,22 +70,22 @@ pub fn as_text(
             if hermes {
                 text.push_str(&format!("{OPEN}\n{call}\n{CLOSE}"));
             } else {
-                text.push_str(&format!("[called the tool {}: {call}]", c.name));
+                text.push_str(&crate::types::chat::call_as_text(c));
             }
         }
         for r in &m.tool_results {
             if !text.is_empty() {
                 text.push('\n');
             }
-            let body = if r.is_error {
-                format!("Error: {}", r.text)
-            } else {
-                r.text.clone()
-            };
             if hermes {
+                let body = if r.is_error {
+                    format!("Error: {}", r.text)
+                } else {
+                    r.text.clone()
+                };
                 text.push_str(&format!("<tool_response>\n{body}\n</tool_response>"));
             } else {
-                text.push_str(&format!("[the tool's result: {body}]"));
+                text.push_str(&crate::types::chat::result_as_text(r));
             }
         }
         out.push((m.role, text));
@@ -111,12 +111,17 @@ pub struct CallSplitter {
     held: String,
     in_call: bool,
     calls: usize,
+    /// Makes this answer's call ids unlike another request's.
+    nonce: u32,
 }
 
 impl CallSplitter {
     /// A fresh splitter.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            nonce: fastrand::u32(..),
+            ..Self::default()
+        }
     }
 
     /// Calls found so far.
@@ -199,7 +204,7 @@ impl CallSplitter {
                 self.calls += 1;
                 out.push(Delta::ToolCallStart {
                     index,
-                    id: format!("call_local_{index}"),
+                    id: format!("call_{:08x}_{index}", self.nonce),
                     name,
                 });
                 out.push(Delta::ToolCallArgs {
@@ -311,7 +316,7 @@ mod tests {
         );
         let plain = as_text(&msgs, &[], false);
         assert_eq!(plain.len(), 3);
-        assert!(plain[1].1.contains("[called the tool calc__add"));
+        assert!(plain[1].1.contains("[called the tool calc__add with"));
         assert_eq!(plain[2].1, "[the tool's result: 2]");
         assert!(takes_tools("{% if tools %}<tool_call>{% endif %}"));
         assert!(!takes_tools("{{ messages }}"));

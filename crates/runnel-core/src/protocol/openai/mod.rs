@@ -48,7 +48,14 @@ impl Protocol for OpenAi {
     }
 
     fn request_body(&self, r: &ChatRequest<'_>) -> Value {
-        let mut body = request_body(r.model, r.messages, r.stream, r.stream && r.include_usage);
+        // No tools offered: calls and results in the history go as text.
+        let flat = if r.tools.is_empty() {
+            crate::types::chat::tools_as_text(r.messages)
+        } else {
+            None
+        };
+        let messages = flat.as_deref().unwrap_or(r.messages);
+        let mut body = request_body(r.model, messages, r.stream, r.stream && r.include_usage);
         r.sampling.apply(&mut body);
         if !r.tools.is_empty() {
             body["tools"] = Value::Array(r.tools.iter().map(tool_json).collect());
