@@ -267,7 +267,10 @@ fn main() {
     let upgrade = {
         let conn = rusqlite::Connection::open(&path).expect("raw");
         conn.execute_batch(
-            "DROP INDEX messages_shown; ALTER TABLE messages DROP COLUMN chosen;
+            "DROP TRIGGER messages_steps_ai; DROP TRIGGER messages_steps_ad; DROP TRIGGER messages_steps_au;
+             DROP TABLE steps_fts; ALTER TABLE messages DROP COLUMN tool_steps;
+             ALTER TABLE conversations DROP COLUMN tools_off;
+             DROP INDEX messages_shown; ALTER TABLE messages DROP COLUMN chosen;
              DROP INDEX messages_by_parent; CREATE INDEX messages_by_parent ON messages(parent_id);
              UPDATE messages SET parent_id = NULL WHERE role = 'user';
              PRAGMA user_version = 7;",

@@ -689,7 +689,9 @@ fn a_database_at_schema_4_has_its_past_usage_counted() {
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP INDEX messages_shown; ALTER TABLE messages DROP COLUMN chosen; DROP INDEX messages_by_parent; CREATE INDEX messages_by_parent ON messages(parent_id);
+            "DROP TRIGGER messages_steps_ai; DROP TRIGGER messages_steps_ad; DROP TRIGGER messages_steps_au; DROP TABLE steps_fts;
+             ALTER TABLE messages DROP COLUMN tool_steps; ALTER TABLE conversations DROP COLUMN tools_off;
+             DROP INDEX messages_shown; ALTER TABLE messages DROP COLUMN chosen; DROP INDEX messages_by_parent; CREATE INDEX messages_by_parent ON messages(parent_id);
              DROP INDEX answers_by_provider; DROP INDEX answers_by_model; DROP INDEX messages_by_created; DROP TABLE imports;
              DROP TABLE attachments; DROP TABLE attachments_fts; DROP TABLE blobs;
              DROP TRIGGER usage_on_finish; DROP TABLE usage_hourly; DROP TABLE conversation_usage;
@@ -968,7 +970,9 @@ fn a_database_at_schema_6_gets_answerers_for_old_answers() {
         drop(store);
         let conn = rusqlite::Connection::open(&db).expect("raw");
         conn.execute_batch(
-            "DROP INDEX messages_shown; ALTER TABLE messages DROP COLUMN chosen; DROP INDEX messages_by_parent; CREATE INDEX messages_by_parent ON messages(parent_id);
+            "DROP TRIGGER messages_steps_ai; DROP TRIGGER messages_steps_ad; DROP TRIGGER messages_steps_au; DROP TABLE steps_fts;
+             ALTER TABLE messages DROP COLUMN tool_steps; ALTER TABLE conversations DROP COLUMN tools_off;
+             DROP INDEX messages_shown; ALTER TABLE messages DROP COLUMN chosen; DROP INDEX messages_by_parent; CREATE INDEX messages_by_parent ON messages(parent_id);
              DROP INDEX answers_by_provider; DROP INDEX answers_by_model; DROP INDEX messages_by_created; DROP TABLE imports;
              UPDATE messages SET provider = NULL, model = NULL;
              PRAGMA user_version = 6;",
