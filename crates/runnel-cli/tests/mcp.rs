@@ -91,7 +91,7 @@ async fn mcp_add_list_remove_with_the_secret_in_the_keychain_only() {
         !settings.contains("s3cret-tok-9"),
         "the secret stays out of settings.json"
     );
-    // A server without secrets never touches the keychain: no entry is listed for it.
+    // Listing shows no secret value, on stdout or stderr.
     let (code, out, err) =
         run(runnel(data, "http://127.0.0.1:9").args(["mcp", "list", "--json"])).await;
     assert_eq!(code, 0, "{err}");

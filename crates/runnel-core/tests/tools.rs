@@ -993,3 +993,102 @@ async fn tools_switched_off_in_a_conversation_are_not_offered() {
         "a tool switched off cannot be called either"
     );
 }
+
+/// A keychain that counts its uses (and keeps what it is given).
+#[derive(Default)]
+struct CountingKeychain {
+    uses: std::sync::atomic::AtomicUsize,
+    kept: Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl runnel_core::keys::SecretStore for CountingKeychain {
+    fn get(&self, account: &str) -> Result<Option<String>, runnel_core::keys::SecretError> {
+        self.uses.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(self.kept.lock().expect("lock").get(account).cloned())
+    }
+    fn set(&self, account: &str, secret: &str) -> Result<(), runnel_core::keys::SecretError> {
+        self.uses.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.kept
+            .lock()
+            .expect("lock")
+            .insert(account.into(), secret.into());
+        Ok(())
+    }
+    fn delete(&self, account: &str) -> Result<bool, runnel_core::keys::SecretError> {
+        self.uses.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(self.kept.lock().expect("lock").remove(account).is_some())
+    }
+}
+
+#[tokio::test]
+async fn a_server_without_secrets_never_touches_the_keychain_and_one_with_them_keeps_them_there() {
+    use runnel_core::service::mcp::McpServerInput;
+    let Some(cmd) = python() else { return };
+    let dir = common::temp::TempDir::new("mcp-keychain");
+    let keychain = Arc::new(CountingKeychain::default());
+    let svc = runnel_core::service::Service::new(
+        runnel_core::config::SettingsStore::at(dir.path().join("settings.json")),
+        Arc::new(runnel_core::keys::Secrets::new(keychain.clone())),
+        &runnel_core::config::env::Env::default(),
+    )
+    .expect("service");
+    let input = |name: &str, values: &[(&str, &str)]| McpServerInput {
+        name: name.into(),
+        command: Some(cmd.program.clone()),
+        args: cmd.args.clone(),
+        values: values
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
+        ..McpServerInput::default()
+    };
+    svc.add_mcp_server(input("plain", &[("LOG_LEVEL", "debug")]))
+        .expect("add");
+    let hub = Hub::new();
+    let b = svc.toolbox(&hub, None, &[]).await.expect("toolbox");
+    assert!(b.specs.iter().any(|s| s.name == "plain__add"));
+    svc.set_mcp_enabled("plain", false).expect("off");
+    svc.remove_mcp_server("plain").expect("remove");
+    assert_eq!(
+        keychain.uses.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no keychain call"
+    );
+
+    svc.add_mcp_server(input(
+        "keyed",
+        &[("API_TOKEN", "tok-77"), ("LOG_LEVEL", "1")],
+    ))
+    .expect("add");
+    let file = std::fs::read_to_string(dir.path().join("settings.json")).expect("settings");
+    assert!(
+        !file.contains("tok-77") && file.contains("API_TOKEN"),
+        "{file}"
+    );
+    let b = svc
+        .toolbox(&hub, Some(&["keyed".to_owned()]), &[])
+        .await
+        .expect("toolbox");
+    let out = hub
+        .call(
+            b.launches.get("keyed").expect("launch"),
+            "getenv",
+            r#"{"name": "API_TOKEN"}"#,
+            Duration::from_secs(20),
+            &CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(
+        out.text, "tok-77",
+        "the server got its secret from the keychain"
+    );
+    assert!(
+        !format!("{:?}", b.launches.get("keyed")).contains("tok-77"),
+        "Debug hides it"
+    );
+    svc.remove_mcp_server("keyed").expect("remove");
+    assert!(
+        keychain.kept.lock().expect("lock").is_empty(),
+        "its secret left the keychain"
+    );
+}
