@@ -304,6 +304,18 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,local,window,store}.js
 
 ## What was changed after measuring, and what remains
 
+- Tools over MCP (issue 19; the store re-run, the other figures are the
+  last runs'): schema 9 adds each answer's tool steps (`tool_steps`, searched
+  through `steps_fts`, kept by triggers that fire only when the steps
+  change) and the tools a conversation switched off. Search now asks the
+  steps index as well: p50 14.3 -> 15.5 ms against the previous build on the
+  same machine the same day (13.9 in the last report). The fork switch read
+  11.1 and 12.2 ms in two full runs, 7.4 for the previous build; run alone
+  after the same fill it reads 7.7 ms in this build, so the difference is
+  the state the backup phase just before it leaves (its write-ahead log),
+  not the change: no trigger fires on a switch. The engine's per-token path
+  is unchanged (the tools travel in the request's options, cloned once a
+  request), so its figures were not re-run.
 - Branches and Compare's window figures (issues 18 and 16; the store and
   window re-run, the engine and local figures are the last runs'): every
   message now has a parent id (the parent index covers every row) and a
