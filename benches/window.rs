@@ -513,7 +513,17 @@ async fn main() {
     {
         repeats = n;
     }
-    let (conversations, messages) = if full {
+    // For experiments: only the named sections (`plain`, `long`, `code`,
+    // `stop`, `compare`, `starts`, `leak`), comma-separated; the report then
+    // holds those alone and is not for BENCHMARKS.md.
+    let only = std::env::var("RUNNEL_BENCH_ONLY").ok();
+    let runs = |section: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|s| s.trim() == section))
+    };
+    let plain_repeats = if runs("plain") { repeats } else { 0 };
+    // The big store only where it is measured (the long chat, app starts).
+    let (conversations, messages) = if full && (runs("long") || runs("starts")) {
         (10_000usize, 1_000_000usize)
     } else {
         (20, 400)
@@ -568,7 +578,7 @@ async fn main() {
     let mut plain = Vec::new();
     let mut pss_after = Vec::new();
     let mut by_process = Vec::new();
-    for i in 0..repeats {
+    for i in 0..plain_repeats {
         if i > 0 {
             new_chat(&c).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -600,7 +610,7 @@ async fn main() {
     //    same long answer with it open.
     let mut with_long = Vec::new();
     let mut open = Vec::new();
-    for i in 0..long_repeats {
+    for i in 0..if runs("long") { long_repeats } else { 0 } {
         new_chat(&c).await;
         c.execute("window.__runnelLastOpenMs = null", vec![])
             .await
@@ -633,7 +643,7 @@ async fn main() {
     // 2b. Long answers that are mostly code (issue 17): highlighted line by
     //     line as they stream, the page's cost per token must stay flat.
     let mut code = Vec::new();
-    for i in 0..code_repeats {
+    for i in 0..if runs("code") { code_repeats } else { 0 } {
         new_chat(&c).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         code.push(
@@ -648,30 +658,38 @@ async fn main() {
     }
 
     // 3. Stop under load, about a second into a stream.
-    new_chat(&c).await;
-    send(&c, "go and stop").await;
-    tokio::time::sleep(Duration::from_millis(if full { 1500 } else { 100 })).await;
-    c.execute(
-        "document.querySelector('[data-testid=cancel]').click()",
-        vec![],
-    )
-    .await
-    .expect("stop");
-    assert!(
-        wait_status(&c, 0, "cancelled", 30).await || !full,
-        "stopped"
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let cancel = summary(&c).await;
+    let cancel = if runs("stop") {
+        new_chat(&c).await;
+        send(&c, "go and stop").await;
+        tokio::time::sleep(Duration::from_millis(if full { 1500 } else { 100 })).await;
+        c.execute(
+            "document.querySelector('[data-testid=cancel]').click()",
+            vec![],
+        )
+        .await
+        .expect("stop");
+        assert!(
+            wait_status(&c, 0, "cancelled", 30).await || !full,
+            "stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        summary(&c).await
+    } else {
+        serde_json::Value::Null
+    };
 
     // 3b. Compare (issue 16): four columns at 1,000 tokens/s each.
     let compare_tokens = if full { 20_000 } else { 200 };
-    let compare = compare_columns(
-        &c,
-        compare_tokens,
-        (compare_tokens as u32 / COMPARE_RATE) as u64 + 60,
-    )
-    .await;
+    let compare = if runs("compare") {
+        compare_columns(
+            &c,
+            compare_tokens,
+            (compare_tokens as u32 / COMPARE_RATE) as u64 + 60,
+        )
+        .await
+    } else {
+        serde_json::Value::Null
+    };
 
     let size_mb = |p: &Path| {
         std::fs::metadata(p)
@@ -684,7 +702,7 @@ async fn main() {
 
     // 4. More app starts, for the median start and idle footprint.
     let mut idle = vec![idle_pss_kb as f64 / 1024.0];
-    for _ in 1..starts {
+    for _ in 1..if runs("starts") { starts } else { 1 } {
         let s = start_app(port).await;
         ready.push(s.ready_ms);
         sidebar.push(s.sidebar_ms);
@@ -697,7 +715,11 @@ async fn main() {
     // 5. The leak check as a user runs the app: started by `runnel`, typed
     //    into with X key events, without WebDriver and without the page
     //    metrics (whose per-token records grow the web process by themselves).
-    let plain_leak = leak_check_by_keyboard(&dir, addr, repeats, stream_secs, full).await;
+    let plain_leak = if runs("leak") {
+        leak_check_by_keyboard(&dir, addr, repeats, stream_secs, full).await
+    } else {
+        None
+    };
     drop(scratch);
 
     let result = serde_json::json!({
@@ -734,5 +756,11 @@ async fn main() {
         "binary_mb": binary_mb,
         "command_binary_mb": command_binary_mb,
     });
-    report::report("window", full, &result);
+    // An experiment's partial report leaves the full one alone.
+    let name = if only.is_some() {
+        "window-only"
+    } else {
+        "window"
+    };
+    report::report(name, full, &result);
 }
