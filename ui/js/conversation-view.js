@@ -12,7 +12,7 @@ import { addCost, newId } from './format.js';
 import { $, el, scrollToBottom } from './dom.js';
 import { t } from './i18n.js';
 import { AssistantView, noLongerLast, userMessage } from './message-view.js';
-import { applyLoop } from './answer-stream.js';
+import { applyLoop, frameClock } from './answer-stream.js';
 import { hidesItsTarget } from './links.js';
 import { openInspect } from './inspect.js';
 
@@ -48,6 +48,8 @@ const PAGE = 60;
  */
 export function createConversationView({ state, composer, pickers, notices, attachments, toolApproval, refreshList }) {
   const messages = $('messages');
+  /** Every stream of the list is drawn in one frame (Compare's columns too). */
+  const clock = frameClock(messages);
   const systemBox = /** @type {HTMLDetailsElement} */ ($('system-box'));
   const systemPrompt = /** @type {HTMLTextAreaElement} */ ($('system-prompt'));
   const sendBtn = /** @type {HTMLButtonElement} */ ($('send'));
@@ -58,7 +60,15 @@ export function createConversationView({ state, composer, pickers, notices, atta
   let instruments = null;
   /** The stored id of the question being edited (null: the last one). @type {string|null} */
   let editTarget = null;
-  state.on('editing', (on) => { if (!on) editTarget = null; });
+  /** Edit mode as last seen: its files are dropped when it ends unsent. */
+  let editing = false;
+  state.on('editing', (on) => {
+    if (!on) {
+      editTarget = null;
+      if (editing) attachments.discard();
+    }
+    editing = on;
+  });
 
   /** @type {import('./message-view.js').Handlers} */
   const handlers = {
@@ -70,6 +80,10 @@ export function createConversationView({ state, composer, pickers, notices, atta
       if (state.data.active) return;
       composer.edit(text);
       editTarget = id;
+      // The edit starts with the message's files; each can be removed.
+      const from = id ?? tail.user?.getAttribute('data-message-id');
+      if (from) attachments.stageFrom(from);
+      else attachments.discard();
     },
     onInspect: (id) => openInspect(id, notices),
     onToolAsk: (view, call) => {
@@ -118,7 +132,7 @@ export function createConversationView({ state, composer, pickers, notices, atta
     state.set('active', stream);
     const probe = instruments ? instruments.streamStarted() : null;
     const convId = state.data.conversation.id;
-    const onMessage = applyLoop(view, messages, probe, (/** @type {StreamEnd} */ end) => {
+    const onMessage = applyLoop(view, clock, probe, (/** @type {StreamEnd} */ end) => {
       toolApproval.forget(streamId);
       announce(view.root);
       if (end.cost && convId === state.data.conversation.id) {
@@ -169,15 +183,14 @@ export function createConversationView({ state, composer, pickers, notices, atta
   function compareSend(targets) {
     const text = composer.text();
     if (!text.trim() || state.data.active || state.data.editing || targets.length < 2) return;
-    // Compare sends text only: say so rather than leave the files behind unsent.
-    if (attachments.views().length) {
-      notices.toast(t('attach.not_in_compare'));
-      return;
-    }
     tail.answer?.dropRetry();
     noLongerLast(tail.user);
     noLongerLast(tail.answer?.root);
-    const node = userMessage(text, '', { last: true }, handlers);
+    // Every column gets the same files.
+    const files = attachments.views();
+    const fileIds = attachments.ids();
+    attachments.clear();
+    const node = userMessage(text, '', { last: true, attachments: files }, handlers);
     tail.user = node;
     tail.answer = null;
     messages.append(node);
@@ -211,7 +224,7 @@ export function createConversationView({ state, composer, pickers, notices, atta
       refreshList();
     };
     const probes = instruments ? instruments.compareStarted(cols.length) : null;
-    const loops = cols.map((c, i) => applyLoop(c.view, messages, probes?.[i] ?? null, (/** @type {StreamEnd} */ end) => {
+    const loops = cols.map((c, i) => applyLoop(c.view, clock, probes?.[i] ?? null, (/** @type {StreamEnd} */ end) => {
       c.view.dropRetry();
       c.col.setAttribute('data-status', end.status);
       c.stop.hidden = true;
@@ -226,7 +239,7 @@ export function createConversationView({ state, composer, pickers, notices, atta
         {
           conversationId: convId,
           targets: cols.map((c, i) => ({ provider_id: targets[i].providerId, model: targets[i].model || null, stream_id: c.streamId })),
-          systemPrompt: systemPrompt.value, sampling: pickers.sampling(), text,
+          systemPrompt: systemPrompt.value, sampling: pickers.sampling(), text, attachments: fileIds,
         },
         (msg) => loops[msg.column]?.(msg.message),
       )
@@ -285,12 +298,14 @@ export function createConversationView({ state, composer, pickers, notices, atta
     const files = attachments.views();
     if ((!text.trim() && files.length === 0) || state.data.active) return;
     if (state.data.editing) {
-      // An edit is its text (files go with new messages).
-      if (!text.trim()) return;
+      // An edit carries the files left on it (taken here, so leaving edit
+      // mode does not drop them).
       const of = editTarget;
+      const ids = attachments.ids();
+      attachments.clear();
       composer.leaveEditMode();
       composer.clear();
-      resend({ kind: 'edit', text, of });
+      resend({ kind: 'edit', text, of }, ids, files);
       return;
     }
     noLongerLast(tail.user);
@@ -311,8 +326,10 @@ export function createConversationView({ state, composer, pickers, notices, atta
    * and everything below it leave the screen; they are kept, one arrow
    * away, so the conversation is reloaded when the answer ends.
    * @param {SendKind} kind
+   * @param {string[]} [fileIds] an edit's waiting files
+   * @param {import('../types/ipc').AttachmentView[]} [files] and how they look
    */
-  function resend(kind) {
+  function resend(kind, fileIds = [], files = []) {
     if (state.data.active || kind.kind === 'new') return;
     /** @param {Element|null} from removes it and everything after it */
     const cut = (from) => {
@@ -326,11 +343,11 @@ export function createConversationView({ state, composer, pickers, notices, atta
     const at = kind.of ? messages.querySelector(`[data-message-id="${CSS.escape(kind.of)}"]`) : null;
     if (kind.kind === 'edit') {
       cut(at ?? tail.user);
-      const node = userMessage(kind.text, '', { last: true }, handlers);
+      const node = userMessage(kind.text, '', { last: true, attachments: files }, handlers);
       tail.user = node;
       messages.append(node);
       tail.answer = null;
-      startStream(kind, node);
+      startStream(kind, node, fileIds);
       return;
     }
     if (at && at.getAttribute('data-role') === 'assistant') cut(at);
