@@ -135,6 +135,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         .manage(streams)
         .manage(tools)
         .manage(crate::commands::attach::Staged::default())
+        .manage(crate::commands::attach::Thumbnails::default())
         .invoke_handler(crate::commands::handler())
         .setup(move |app| {
             let state = WindowState::open(app, &data_dir)?;

@@ -2030,3 +2030,186 @@ async fn attached_files_show_as_chips_go_with_the_message_and_stay_after_a_resta
     .await;
     let _ = c.close().await;
 }
+
+/// Issue 17's rest: an image's chip shows its thumbnail (on the composer
+/// and on the sent message); Edit starts with the message's files (one is
+/// removed, the other goes with the edit); leaving an edit unsent drops its
+/// files; Compare sends the files to every column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_chips_show_thumbnails_edit_keeps_the_files_and_compare_sends_them() {
+    if !can_run() {
+        return;
+    }
+    let files = tempdirs::TempDirs::new();
+    let photo = files.0.join("photo.jpg");
+    std::fs::write(&photo, common::files::jpeg_with_exif(60, 30, 6)).expect("photo");
+    let notes = files.0.join("notes.rs");
+    std::fs::write(&notes, "fn pelican() {}\n").expect("notes");
+    let paths = std::env::join_paths([&photo, &notes]).expect("paths");
+    let paths = paths.to_string_lossy().into_owned();
+    let server = TestServer::start(chat_and_models(&["model-a", "model-b"], |_, _| {
+        Reply::sse(common::answer_stream(&["Seen."]))
+    }))
+    .await;
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "model-a"),
+        ("RUNNEL_ATTACH_PATHS", &paths),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    // The thumbnail: the backend's small JPEG of the upright photo (30x60).
+    let thumbs = |testid: &str| {
+        format!(
+            r#"return [...document.querySelectorAll('[data-testid={testid}]')].map((chip) => {{
+                 const img = chip.querySelector('[data-testid=attachment-thumb]');
+                 return img && img.complete ? `${{chip.getAttribute('data-kind')}}:${{img.src.slice(0, 23)}}:${{img.naturalWidth}}x${{img.naturalHeight}}` : chip.getAttribute('data-kind');
+               }})"#
+        )
+    };
+    click(&c, "[data-testid=attach]").await;
+    let composer_thumbs = thumbs("attachment-chip");
+    eventually(20, "a thumbnail on the image's chip", || async {
+        (js(&c, &composer_thumbs).await
+            == serde_json::json!(["image:data:image/jpeg;base64,:30x60", "text"]))
+        .then_some(())
+    })
+    .await;
+    send_text(&c, "What is this?").await;
+    eventually(20, "the answer", || async {
+        (status_of_last_answer(&c).await? == "done").then_some(())
+    })
+    .await;
+    let sent_thumbs = thumbs("message-attachment");
+    eventually(20, "the thumbnail on the sent message", || async {
+        (js(&c, &sent_thumbs).await
+            == serde_json::json!(["image:data:image/jpeg;base64,:30x60", "text"]))
+        .then_some(())
+    })
+    .await;
+
+    // Edit: the message's files wait on the composer; drop the code file.
+    click(&c, "[data-testid=edit]").await;
+    let kinds = r#"return [...document.querySelectorAll('[data-testid=attachment-chip]')].map((e) => e.querySelector('.chip-name').textContent)"#;
+    eventually(20, "the message's files on the edit", || async {
+        (js(&c, kinds).await == serde_json::json!(["photo.jpg", "notes.rs"])).then_some(())
+    })
+    .await;
+    js(
+        &c,
+        r#"document.querySelectorAll('[data-testid=attachment-chip]')[1].querySelector('[data-testid=attachment-remove]').click(); return null"#,
+    )
+    .await;
+    css(&c, "[data-testid=composer]")
+        .await
+        .clear()
+        .await
+        .expect("clear");
+    send_text(&c, "And without the code?").await;
+    eventually(20, "the edit's answer", || async {
+        (server.chat_requests().len() == 2 && status_of_last_answer(&c).await? == "done")
+            .then_some(())
+    })
+    .await;
+    let body = server.chat_requests()[1].json();
+    let parts = body["messages"][0]["content"]
+        .as_array()
+        .expect("the edit went with a file")
+        .clone();
+    assert_eq!(
+        parts[0]["text"], "And without the code?",
+        "the removed file stayed behind"
+    );
+    assert!(parts[1]["image_url"]["url"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("data:image/jpeg;base64,"));
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('[data-testid=message-attachment]').length"
+        )
+        .await,
+        1
+    );
+
+    // An edit left unsent drops its files from the composer.
+    click(&c, "[data-testid=edit]").await;
+    eventually(20, "the edit's file", || async {
+        (js(&c, kinds).await == serde_json::json!(["photo.jpg"])).then_some(())
+    })
+    .await;
+    click(&c, "[data-testid=editing-banner] #edit-cancel").await;
+    eventually(20, "no file waits after Cancel", || async {
+        (js(&c, kinds).await == serde_json::json!([])).then_some(())
+    })
+    .await;
+
+    // Compare: both columns get the text file.
+    click(&c, "[data-testid=clear]").await;
+    click(&c, "[data-testid=attach]").await;
+    eventually(20, "two chips again", || async {
+        (js(&c, kinds).await == serde_json::json!(["photo.jpg", "notes.rs"])).then_some(())
+    })
+    .await;
+    css(&c, "[data-testid=composer]")
+        .await
+        .send_keys("Compare these")
+        .await
+        .expect("type");
+    click(&c, "[data-testid=compare-toggle]").await;
+    for (i, model) in ["model-a", "model-b"].iter().enumerate() {
+        js(
+            &c,
+            &format!(
+                "const s = document.querySelectorAll('[data-testid=compare-provider]')[{i}]; s.value = 'env'; s.dispatchEvent(new Event('change'));"
+            ),
+        )
+        .await;
+        c.find_all(Locator::Css("[data-testid=compare-model]"))
+            .await
+            .expect("model inputs")[i]
+            .send_keys(model)
+            .await
+            .expect("type");
+    }
+    click(&c, "[data-testid=compare-send]").await;
+    wait_for(
+        &c,
+        "const cols = [...document.querySelectorAll('[data-testid=compare-column]')]; return cols.length === 2 && cols.every((c) => c.getAttribute('data-status') === 'done')",
+        "both columns done",
+    )
+    .await;
+    let compared: Vec<_> = server.chat_requests()[2..]
+        .iter()
+        .map(|r| r.json())
+        .collect();
+    assert_eq!(compared.len(), 2);
+    let mut models = Vec::new();
+    for body in &compared {
+        let parts = body["messages"][0]["content"].as_array().expect("parts");
+        let text = parts[0]["text"].as_str().unwrap_or("");
+        assert!(
+            text.starts_with("Compare these")
+                && text.contains("notes.rs:\n```rust\nfn pelican() {}\n```"),
+            "{text}"
+        );
+        assert!(parts[1]["image_url"]["url"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("data:image/jpeg;base64,"));
+        models.push(body["model"].as_str().unwrap_or("").to_owned());
+    }
+    models.sort();
+    assert_eq!(models, ["model-a", "model-b"]);
+    assert_eq!(js(&c, kinds).await, serde_json::json!([]), "the files went");
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('[data-testid=message-attachment]').length"
+        )
+        .await,
+        2
+    );
+    let _ = c.close().await;
+}

@@ -3,14 +3,15 @@
 //! here, by id, until `send_message` takes them or the window removes them.
 //! The window gets names, kinds and sizes, never the bytes back.
 
+use crate::commands::conversations::{with_store, ChatState};
 use crate::error::IpcError;
 use runnel_core::attach::{self, MAX_ATTACHMENTS};
 use runnel_core::config::env::Env;
 use runnel_core::render::view::AttachmentView;
-use runnel_core::types::attachment::Attachment;
+use runnel_core::types::attachment::{Attachment, AttachmentKind};
 use runnel_core::types::error::ErrorKind;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -42,6 +43,14 @@ impl Staged {
         for (id, f) in ids.iter().zip(files) {
             map.insert(id.clone(), f);
         }
+    }
+
+    /// The content key and bytes of a waiting image.
+    fn image(&self, id: &str) -> Option<(String, std::sync::Arc<[u8]>)> {
+        self.lock()
+            .get(id)
+            .filter(|a| a.kind == AttachmentKind::Image)
+            .map(|a| (a.sha256.clone(), a.data.clone()))
     }
 
     fn add(&self, prepared: Vec<Result<Attachment, String>>) -> Attached {
@@ -140,6 +149,75 @@ pub(crate) async fn attach_bytes(
 #[tauri::command]
 pub(crate) fn unstage_attachment(staged: tauri::State<'_, Staged>, id: String) {
     staged.lock().remove(&id);
+}
+
+/// Stages a sent message's files again, for its edit: they go with the
+/// edited message unless the window removes them first.
+#[tauri::command]
+pub(crate) async fn stage_message_files(
+    chat: tauri::State<'_, ChatState>,
+    staged: tauri::State<'_, Staged>,
+    message_id: String,
+) -> Result<Attached, IpcError> {
+    let files = with_store(&chat, move |s| s.attachment_files(&message_id)).await?;
+    Ok(staged.add(files.into_iter().map(Ok).collect()))
+}
+
+/// Thumbnails kept, newest last: a conversation drawn again, or a chip
+/// moved from the composer to the sent message, does not decode again.
+const THUMBNAILS_KEPT: usize = 64;
+
+/// Recent thumbnails by content key (at most [`THUMBNAILS_KEPT`]).
+#[derive(Default)]
+pub struct Thumbnails(Mutex<VecDeque<(String, String)>>);
+
+impl Thumbnails {
+    fn get(&self, key: &str) -> Option<String> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, url)| url.clone())
+    }
+
+    fn put(&self, key: String, url: String) {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= THUMBNAILS_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((key, url));
+    }
+}
+
+/// A small picture of an image, as a `data:` URL: `id` is a waiting
+/// file's id or a stored file's content key. The web view gets this, never
+/// the image itself.
+#[tauri::command]
+pub(crate) async fn attachment_thumbnail(
+    chat: tauri::State<'_, ChatState>,
+    staged: tauri::State<'_, Staged>,
+    thumbnails: tauri::State<'_, Thumbnails>,
+    id: String,
+) -> Result<String, IpcError> {
+    let (key, bytes) = match staged.image(&id) {
+        Some(found) => found,
+        None => {
+            if let Some(url) = thumbnails.get(&id) {
+                return Ok(url);
+            }
+            let key = id.clone();
+            let bytes = with_store(&chat, move |s| s.blob(&id)).await?;
+            (key, std::sync::Arc::from(bytes))
+        }
+    };
+    if let Some(url) = thumbnails.get(&key) {
+        return Ok(url);
+    }
+    let url = tauri::async_runtime::spawn_blocking(move || attach::thumbnail_url(&bytes))
+        .await
+        .map_err(|e| IpcError::new(ErrorKind::Internal, e.to_string()))?
+        .map_err(|why| IpcError::new(ErrorKind::Invalid, format!("no thumbnail: {why}")))?;
+    thumbnails.put(key, url.clone());
+    Ok(url)
 }
 
 /// Decodes `%XX` escapes (as `encodeURIComponent` writes them); invalid

@@ -4,6 +4,7 @@
 //! id in the registry); the user then picks the one to continue with
 //! (`activate_version`).
 
+use crate::commands::attach::Staged;
 use crate::commands::conversations::{with_store, ChatState};
 use crate::commands::send::{LiveStream, Sink};
 use crate::error::IpcError;
@@ -58,6 +59,8 @@ pub(crate) async fn compare_message(
     system_prompt: String,
     sampling: Option<Sampling>,
     text: String,
+    attachments: Option<Vec<String>>,
+    staged: tauri::State<'_, Staged>,
     on_event: Channel<CompareMessage>,
 ) -> Result<CompareSent, IpcError> {
     let sampling = sampling.unwrap_or_default();
@@ -79,9 +82,19 @@ pub(crate) async fn compare_message(
             }
         }
     }
+    // Every column gets the same files; they were prepared once.
+    let file_ids = attachments.unwrap_or_default();
+    let files = match staged.take(&file_ids) {
+        Ok(f) => f,
+        Err(e) => {
+            targets.iter().for_each(|t| streams.remove(&t.stream_id));
+            return Err(e);
+        }
+    };
+    let kept = files.clone();
     let (conv, n) = (conversation_id.clone(), targets.len());
     let prepared = with_store(&chat, move |s| {
-        let p = turn::prepare_compare(s, &conv, &first, &text, n)?;
+        let p = turn::prepare_compare(s, &conv, &first, &text, n, &files)?;
         let none = Default::default();
         let user = message_views(s, &conv, vec![p[0].user_message.clone()], &none)?.remove(0);
         Ok((p, user))
@@ -90,6 +103,8 @@ pub(crate) async fn compare_message(
     let (prepared, user_view) = match prepared {
         Ok(p) => p,
         Err(e) => {
+            // Nothing was stored: the files wait for the next try.
+            staged.put_back(&file_ids, kept);
             targets.iter().for_each(|t| streams.remove(&t.stream_id));
             return Err(e);
         }

@@ -23,6 +23,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         attach::attach_files,
         attach::attach_bytes,
         attach::unstage_attachment,
+        attach::stage_message_files,
+        attach::attachment_thumbnail,
         settings::get_state,
         settings::save_provider,
         settings::duplicate_provider,

@@ -41,6 +41,8 @@ pub const COMMANDS: &[&str] = &[
     "attach_files",
     "attach_bytes",
     "unstage_attachment",
+    "stage_message_files",
+    "attachment_thumbnail",
     "get_view",
     "set_view",
     "set_draft",

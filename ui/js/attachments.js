@@ -26,17 +26,28 @@ function kindIcon(kind) {
 }
 
 /**
- * One file as a chip: its kind, name and size, with Remove when given.
+ * One file as a chip: its kind, name and size, with Remove when given. An
+ * image shows its thumbnail (made by the backend) in place of the icon once
+ * it is there; the icon stays when it cannot be made.
  * @param {AttachmentView} f
  * @param {string} testid
  * @param {(() => void)|null} onRemove
  */
 export function attachmentChip(f, testid, onRemove) {
+  const kind = icon(kindIcon(f.kind), 'small');
   const chip = el('span', { class: 'chip', 'data-testid': testid, 'data-kind': f.kind, title: f.name }, [
-    icon(kindIcon(f.kind), 'small'),
+    kind,
     el('span', { class: 'chip-name' }, f.name),
     el('span', { class: 'chip-size' }, formatBytes(f.size)),
   ]);
+  if (f.kind === 'image') {
+    ipc.attachmentThumbnail(f.id).then((url) => {
+      const img = /** @type {HTMLImageElement} */ (el('img', { class: 'chip-thumb', alt: '', 'data-testid': 'attachment-thumb' }));
+      img.src = url;
+      kind.replaceWith(img);
+      chip.classList.add('with-thumb');
+    }, () => {});
+  }
   if (onRemove) {
     const rm = iconButton('x', t('attach.remove', { name: f.name }), { class: 'icon-btn chip-remove', 'data-testid': 'attachment-remove' });
     rm.addEventListener('click', onRemove);
@@ -69,6 +80,13 @@ export function createAttachments({ notices, composer }) {
     files = files.concat(r.files);
     render();
     if (r.refused.length) notices.toast(r.refused.join(' · '));
+  };
+
+  /** Drops every waiting file (the backend forgets them too). */
+  const discard = () => {
+    for (const f of files) ipc.unstageAttachment(f.id).catch(() => {});
+    files = [];
+    render();
   };
 
   $('attach').addEventListener('click', () => {
@@ -118,6 +136,16 @@ export function createAttachments({ notices, composer }) {
     clear: () => {
       files = [];
       render();
+    },
+    discard,
+    /**
+     * Waits with a sent message's files (for its edit), in place of any
+     * waiting now.
+     * @param {string} messageId
+     */
+    stageFrom: (messageId) => {
+      discard();
+      ipc.stageMessageFiles(messageId).then(added, notices.showError);
     },
   };
 }

@@ -217,11 +217,29 @@ export function unstageAttachment(id) {
 }
 
 /**
+ * Stages a sent message's files again, for its edit.
+ * @param {string} messageId
+ * @returns {Promise<Attached>}
+ */
+export function stageMessageFiles(messageId) {
+  return call('stage_message_files', { messageId });
+}
+
+/**
+ * A small picture of an image: a waiting file's id or a stored file's key.
+ * @param {string} id
+ * @returns {Promise<string>} a `data:` URL made by the backend
+ */
+export function attachmentThumbnail(id) {
+  return call('attachment_thumbnail', { id });
+}
+
+/**
  * Sends one prompt to 2-4 provider/model pairs at once: the turn is stored
  * once, each answer as a version of it. The channel carries each column's
  * `StreamMessage`s, tagged with its column.
  * @param {{conversationId: string, targets: CompareTarget[], systemPrompt: string,
- *   sampling: import('../types/ipc').Sampling|null, text: string}} req
+ *   sampling: import('../types/ipc').Sampling|null, text: string, attachments: string[]}} req
  * @param {(msg: CompareMessage) => void} onMessage
  * @returns {Promise<CompareSent>}
  */

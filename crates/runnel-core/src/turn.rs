@@ -146,26 +146,29 @@ pub const MAX_COMPARED: usize = 4;
 
 /// Records a compared turn: the user message once, then `columns` answers
 /// to it, each a branch beside the first (the last one started is shown until
-/// the user picks one). Every answer repeats the same history.
+/// the user picks one). Every answer repeats the same history, `files`
+/// included (checked against the per-message limits first).
 pub fn prepare_compare(
     store: &Store,
     conversation_id: &str,
     settings: &SendSettings,
     text: &str,
     columns: usize,
+    files: &[Attachment],
 ) -> Result<Vec<Prepared>, StoreError> {
     if !(MIN_COMPARED..=MAX_COMPARED).contains(&columns) {
         return Err(StoreError::Invalid(format!(
             "Compare {MIN_COMPARED} to {MAX_COMPARED} models (got {columns})"
         )));
     }
-    let first = prepare(
+    let first = prepare_with(
         store,
         conversation_id,
         settings,
         &SendKind::New {
             text: text.to_owned(),
         },
+        files,
     )?;
     let mut out = Vec::with_capacity(columns);
     for _ in 1..columns {

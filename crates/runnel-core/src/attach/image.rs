@@ -26,6 +26,11 @@ pub const JPEG_QUALITY: u8 = 88;
 const SHRINK_PERCENT: u32 = 75;
 /// A side below which shrinking stops (the image is refused instead).
 const MIN_SIDE: u32 = 64;
+/// The longest side of a thumbnail: drawn at half that in the window, so it
+/// stays sharp on a 2x screen.
+pub const THUMB_SIDE: u32 = 192;
+/// JPEG quality of a thumbnail.
+const THUMB_QUALITY: u8 = 80;
 
 /// A prepared image.
 pub struct Prepared {
@@ -40,31 +45,14 @@ pub struct Prepared {
 /// Decodes, orients, fits and re-encodes an image (PNG, JPEG, GIF's first
 /// frame, WebP). Images with transparency stay PNG; others become JPEG.
 pub fn prepare(bytes: &[u8]) -> Result<Prepared, String> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DECODE_SIDE);
-    limits.max_image_height = Some(MAX_DECODE_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let alpha = decoder.color_type().has_alpha();
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-    img.apply_orientation(orientation);
-    if alpha && is_opaque(&img) {
-        img = DynamicImage::ImageRgb8(img.to_rgb8());
-    }
+    let mut img = decode(bytes)?;
     let keep_alpha = img.color().has_alpha();
     let (w, h) = img.dimensions();
     if w.max(h) > MAX_SIDE {
         img = img.resize(MAX_SIDE, MAX_SIDE, FilterType::Triangle);
     }
     loop {
-        let data = encode(&img, keep_alpha)?;
+        let data = encode(&img, keep_alpha, JPEG_QUALITY)?;
         let (w, h) = img.dimensions();
         if data.len() <= MAX_IMAGE_BYTES {
             return Ok(Prepared {
@@ -88,6 +76,46 @@ pub fn prepare(bytes: &[u8]) -> Result<Prepared, String> {
     }
 }
 
+/// A small picture of an image for the window (a chip on the composer or
+/// on a sent message): at most [`THUMB_SIDE`] a side, decoded within the
+/// same limits as [`prepare`], JPEG unless it has transparency (then PNG).
+/// Returns the bytes and their media type.
+pub fn thumbnail(bytes: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
+    let mut img = decode(bytes)?;
+    // Shrunk, never enlarged.
+    if img.width().max(img.height()) > THUMB_SIDE {
+        img = img.thumbnail(THUMB_SIDE, THUMB_SIDE);
+    }
+    let alpha = img.color().has_alpha();
+    let data = encode(&img, alpha, THUMB_QUALITY)?;
+    Ok((data, if alpha { "image/png" } else { "image/jpeg" }))
+}
+
+/// Decodes an image within [`MAX_DECODE_SIDE`] and [`MAX_DECODE_BYTES`],
+/// turned upright by its EXIF orientation; an alpha channel no pixel uses
+/// is dropped.
+fn decode(bytes: &[u8]) -> Result<DynamicImage, String> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DECODE_SIDE);
+    limits.max_image_height = Some(MAX_DECODE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let alpha = decoder.color_type().has_alpha();
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    img.apply_orientation(orientation);
+    if alpha && is_opaque(&img) {
+        img = DynamicImage::ImageRgb8(img.to_rgb8());
+    }
+    Ok(img)
+}
+
 /// True when every pixel is fully opaque (a PNG saved with an unused alpha).
 fn is_opaque(img: &DynamicImage) -> bool {
     match img {
@@ -97,7 +125,8 @@ fn is_opaque(img: &DynamicImage) -> bool {
     }
 }
 
-fn encode(img: &DynamicImage, alpha: bool) -> Result<Vec<u8>, String> {
+/// PNG with alpha, else JPEG at `quality`.
+fn encode(img: &DynamicImage, alpha: bool, quality: u8) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let (w, h) = img.dimensions();
     if alpha {
@@ -107,7 +136,7 @@ fn encode(img: &DynamicImage, alpha: bool) -> Result<Vec<u8>, String> {
             .map_err(|e| e.to_string())?;
     } else {
         let rgb = img.to_rgb8();
-        JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+        JpegEncoder::new_with_quality(&mut out, quality)
             .write_image(rgb.as_raw(), w, h, image::ExtendedColorType::Rgb8)
             .map_err(|e| e.to_string())?;
     }
@@ -169,5 +198,25 @@ mod tests {
         bomb.extend_from_slice(&100_000u32.to_be_bytes());
         bomb.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
         assert!(prepare(&bomb).is_err());
+    }
+
+    #[test]
+    fn a_thumbnail_is_small_upright_and_keeps_transparency() {
+        let (jpeg, mime) = thumbnail(&png_noise(900, 300, 3)).expect("thumbnail");
+        assert_eq!(mime, "image/jpeg");
+        let t = image::load_from_memory(&jpeg).expect("decode");
+        assert_eq!(t.dimensions(), (THUMB_SIDE, THUMB_SIDE / 3), "aspect kept");
+        // Orientation 6 turns 40x20 into 20x40; small images are not enlarged.
+        let (upright, _) = thumbnail(&jpeg_with_exif(40, 20, 6)).expect("thumbnail");
+        let t = image::load_from_memory(&upright).expect("decode");
+        assert_eq!(t.dimensions(), (20, 40));
+        assert!(!contains(&upright, EXIF_CANARY));
+        let (png, mime) = thumbnail(&png_solid(400, 400, [9, 9, 9, 10])).expect("thumbnail");
+        assert_eq!(mime, "image/png");
+        assert!(image::load_from_memory(&png)
+            .expect("decode")
+            .color()
+            .has_alpha());
+        assert!(thumbnail(b"not an image").is_err());
     }
 }

@@ -236,6 +236,17 @@ fn build(
     }
 }
 
+/// A stored or staged image's thumbnail as a `data:` URL for the window
+/// (see [`image::thumbnail`]): the web view never gets the full image.
+pub fn thumbnail_url(bytes: &[u8]) -> Result<String, String> {
+    use base64::Engine as _;
+    let (data, mime) = image::thumbnail(bytes)?;
+    Ok(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(data)
+    ))
+}
+
 /// Hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
     let digest = Sha256::digest(data);
