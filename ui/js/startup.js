@@ -2,9 +2,9 @@
 /**
  * Start-up order: the sidebar is listed at once (it does not wait for the
  * provider state, which asks the keychain about every provider), then the
- * provider state and the database's health, and the view as the user left it
- * (sidebar, open chat, draft); then `body[data-ready]`, which automation
- * waits for.
+ * provider state, the view as the user left it (sidebar, open chat, draft),
+ * and, once the sidebar is shown, the database's health; then
+ * `body[data-ready]`, which automation waits for.
  */
 
 /**
@@ -20,8 +20,10 @@ export async function start({ focusComposer, refreshList, refreshState, checkSto
   } catch {
     // The setup banner says what went wrong.
   }
+  // The database's health once the sidebar is on screen: its check reads
+  // the whole file in the background and would slow the start.
+  await sidebarShown.catch(() => {});
   await checkStore();
-  await sidebarShown;
   await viewRestored;
   // Never steal focus from a field the user is already typing in.
   if (document.activeElement === document.body || document.activeElement === null) focusComposer();

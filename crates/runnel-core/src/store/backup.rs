@@ -346,9 +346,20 @@ fn rotate(dir: &Path) {
 /// Checks the database at `db` on a connection of its own: `quick_check`
 /// (what the app runs at start) or the full `integrity_check`.
 pub fn check_database(db: &Path, full: bool) -> Result<Integrity, StoreError> {
+    Ok(check(&checker(db, full)?, full)?)
+}
+
+/// The connection a check runs on. The full check (of a backup, on demand)
+/// maps the file for speed. The quick check runs in the background of every
+/// start: it reads through SQLite's small page cache instead, since mapped
+/// pages count in the app's memory while it runs (+250 MB idle with a
+/// 1.2 GB database).
+fn checker(db: &Path, full: bool) -> rusqlite::Result<Connection> {
     let conn = open_reader(db)?;
-    conn.pragma_update(None, "mmap_size", CHECK_MMAP_BYTES)?;
-    Ok(check(&conn, full)?)
+    if full {
+        conn.pragma_update(None, "mmap_size", CHECK_MMAP_BYTES)?;
+    }
+    Ok(conn)
 }
 
 impl Store {
@@ -423,6 +434,25 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quick_check_at_start_maps_no_memory() {
+        let dir = std::env::temp_dir().join(format!("runnel-check-mmap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let db = dir.join("c.sqlite3");
+        Connection::open(&db)
+            .and_then(|c| c.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);"))
+            .expect("db");
+        let mapped = |full| -> i64 {
+            checker(&db, full)
+                .and_then(|c| c.query_row("PRAGMA mmap_size", [], |r| r.get(0)))
+                .expect("mmap_size")
+        };
+        assert_eq!(mapped(false), 0, "the quick check reads, it does not map");
+        assert_eq!(mapped(true), CHECK_MMAP_BYTES);
+        assert_eq!(check_database(&db, false).expect("check"), Integrity::Ok);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn ids_parse_and_other_names_are_not_backups() {
