@@ -304,6 +304,28 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,local,window,store}.js
 
 ## What was changed after measuring, and what remains
 
+- Idle memory, Compare, code answers (issues 13, 16 and 17; the window
+  re-run, the other figures are the last runs'): the idle PSS 2 s after a
+  start was 353 MB because the start-time check of the 1.2 GB database
+  mapped 256 MB of it while it ran, and the mapped pages counted in the
+  app's process. The quick check now reads through SQLite's page cache (the
+  full check of a backup still maps) and starts once the sidebar is shown:
+  idle 353 -> 256 MB (the app's own process 353 -> 100 MB; 247 MB in a run
+  of the starts alone), start to sidebar 475 -> 424 ms (409 alone). Compare's
+  columns are drawn in one frame with one read and one scroll of the list
+  (was one forced layout per column) and keep their own height (a growing
+  column stretched the others): run alone p99 54 -> 45 ms and longest frame
+  56 -> 47 ms; in the full run p50/p99 20/70 -> 15/52 ms, frames over 50 ms
+  15 -> 1, but one frame of 146 ms, so its goals are still missed at full
+  length. Code answers: the page's cost per token stays flat (0.06x), and
+  this run's figures are better (p99 133 -> 81 ms, frames over 50 ms 65 ->
+  10, lag 117 -> 37 ms), but the frame still grows over a long code answer
+  (9.7 -> 24.0 ms) while prose stays flat. Not the cause, each tried alone
+  over the code answers: the code blocks' positioned Copy and language boxes
+  (now grid-placed, not positioned), their horizontal scrollers, and the
+  accessibility bridge. A profile of the web process shows its CPU growing
+  steadily through the answer inside WebCore's rendering code (no symbols
+  on this machine to name it); JavaScript's share does not grow.
 - Tools over MCP (issue 19; the store re-run, the other figures are the
   last runs'): schema 9 adds each answer's tool steps (`tool_steps`, searched
   through `steps_fts`, kept by triggers that fire only when the steps
