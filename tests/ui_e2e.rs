@@ -1698,6 +1698,33 @@ async fn settings_usage_view_sums_answers_and_prices_are_set_and_removed() {
     let _ = c.close().await;
 }
 
+/// Types `prompt` and sends it to `models` (each on the environment's
+/// provider) through the composer's Compare box.
+async fn compare(c: &Client, prompt: &str, models: &[&str]) {
+    css(c, "[data-testid=composer]")
+        .await
+        .send_keys(prompt)
+        .await
+        .expect("type");
+    click(c, "[data-testid=compare-toggle]").await;
+    for (i, model) in models.iter().enumerate() {
+        js(
+            c,
+            &format!(
+                "const s = document.querySelectorAll('[data-testid=compare-provider]')[{i}]; s.value = 'env'; s.dispatchEvent(new Event('change'));"
+            ),
+        )
+        .await;
+        c.find_all(Locator::Css("[data-testid=compare-model]"))
+            .await
+            .expect("model inputs")[i]
+            .send_keys(model)
+            .await
+            .expect("type");
+    }
+    click(c, "[data-testid=compare-send]").await;
+}
+
 /// Compare in the window (issue 16): two models answer one prompt side by
 /// side, one is stopped while the other finishes, the other is picked to
 /// continue with, and after a restart the turn holds both as versions.
@@ -1724,28 +1751,7 @@ async fn compare_columns_stream_side_by_side_stop_one_and_pick_the_other() {
     ])
     .await;
     let c = connect(&driver).await;
-    css(&c, "[data-testid=composer]")
-        .await
-        .send_keys("Which is better?")
-        .await
-        .expect("type");
-    click(&c, "[data-testid=compare-toggle]").await;
-    for (i, model) in ["model-a", "model-b"].iter().enumerate() {
-        js(
-            &c,
-            &format!(
-                "const s = document.querySelectorAll('[data-testid=compare-provider]')[{i}]; s.value = 'env'; s.dispatchEvent(new Event('change'));"
-            ),
-        )
-        .await;
-        c.find_all(Locator::Css("[data-testid=compare-model]"))
-            .await
-            .expect("model inputs")[i]
-            .send_keys(model)
-            .await
-            .expect("type");
-    }
-    click(&c, "[data-testid=compare-send]").await;
+    compare(&c, "Which is better?", &["model-a", "model-b"]).await;
     wait_for(
         &c,
         "return document.querySelectorAll('[data-testid=compare-column]').length === 2",
@@ -1934,6 +1940,27 @@ return {
     let _ = c.close().await;
 }
 
+/// A photo (60x30 with EXIF orientation 6) and a Rust file in a temporary
+/// folder, and their paths as `RUNNEL_ATTACH_PATHS` takes them.
+fn photo_and_notes() -> (tempdirs::TempDirs, String) {
+    let files = tempdirs::TempDirs::new();
+    let photo = files.0.join("photo.jpg");
+    std::fs::write(&photo, common::files::jpeg_with_exif(60, 30, 6)).expect("photo");
+    let notes = files.0.join("notes.rs");
+    std::fs::write(&notes, "fn pelican() {}\n").expect("notes");
+    let paths = std::env::join_paths([&photo, &notes]).expect("paths");
+    let paths = paths.to_string_lossy().into_owned();
+    (files, paths)
+}
+
+/// The first image part of a request's first message is a JPEG data URL.
+fn sends_a_jpeg(body: &serde_json::Value) -> bool {
+    body["messages"][0]["content"][1]["image_url"]["url"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("data:image/jpeg;base64,")
+}
+
 /// Attachments (issue 17): the paperclip stages files as chips (one removed
 /// before sending), a dropped file joins them, the request carries the image
 /// and the file's text, and the sent message keeps its chips after a restart.
@@ -1942,13 +1969,7 @@ async fn attached_files_show_as_chips_go_with_the_message_and_stay_after_a_resta
     if !can_run() {
         return;
     }
-    let files = tempdirs::TempDirs::new();
-    let photo = files.0.join("photo.jpg");
-    std::fs::write(&photo, common::files::jpeg_with_exif(60, 30, 6)).expect("photo");
-    let notes = files.0.join("notes.rs");
-    std::fs::write(&notes, "fn pelican() {}\n").expect("notes");
-    let paths = std::env::join_paths([&photo, &notes]).expect("paths");
-    let paths = paths.to_string_lossy().into_owned();
+    let (_files, paths) = photo_and_notes();
     let server = TestServer::start(chat_and_models(&["e2e-model"], |_, _| {
         Reply::sse(common::answer_stream(&["A photo."]))
     }))
@@ -2006,10 +2027,7 @@ async fn attached_files_show_as_chips_go_with_the_message_and_stay_after_a_resta
         !text.contains("pelican"),
         "the removed file was not sent: {text}"
     );
-    assert!(parts[1]["image_url"]["url"]
-        .as_str()
-        .unwrap_or("")
-        .starts_with("data:image/jpeg;base64,"));
+    assert!(sends_a_jpeg(&body), "{body}");
     assert_eq!(
         js(&c, "return document.getElementById('attachments').hidden").await,
         true
@@ -2040,13 +2058,7 @@ async fn image_chips_show_thumbnails_edit_keeps_the_files_and_compare_sends_them
     if !can_run() {
         return;
     }
-    let files = tempdirs::TempDirs::new();
-    let photo = files.0.join("photo.jpg");
-    std::fs::write(&photo, common::files::jpeg_with_exif(60, 30, 6)).expect("photo");
-    let notes = files.0.join("notes.rs");
-    std::fs::write(&notes, "fn pelican() {}\n").expect("notes");
-    let paths = std::env::join_paths([&photo, &notes]).expect("paths");
-    let paths = paths.to_string_lossy().into_owned();
+    let (_files, paths) = photo_and_notes();
     let server = TestServer::start(chat_and_models(&["model-a", "model-b"], |_, _| {
         Reply::sse(common::answer_stream(&["Seen."]))
     }))
@@ -2120,10 +2132,7 @@ async fn image_chips_show_thumbnails_edit_keeps_the_files_and_compare_sends_them
         parts[0]["text"], "And without the code?",
         "the removed file stayed behind"
     );
-    assert!(parts[1]["image_url"]["url"]
-        .as_str()
-        .unwrap_or("")
-        .starts_with("data:image/jpeg;base64,"));
+    assert!(sends_a_jpeg(&body), "{body}");
     assert_eq!(
         js(
             &c,
@@ -2152,28 +2161,7 @@ async fn image_chips_show_thumbnails_edit_keeps_the_files_and_compare_sends_them
         (js(&c, kinds).await == serde_json::json!(["photo.jpg", "notes.rs"])).then_some(())
     })
     .await;
-    css(&c, "[data-testid=composer]")
-        .await
-        .send_keys("Compare these")
-        .await
-        .expect("type");
-    click(&c, "[data-testid=compare-toggle]").await;
-    for (i, model) in ["model-a", "model-b"].iter().enumerate() {
-        js(
-            &c,
-            &format!(
-                "const s = document.querySelectorAll('[data-testid=compare-provider]')[{i}]; s.value = 'env'; s.dispatchEvent(new Event('change'));"
-            ),
-        )
-        .await;
-        c.find_all(Locator::Css("[data-testid=compare-model]"))
-            .await
-            .expect("model inputs")[i]
-            .send_keys(model)
-            .await
-            .expect("type");
-    }
-    click(&c, "[data-testid=compare-send]").await;
+    compare(&c, "Compare these", &["model-a", "model-b"]).await;
     wait_for(
         &c,
         "const cols = [...document.querySelectorAll('[data-testid=compare-column]')]; return cols.length === 2 && cols.every((c) => c.getAttribute('data-status') === 'done')",
@@ -2194,10 +2182,7 @@ async fn image_chips_show_thumbnails_edit_keeps_the_files_and_compare_sends_them
                 && text.contains("notes.rs:\n```rust\nfn pelican() {}\n```"),
             "{text}"
         );
-        assert!(parts[1]["image_url"]["url"]
-            .as_str()
-            .unwrap_or("")
-            .starts_with("data:image/jpeg;base64,"));
+        assert!(sends_a_jpeg(body), "{body}");
         models.push(body["model"].as_str().unwrap_or("").to_owned());
     }
     models.sort();
