@@ -5,7 +5,7 @@
 use runnel_testsupport as common;
 
 use common::{answer_stream, content_event, End, Reply, TestServer};
-use runnel_testsupport::cli::runnel_command;
+use runnel_testsupport::cli::{run, runnel_command};
 use runnel_testsupport::temp::TempDir;
 use serde_json::Value;
 use std::path::Path;
@@ -16,15 +16,6 @@ fn runnel(data: &Path, base_url: &str) -> Command {
     let mut c = runnel_command(Path::new(env!("CARGO_BIN_EXE_runnel")), data, base_url);
     c.env("RUNNEL_BACKOFF_MS", "10");
     c
-}
-
-async fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().await.expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Answers by the asked model: `fast` at once, `slow` after a 3 s stall,

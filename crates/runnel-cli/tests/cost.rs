@@ -4,7 +4,7 @@
 use runnel_testsupport as common;
 
 use common::{content_event, Reply, TestServer};
-use runnel_testsupport::cli::runnel_command;
+use runnel_testsupport::cli::{last_json, run, runnel_command};
 use runnel_testsupport::temp::TempDir;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -23,20 +23,6 @@ fn answer_with_usage(input: u64, cached: u64, output: u64) -> Vec<u8> {
         "prompt_tokens_details": {"cached_tokens": cached}}});
     body.extend(format!("data: {fin}\n\ndata: {usage}\n\ndata: [DONE]\n\n").into_bytes());
     body
-}
-
-async fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().await.expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn last_json(stdout: &str) -> Value {
-    serde_json::from_str(stdout.lines().last().expect("a line"))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 fn close(a: &Value, b: f64) -> bool {

@@ -7,7 +7,7 @@ use runnel_testsupport as common;
 
 use common::mcp::{openai_tool_calls, processes_running, python_server, McpCommand};
 use common::{answer_stream, Reply, Request, TestServer};
-use runnel_testsupport::cli::runnel_command;
+use runnel_testsupport::cli::{last_json, run, runnel_command};
 use runnel_testsupport::temp::TempDir;
 use serde_json::Value;
 use std::path::Path;
@@ -16,20 +16,6 @@ use tokio::process::Command;
 
 fn runnel(data: &Path, base_url: &str) -> Command {
     runnel_command(Path::new(env!("CARGO_BIN_EXE_runnel")), data, base_url)
-}
-
-async fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().await.expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn last_json(stdout: &str) -> Value {
-    serde_json::from_str(stdout.lines().last().expect("a line"))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 /// A tag no other test's server carries, to find this test's processes.

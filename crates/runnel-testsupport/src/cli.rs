@@ -24,10 +24,21 @@ pub fn runnel_command(bin: &Path, data: &Path, base_url: &str) -> Command {
 
 /// The JSON object on the last line of a command's output (`--json` prints
 /// one there); panics with the whole output when there is none.
-pub fn last_json(out: &[u8]) -> serde_json::Value {
-    let text = String::from_utf8_lossy(out);
+pub fn last_json(out: impl AsRef<[u8]>) -> serde_json::Value {
+    let text = String::from_utf8_lossy(out.as_ref());
     text.lines()
         .last()
         .and_then(|l| serde_json::from_str(l).ok())
         .unwrap_or_else(|| panic!("no JSON on the last line: {text}"))
+}
+
+/// Runs `cmd` to its end: its exit code (-1 when killed by a signal), and
+/// its stdout and stderr as text.
+pub async fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().await.expect("run the runnel command");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

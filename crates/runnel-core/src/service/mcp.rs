@@ -7,7 +7,7 @@ use super::{Service, ServiceError};
 use crate::config::mcp::{
     is_secret_name, secret_account, McpServer, McpTransport, SecretPlace, ToolSettings,
 };
-use crate::config::SettingsError;
+use crate::config::{Settings, SettingsError};
 use crate::tools::mcp::{Hub, Launch, LaunchTransport, ServerTool};
 use crate::tools::Toolbox;
 use crate::types::key::ApiKey;
@@ -215,13 +215,7 @@ impl Service {
     /// Switches a server on or off.
     pub fn set_mcp_enabled(&self, name: &str, enabled: bool) -> Result<(), ServiceError> {
         self.update(|s| {
-            let server = s
-                .tools
-                .servers
-                .iter_mut()
-                .find(|x| x.name == name)
-                .ok_or_else(|| SettingsError::Invalid(format!("No MCP server is named {name}")))?;
-            server.enabled = enabled;
+            server_mut(s, name)?.enabled = enabled;
             Ok(())
         })
     }
@@ -234,14 +228,7 @@ impl Service {
         trusted: bool,
     ) -> Result<(), ServiceError> {
         self.update(|s| {
-            let entry = s
-                .tools
-                .servers
-                .iter_mut()
-                .find(|x| x.name == server)
-                .ok_or_else(|| {
-                    SettingsError::Invalid(format!("No MCP server is named {server}"))
-                })?;
+            let entry = server_mut(s, server)?;
             entry.always_allow.retain(|t| t != tool);
             if trusted {
                 entry.always_allow.push(tool.to_owned());
@@ -378,4 +365,13 @@ impl Service {
         }
         out
     }
+}
+
+/// The saved server `name`, to change; an unknown name is an error.
+fn server_mut<'a>(s: &'a mut Settings, name: &str) -> Result<&'a mut McpServer, SettingsError> {
+    s.tools
+        .servers
+        .iter_mut()
+        .find(|x| x.name == name)
+        .ok_or_else(|| SettingsError::Invalid(format!("No MCP server is named {name}")))
 }
