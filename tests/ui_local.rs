@@ -9,6 +9,7 @@ use runnel_testsupport as common;
 
 use common::window::{
     can_run, click, connect, css, eventually, pick_model, send_text, start_driver_with, text,
+    text_or_empty,
 };
 use common::{test_model_or_skip, End, Reply, TestServer};
 use fantoccini::{Client, Locator};
@@ -278,5 +279,174 @@ async fn sampling_chosen_by_the_composer_goes_with_each_send_and_stays_with_the_
     .await;
     assert!(!error.is_empty());
     assert_eq!(server.chat_requests().len(), 1);
+    let _ = c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_local_models_lists_the_catalog_downloads_imports_and_removes() {
+    if !can_run() {
+        return;
+    }
+    // The mirror: Qwen2.5 0.5B arrives slowly and never ends (progress and
+    // Cancel); SmolLM2 360M arrives whole but is not the published file
+    // (the pinned sha256 refuses it).
+    let server = TestServer::start(|req, _| {
+        if req.path.contains("SmolLM2-360M") {
+            return Reply::Full {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+                body: vec![7u8; 256 * 1024],
+            };
+        }
+        Reply::Stream {
+            status: 200,
+            headers: vec![
+                ("Content-Type".into(), "application/octet-stream".into()),
+                ("X-Linked-Size".into(), "491400032".into()),
+            ],
+            pieces: (0..2000)
+                .map(|_| (Duration::from_millis(20), vec![0u8; 64 * 1024]))
+                .collect(),
+            end: End::Hang,
+        }
+    })
+    .await;
+    let models = common::temp::TempDir::new("ui-local-settings");
+    let outside = common::temp::TempDir::new("ui-local-import");
+    let import = outside.path().join("pocket-model.gguf");
+    // First a file that only has the name of a model.
+    std::fs::write(&import, b"<html>not a model</html>").unwrap();
+    let dir = models.path().to_str().unwrap().to_owned();
+    let mirror = format!("http://{}/hub", server.addr);
+    let import_s = import.to_str().unwrap().to_owned();
+    let driver = start_driver_with(&[
+        ("RUNNEL_MODELS_DIR", &dir),
+        ("RUNNEL_HF_ENDPOINT", &mirror),
+        ("RUNNEL_MODEL_IMPORT_PATH", &import_s),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    click(&c, "[data-testid=settings-open]").await;
+
+    // The catalog, each model with its size, license, context and memory.
+    let row = "[data-testid=local-catalog-row][data-model-id='qwen2.5-0.5b']";
+    let meta = eventually(20, "the catalog", || async {
+        let t = text_or_empty(&c, &format!("{row} .meta")).await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    for part in [
+        "491 MB download",
+        "Apache-2.0",
+        "32,768 tokens",
+        "911 MB of memory",
+    ] {
+        assert!(meta.contains(part), "{part} in {meta:?}");
+    }
+    let rows = c
+        .find_all(Locator::Css("[data-testid=local-catalog-row]"))
+        .await
+        .unwrap();
+    assert!(rows.len() >= 8, "the whole catalog: {}", rows.len());
+
+    // A download shows bytes, rate and time left, and cancels.
+    click(&c, &format!("{row} [data-testid=local-catalog-download]")).await;
+    let progress = eventually(20, "download progress", || async {
+        let t = text_or_empty(
+            &c,
+            &format!("{row} [data-testid=local-catalog-progress-text]"),
+        )
+        .await;
+        (t.contains(" of 491 MB") && t.contains("left")).then_some(t)
+    })
+    .await;
+    assert!(progress.contains("/s"), "{progress}");
+    assert!(server.requests()[0]
+        .path
+        .starts_with("/hub/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/"));
+    click(&c, &format!("{row} [data-testid=local-catalog-cancel]")).await;
+    let stopped = eventually(10, "the download stopped", || async {
+        let t = text(&c, "[data-testid=local-error]").await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(stopped.contains("Download stopped"), "{stopped}");
+    css(&c, &format!("{row} [data-testid=local-catalog-download]")).await;
+    assert!(models.path().join("qwen2.5-0.5b.gguf.partial").exists());
+
+    // A file that is not the published one is refused and deleted.
+    let smol = "[data-testid=local-catalog-row][data-model-id='smollm2-360m']";
+    click(&c, &format!("{smol} [data-testid=local-catalog-download]")).await;
+    let refused = eventually(20, "the wrong file refused", || async {
+        let t = text(&c, "[data-testid=local-error]").await;
+        t.contains("sha256").then_some(t)
+    })
+    .await;
+    assert!(refused.contains("deleted"), "{refused}");
+    assert!(!models.path().join("smollm2-360m.gguf").exists());
+    assert!(!models.path().join("smollm2-360m.gguf.partial").exists());
+
+    // Import: a non-GGUF file gets a clear error and leaves nothing.
+    click(&c, "[data-testid=local-import]").await;
+    let bad = eventually(20, "the import refused", || async {
+        let t = text(&c, "[data-testid=local-error]").await;
+        t.contains("not a GGUF").then_some(t)
+    })
+    .await;
+    assert!(bad.contains("pocket-model.gguf"), "{bad}");
+    assert_eq!(
+        std::fs::read_dir(models.path()).unwrap().count(),
+        1,
+        "only the partial"
+    );
+    // A real GGUF file is imported, listed with its metadata and used.
+    runnel_core::engine::local::gguf::write_test_file(
+        &import,
+        &[
+            ("general.architecture", "llama"),
+            ("general.name", "Pocket"),
+        ],
+        &[("llama.context_length", 4096), ("general.file_type", 15)],
+    )
+    .unwrap();
+    click(&c, "[data-testid=local-import]").await;
+    let installed = "[data-testid=local-model-row][data-model-id='pocket-model']";
+    let listed = eventually(20, "the imported model listed", || async {
+        let t = text_or_empty(&c, &format!("{installed} .meta")).await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(
+        listed.contains("llama") && listed.contains("Q4_K_M"),
+        "{listed}"
+    );
+    assert_eq!(
+        text(&c, "[data-testid=local-result]").await,
+        "Imported pocket-model."
+    );
+    assert!(models.path().join("pocket-model.gguf").exists());
+    // It was the first model: the local provider now uses it by default.
+    let settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            driver
+                .dirs
+                .as_ref()
+                .expect("the app's dirs")
+                .0
+                .join("config/dev.runnel.app/settings.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["default_provider"], "local");
+
+    // Remove asks first, then deletes the file.
+    click(&c, &format!("{installed} [data-testid=local-model-remove]")).await;
+    click(&c, "[data-testid=dialog-ok]").await;
+    eventually(10, "the model removed", || async {
+        c.find(Locator::Css(installed)).await.is_err().then_some(())
+    })
+    .await;
+    assert!(!models.path().join("pocket-model.gguf").exists());
     let _ = c.close().await;
 }

@@ -66,6 +66,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         models::local_models,
         models::pull_model,
         models::remove_model,
+        models::import_model,
         inspect::message_trace,
         inspect::export_trace,
         usage::usage_report,

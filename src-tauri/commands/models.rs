@@ -47,6 +47,44 @@ pub(crate) async fn pull_model(
     Ok(model)
 }
 
+/// Imports a `.gguf` file picked in a dialog (`RUNNEL_MODEL_IMPORT_PATH`
+/// skips it): validated, copied into the models folder and adopted like a
+/// download. None when the dialog was closed.
+#[tauri::command]
+pub(crate) async fn import_model(
+    app: tauri::AppHandle,
+    service: tauri::State<'_, Arc<Service>>,
+) -> Result<Option<InstalledModel>, IpcError> {
+    let path = match service.vars().model_import_path() {
+        Some(p) => Some(p),
+        None => {
+            use tauri_plugin_dialog::DialogExt;
+            tauri::async_runtime::spawn_blocking(move || {
+                app.dialog()
+                    .file()
+                    .add_filter("GGUF model", &["gguf"])
+                    .blocking_pick_file()
+            })
+            .await
+            .map_err(|e| IpcError::internal(format!("the file dialog failed: {e}")))?
+            .and_then(|p| p.into_path().ok())
+        }
+    };
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let svc = service.inner().clone();
+    // Reading and copying a model of gigabytes: off the async runtime.
+    let model = tokio::task::spawn_blocking(move || {
+        let model = local::import_model(svc.vars(), &path, None)?;
+        svc.adopt_local_model(&model.id)?;
+        Ok::<_, IpcError>(model)
+    })
+    .await
+    .map_err(|e| IpcError::internal(format!("importing the model failed: {e}")))??;
+    Ok(Some(model))
+}
+
 #[tauri::command]
 pub(crate) async fn remove_model(
     service: tauri::State<'_, Arc<Service>>,

@@ -49,6 +49,7 @@ pub const COMMANDS: &[&str] = &[
     "local_models",
     "pull_model",
     "remove_model",
+    "import_model",
     "message_trace",
     "export_trace",
     "usage_report",

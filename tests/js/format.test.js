@@ -104,16 +104,25 @@ test('headers parse and format round trip, with a clear error for a bad line', (
   assert.equal(formatHeaders(undefined), '');
 });
 
-test('pickProvider prefers the conversation, then the default, then the environment', () => {
-  const ps = [
-    { id: 'env', usable: true, from_env: true },
-    { id: 'openai', usable: false, from_env: false },
-    { id: 'ollama', usable: true, from_env: false },
-  ];
-  assert.equal(pickProvider(ps, 'ollama', 'openai')?.id, 'openai');
-  assert.equal(pickProvider(ps, 'ollama', 'gone')?.id, 'ollama');
-  assert.equal(pickProvider(ps, null, null)?.id, 'env');
-  assert.equal(pickProvider(ps.slice(1), null, null)?.id, 'ollama');
+test('pickProvider: picked, then the environment, then a usable default, then a local model', () => {
+  const env = { id: 'env', usable: true, from_env: true, provider: { kind: 'openai' } };
+  const openai = { id: 'openai', usable: false, from_env: false, provider: { kind: 'openai' } };
+  const ollama = { id: 'ollama', usable: true, from_env: false, provider: { kind: 'openai' } };
+  const local = { id: 'local', usable: true, from_env: false, provider: { kind: 'local' } };
+  const noModel = { ...local, usable: false };
+  // What the user picked wins, usable or not (its row says what it lacks).
+  assert.equal(pickProvider([env, openai, ollama], 'ollama', 'openai')?.id, 'openai');
+  // The environment beats the saved default.
+  assert.equal(pickProvider([env, openai, ollama], 'ollama', 'gone')?.id, 'env');
+  assert.equal(pickProvider([env, openai, ollama], null, null)?.id, 'env');
+  // Then the default, if usable.
+  assert.equal(pickProvider([openai, ollama, local], 'ollama', null)?.id, 'ollama');
+  // An unusable default gives way to an installed local model.
+  assert.equal(pickProvider([openai, ollama, local], 'openai', null)?.id, 'local');
+  // With no local model either, the default still shows, with its problem.
+  assert.equal(pickProvider([openai, noModel], 'openai', null)?.id, 'openai');
+  // Nothing picked, nothing usable: none (onboarding).
+  assert.equal(pickProvider([openai, noModel], null, null), null);
   assert.equal(pickProvider([], null, null), null);
 });
 

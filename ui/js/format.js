@@ -216,9 +216,12 @@ export function formatHeaders(headers) {
 }
 
 /**
- * The provider a conversation should use: the preferred one if it still
- * exists, else the default, else the environment's, else the first usable.
- * @template {{id: string, usable: boolean, from_env: boolean}} P
+ * The provider a conversation should use, in the order a new chat picks one:
+ * the one picked for it if it still exists; else the environment's
+ * (OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_API_KEY); else the saved
+ * default if it is usable; else an installed local model; else the default
+ * even so (its row says what it lacks), else none (onboarding).
+ * @template {{id: string, usable: boolean, from_env: boolean, provider?: {kind: string}}} P
  * @param {P[]} providers
  * @param {string|null} defaultId
  * @param {string|null} preferredId
@@ -226,7 +229,13 @@ export function formatHeaders(headers) {
  */
 export function pickProvider(providers, defaultId, preferredId) {
   const byId = (/** @type {string|null} */ id) => (id ? providers.find((p) => p.id === id) ?? null : null);
-  return byId(preferredId) ?? byId(defaultId) ?? providers.find((p) => p.from_env) ?? providers.find((p) => p.usable) ?? null;
+  const usable = (/** @type {P|null} */ p) => (p?.usable ? p : null);
+  return byId(preferredId)
+    ?? usable(providers.find((p) => p.from_env) ?? null)
+    ?? usable(byId(defaultId))
+    ?? providers.find((p) => p.usable && p.provider?.kind === 'local')
+    ?? byId(defaultId)
+    ?? null;
 }
 
 /**

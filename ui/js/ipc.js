@@ -443,6 +443,15 @@ export function removeModel(modelId) {
   return call('remove_model', { modelId });
 }
 
+/**
+ * Imports a `.gguf` file picked in a file dialog (validated and copied into
+ * the models folder); null when the dialog was closed.
+ * @returns {Promise<InstalledModel|null>}
+ */
+export function importModel() {
+  return call('import_model', {});
+}
+
 /** @param {import('../types/ipc').LocalSettings} local threads and idle time of local models @returns {Promise<void>} */
 export function setLocal(local) {
   return call('set_local', { local });

@@ -235,6 +235,15 @@ pub async fn text(c: &Client, sel: &str) -> String {
     }
 }
 
+/// The text of the first element matching `sel`, or "" while none does
+/// (for `eventually` on an element that a render has yet to make).
+pub async fn text_or_empty(c: &Client, sel: &str) -> String {
+    if count(c, sel).await == 0 {
+        return String::new();
+    }
+    text(c, sel).await
+}
+
 /// How many elements match `sel`.
 pub async fn count(c: &Client, sel: &str) -> u64 {
     c.execute(

@@ -218,6 +218,12 @@ impl Env {
         self.get("RUNNEL_IMPORT_PATH").map(PathBuf::from)
     }
 
+    /// `RUNNEL_MODEL_IMPORT_PATH`: Settings' model import reads it without an
+    /// open dialog (window tests).
+    pub fn model_import_path(&self) -> Option<PathBuf> {
+        self.get("RUNNEL_MODEL_IMPORT_PATH").map(PathBuf::from)
+    }
+
     /// An ad-hoc endpoint for one request (`runnel ask` without a saved
     /// provider): the protocol's default base URL and model unless given,
     /// or set in `OPENAI_BASE_URL` / `RUNNEL_MODEL` (OpenAI-compatible only

@@ -171,6 +171,17 @@ pub async fn pull_catalog_model(
     Ok(installed_view(&model))
 }
 
+/// Copies the GGUF file at `path` into the models folder as `id` (default:
+/// from its file name), after checking it is a whole GGUF model (magic,
+/// version, metadata) and that the disk has room; a partial copy never stays.
+pub fn import_model(
+    env: &Env,
+    path: &std::path::Path,
+    id: Option<&str>,
+) -> Result<InstalledModel, LibraryError> {
+    Ok(installed_view(&library(env).import(path, id)?))
+}
+
 /// Deletes an installed model (unloading it first).
 pub async fn remove_model(env: &Env, id: &str) -> Result<(), LibraryError> {
     let lib = library(env);

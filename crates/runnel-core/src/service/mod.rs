@@ -724,6 +724,38 @@ impl Service {
             .map_err(|e| ServiceError::Invalid(format!("background task failed: {e}")))?
     }
 
+    /// The provider a message that names none goes to, in the order a new
+    /// chat picks one: the environment's (`OPENAI_BASE_URL`, `OPENAI_API_KEY`,
+    /// `ANTHROPIC_API_KEY`), the saved default when it is usable (its key
+    /// saved, or a local model installed), an installed local model, and
+    /// last the unusable default itself, so its own error says what it lacks.
+    /// Blocks on the keychain and the models folder.
+    fn unnamed_provider(&self) -> Result<String, ServiceError> {
+        if self.env.is_some() {
+            return Ok(ENV_PROVIDER_ID.to_owned());
+        }
+        let settings = self.settings();
+        if let Some(p) = settings
+            .default_provider
+            .as_deref()
+            .and_then(|id| settings.provider(id))
+        {
+            if self.view(p, false, &mut None).usable {
+                return Ok(p.id.clone());
+            }
+        }
+        if crate::config::first_local_model(&self.vars.models_dir()).is_some() {
+            return Ok(crate::config::LOCAL_PROVIDER_ID.to_owned());
+        }
+        settings.default_provider.clone().ok_or_else(|| {
+            ServiceError::Invalid(
+                "No provider is set up yet: choose one in Settings, download a local model \
+                 (`runnel models pull qwen2.5-1.5b`), or see `runnel providers`."
+                    .into(),
+            )
+        })
+    }
+
     fn saved_provider(&self, id: &str) -> Result<Provider, ServiceError> {
         self.settings()
             .provider(id)
@@ -782,8 +814,8 @@ impl Service {
     }
 
     /// Where a message goes: a saved provider with its keychain key, the
-    /// environment provider, or (None) the default provider, else the
-    /// environment's. `model` overrides the provider's default model.
+    /// environment provider, or (None) the one `unnamed_provider` picks.
+    /// `model` overrides the provider's default model.
     pub async fn endpoint(
         self: &Arc<Self>,
         provider_id: Option<&str>,
@@ -792,21 +824,7 @@ impl Service {
         let settings = self.off_runtime(|s| Ok(s.settings())).await?;
         let id = match provider_id {
             Some(id) => id.to_owned(),
-            None => match (&settings.default_provider, &self.env) {
-                (Some(d), _) => d.clone(),
-                (None, Some(_)) => ENV_PROVIDER_ID.to_owned(),
-                // No default and none in the environment: an installed local model.
-                (None, None)
-                    if crate::config::first_local_model(&self.vars.models_dir()).is_some() =>
-                {
-                    crate::config::LOCAL_PROVIDER_ID.to_owned()
-                }
-                (None, None) => return Err(ServiceError::Invalid(
-                    "No provider is set up yet: choose one in Settings, download a local model \
-                     (`runnel models pull qwen2.5-1.5b`), or see `runnel providers`."
-                        .into(),
-                )),
-            },
+            None => self.off_runtime(|s| s.unnamed_provider()).await?,
         };
         if id == ENV_PROVIDER_ID {
             let env = self.env.as_ref().ok_or_else(|| {
@@ -1049,6 +1067,53 @@ mod tests {
             Err(ServiceError::Keychain(_))
         ));
         assert!(svc.settings().provider("openai").is_some());
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_new_chat_takes_the_environment_then_a_usable_default_then_a_local_model() {
+        let dir = temp_dir();
+        let models = dir.join("models");
+        std::fs::create_dir_all(&models).expect("models dir");
+        let models_s = models.to_str().expect("utf-8").to_owned();
+        let with = |pairs: &[(&str, &str)]| {
+            let store = SettingsStore::at(dir.join("settings.json"));
+            Service::new(
+                store,
+                Arc::new(Secrets::new(Arc::new(DownKeychain))),
+                &crate::config::env::Env::from_pairs(pairs.iter().copied()),
+            )
+            .expect("service")
+        };
+        let plain = [("RUNNEL_MODELS_DIR", models_s.as_str())];
+        let svc = with(&plain);
+        // Nothing set up: an error that says what to do.
+        let e = svc.unnamed_provider().expect_err("nothing to use");
+        assert!(e.to_string().contains("No provider is set up yet"), "{e}");
+        // A default with no key and no local model: the default, whose own
+        // error then names the missing key.
+        svc.set_default_provider("openai").expect("default");
+        assert_eq!(svc.unnamed_provider().expect("default"), "openai");
+        // An installed local model beats a default that cannot be used.
+        crate::engine::local::gguf::write_test_file(
+            &models.join("tiny.gguf"),
+            &[("general.architecture", "llama")],
+            &[("llama.context_length", 2048)],
+        )
+        .expect("gguf");
+        assert_eq!(
+            svc.unnamed_provider().expect("local"),
+            crate::config::LOCAL_PROVIDER_ID
+        );
+        // A usable default (a local server needs no key) beats the local model.
+        svc.set_default_provider("ollama").expect("default");
+        assert_eq!(svc.unnamed_provider().expect("ollama"), "ollama");
+        // The environment beats every saved choice.
+        let env = with(&[
+            ("RUNNEL_MODELS_DIR", models_s.as_str()),
+            ("OPENAI_API_KEY", "sk-test-env-order"),
+        ]);
+        assert_eq!(env.unnamed_provider().expect("env"), ENV_PROVIDER_ID);
         std::fs::remove_dir_all(dir).ok();
     }
 }
