@@ -251,6 +251,23 @@ async fn pull_downloads_from_a_hub_with_progress_and_refuses_what_is_not_a_model
     assert!(out.starts_with("installed tiny"), "{out}");
     assert!(err.contains("100%"), "progress on stderr: {err}");
     assert!(err.contains("checking the file"), "{err}");
+    assert!(
+        err.contains("/s") && err.contains("left"),
+        "rate and time left: {err}"
+    );
+    assert!(!err.contains("unverified"), "{err}");
+    // With no hash published or given it installs, and says it is unchecked.
+    let (code, out, err) = run(
+        data.path(),
+        &["models", "pull", &url, "--id", "tiny-unpinned"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("installed tiny-unpinned"), "{out}");
+    assert!(
+        err.contains("installed unverified") && err.contains(&sha),
+        "{err}"
+    );
     let page = format!("http://{}/files/page.gguf", server.addr);
     let (code, _, err) = run(data.path(), &["models", "pull", &page]).await;
     assert_eq!(code, 1);

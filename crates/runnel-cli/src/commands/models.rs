@@ -236,6 +236,13 @@ async fn pull(library: &Library, model: &str, sha256: Option<String>, id: Option
                     if tty { "\n" } else { "" }
                 );
             }
+            PullEvent::Unverified { sha256 } => {
+                let _ = writeln!(
+                    err,
+                    "runnel: warning: no sha256 was published for this file and none was given \
+                     (--sha256): it is installed unverified. Its sha256 is {sha256}"
+                );
+            }
         }
     };
     match download::pull(engine.client(), library, &request, &cancel, &mut on_event).await {

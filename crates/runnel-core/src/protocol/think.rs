@@ -5,8 +5,11 @@
 //! reasoning section, whatever way the stream is cut.
 //!
 //! Only a `<think>` at the very start of the answer (after whitespace) opens
-//! reasoning, so an answer that talks about the tag is left alone. Work per
-//! piece is constant: at most a partial tag (7 bytes) is held back.
+//! reasoning, so an answer that talks about the tag is left alone. A chat
+//! template can write the opening tag itself (DeepSeek-R1 distills, Qwen3
+//! thinking): the model then starts inside the block and only closes it;
+//! [`ThinkSplitter::open`] says so before the first piece. Work per piece is
+//! constant: at most a partial tag (7 bytes) is held back.
 
 use crate::types::answer::Delta;
 
@@ -41,6 +44,15 @@ impl ThinkSplitter {
     /// A splitter at the start of an answer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The prompt already opened a `<think>` block (the chat template wrote
+    /// it): the answer starts as reasoning, up to its `</think>`. Only
+    /// before the first piece.
+    pub fn open(&mut self) {
+        if self.state == State::Start && self.held.is_empty() {
+            self.state = State::Thinking;
+        }
     }
 
     /// True once the answer text passes through untouched (the fast path).
@@ -150,7 +162,17 @@ mod tests {
 
     /// Feeds `pieces` and joins what comes out as (reasoning, text).
     fn split(pieces: &[&str]) -> (String, String) {
+        split_with(ThinkSplitter::new(), pieces)
+    }
+
+    /// As [`split`], the prompt having opened the block.
+    fn split_opened(pieces: &[&str]) -> (String, String) {
         let mut s = ThinkSplitter::new();
+        s.open();
+        split_with(s, pieces)
+    }
+
+    fn split_with(mut s: ThinkSplitter, pieces: &[&str]) -> (String, String) {
         let mut out = Vec::new();
         for p in pieces {
             s.push(p, &mut out);
@@ -225,6 +247,29 @@ mod tests {
         for (i, _) in SAMPLE.char_indices() {
             assert_eq!(split(&[&SAMPLE[..i], &SAMPLE[i..]]), whole, "split at {i}");
         }
+    }
+
+    const OPENED: &str = "Okay, the user wants 2+2 — é 🦀.\n</think>\n\nIt is **4**.";
+
+    #[test]
+    fn a_block_the_template_opened_ends_at_its_closing_tag_at_every_split() {
+        let whole = split_opened(&[OPENED]);
+        assert_eq!(whole.0, "Okay, the user wants 2+2 — é 🦀.\n");
+        assert_eq!(whole.1, "It is **4**.");
+        for (i, _) in OPENED.char_indices() {
+            assert_eq!(
+                split_opened(&[&OPENED[..i], &OPENED[i..]]),
+                whole,
+                "split at {i}"
+            );
+        }
+        // Byte by byte, UTF-8 split mid-character by the stream's pieces
+        // is the reader's job: pieces are whole characters here.
+        let chars: Vec<String> = OPENED.chars().map(String::from).collect();
+        let pieces: Vec<&str> = chars.iter().map(String::as_str).collect();
+        assert_eq!(split_opened(&pieces), whole);
+        // Without the template's tag the same text is all answer.
+        assert_eq!(split(&[OPENED]).0, "");
     }
 
     proptest! {

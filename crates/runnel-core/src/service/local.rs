@@ -155,7 +155,7 @@ pub async fn pull_catalog_model(
         &request,
         cancel,
         &mut |ev| {
-            on_message(match ev {
+            let message = match ev {
                 PullEvent::Progress(p) => PullMessage::Progress {
                     done: p.done,
                     total: p.total,
@@ -164,7 +164,10 @@ pub async fn pull_catalog_model(
                 },
                 PullEvent::Resuming { at, .. } => PullMessage::Resuming { at },
                 PullEvent::Verifying => PullMessage::Verifying,
-            })
+                // Catalog models always carry a pinned hash.
+                PullEvent::Unverified { .. } => return,
+            };
+            on_message(message);
         },
     )
     .await?;

@@ -65,6 +65,12 @@ pub enum PullEvent {
     },
     /// The file arrived and is being checked.
     Verifying,
+    /// Nobody published a hash for the file and none was given: it is
+    /// installed unchecked, and this is the hash it has (to pin it next time).
+    Unverified {
+        /// The file's sha256 (hex).
+        sha256: String,
+    },
 }
 
 /// Why a download failed. The partial file stays for a later resume unless
@@ -418,7 +424,10 @@ pub async fn pull(
         }
         Some(_) => {}
         None => {
-            tracing::warn!(url = %request.url, sha256 = %actual, "no published hash to check the download against")
+            tracing::warn!(url = %request.url, sha256 = %actual, "no published hash to check the download against");
+            on_event(PullEvent::Unverified {
+                sha256: actual.clone(),
+            });
         }
     }
     if let Err(e) = gguf::read(&partial) {

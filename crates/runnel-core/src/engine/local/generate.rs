@@ -78,6 +78,42 @@ pub fn templated_prompt(
     Ok(prompt)
 }
 
+/// A prompt that fits: its tokens, how many old messages were left out, and
+/// whether the chat template ended it inside an open `<think>` block.
+struct Fitted {
+    tokens: Vec<LlamaToken>,
+    dropped: usize,
+    thinking: bool,
+}
+
+/// The messages a prompt keeps, and how many were left out: the system
+/// prompt (when it comes first) always, then the newest messages, the
+/// oldest of the others left out one at a time until `fits` takes what is
+/// kept (`Ok(Some(_))`). `Ok(None)` from `fits` means too long. Err(None)
+/// when even the last message alone is too long.
+fn fit_messages<T, E>(
+    messages: &[(Role, String)],
+    mut fits: impl FnMut(&[(Role, &str)]) -> Result<Option<T>, E>,
+) -> Result<(T, usize), Option<E>> {
+    let system = usize::from(messages.first().map(|m| m.0) == Some(Role::System));
+    let mut dropped = 0usize;
+    loop {
+        let kept: Vec<(Role, &str)> = messages[..system]
+            .iter()
+            .chain(&messages[system + dropped..])
+            .map(|(r, t)| (*r, t.as_str()))
+            .collect();
+        if let Some(v) = fits(&kept).map_err(Some)? {
+            return Ok((v, dropped));
+        }
+        // Keep at least the last message.
+        if system + dropped + 1 >= messages.len() {
+            return Err(None);
+        }
+        dropped += 1;
+    }
+}
+
 /// The prompt's tokens, with the conversation cut to fit `n_ctx` minus
 /// room for the answer: the oldest turns after the system prompt go first.
 fn fitted_tokens(
@@ -85,21 +121,23 @@ fn fitted_tokens(
     request: &GenRequest,
     n_ctx: u32,
     notices: &mut Vec<String>,
-) -> Result<(Vec<LlamaToken>, usize), GenError> {
+) -> Result<Fitted, GenError> {
     let room = request.max_tokens.clamp(1, MIN_ANSWER_ROOM.max(1));
     let limit = n_ctx.saturating_sub(room) as usize;
-    let system = usize::from(request.messages.first().map(|m| m.0) == Some(Role::System));
-    let mut dropped = 0usize;
-    loop {
-        let kept: Vec<(Role, &str)> = request.messages[..system]
-            .iter()
-            .chain(&request.messages[system + dropped..])
-            .map(|(r, t)| (*r, t.as_str()))
-            .collect();
+    let mut longest = 0usize;
+    let fitted = fit_messages(&request.messages, |kept| {
         let mut tpl_notices = Vec::new();
-        let prompt = templated_prompt(model, &kept, &mut tpl_notices)?;
+        let prompt = templated_prompt(model, kept, &mut tpl_notices)?;
         let tokens = tokenize(model, &prompt);
-        if tokens.len() <= limit {
+        if tokens.len() > limit {
+            longest = tokens.len();
+            return Ok(None);
+        }
+        let thinking = prompt.trim_end().ends_with("<think>");
+        Ok(Some((tokens, tpl_notices, thinking)))
+    });
+    match fitted {
+        Ok(((tokens, tpl_notices, thinking), dropped)) => {
             notices.extend(tpl_notices);
             if dropped > 0 {
                 notices.push(format!(
@@ -107,17 +145,17 @@ fn fitted_tokens(
                      the oldest {dropped} message(s) were left out of this answer."
                 ));
             }
-            return Ok((tokens, dropped));
+            Ok(Fitted {
+                tokens,
+                dropped,
+                thinking,
+            })
         }
-        // Keep at least the last message.
-        if system + dropped + 1 >= request.messages.len() {
-            return Err(GenError::Model(format!(
-                "The message is too long for this model: {} tokens, and its context holds {n_ctx} \
-                 (with {room} left for the answer).",
-                tokens.len()
-            )));
-        }
-        dropped += 1;
+        Err(Some(e)) => Err(e),
+        Err(None) => Err(GenError::Model(format!(
+            "The message is too long for this model: {longest} tokens, and its context holds {n_ctx} \
+             (with {room} left for the answer)."
+        ))),
     }
 }
 
@@ -158,7 +196,11 @@ pub fn generate(
 ) -> Result<GenStats, GenError> {
     let cap = request.context.min(model.n_ctx_train().max(1)).max(64);
     let mut notices = Vec::new();
-    let (tokens, dropped) = fitted_tokens(model, request, cap, &mut notices)?;
+    let Fitted {
+        tokens,
+        dropped,
+        thinking,
+    } = fitted_tokens(model, request, cap, &mut notices)?;
     // The context holds this prompt and this answer's most tokens, not the
     // whole cap: its memory (the KV cache) is allocated for every answer, so
     // a short answer starts sooner.
@@ -210,6 +252,7 @@ pub fn generate(
     stats.prompt_ms = prompt_started.elapsed().as_secs_f64() * 1000.0;
     send(GenEvent::Prompt {
         tokens: stats.prompt_tokens,
+        thinking,
     });
     let vocab = model.vocab();
     let mut sampler = sampler(request);
@@ -293,7 +336,59 @@ fn take_utf8(buf: &mut Vec<u8>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::take_utf8;
+    use super::{fit_messages, take_utf8};
+    use crate::types::chat::Role;
+
+    /// A conversation of a system prompt and 6 turns, fitted to a "context"
+    /// of `limit` characters.
+    fn fit(limit: usize, system: bool) -> Result<(Vec<String>, usize), Option<()>> {
+        let mut messages = Vec::new();
+        if system {
+            messages.push((Role::System, "SYSTEM".to_owned()));
+        }
+        for i in 0..6 {
+            let role = if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            messages.push((role, format!("m{i}-{}", "x".repeat(10))));
+        }
+        let mut tried_without_system = false;
+        let r = fit_messages(&messages, |kept| {
+            if system && kept.first().map(|m| m.1) != Some("SYSTEM") {
+                tried_without_system = true;
+            }
+            let len: usize = kept.iter().map(|m| m.1.len()).sum();
+            Ok::<_, ()>((len <= limit).then(|| kept.iter().map(|m| m.1.to_owned()).collect()))
+        });
+        assert!(
+            !tried_without_system,
+            "every attempt keeps the system prompt"
+        );
+        r
+    }
+
+    #[test]
+    fn a_long_conversation_loses_its_oldest_turns_but_never_the_system_prompt() {
+        // Everything fits: nothing left out.
+        let (kept, dropped) = fit(1000, true).unwrap();
+        assert_eq!((kept.len(), dropped), (7, 0));
+        // Room for the system prompt and two turns: the newest two stay.
+        let (kept, dropped) = fit(6 + 2 * 13, true).unwrap();
+        assert_eq!(dropped, 4);
+        assert_eq!(kept[0], "SYSTEM");
+        assert!(
+            kept[1].starts_with("m4-") && kept[2].starts_with("m5-"),
+            "{kept:?}"
+        );
+        // Without a system prompt the oldest turn goes first too.
+        let (kept, dropped) = fit(13, false).unwrap();
+        assert_eq!(dropped, 5);
+        assert!(kept[0].starts_with("m5-"));
+        // Not even the last message fits: an error, never an empty prompt.
+        assert_eq!(fit(10, true), Err(None));
+    }
 
     #[test]
     fn a_character_split_between_tokens_comes_out_whole() {

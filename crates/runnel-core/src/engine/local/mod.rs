@@ -84,6 +84,9 @@ pub enum GenEvent {
     Prompt {
         /// Tokens of the templated prompt.
         tokens: u64,
+        /// The chat template ended the prompt inside an open `<think>`
+        /// block: the answer starts as reasoning.
+        thinking: bool,
     },
     /// One generated token and the text it completes (whole UTF-8, empty
     /// while a character is split across tokens).
@@ -561,8 +564,11 @@ pub(super) async fn chat(
                 GenEvent::Notice(n) => return on_event(EngineEvent::Notice(n)),
                 GenEvent::Loading(percent) => return on_event(EngineEvent::Loading { percent }),
                 GenEvent::Waiting => return on_event(EngineEvent::Waiting),
-                GenEvent::Prompt { tokens } => {
+                GenEvent::Prompt { tokens, thinking } => {
                     usage.input_tokens = tokens;
+                    if thinking {
+                        think.open();
+                    }
                     return;
                 }
                 GenEvent::Token(t) => {

@@ -62,7 +62,15 @@ pub fn available_memory() -> Option<u64> {
 /// Refuses a model of `file_size` bytes that would not fit in free memory
 /// (with a margin for its context), before llama.cpp tries to load it.
 pub fn check_fits(file_size: u64) -> Result<(), EngineError> {
-    let Some(free) = available_memory() else {
+    fits_in(file_size, available_memory())
+}
+
+/// The check behind [`check_fits`], for `free` bytes (None: the system does
+/// not say, and the load is tried). The bar is the file plus
+/// [`MEMORY_MARGIN`], the least a model runs in: the catalog's "memory
+/// needed" is a comfortable figure above it.
+fn fits_in(file_size: u64, free: Option<u64>) -> Result<(), EngineError> {
+    let Some(free) = free else {
         return Ok(());
     };
     let need = file_size.saturating_add(MEMORY_MARGIN);
@@ -115,6 +123,24 @@ pub fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_that_does_not_fit_in_free_memory_is_refused_before_loading() {
+        const GB: u64 = 1_000_000_000;
+        let e = fits_in(GB, Some(GB)).expect_err("1 GB does not run in 1 GB");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("needs about 1.3 GB") && msg.contains("1.0 GB is free"),
+            "{msg}"
+        );
+        assert!(msg.contains("pick a smaller model"), "{msg}");
+        assert!(fits_in(GB, Some(GB + MEMORY_MARGIN)).is_ok(), "just enough");
+        assert!(fits_in(GB, None).is_ok(), "the system does not say: tried");
+        assert!(
+            fits_in(u64::MAX, Some(u64::MAX - 1)).is_err(),
+            "no overflow"
+        );
+    }
 
     #[test]
     fn hyper_threads_are_not_counted_as_cores() {
