@@ -115,6 +115,9 @@ test('pickProvider: picked, then the environment, then a usable default, then a 
   // The environment beats the saved default.
   assert.equal(pickProvider([env, openai, ollama], 'ollama', 'gone')?.id, 'env');
   assert.equal(pickProvider([env, openai, ollama], null, null)?.id, 'env');
+  // Even without a key: its banner says how to set one (the core agrees).
+  const envNoKey = { ...env, usable: false };
+  assert.equal(pickProvider([envNoKey, ollama, local], 'ollama', null)?.id, 'env');
   // Then the default, if usable.
   assert.equal(pickProvider([openai, ollama, local], 'ollama', null)?.id, 'ollama');
   // An unusable default gives way to an installed local model.

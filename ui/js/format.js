@@ -218,9 +218,11 @@ export function formatHeaders(headers) {
 /**
  * The provider a conversation should use, in the order a new chat picks one:
  * the one picked for it if it still exists; else the environment's
- * (OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_API_KEY); else the saved
- * default if it is usable; else an installed local model; else the default
- * even so (its row says what it lacks), else none (onboarding).
+ * (OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_API_KEY), even when it lacks a
+ * key, since its banner says how to set one (as the core's unnamed provider);
+ * else the saved default if it is usable; else an installed local model;
+ * else the default even so (its row says what it lacks), else none
+ * (onboarding).
  * @template {{id: string, usable: boolean, from_env: boolean, provider?: {kind: string}}} P
  * @param {P[]} providers
  * @param {string|null} defaultId
@@ -231,7 +233,7 @@ export function pickProvider(providers, defaultId, preferredId) {
   const byId = (/** @type {string|null} */ id) => (id ? providers.find((p) => p.id === id) ?? null : null);
   const usable = (/** @type {P|null} */ p) => (p?.usable ? p : null);
   return byId(preferredId)
-    ?? usable(providers.find((p) => p.from_env) ?? null)
+    ?? providers.find((p) => p.from_env)
     ?? usable(byId(defaultId))
     ?? providers.find((p) => p.usable && p.provider?.kind === 'local')
     ?? byId(defaultId)
