@@ -450,3 +450,204 @@ async fn settings_local_models_lists_the_catalog_downloads_imports_and_removes()
     assert!(!models.path().join("pocket-model.gguf").exists());
     let _ = c.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_longer_than_the_context_says_so_and_says_it_again_when_reopened() {
+    if !can_run() {
+        return;
+    }
+    let Some(model) = test_model_or_skip() else {
+        return;
+    };
+    let models = common::temp::TempDir::new("ui-local-context");
+    std::fs::copy(&model, models.path().join("smol-135m.gguf")).expect("copy the model");
+    let dir = models.path().to_str().unwrap().to_owned();
+    let driver = start_driver_with(&[("RUNNEL_MODELS_DIR", &dir)]).await;
+    let c = connect(&driver).await;
+
+    // The context's size is a setting: its default is shown, 512 is saved.
+    click(&c, "[data-testid=settings-open]").await;
+    let default = eventually(20, "the context's default", || async {
+        let t = text_or_empty(&c, "#local-context-default").await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(default.contains("8,192"), "{default}");
+    let field = css(&c, "[data-testid=local-context]").await;
+    field.send_keys("512").await.unwrap();
+    click(&c, "[data-testid=local-save]").await;
+    eventually(10, "saved", || async {
+        (!text(&c, "[data-testid=local-result]").await.is_empty()).then_some(())
+    })
+    .await;
+    let settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            driver
+                .dirs
+                .as_ref()
+                .expect("the app's dirs")
+                .0
+                .join("config/dev.runnel.app/settings.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["local"]["context"], 512);
+    click(&c, "[data-testid=settings-close]").await;
+
+    pick_model(&c, "smol-135m").await;
+    click(&c, "[data-testid=sampling-toggle]").await;
+    css(&c, "[data-testid=sampling-max-tokens]")
+        .await
+        .send_keys("8")
+        .await
+        .unwrap();
+    // Each message alone fits in 512 tokens; the two together do not.
+    let long = |n: &str| format!("Note {n}: {}", "lorem ipsum dolor sit amet ".repeat(35));
+    send_text(&c, &long("one")).await;
+    eventually(60, "the first answer", || async {
+        (answer(&c, 0).await.0 == "done").then_some(())
+    })
+    .await;
+    send_text(&c, &long("two")).await;
+    eventually(60, "the second answer", || async {
+        (answer(&c, 1).await.0 == "done").then_some(())
+    })
+    .await;
+    let notices = || async {
+        let mut out = Vec::new();
+        for m in c
+            .find_all(Locator::Css("[data-testid=message][data-role=assistant]"))
+            .await
+            .unwrap_or_default()
+        {
+            let n = m
+                .find(Locator::Css("[data-testid=stream-notice]"))
+                .await
+                .unwrap();
+            let shown = n.is_displayed().await.unwrap_or(false);
+            out.push(if shown {
+                n.text().await.unwrap_or_default()
+            } else {
+                String::new()
+            });
+        }
+        out
+    };
+    let live = notices().await;
+    assert_eq!(live.len(), 2, "{live:?}");
+    assert_eq!(live[0], "", "the first answer had room");
+    assert!(
+        live[1].contains("longer than the model's context") && live[1].contains("(2)"),
+        "the first exchange was left out: {live:?}"
+    );
+    // Reopened, the answer says it again (from its stored metrics).
+    click(&c, "[data-testid=clear]").await;
+    eventually(10, "the new chat", || async {
+        c.find(Locator::Css("[data-testid=message]"))
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    click(&c, "[data-testid=conversation-item]").await;
+    let reopened = eventually(10, "the conversation reopened", || async {
+        let n = notices().await;
+        (n.len() == 2).then_some(n)
+    })
+    .await;
+    assert_eq!(reopened, live);
+    let _ = c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_downloads_the_offered_model_and_the_first_chat_works_with_the_mirror_gone() {
+    if !can_run() {
+        return;
+    }
+    let Some(model) = test_model_or_skip() else {
+        return;
+    };
+    // A team catalog (RUNNEL_MODEL_CATALOG) offers the test model first, with
+    // its real size and sha256, from a loopback mirror.
+    let bytes = std::fs::read(&model).expect("the test model");
+    let sha = runnel_core::engine::local::download::sha256_of(&model).unwrap();
+    let files = common::temp::TempDir::new("ui-local-offline");
+    let catalog = files.path().join("catalog.json");
+    std::fs::write(
+        &catalog,
+        serde_json::json!({
+            "default": "smol-135m",
+            "models": [{
+                "id": "smol-135m", "name": "SmolLM2 135M Instruct (team)",
+                "repo": "team/smol", "revision": "main", "file": "smol-135m.gguf",
+                "size": bytes.len(), "sha256": sha, "license": "Apache-2.0", "context": 2048,
+            }],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let served = bytes.clone();
+    let server = TestServer::start(move |_, _| Reply::Full {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+        body: served.clone(),
+    })
+    .await;
+    let models = common::temp::TempDir::new("ui-local-offline-models");
+    let dir = models.path().to_str().unwrap().to_owned();
+    let mirror = format!("http://{}/hub", server.addr);
+    let catalog_s = catalog.to_str().unwrap().to_owned();
+    let driver = start_driver_with(&[
+        ("RUNNEL_MODELS_DIR", &dir),
+        ("RUNNEL_HF_ENDPOINT", &mirror),
+        ("RUNNEL_MODEL_CATALOG", &catalog_s),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    let hint = eventually(20, "the offline offer", || async {
+        let t = text(&c, "[data-testid=onboarding-offline-hint]").await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(hint.contains("SmolLM2 135M Instruct (team)"), "{hint}");
+    click(&c, "[data-testid=onboarding-offline]").await;
+    eventually(60, "the download done and onboarding gone", || async {
+        let o = css(&c, "[data-testid=onboarding]").await;
+        o.attr("hidden").await.ok().flatten().map(|_| ())
+    })
+    .await;
+    assert_eq!(
+        std::fs::read(models.path().join("smol-135m.gguf")).unwrap(),
+        bytes,
+        "the whole file, checked and renamed"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].path,
+        "/hub/team/smol/resolve/main/smol-135m.gguf"
+    );
+    // The mirror is gone: the first chat needs no network.
+    drop(server);
+    click(&c, "[data-testid=sampling-toggle]").await;
+    css(&c, "[data-testid=sampling-max-tokens]")
+        .await
+        .send_keys("12")
+        .await
+        .unwrap();
+    send_text(&c, "Say hello.").await;
+    let (_, said) = eventually(60, "the first answer", || async {
+        let (s, t) = answer(&c, 0).await;
+        (s == "done").then_some((s, t))
+    })
+    .await;
+    assert!(!said.trim().is_empty(), "an answer, offline");
+    assert!(
+        text(&c, "[data-testid=provider-select]")
+            .await
+            .contains("smol-135m"),
+        "the local model is in use"
+    );
+    let _ = c.close().await;
+}

@@ -7,7 +7,7 @@
  */
 import { coalesceOps, formatError, formatMetrics, formatRetrying } from './format.js';
 import { appendSanitizedHtml, copyText, el, icon, iconButton, setSanitizedHtml, setText, textNode } from './dom.js';
-import { t } from './i18n.js';
+import { formatNumber, t } from './i18n.js';
 import { attachmentChip } from './attachments.js';
 
 /** @typedef {import('../types/ipc').UiOp} UiOp */
@@ -205,6 +205,7 @@ export class AssistantView {
         case 'waiting': this.showNotice(t('stream.waiting'), false); break;
         case 'loading': this.showNotice(t('stream.loading', { p: op.percent }), false); break;
         case 'notice': this.showNotice(op.text, true); break;
+        case 'context_trimmed': this.showNotice(t('stream.context_dropped', { n: formatNumber(op.dropped) }), true); break;
         case 'reasoning': this.appendReasoning(op.text); break;
         case 'block': this.appendBlock(op.html); break;
         case 'open': this.answerStarted(); setSanitizedHtml(this.open, op.html); break;
@@ -496,6 +497,9 @@ export class AssistantView {
       const box = el('div', { class: 'error', 'data-testid': 'error', 'data-error-kind': end.error.kind }, formatError(end.error));
       this.root.append(box);
     }
+    // Said while it streamed; said again from the stored metrics on reopen.
+    const dropped = end.metrics.context_dropped;
+    if (dropped) this.showNotice(t('stream.context_dropped', { n: formatNumber(dropped) }), true);
     const m = formatMetrics(end);
     this.root.append(el('div', { class: 'metrics', 'data-testid': 'metrics', ...m.attrs }, m.text));
     const actions = el('div', { class: 'actions' });

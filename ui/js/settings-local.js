@@ -22,6 +22,7 @@ import { t } from './i18n.js';
 export function createLocalSettings(host) {
   const threads = /** @type {HTMLInputElement} */ ($('local-threads'));
   const idle = /** @type {HTMLInputElement} */ ($('local-idle'));
+  const context = /** @type {HTMLInputElement} */ ($('local-context'));
   const result = $('local-result');
   const error = $('local-error');
   /** @type {import('../types/ipc').LocalModelsView|null} the last listing */
@@ -41,6 +42,10 @@ export function createLocalSettings(host) {
     if (document.activeElement !== threads) threads.value = st.local.threads == null ? '' : String(st.local.threads);
     if (document.activeElement !== idle) idle.value = String(st.local.idle_unload_minutes);
     $('local-idle-default').textContent = t('net.default', { value: String(st.local_defaults.idle_unload_minutes) });
+    const ctxDefault = formatNumber(st.local_defaults.context ?? 0);
+    context.placeholder = ctxDefault;
+    if (document.activeElement !== context) context.value = st.local.context == null ? '' : String(st.local.context);
+    $('local-context-default').textContent = t('net.default', { value: ctxDefault });
     if (fresh) listModels();
     // The language may have changed: the list's words again, from the last listing.
     else if (last) renderModels(last);
@@ -193,8 +198,9 @@ export function createLocalSettings(host) {
     error.textContent = '';
     const n = threads.value.trim() === '' ? null : Number(threads.value);
     const minutes = Number(idle.value);
+    const ctx = context.value.trim() === '' ? null : Number(context.value);
     try {
-      await ipc.setLocal({ threads: n, idle_unload_minutes: minutes });
+      await ipc.setLocal({ threads: n, idle_unload_minutes: minutes, context: ctx });
       result.textContent = t('editor.saved');
     } catch (e) {
       const err = /** @type {import('./ipc.js').CommandError} */ (e);

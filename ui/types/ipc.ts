@@ -107,7 +107,7 @@ page_metrics: boolean,
  */
 local: LocalSettings, 
 /**
- * Their defaults.
+ * Their defaults, each spelled out (the context's size too).
  */
 local_defaults: LocalSettings, 
 /**
@@ -365,7 +365,13 @@ threads?: number | null,
 /**
  * Minutes a loaded model stays loaded unused.
  */
-idle_unload_minutes: number, };
+idle_unload_minutes: number, 
+/**
+ * Most tokens of context (prompt and answer) a model is given; None:
+ * the default, 8,192 (a model's own training context caps it). A
+ * longer conversation loses its oldest turns, and the answer says so.
+ */
+context?: number | null, };
 
 export type ProviderInput = { 
 /**
@@ -754,7 +760,13 @@ chunks: number,
 /**
  * Output tokens per second of generation (after the first token).
  */
-tokens_per_s: number | null, };
+tokens_per_s: number | null, 
+/**
+ * How many of the oldest messages a local model's context could not
+ * hold and were left out of this answer; stored with it, so a reopened
+ * conversation still says so. Absent when none were.
+ */
+context_dropped?: number | null, };
 
 export type SearchHit = { 
 /**
@@ -917,7 +929,15 @@ reason: string, } | { "op": "notice",
 /**
  * What to show.
  */
-text: string, } | { "op": "waiting" } | { "op": "loading", 
+text: string, } | { "op": "context_trimmed", 
+/**
+ * Messages left out.
+ */
+dropped: number, 
+/**
+ * The context's size in tokens.
+ */
+context: number, } | { "op": "waiting" } | { "op": "loading", 
 /**
  * 0-100.
  */

@@ -40,7 +40,7 @@ async fn a_conversation_longer_than_the_context_drops_its_oldest_turns_and_says_
         msgs.push(ChatMessage::new(Role::Assistant, "Noted."));
     }
     msgs.push(ChatMessage::new(Role::User, "What is the code word?"));
-    let mut notices = Vec::new();
+    let mut trimmed = Vec::new();
     let mut e = Endpoint::local(dir.path(), "smol");
     e.sampling = Sampling {
         temperature: Some(0.0),
@@ -55,20 +55,25 @@ async fn a_conversation_longer_than_the_context_drops_its_oldest_turns_and_says_
             ChatOptions::default(),
             &CancellationToken::new(),
             &mut |ev| {
-                if let EngineEvent::Notice(n) = ev {
-                    notices.push(n);
+                if let EngineEvent::ContextTrimmed { dropped, context } = ev {
+                    trimmed.push((dropped, context));
                 }
             },
         )
         .await;
     rt.set_config(before);
     assert!(matches!(r.outcome, Outcome::Done), "{:?}", r.outcome);
-    assert!(
-        notices
-            .iter()
-            .any(|n| n.contains("longer than this model's context") && n.contains("left out")),
-        "{notices:?}"
-    );
+    // Said once, with the count, before the answer; and kept with the
+    // answer's metrics, which are stored with it (a reopened conversation
+    // says it too).
+    assert_eq!(trimmed.len(), 1, "{trimmed:?}");
+    let (dropped, context) = trimmed[0];
+    assert_eq!(context, 1024);
+    assert!((2..41).contains(&dropped), "{dropped}");
+    assert_eq!(r.metrics.context_dropped, Some(dropped));
+    let stored = serde_json::to_string(&r.metrics).unwrap();
+    let back: runnel_core::engine::Metrics = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back.context_dropped, Some(dropped));
     assert!(r.usage.input_tokens <= 1024 - 16);
     assert!(r.usage.input_tokens > 700, "as many turns as fit are kept");
 }

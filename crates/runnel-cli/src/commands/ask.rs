@@ -259,6 +259,13 @@ async fn ask_async(args: AskArgs, prompt: String, term: Term) -> i32 {
         EngineEvent::Notice(n) => {
             let _ = writeln!(err, "runnel: {}", term.err(&n));
         }
+        EngineEvent::ContextTrimmed { dropped, context } => {
+            let _ = writeln!(
+                err,
+                "runnel: the conversation is longer than this model's context ({context} tokens): \
+                 the oldest {dropped} message(s) were left out of this answer"
+            );
+        }
         EngineEvent::Waiting => {
             let _ = writeln!(
                 err,

@@ -3,7 +3,7 @@
 use crate::args::ModelsAction;
 use crate::{fail, service};
 use runnel_core::config::env::Env;
-use runnel_core::engine::local::catalog::{self, CATALOG};
+use runnel_core::engine::local::catalog;
 use runnel_core::engine::local::download::{self, Progress, PullEvent, PullRequest};
 use runnel_core::engine::local::library::{id_from_file_name, Library, LocalModel};
 use runnel_core::engine::local::system::human_bytes;
@@ -67,7 +67,7 @@ fn list(library: &Library, as_json: bool) -> i32 {
         }
     };
     let endpoint = catalog::endpoint();
-    let available: Vec<_> = CATALOG
+    let available: Vec<_> = catalog::entries()
         .iter()
         .filter(|e| !installed.iter().any(|m| m.id == e.id))
         .collect();
@@ -102,7 +102,7 @@ fn list(library: &Library, as_json: bool) -> i32 {
                     "license": e.license,
                     "context": e.context,
                     "ram_needed": e.ram_needed(),
-                    "default": e.id == catalog::DEFAULT_MODEL,
+                    "default": e.id == catalog::default_model(),
                 })
             })
             .collect();
@@ -127,7 +127,7 @@ fn list(library: &Library, as_json: bool) -> i32 {
     if !available.is_empty() {
         println!("Available (runnel models pull ID):");
         for e in available {
-            let mark = if e.id == catalog::DEFAULT_MODEL {
+            let mark = if e.id == catalog::default_model() {
                 "  (default)"
             } else {
                 ""
@@ -181,7 +181,7 @@ async fn pull(library: &Library, model: &str, sha256: Option<String>, id: Option
             disk_limit: None,
         }
     } else {
-        let ids: Vec<&str> = CATALOG.iter().map(|e| e.id).collect();
+        let ids: Vec<&str> = catalog::entries().iter().map(|e| e.id).collect();
         eprintln!(
             "runnel: \"{model}\" is neither a catalog model ({}) nor an http(s) URL",
             ids.join(", ")

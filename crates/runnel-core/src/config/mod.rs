@@ -375,6 +375,11 @@ impl TraceSettings {
 pub const MAX_LOCAL_THREADS: u32 = 256;
 /// Longest idle time before a local model is unloaded, in minutes (one day).
 pub const MAX_IDLE_UNLOAD_MINUTES: u32 = 24 * 60;
+/// Smallest context a local model may be given, in tokens.
+pub const MIN_LOCAL_CONTEXT: u32 = 512;
+/// Largest context a local model may be given, in tokens (the largest any
+/// catalog model was trained for; a model's own is the cap in any case).
+pub const MAX_LOCAL_CONTEXT: u32 = 131_072;
 
 /// How local models run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -386,6 +391,11 @@ pub struct LocalSettings {
     pub threads: Option<u32>,
     /// Minutes a loaded model stays loaded unused.
     pub idle_unload_minutes: u32,
+    /// Most tokens of context (prompt and answer) a model is given; None:
+    /// the default, 8,192 (a model's own training context caps it). A
+    /// longer conversation loses its oldest turns, and the answer says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<u32>,
 }
 
 impl Default for LocalSettings {
@@ -393,13 +403,22 @@ impl Default for LocalSettings {
         Self {
             threads: None,
             idle_unload_minutes: (crate::engine::local::DEFAULT_IDLE_UNLOAD.as_secs() / 60) as u32,
+            context: None,
         }
     }
 }
 
 impl LocalSettings {
-    /// Checks the ranges: threads 1-256, idle 1 minute to a day.
+    /// Checks the ranges: threads 1-256, idle 1 minute to a day, context
+    /// 512-131,072 tokens.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(c) = self.context {
+            if !(MIN_LOCAL_CONTEXT..=MAX_LOCAL_CONTEXT).contains(&c) {
+                return Err(SettingsError::Invalid(format!(
+                    "A local model's context must be between {MIN_LOCAL_CONTEXT} and {MAX_LOCAL_CONTEXT} tokens (got {c})"
+                )));
+            }
+        }
         if let Some(t) = self.threads {
             if !(1..=MAX_LOCAL_THREADS).contains(&t) {
                 return Err(SettingsError::Invalid(format!(
@@ -421,7 +440,9 @@ impl LocalSettings {
         crate::engine::local::LocalConfig {
             threads: self.threads.map(|t| t as usize),
             idle_unload: std::time::Duration::from_secs(u64::from(self.idle_unload_minutes) * 60),
-            context: crate::engine::local::DEFAULT_CONTEXT,
+            context: self
+                .context
+                .unwrap_or(crate::engine::local::DEFAULT_CONTEXT),
         }
     }
 }
@@ -840,12 +861,18 @@ mod tests {
         let ok = LocalSettings {
             threads: Some(4),
             idle_unload_minutes: 5,
+            context: Some(2048),
         };
         ok.validate().expect("valid");
         let c = ok.runtime_config();
         assert_eq!(c.threads, Some(4));
         assert_eq!(c.idle_unload, std::time::Duration::from_secs(300));
+        assert_eq!(c.context, 2048);
         assert_eq!(LocalSettings::default().idle_unload_minutes, 10);
+        assert_eq!(
+            LocalSettings::default().runtime_config().context,
+            crate::engine::local::DEFAULT_CONTEXT
+        );
         for bad in [
             LocalSettings {
                 threads: Some(0),
@@ -861,6 +888,14 @@ mod tests {
             },
             LocalSettings {
                 idle_unload_minutes: 24 * 60 + 1,
+                ..ok
+            },
+            LocalSettings {
+                context: Some(MIN_LOCAL_CONTEXT - 1),
+                ..ok
+            },
+            LocalSettings {
+                context: Some(MAX_LOCAL_CONTEXT + 1),
                 ..ok
             },
         ] {

@@ -122,9 +122,17 @@ pub enum EngineEvent {
     Delta(Delta),
     /// All events of one network read have been reported: a good moment to flush output.
     ReadEnd,
-    /// Something the user should see beside the answer: old turns left
-    /// out to fit a local model's context, a fallback chat template.
+    /// Something the user should see beside the answer: a fallback chat
+    /// template, tools a template cannot take, the tool step limit.
     Notice(String),
+    /// A local model's context could not hold the whole conversation: the
+    /// oldest `dropped` messages (never the system prompt) were left out.
+    ContextTrimmed {
+        /// Messages left out.
+        dropped: u32,
+        /// The context's size in tokens.
+        context: u32,
+    },
     /// The local model is busy with another answer: this one waits its turn.
     Waiting,
     /// A local model is loading: this percent is done.
@@ -176,6 +184,11 @@ pub struct Metrics {
     pub chunks: u64,
     /// Output tokens per second of generation (after the first token).
     pub tokens_per_s: Option<f64>,
+    /// How many of the oldest messages a local model's context could not
+    /// hold and were left out of this answer; stored with it, so a reopened
+    /// conversation still says so. Absent when none were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_dropped: Option<u32>,
 }
 
 /// The result of one stream: what arrived, how it ended, and how fast.

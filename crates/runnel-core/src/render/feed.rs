@@ -34,11 +34,20 @@ pub enum UiOp {
         /// Why.
         reason: String,
     },
-    /// A notice beside the answer (old turns left out to fit the context);
-    /// it stays.
+    /// A notice beside the answer (a fallback chat template, the tool step
+    /// limit); it stays.
     Notice {
         /// What to show.
         text: String,
+    },
+    /// The oldest `dropped` messages were left out to fit a local model's
+    /// context of `context` tokens; the window says so in its language,
+    /// and it stays.
+    ContextTrimmed {
+        /// Messages left out.
+        dropped: u32,
+        /// The context's size in tokens.
+        context: u32,
     },
     /// The local model is busy with another answer: this one waits.
     Waiting,
@@ -260,6 +269,9 @@ impl UiFeed {
             }),
             EngineEvent::ReadEnd => {}
             EngineEvent::Notice(text) => self.ops.push(UiOp::Notice { text }),
+            EngineEvent::ContextTrimmed { dropped, context } => {
+                self.ops.push(UiOp::ContextTrimmed { dropped, context })
+            }
             EngineEvent::Loading { percent } => self.ops.push(UiOp::Loading { percent }),
             EngineEvent::Waiting => self.ops.push(UiOp::Waiting),
             EngineEvent::ToolAsk(call) => self.ops.push(UiOp::ToolAsk { call }),

@@ -3,7 +3,7 @@
 //! download whose progress a face relays.
 
 use crate::config::env::Env;
-use crate::engine::local::catalog::{self, CATALOG};
+use crate::engine::local::catalog;
 use crate::engine::local::download::{self, PullError, PullEvent, PullRequest};
 use crate::engine::local::library::{Library, LibraryError, LocalModel};
 use crate::engine::local::LocalRuntime;
@@ -112,7 +112,7 @@ pub fn library(env: &Env) -> Library {
 pub fn local_models(env: &Env) -> Result<LocalModelsView, LibraryError> {
     let lib = library(env);
     let installed: Vec<InstalledModel> = lib.list()?.iter().map(installed_view).collect();
-    let catalog = CATALOG
+    let catalog = catalog::entries()
         .iter()
         .map(|e| CatalogModel {
             id: e.id.to_owned(),
@@ -129,7 +129,7 @@ pub fn local_models(env: &Env) -> Result<LocalModelsView, LibraryError> {
         models_dir: lib.dir().display().to_string(),
         installed,
         catalog,
-        default_model: catalog::DEFAULT_MODEL.to_owned(),
+        default_model: catalog::default_model().to_owned(),
     })
 }
 

@@ -375,7 +375,10 @@ impl Service {
             settings_path: self.store.path().display().to_string(),
             page_metrics: self.vars.page_metrics(),
             local: settings.local,
-            local_defaults: crate::config::LocalSettings::default(),
+            local_defaults: crate::config::LocalSettings {
+                context: Some(crate::engine::local::DEFAULT_CONTEXT),
+                ..Default::default()
+            },
             trace: settings.trace,
             physical_cores: crate::engine::local::system::physical_cores() as u32,
         }

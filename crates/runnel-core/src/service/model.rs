@@ -124,7 +124,7 @@ pub struct UiState {
     pub page_metrics: bool,
     /// How local models run.
     pub local: LocalSettings,
-    /// Their defaults.
+    /// Their defaults, each spelled out (the context's size too).
     pub local_defaults: LocalSettings,
     /// Physical cores (the default thread count of local models).
     pub physical_cores: u32,

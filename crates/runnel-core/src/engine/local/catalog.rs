@@ -185,9 +185,157 @@ pub const CATALOG: &[CatalogEntry] = &[
     },
 ];
 
+/// The environment variable naming a catalog file of more models.
+pub const CATALOG_FILE_VAR: &str = "RUNNEL_MODEL_CATALOG";
+/// Largest catalog file read, in bytes.
+pub const MAX_CATALOG_FILE: u64 = 1024 * 1024;
+
+/// A catalog file (`RUNNEL_MODEL_CATALOG`): an organisation's own models
+/// on its mirror, or models a user pins, beside the built-in ones, and
+/// optionally the one first start offers. Every entry needs its sha256:
+/// nothing in a catalog is installed unverified.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    /// The id first start offers, from either list.
+    #[serde(default)]
+    default: Option<String>,
+    models: Vec<FileEntry>,
+}
+
+/// One model of a catalog file: [`CatalogEntry`]'s fields.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileEntry {
+    id: String,
+    name: String,
+    repo: String,
+    revision: String,
+    file: String,
+    size: u64,
+    sha256: String,
+    license: String,
+    context: u32,
+    #[serde(default)]
+    reasons: bool,
+}
+
+/// The catalog in force: the built-in models, and those of the catalog
+/// file (an entry with a built-in id replaces it), smallest first.
+#[derive(Debug)]
+struct Catalog {
+    entries: Vec<CatalogEntry>,
+    default: &'static str,
+}
+
+/// Reads and checks a catalog file; the error says what is wrong and where.
+fn read_file(path: &std::path::Path) -> Result<CatalogFile, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+    if meta.len() > MAX_CATALOG_FILE {
+        return Err(format!(
+            "{shown}: larger than {MAX_CATALOG_FILE} bytes, not read"
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    let file: CatalogFile = serde_json::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
+    for m in &file.models {
+        let bad = |what: &str| Err(format!("{shown}: model {:?}: {what}", m.id));
+        if m.id.is_empty()
+            || !m
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return bad("the id may hold letters, digits, '.', '_' and '-' only");
+        }
+        if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return bad("sha256 must be 64 hex digits");
+        }
+        if !m.file.ends_with(".gguf") || m.file.contains("..") {
+            return bad("the file must be a .gguf file in the repository");
+        }
+        if m.repo.split('/').count() != 2 || m.repo.contains("..") || m.revision.is_empty() {
+            return bad("repo must be owner/name, with a revision");
+        }
+        if m.size == 0 {
+            return bad("the size must be given");
+        }
+    }
+    Ok(file)
+}
+
+/// The built-in catalog with `file`'s models merged in. Strings of a
+/// file's entries live as long as the process (the catalog is made once).
+fn merged(file: Option<CatalogFile>) -> Catalog {
+    let mut entries = CATALOG.to_vec();
+    let mut default = DEFAULT_MODEL;
+    if let Some(file) = file {
+        let leak = |s: String| -> &'static str { s.leak() };
+        for m in file.models {
+            let entry = CatalogEntry {
+                id: leak(m.id),
+                name: leak(m.name),
+                repo: leak(m.repo),
+                revision: leak(m.revision),
+                file: leak(m.file),
+                size: m.size,
+                sha256: leak(m.sha256.to_ascii_lowercase()),
+                license: leak(m.license),
+                context: m.context,
+                reasons: m.reasons,
+            };
+            entries.retain(|e| e.id != entry.id);
+            entries.push(entry);
+        }
+        entries.sort_by_key(|e| e.size);
+        if let Some(d) = file.default {
+            match entries.iter().find(|e| e.id == d) {
+                Some(e) => default = e.id,
+                None => tracing::warn!(
+                    default = %d,
+                    "the catalog file's default model is in no catalog: {DEFAULT_MODEL} stays the default"
+                ),
+            }
+        }
+    }
+    Catalog { entries, default }
+}
+
+fn catalog() -> &'static Catalog {
+    static CATALOG_IN_FORCE: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    CATALOG_IN_FORCE.get_or_init(|| {
+        let file = std::env::var_os(CATALOG_FILE_VAR)
+            .filter(|v| !v.is_empty())
+            .and_then(|path| match read_file(std::path::Path::new(&path)) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "the catalog file was not used: only the built-in models are offered"
+                    );
+                    None
+                }
+            });
+        merged(file)
+    })
+}
+
+/// Every model offered: the built-in ones and a catalog file's, smallest
+/// first.
+pub fn entries() -> &'static [CatalogEntry] {
+    &catalog().entries
+}
+
+/// The model first start offers: [`DEFAULT_MODEL`], or a catalog file's
+/// `default`.
+pub fn default_model() -> &'static str {
+    catalog().default
+}
+
 /// The catalog entry with this id.
 pub fn find(id: &str) -> Option<&'static CatalogEntry> {
-    CATALOG.iter().find(|e| e.id == id)
+    entries().iter().find(|e| e.id == id)
 }
 
 #[cfg(test)]
@@ -207,6 +355,69 @@ mod tests {
         }
         assert!(find(DEFAULT_MODEL).is_some());
         assert!(CATALOG.windows(2).all(|w| w[0].size <= w[1].size));
+    }
+
+    #[test]
+    fn a_catalog_file_adds_models_replaces_by_id_and_may_name_the_default() {
+        let dir = std::env::temp_dir().join(format!("runnel-catalog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("catalog.json");
+        let entry = |id: &str, size: u64, sha: &str| {
+            format!(
+                r#"{{"id": "{id}", "name": "Team {id}", "repo": "team/models", "revision": "main",
+                   "file": "{id}.gguf", "size": {size}, "sha256": "{sha}", "license": "MIT", "context": 2048}}"#
+            )
+        };
+        let sha = "AB".repeat(32);
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"default": "team-tiny", "models": [{}, {}]}}"#,
+                entry("team-tiny", 1000, &sha),
+                entry("qwen2.5-0.5b", 5, &sha)
+            ),
+        )
+        .unwrap();
+        let c = merged(Some(read_file(&path).unwrap()));
+        assert_eq!(c.default, "team-tiny");
+        assert_eq!(c.entries.len(), CATALOG.len() + 1);
+        // Smallest first; the replaced entry is the file's.
+        assert_eq!(c.entries[0].id, "qwen2.5-0.5b");
+        assert_eq!(c.entries[0].size, 5);
+        assert_eq!(c.entries[1].sha256, "ab".repeat(32));
+        // A default that is in no catalog leaves the built-in one.
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"default": "nope", "models": [{}]}}"#,
+                entry("t", 9, &sha)
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            merged(Some(read_file(&path).unwrap())).default,
+            DEFAULT_MODEL
+        );
+        // Each problem is refused with what is wrong.
+        for (bad, says) in [
+            (entry("t", 9, "12"), "sha256"),
+            (entry("../t", 9, &sha), "the id"),
+            (entry("t", 0, &sha), "size"),
+            (
+                entry("t", 9, &sha).replace("team/models", "team"),
+                "owner/name",
+            ),
+            (
+                entry("t", 9, &sha).replace("\"MIT\"", "\"MIT\", \"gpu\": 1"),
+                "unknown field",
+            ),
+        ] {
+            std::fs::write(&path, format!(r#"{{"models": [{bad}]}}"#)).unwrap();
+            let e = read_file(&path).unwrap_err();
+            assert!(e.contains(says), "{says} in {e}");
+        }
+        assert!(read_file(&dir.join("absent.json")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

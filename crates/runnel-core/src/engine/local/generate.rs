@@ -88,14 +88,17 @@ struct Fitted {
 
 /// The messages a prompt keeps, and how many were left out: the system
 /// prompt (when it comes first) always, then the newest messages, the
-/// oldest of the others left out one at a time until `fits` takes what is
-/// kept (`Ok(Some(_))`). `Ok(None)` from `fits` means too long. Err(None)
+/// oldest whole turns of the others left out until `fits` takes what is
+/// kept (`Ok(Some(_))`). A turn goes with its answer and tool results, so
+/// what is kept starts at a user message, as chat templates that insist on
+/// alternating roles want. `Ok(None)` from `fits` means too long. Err(None)
 /// when even the last message alone is too long.
 fn fit_messages<T, E>(
     messages: &[(Role, String)],
     mut fits: impl FnMut(&[(Role, &str)]) -> Result<Option<T>, E>,
 ) -> Result<(T, usize), Option<E>> {
     let system = usize::from(messages.first().map(|m| m.0) == Some(Role::System));
+    let last = messages.len().saturating_sub(1);
     let mut dropped = 0usize;
     loop {
         let kept: Vec<(Role, &str)> = messages[..system]
@@ -107,10 +110,13 @@ fn fit_messages<T, E>(
             return Ok((v, dropped));
         }
         // Keep at least the last message.
-        if system + dropped + 1 >= messages.len() {
+        if system + dropped >= last {
             return Err(None);
         }
         dropped += 1;
+        while system + dropped < last && messages[system + dropped].0 != Role::User {
+            dropped += 1;
+        }
     }
 }
 
@@ -139,12 +145,6 @@ fn fitted_tokens(
     match fitted {
         Ok(((tokens, tpl_notices, thinking), dropped)) => {
             notices.extend(tpl_notices);
-            if dropped > 0 {
-                notices.push(format!(
-                    "The conversation is longer than this model's context ({n_ctx} tokens): \
-                     the oldest {dropped} message(s) were left out of this answer."
-                ));
-            }
             Ok(Fitted {
                 tokens,
                 dropped,
@@ -212,6 +212,12 @@ pub fn generate(
         .clamp(CONTEXT_STEP.min(cap), cap);
     for n in notices {
         send(GenEvent::Notice(n));
+    }
+    if dropped > 0 {
+        send(GenEvent::Trimmed {
+            dropped: u32::try_from(dropped).unwrap_or(u32::MAX),
+            context: cap,
+        });
     }
     let threads = i32::try_from(request.threads.max(1)).unwrap_or(1);
     let params = LlamaContextParams::default()
@@ -339,14 +345,14 @@ mod tests {
     use super::{fit_messages, take_utf8};
     use crate::types::chat::Role;
 
-    /// A conversation of a system prompt and 6 turns, fitted to a "context"
-    /// of `limit` characters.
+    /// A conversation of a system prompt, 3 exchanges and a question,
+    /// fitted to a "context" of `limit` characters (13 a message).
     fn fit(limit: usize, system: bool) -> Result<(Vec<String>, usize), Option<()>> {
         let mut messages = Vec::new();
         if system {
             messages.push((Role::System, "SYSTEM".to_owned()));
         }
-        for i in 0..6 {
+        for i in 0..7 {
             let role = if i % 2 == 0 {
                 Role::User
             } else {
@@ -355,9 +361,14 @@ mod tests {
             messages.push((role, format!("m{i}-{}", "x".repeat(10))));
         }
         let mut tried_without_system = false;
+        let mut began_with_an_answer = false;
         let r = fit_messages(&messages, |kept| {
             if system && kept.first().map(|m| m.1) != Some("SYSTEM") {
                 tried_without_system = true;
+            }
+            let turns = &kept[usize::from(system)..];
+            if turns.first().map(|m| m.0) != Some(Role::User) {
+                began_with_an_answer = true;
             }
             let len: usize = kept.iter().map(|m| m.1.len()).sum();
             Ok::<_, ()>((len <= limit).then(|| kept.iter().map(|m| m.1.to_owned()).collect()))
@@ -366,6 +377,10 @@ mod tests {
             !tried_without_system,
             "every attempt keeps the system prompt"
         );
+        assert!(
+            !began_with_an_answer,
+            "every attempt starts at a user message (whole turns go)"
+        );
         r
     }
 
@@ -373,19 +388,25 @@ mod tests {
     fn a_long_conversation_loses_its_oldest_turns_but_never_the_system_prompt() {
         // Everything fits: nothing left out.
         let (kept, dropped) = fit(1000, true).unwrap();
-        assert_eq!((kept.len(), dropped), (7, 0));
-        // Room for the system prompt and two turns: the newest two stay.
-        let (kept, dropped) = fit(6 + 2 * 13, true).unwrap();
+        assert_eq!((kept.len(), dropped), (8, 0));
+        // Room for the system prompt and three messages: the last exchange
+        // and the question stay.
+        let (kept, dropped) = fit(6 + 3 * 13, true).unwrap();
         assert_eq!(dropped, 4);
         assert_eq!(kept[0], "SYSTEM");
         assert!(
-            kept[1].starts_with("m4-") && kept[2].starts_with("m5-"),
+            kept[1].starts_with("m4-") && kept[3].starts_with("m6-"),
             "{kept:?}"
         );
+        // Room for two: an answer without its question is no turn, so only
+        // the question stays.
+        let (kept, dropped) = fit(6 + 2 * 13, true).unwrap();
+        assert_eq!((kept.len(), dropped), (2, 6));
+        assert!(kept[1].starts_with("m6-"));
         // Without a system prompt the oldest turn goes first too.
         let (kept, dropped) = fit(13, false).unwrap();
-        assert_eq!(dropped, 5);
-        assert!(kept[0].starts_with("m5-"));
+        assert_eq!(dropped, 6);
+        assert!(kept[0].starts_with("m6-"));
         // Not even the last message fits: an error, never an empty prompt.
         assert_eq!(fit(10, true), Err(None));
     }

@@ -80,6 +80,14 @@ pub enum GenEvent {
     Loading(u32),
     /// Another answer from this model runs: this one waits its turn.
     Waiting,
+    /// The conversation is longer than the context: the oldest `dropped`
+    /// messages after the system prompt were left out.
+    Trimmed {
+        /// Messages left out.
+        dropped: u32,
+        /// The context's size in tokens.
+        context: u32,
+    },
     /// The prompt was read: its token count.
     Prompt {
         /// Tokens of the templated prompt.
@@ -564,6 +572,10 @@ pub(super) async fn chat(
                 GenEvent::Notice(n) => return on_event(EngineEvent::Notice(n)),
                 GenEvent::Loading(percent) => return on_event(EngineEvent::Loading { percent }),
                 GenEvent::Waiting => return on_event(EngineEvent::Waiting),
+                GenEvent::Trimmed { dropped, context } => {
+                    metrics.context_dropped = Some(dropped);
+                    return on_event(EngineEvent::ContextTrimmed { dropped, context });
+                }
                 GenEvent::Prompt { tokens, thinking } => {
                     usage.input_tokens = tokens;
                     if thinking {
