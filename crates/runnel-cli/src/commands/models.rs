@@ -149,7 +149,7 @@ fn list(library: &Library, as_json: bool) -> i32 {
 /// A 64-digit hex sha256, lowercased; None if it is not one.
 fn parse_sha256(s: &str) -> Option<String> {
     let s = s.trim();
-    (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| s.to_ascii_lowercase())
+    download::is_sha256_hex(s).then(|| s.to_ascii_lowercase())
 }
 
 async fn pull(library: &Library, model: &str, sha256: Option<String>, id: Option<String>) -> i32 {

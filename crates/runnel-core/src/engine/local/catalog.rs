@@ -241,15 +241,12 @@ fn read_file(path: &std::path::Path) -> Result<CatalogFile, String> {
     let file: CatalogFile = serde_json::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
     for m in &file.models {
         let bad = |what: &str| Err(format!("{shown}: model {:?}: {what}", m.id));
-        if m.id.is_empty()
-            || !m
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
-            return bad("the id may hold letters, digits, '.', '_' and '-' only");
+        if !super::library::valid_id(&m.id) {
+            return bad(
+                "the id may hold letters, digits, '.', '_' and '-' only, and not start with '.'",
+            );
         }
-        if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !super::download::is_sha256_hex(&m.sha256) {
             return bad("sha256 must be 64 hex digits");
         }
         if !m.file.ends_with(".gguf") || m.file.contains("..") {

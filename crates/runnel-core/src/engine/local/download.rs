@@ -137,10 +137,15 @@ fn io(what: &str) -> impl FnOnce(std::io::Error) -> PullError + '_ {
     }
 }
 
+/// True when `s` is a sha256 written as 64 hex digits (either case).
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A 64-digit hex sha256 from a header value such as `"abc…"` or `W/"abc…"`.
 pub fn sha256_from_etag(value: &str) -> Option<String> {
     let v = value.trim().trim_start_matches("W/").trim_matches('"');
-    (v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())).then(|| v.to_ascii_lowercase())
+    is_sha256_hex(v).then(|| v.to_ascii_lowercase())
 }
 
 /// One try's response after redirects, with what the hops said.
