@@ -1940,6 +1940,86 @@ return {
     let _ = c.close().await;
 }
 
+/// A long answer with many code blocks (issue 17, regression: frames grew with
+/// every highlighted block in the page): a block far above the view keeps its
+/// text but not its spans, and has them back once it is scrolled to, with the
+/// same text and Copy taking the same code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_far_from_view_is_parked_and_highlighted_again_before_it_is_seen() {
+    if !can_run() {
+        return;
+    }
+    const BLOCKS: usize = 80;
+    let block = |i: usize| {
+        let lines: String = (0..30)
+            .map(|l| format!("    let v{l} = {i} + {l}; // line {l}\n"))
+            .collect();
+        format!("fn block{i}() {{\n{lines}}}\n")
+    };
+    let mut answer = String::new();
+    for i in 0..BLOCKS {
+        answer.push_str(&format!("Block {i}:\n\n```rust\n{}```\n\n", block(i)));
+    }
+    let mut pieces: Vec<_> = answer
+        .split_inclusive("```\n\n")
+        .map(|p| (Duration::from_millis(5), content_event(p)))
+        .collect();
+    pieces.push((Duration::ZERO, finish_events("stop", 5, 60)));
+    let reply = Reply::sse_pieces(pieces, End::Finish);
+    let server =
+        TestServer::start(chat_and_models(&["e2e-model"], move |_, _| reply.clone())).await;
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "e2e-model"),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    send_text(&c, "Lots of code").await;
+    eventually(20, "the answer done", || async {
+        (status_of_last_answer(&c).await? == "done").then_some(())
+    })
+    .await;
+    let first = r#"
+const pre = document.querySelectorAll('[data-testid=answer] pre')[arguments[0]];
+const code = pre.querySelector('code');
+return { spans: code.childElementCount, text: code.textContent, copy: pre.textContent };"#;
+    let last = BLOCKS - 1;
+    // End and Home, as a user goes there (the list's height settles as
+    // the blocks it passes are drawn, so each try goes again).
+    const END: &str =
+        "const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; return null;";
+    // At the answer's end, the first block is far above the view.
+    let parked = eventually(20, "the first block parked", || async {
+        js(&c, END).await;
+        let v = c.execute(first, vec![0.into()]).await.expect("execute");
+        (v["spans"] == 0).then_some(v)
+    })
+    .await;
+    assert_eq!(parked["text"], block(0), "its text stays: {parked}");
+    assert_eq!(parked["copy"], block(0), "Copy takes the code: {parked}");
+    // The block in view is highlighted (from the frame after the jump).
+    let seen = eventually(20, "the last block highlighted", || async {
+        js(&c, END).await;
+        let v = c.execute(first, vec![last.into()]).await.expect("execute");
+        (v["spans"].as_u64().unwrap_or(0) > 30).then_some(v)
+    })
+    .await;
+    assert_eq!(seen["text"], block(last), "{seen}");
+    // At the top again (Home), it is highlighted again, with the same text.
+    let back = eventually(20, "the first block highlighted again", || async {
+        js(
+            &c,
+            "document.getElementById('messages').scrollTop = 0; return null;",
+        )
+        .await;
+        let v = c.execute(first, vec![0.into()]).await.expect("execute");
+        (v["spans"].as_u64().unwrap_or(0) > 30).then_some(v)
+    })
+    .await;
+    assert_eq!(back["text"], block(0), "{back}");
+    let _ = c.close().await;
+}
+
 /// A photo (60x30 with EXIF orientation 6) and a Rust file in a temporary
 /// folder, and their paths as `RUNNEL_ATTACH_PATHS` takes them.
 fn photo_and_notes() -> (tempdirs::TempDirs, String) {

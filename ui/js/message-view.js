@@ -9,6 +9,7 @@ import { coalesceOps, formatError, formatMetrics, formatRetrying } from './forma
 import { appendSanitizedHtml, copyText, el, icon, iconButton, setSanitizedHtml, setText, textNode } from './dom.js';
 import { formatNumber, t } from './i18n.js';
 import { attachmentChip } from './attachments.js';
+import { parkWhenFar } from './code-parking.js';
 
 /** @typedef {import('../types/ipc').UiOp} UiOp */
 /** @typedef {import('../types/ipc').StreamEnd} StreamEnd */
@@ -45,6 +46,7 @@ function decorateCode(root) {
       copyText(pre.textContent ?? '').then(() => copied(btn));
     });
     wrap.append(btn);
+    parkWhenFar(pre);
   }
 }
 
@@ -283,8 +285,8 @@ export class AssistantView {
     this.answerStarted();
     const block = el('div', { class: 'md-block' });
     setSanitizedHtml(block, html);
-    decorateCode(block);
     this.placeBlock(block);
+    decorateCode(block);
     this.open.textContent = '';
     this.closeCode();
   }
