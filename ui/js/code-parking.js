@@ -14,6 +14,7 @@
  * The spans are moved, not serialized: a block comes back exactly as the
  * backend's sanitized HTML made it, with no second parse.
  */
+import { $ } from './dom.js';
 
 /** How far outside the message list's view a code block keeps its highlighting. */
 const PARK_MARGIN_PX = 2000;
@@ -23,9 +24,6 @@ const parked = new WeakMap();
 
 /** @type {WeakMap<Element, IntersectionObserver>} the observer of each message list (there is one) */
 const observers = new WeakMap();
-
-/** The message list, the scroller whose view counts. */
-const scroller = () => document.getElementById('messages');
 
 /**
  * @param {Element} code
@@ -41,7 +39,7 @@ function update(code, near) {
   }
   // Only a block in the list is far from its view (one elsewhere in the
   // page is left alone).
-  if (spans || code.childElementCount === 0 || !scroller()?.contains(code)) return;
+  if (spans || code.childElementCount === 0 || !$('messages').contains(code)) return;
   // A selection inside keeps its nodes.
   if (document.getSelection()?.containsNode(code, true)) return;
   const text = code.textContent ?? '';
@@ -69,11 +67,13 @@ function isNear(entry) {
  * Parks `pre`'s highlighting whenever it is far from the message list's
  * view. (Observing each block, not its group of blocks: a group is far
  * taller than the margin, so most of the highlighting would stay.)
- * @param {Element} pre a completed code block, placed in its answer
+ * @param {Element} pre a completed code block (placed or not yet: the
+ *   observer first looks at it in the next frame)
  */
 export function parkWhenFar(pre) {
-  const root = scroller();
-  if (!root || !pre.querySelector('code > *')) return;
+  if (!pre.querySelector('code > *')) return;
+  // The message list, the scroller whose view counts.
+  const root = $('messages');
   let observer = observers.get(root);
   if (!observer) {
     observer = new IntersectionObserver((entries) => {

@@ -285,8 +285,8 @@ export class AssistantView {
     this.answerStarted();
     const block = el('div', { class: 'md-block' });
     setSanitizedHtml(block, html);
-    this.placeBlock(block);
     decorateCode(block);
+    this.placeBlock(block);
     this.open.textContent = '';
     this.closeCode();
   }
