@@ -204,9 +204,17 @@ export function compareSummary(columns) {
   };
 }
 
-/** Marks when the sidebar is on screen (`body[data-painted-at]`, ms since the epoch; the window benchmark reads it). */
+/**
+ * Marks when the sidebar is on screen (`body[data-painted-at]`, ms since the
+ * epoch; the window benchmark reads it); resolves once that frame is painted.
+ * @returns {Promise<void>}
+ */
 export function markSidebarPainted() {
-  requestAnimationFrame(() => {
-    document.body.dataset.paintedAt = String(Date.now());
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => {
+      document.body.dataset.paintedAt = String(Date.now());
+      // The frame paints when this callback returns; a task after it runs after the paint.
+      setTimeout(resolve, 0);
+    });
   });
 }
