@@ -317,11 +317,14 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,local,window,store}.js
   Without a GPU it now sets `GDK_GL=disable`, `WEBKIT_DISABLE_DMABUF_RENDERER=1`
   and `WEBKIT_WEB_RENDER_DEVICE_FILE` (a path naming no device; what WebKit's
   own probe would find), unless the user set them: GTK's start 60 -> 14 ms,
-  the app's process 97 -> 69 MB. And the provider state (a keychain session
-  and key exchange per provider, in the app and in gnome-keyring) now waits
-  for the sidebar's first frame instead of competing with it for the 2
-  cores: 394 -> 369 ms to the painted sidebar, median of 8 interleaved
-  starts each without WebDriver. Against the previous build on this machine
+  the app's process 97 -> 69 MB. This run also had a third change, taken
+  out after review: the provider state (a keychain session and key
+  exchange per provider) waiting for the sidebar's first frame, 394 -> 369
+  ms to the painted sidebar in 8 interleaved starts without WebDriver; the
+  window's language comes with that state, so the first frame would be in
+  the wrong one for a user who chose another. So the full run's start
+  figure may be about 25 ms better than this code gives. Against the
+  previous build on this machine
   (starts alone, 5 each): idle PSS 246 -> 225 MB (the app 99 -> 71, the web
   process 120 -> 127 as it no longer shares the driver's pages with the
   app); start to a painted sidebar 625 -> 438-518 ms over three runs of the

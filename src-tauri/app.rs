@@ -94,6 +94,7 @@ const NO_RENDER_NODE: &str = "/dev/dri/none";
 /// (the three processes 243 -> 222 MB), and GTK's start 60 -> 14 ms.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn software_drawing_env(env: &Env) -> Vec<(&'static str, &'static str)> {
+    // Set at all (even empty) is the user's choice: GTK and WebKit read it so.
     [
         ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
         ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
@@ -101,7 +102,7 @@ fn software_drawing_env(env: &Env) -> Vec<(&'static str, &'static str)> {
         ("WEBKIT_WEB_RENDER_DEVICE_FILE", NO_RENDER_NODE),
     ]
     .into_iter()
-    .filter(|(name, _)| env.get(name).is_none())
+    .filter(|(name, _)| !env.is_set(name))
     .collect()
 }
 
@@ -258,7 +259,7 @@ mod tests {
         assert!(all.contains(&("WEBKIT_WEB_RENDER_DEVICE_FILE", NO_RENDER_NODE)));
         assert!(!std::path::Path::new(NO_RENDER_NODE).exists());
         let some = software_drawing_env(&Env::from_pairs([
-            ("GDK_GL", "always"),
+            ("GDK_GL", ""),
             ("WEBKIT_WEB_RENDER_DEVICE_FILE", "/dev/dri/renderD129"),
         ]));
         assert_eq!(

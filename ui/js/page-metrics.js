@@ -204,17 +204,9 @@ export function compareSummary(columns) {
   };
 }
 
-/**
- * Marks when the sidebar is on screen (`body[data-painted-at]`, ms since the
- * epoch; the window benchmark reads it); resolves once that frame is painted.
- * @returns {Promise<void>}
- */
+/** Marks when the sidebar is on screen (`body[data-painted-at]`, ms since the epoch; the window benchmark reads it). */
 export function markSidebarPainted() {
-  return new Promise((resolve) => {
-    requestAnimationFrame(() => {
-      document.body.dataset.paintedAt = String(Date.now());
-      // The frame paints when this callback returns; a task after it runs after the paint.
-      setTimeout(resolve, 0);
-    });
+  requestAnimationFrame(() => {
+    document.body.dataset.paintedAt = String(Date.now());
   });
 }

@@ -183,6 +183,12 @@ impl Env {
         self.get("RUNNEL_LOG_FILE").map(PathBuf::from)
     }
 
+    /// Whether `name` is set at all, even empty (for variables other
+    /// libraries read, whose mere presence is a choice).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
+    }
+
     /// `WEBKIT_DISABLE_COMPOSITING_MODE`: the user's choice of WebKit drawing.
     pub fn webkit_compositing_choice(&self) -> Option<&str> {
         self.vars
