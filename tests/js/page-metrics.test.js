@@ -47,8 +47,9 @@ test('a Compare summary pools every column\'s tokens and counts long frames once
   const { compareSummary } = await import('../../ui/js/page-metrics.js');
   const a = new PageMetrics();
   const b = new PageMetrics();
-  a.latency.push(10, 20, 30);
+  a.latency.push(30, 10, 20);
   b.latency.push(40);
+  a.start(false);
   a.frames.push(16, 120, 60);
   b.frames.push(500); // a column that does not time frames adds none
   a.end();
@@ -57,7 +58,10 @@ test('a Compare summary pools every column\'s tokens and counts long frames once
   assert.equal(s.ended, 1);
   assert.equal(s.tokens_painted, 4);
   assert.deepEqual(s.tokens_per_column, [3, 1]);
+  assert.equal(s.paint_p50_ms, 30, "percentiles of the sorted pool, not of the order they came in");
   assert.equal(s.paint_p99_ms, 40);
+  assert.ok(s.streamed_ms[0] >= 0, 'the ended column says how long it streamed');
+  assert.equal(s.streamed_ms[1], null, 'a column still streaming has no length yet');
   assert.equal(s.frames, 3);
   assert.equal(s.frames_over_50ms, 2);
   assert.equal(s.frames_over_100ms, 1);
