@@ -7,7 +7,7 @@ use crate::window_state::{self, WindowState};
 use runnel_core::config::env::Env;
 use runnel_core::config::{SettingsStore, APP_ID};
 use runnel_core::keys::{OsKeychain, Secrets};
-use runnel_core::service::Service;
+use runnel_core::service::{Appearance, Service};
 use std::path::Path;
 use std::sync::Arc;
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
@@ -16,6 +16,26 @@ use tauri::{Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 const MAIN: &str = "main";
 /// The window's size before it has a saved one.
 const DEFAULT_SIZE: (f64, f64) = (1040.0, 780.0);
+
+/// The page's global that holds its [`Appearance`] before its scripts run.
+const BOOT_GLOBAL: &str = "__RUNNEL_BOOT__";
+
+/// A script run before the page's own (an initialization script, outside the
+/// page's CSP, as Tauri's own are): it hands the page the theme and language
+/// to draw its first frame in, so that frame need not wait for the provider
+/// state, which asks the keychain. The values are JSON, so a language
+/// variable holding quotes or script stays a string. `None` if it cannot be
+/// serialized (the page then starts in the web view's language and the
+/// system theme, as before it had this, and the provider state corrects it).
+fn boot_script(appearance: &Appearance) -> Option<String> {
+    match serde_json::to_string(appearance) {
+        Ok(json) => Some(format!("window.{BOOT_GLOBAL} = {json};")),
+        Err(e) => {
+            tracing::warn!(error = %e, "the window starts without its appearance");
+            None
+        }
+    }
+}
 
 /// The single-instance name for a data directory: a second launch with the
 /// same data focuses the open window and exits; other data directories
@@ -59,14 +79,14 @@ fn is_app_url(url: &url::Url) -> bool {
 }
 
 /// Whether WebKitGTK should draw the page without GPU compositing: when the
-/// user has not chosen (`WEBKIT_DISABLE_COMPOSITING_MODE` unset; `0` keeps
-/// compositing) and the machine has no GPU render node in `dri` (`/dev/dri`).
+/// user has not chosen (`user_chose`: `WEBKIT_DISABLE_COMPOSITING_MODE` is set
+/// at all; `0` keeps compositing) and the machine has no GPU render node in `dri` (`/dev/dri`).
 /// Without a GPU, compositing runs on Mesa's software GL (llvmpipe), which the
 /// window benchmark measured at about 3x the start time, 1.4x the memory and
 /// half the frame rate of WebKit's non-composited drawing.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn needs_software_drawing(user_choice: Option<&std::ffi::OsStr>, dri: &std::path::Path) -> bool {
-    if user_choice.is_some() {
+fn needs_software_drawing(user_chose: bool, dri: &std::path::Path) -> bool {
+    if user_chose {
         return false;
     }
     let has_render_node = std::fs::read_dir(dri).is_ok_and(|entries| {
@@ -125,9 +145,7 @@ pub fn main() -> i32 {
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(target_os = "linux")]
     if needs_software_drawing(
-        Env::process()
-            .webkit_compositing_choice()
-            .map(std::ffi::OsStr::new),
+        Env::process().is_set("WEBKIT_DISABLE_COMPOSITING_MODE"),
         std::path::Path::new("/dev/dri"),
     ) {
         tracing::info!(
@@ -145,6 +163,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         Env::process(),
     )?);
     tracing::info!(settings = %service.settings_path().display(), "starting Runnel");
+    let boot = boot_script(&service.appearance());
     let streams = Arc::new(StreamRegistry::default());
     let streams_on_exit = streams.clone();
     let tools = Arc::new(crate::commands::tools::ToolState::default());
@@ -173,7 +192,12 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         .setup(move |app| {
             let state = WindowState::open(app, &data_dir)?;
             // Hidden until it is where it was, so it does not jump.
-            let window = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
+            let mut builder =
+                WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()));
+            if let Some(script) = &boot {
+                builder = builder.initialization_script(script);
+            }
+            let window = builder
                 .title("Runnel")
                 .inner_size(DEFAULT_SIZE.0, DEFAULT_SIZE.1)
                 .min_inner_size(
@@ -239,16 +263,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("runnel-dri-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         // No /dev/dri at all (a VM, a container, Xvfb on a server).
-        assert!(needs_software_drawing(None, &dir));
+        assert!(needs_software_drawing(false, &dir));
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(dir.join("card0"), b"").expect("card");
         // A display card without a render node is still no GPU for WebKit.
-        assert!(needs_software_drawing(None, &dir));
+        assert!(needs_software_drawing(false, &dir));
         std::fs::write(dir.join("renderD128"), b"").expect("node");
-        assert!(!needs_software_drawing(None, &dir));
+        assert!(!needs_software_drawing(false, &dir));
         // The user's setting wins either way.
         let _ = std::fs::remove_file(dir.join("renderD128"));
-        assert!(!needs_software_drawing(Some("0".as_ref()), &dir));
+        assert!(!needs_software_drawing(true, &dir));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -269,6 +293,29 @@ mod tests {
                 ("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
             ]
         );
+    }
+
+    #[test]
+    fn the_boot_script_hands_over_the_appearance_as_one_json_value() {
+        use runnel_core::config::{Language, Theme};
+        // A language variable is the user's environment: quotes, a script
+        // end, a line separator stay inside the string.
+        let hostile = "de\";alert(1)//\u{2028}</script>".to_owned();
+        let appearance = Appearance {
+            theme: Theme::Dark,
+            language: Some(Language::German),
+            system_languages: vec![hostile.clone(), "en_US.UTF-8".into()],
+        };
+        let script = boot_script(&appearance).expect("script");
+        let json = script
+            .strip_prefix(&format!("window.{BOOT_GLOBAL} = "))
+            .and_then(|s| s.strip_suffix(';'))
+            .expect("one assignment");
+        let back: serde_json::Value = serde_json::from_str(json).expect("one JSON value");
+        assert_eq!(back["theme"], "dark");
+        assert_eq!(back["language"], "de");
+        assert_eq!(back["system_languages"][0], hostile.as_str());
+        assert_eq!(back.as_object().map(|o| o.len()), Some(3), "{back}");
     }
 
     #[test]

@@ -14,7 +14,8 @@ use runnel_core::render::feed::{StreamEnd, StreamMessage, ToolCallView, UiOp};
 use runnel_core::render::view::{AttachmentView, MessageView};
 use runnel_core::service::local::{CatalogModel, InstalledModel, LocalModelsView, PullMessage};
 use runnel_core::service::{
-    EnvImport, KeySaveResult, NetworkSettings, ProviderInput, ProviderView, SavedProvider, UiState,
+    Appearance, EnvImport, KeySaveResult, NetworkSettings, ProviderInput, ProviderView,
+    SavedProvider, UiState,
 };
 use runnel_core::store::{ConversationSummary, Cursor, SearchHit, StoredUsage};
 use runnel_core::turn::SendKind;
@@ -58,6 +59,7 @@ pub fn declarations() -> String {
     decl::<Role>(c, o);
     // Settings and providers.
     decl::<UiState>(c, o);
+    decl::<Appearance>(c, o);
     decl::<ProviderView>(c, o);
     decl::<Provider>(c, o);
     decl::<ProviderKind>(c, o);

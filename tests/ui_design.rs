@@ -11,7 +11,8 @@ use runnel_testsupport as common;
 use common::window::keys::{CTRL, DOWN, ENTER, ESC, NULL, RIGHT, TAB};
 use common::window::{
     can_run, click, connect, count, css, eventually, focused, js, pick_model, press as keys,
-    select, send_text, start_driver, start_driver_with, text, wait_count, wait_for, Driver,
+    restart, select, send_text, start_driver, start_driver_with, text, wait_count, wait_for,
+    Driver,
 };
 use common::{chat_and_models, content_event, Reply, TestServer};
 use fantoccini::{Client, Locator};
@@ -341,7 +342,6 @@ async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog(
         "lang=en",
     )
     .await;
-    c.close().await.expect("close");
     let mut driver = driver;
     let dirs = driver.dirs.take().expect("dirs");
     let settings_file = std::fs::read_to_string(dirs.0.join("config/dev.runnel.app/settings.json"))
@@ -350,6 +350,23 @@ async fn theme_and_language_switch_and_every_visible_string_is_from_the_catalog(
     assert_eq!(saved["language"], "en");
     assert_eq!(saved["theme"], "light");
     driver.dirs = Some(dirs);
+
+    // Restarted (the system still German): the very first frame is in the
+    // saved language and theme, although the provider state (the keychain)
+    // now comes after it; the app hands both over before the page's scripts.
+    let c = restart(&driver, c).await;
+    wait_for(
+        &c,
+        "return !!document.body.dataset.paintedIn",
+        "the sidebar's first frame",
+    )
+    .await;
+    assert_eq!(
+        js(&c, "return document.body.dataset.paintedIn").await,
+        "en light",
+        "the first frame's language and theme"
+    );
+    c.close().await.expect("close");
 }
 
 /// Every visible piece of the window's own text (not user or model text,

@@ -3,11 +3,13 @@
  * Puts the window in the user's language: the one picked in Settings, else
  * the system's (`LANGUAGE`, `LC_ALL`, `LC_MESSAGES`, `LANG` from the backend,
  * then the web view's own), else English. The page's static strings are
- * filled at once (before the first paint, from the web view's languages)
- * and again when the provider state or the setting changes it.
+ * filled at once (before the first paint, in the language the app handed
+ * over before the scripts ran: boot.js) and again when the provider state or
+ * the setting changes it.
  */
 import { language, pickLanguage, setLanguage, t } from './i18n.js';
 import { translatePage } from './dom.js';
+import { bootAppearance } from './boot.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
 
@@ -20,18 +22,22 @@ export function createLocale({ state, rerender }) {
     setLanguage(lang);
     translatePage(t, language());
   }
-  apply(pickLanguage(navigator.languages ?? [navigator.language]));
-
-  /** The language the settings and the system ask for now. @param {string|null} [picked] */
-  function wanted(picked) {
-    const ui = state.data.ui;
+  /**
+   * The language the settings and the system ask for.
+   * @param {string|null} picked in Settings
+   * @param {string[]} system the system's, from the backend
+   */
+  function wanted(picked, system) {
     if (picked) return picked;
-    return pickLanguage([...(ui?.system_languages ?? []), ...(navigator.languages ?? [])]);
+    return pickLanguage([...system, ...(navigator.languages ?? [navigator.language])]);
   }
+  const boot = bootAppearance();
+  apply(wanted(boot?.language ?? null, boot?.system_languages ?? []));
 
   /** @param {string|null|undefined} [picked] */
   function update(picked) {
-    const lang = wanted(picked === undefined ? state.data.ui?.language ?? null : picked);
+    const ui = state.data.ui;
+    const lang = wanted(picked === undefined ? ui?.language ?? null : picked, ui?.system_languages ?? []);
     if (lang === language()) return;
     apply(lang);
     rerender();

@@ -227,9 +227,21 @@ export function compareSummary(columns) {
   };
 }
 
-/** Marks when the sidebar is on screen (`body[data-painted-at]`, ms since the epoch; the window benchmark reads it). */
+/**
+ * Marks when the sidebar is on screen (`body[data-painted-at]`, ms since the
+ * epoch; the window benchmark reads it) and the language and theme that
+ * frame was drawn in (`body[data-painted-in]`, `lang theme`; the window
+ * tests read it); resolves once that frame is painted.
+ * @returns {Promise<void>}
+ */
 export function markSidebarPainted() {
-  requestAnimationFrame(() => {
-    document.body.dataset.paintedAt = String(Date.now());
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => {
+      const root = document.documentElement;
+      document.body.dataset.paintedIn = `${root.lang} ${root.dataset.theme ?? 'system'}`;
+      document.body.dataset.paintedAt = String(Date.now());
+      // The frame paints when this callback returns; a task after it runs after the paint.
+      setTimeout(resolve, 0);
+    });
   });
 }

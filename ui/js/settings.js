@@ -7,6 +7,7 @@
  * neither. The theme is applied from here at every state change.
  */
 import { $, applyTheme, drawIcons, translatePage } from './dom.js';
+import { bootAppearance } from './boot.js';
 import { language, t } from './i18n.js';
 
 /** @typedef {import('../types/ipc').UiState} UiState */
@@ -54,6 +55,8 @@ export function createSettings(host) {
   /** Opens the dialog (building it the first time). */
   const open = () => load().then((b) => b.view.open());
   $('settings-open').addEventListener('click', open);
+  // The first frame in the user's theme; then the provider state's.
+  applyTheme(bootAppearance()?.theme ?? 'system');
   host.state.on('ui', (ui) => {
     if (ui) applyTheme(ui.theme);
   });

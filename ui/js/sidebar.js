@@ -32,6 +32,8 @@ export function createSidebar({ state, notices, dialogs, open, newChat }) {
       item.setAttribute('aria-current', String(item.getAttribute('data-conversation-id') === current));
     }
   }
+  // The list comes before the provider state at start: names once it is here.
+  state.on('ui', labelFilter);
   state.on('conversation', (now, before) => {
     if (now.id !== before.id) markCurrent();
   });
@@ -93,14 +95,23 @@ export function createSidebar({ state, notices, dialogs, open, newChat }) {
   let by = { provider: /** @type {string|null} */ (null), model: /** @type {string|null} */ (null) };
   const filter = /** @type {HTMLSelectElement} */ ($('list-filter'));
 
+  /** @type {{providers: string[], models: string[]}|null} the answerers last listed */
+  let answerers = null;
+
   /** The filter's choices: every provider and model that answered (kept while chosen). */
   async function fillFilter() {
-    let found;
     try {
-      found = await ipc.listAnswerers();
+      answerers = await ipc.listAnswerers();
     } catch {
       return;
     }
+    labelFilter();
+  }
+
+  /** Draws the filter's choices, with the providers' names as the provider state has them. */
+  function labelFilter() {
+    const found = answerers;
+    if (!found) return;
     const chosen = filter.value;
     const names = new Map((state.data.ui?.providers ?? []).map((p) => [p.id, p.name]));
     const group = (/** @type {string} */ label, /** @type {string} */ kind, /** @type {string[]} */ ids) =>

@@ -1,20 +1,30 @@
 // @ts-check
 /**
- * Start-up order: the sidebar is listed at once (it does not wait for the
- * provider state, which asks the keychain about every provider), then the
- * provider state, the view as the user left it (sidebar, open chat, draft),
- * and, once the sidebar is shown, the database's health; then
- * `body[data-ready]`, which automation waits for.
+ * Start-up order: the sidebar is listed at once and the view restored as
+ * the user left it (sidebar, open chat, draft); the provider state, which
+ * asks the keychain about every provider (on Linux a D-Bus session and a key
+ * exchange each, in this process and in the keyring's), once the sidebar's
+ * first frame is painted, so that it does not compete with it for the CPU
+ * (or after STATE_WAITS_FOR_SIDEBAR_MS at most): that frame needs nothing of
+ * it, as its theme and language come before the scripts run (boot.js); then
+ * the database's health; then `body[data-ready]`, which automation waits for.
  */
+
+/** The longest the provider state waits for the sidebar's first frame (a slow or locked store). */
+export const STATE_WAITS_FOR_SIDEBAR_MS = 1000;
 
 /**
  * @param {{focusComposer: () => void, refreshList: () => Promise<void>, refreshState: () => Promise<unknown>,
- *   checkStore: () => Promise<void>, onSidebarShown: () => void, restoreView: () => Promise<void>}} steps
+ *   checkStore: () => Promise<void>, onSidebarShown: () => Promise<void>, restoreView: () => Promise<void>}} steps
  */
 export async function start({ focusComposer, refreshList, refreshState, checkStore, onSidebarShown, restoreView }) {
   focusComposer();
   const sidebarShown = refreshList().then(onSidebarShown);
   const viewRestored = restoreView();
+  await Promise.race([
+    sidebarShown.catch(() => {}),
+    new Promise((resolve) => setTimeout(resolve, STATE_WAITS_FOR_SIDEBAR_MS)),
+  ]);
   try {
     await refreshState();
   } catch {

@@ -45,14 +45,6 @@ providers: Array<ProviderView>,
  */
 default_provider: string | null, 
 /**
- * Theme.
- */
-theme: Theme, 
-/**
- * The language the user picked; `None` follows the system.
- */
-language: Language | null, 
-/**
  * Timeouts, retries and proxy in force (the settings file's; the
  * environment's `RUNNEL_*` variables may override timeouts and retries).
  */
@@ -69,11 +61,6 @@ proxy_password_set: boolean,
  * The `max_tokens` an Anthropic provider asks for when it sets none.
  */
 anthropic_default_max_tokens: number, 
-/**
- * The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
- * `LC_MESSAGES`, `LANG`); the window also reads its own.
- */
-system_languages: Array<string>, 
 /**
  * System prompt presets.
  */
@@ -117,7 +104,35 @@ physical_cores: number,
 /**
  * Whether answers keep their exchange, and how much.
  */
-trace: TraceSettings, };
+trace: TraceSettings, 
+/**
+ * Theme.
+ */
+theme: Theme, 
+/**
+ * The language the user picked; `None` follows the system.
+ */
+language: Language | null, 
+/**
+ * The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
+ * `LC_MESSAGES`, `LANG`); the window also reads its own.
+ */
+system_languages: Array<string>, };
+
+export type Appearance = { 
+/**
+ * Theme.
+ */
+theme: Theme, 
+/**
+ * The language the user picked; `None` follows the system.
+ */
+language: Language | null, 
+/**
+ * The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
+ * `LC_MESSAGES`, `LANG`); the window also reads its own.
+ */
+system_languages: Array<string>, };
 
 export type ProviderView = { 
 /**

@@ -189,13 +189,6 @@ impl Env {
         self.vars.contains_key(name)
     }
 
-    /// `WEBKIT_DISABLE_COMPOSITING_MODE`: the user's choice of WebKit drawing.
-    pub fn webkit_compositing_choice(&self) -> Option<&str> {
-        self.vars
-            .get("WEBKIT_DISABLE_COMPOSITING_MODE")
-            .map(String::as_str)
-    }
-
     /// `RUNNEL_PAGE_METRICS=1`: the window measures itself (benchmarks).
     pub fn page_metrics(&self) -> bool {
         self.get("RUNNEL_PAGE_METRICS") == Some("1")

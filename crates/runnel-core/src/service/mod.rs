@@ -315,6 +315,17 @@ impl Service {
         }
     }
 
+    /// The theme and language the window starts in: the part of
+    /// [`Service::state`] that needs no keychain.
+    pub fn appearance(&self) -> Appearance {
+        let settings = self.settings();
+        Appearance {
+            theme: settings.theme,
+            language: settings.language,
+            system_languages: self.vars.languages(),
+        }
+    }
+
     /// Everything the window shows about providers and settings. Blocks on the keychain.
     pub fn state(&self) -> UiState {
         let settings = self.settings();
@@ -341,8 +352,7 @@ impl Service {
         UiState {
             onboarding: !default_usable && !env_usable && !local_usable,
             default_provider: settings.default_provider.clone(),
-            theme: settings.theme,
-            language: settings.language,
+            appearance: self.appearance(),
             network: NetworkSettings {
                 timeouts: settings.timeouts,
                 retries: settings.retries,
@@ -357,7 +367,6 @@ impl Service {
             proxy_password_set: settings.proxy.mode == ProxyMode::Custom
                 && self.secrets.status(PROXY_ACCOUNT).set,
             anthropic_default_max_tokens: crate::protocol::anthropic::DEFAULT_MAX_TOKENS,
-            system_languages: self.vars.languages(),
             system_prompts: settings.system_prompts.clone(),
             notice: self.notice.lock().ok().and_then(|n| n.clone()),
             env_import: {

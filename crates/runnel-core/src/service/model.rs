@@ -85,6 +85,21 @@ pub struct EnvImport {
     pub anthropic_key: bool,
 }
 
+/// What the window's first frame needs to look as the user set it up: the
+/// theme and the language. Read from the settings file and the environment
+/// only, never the keychain, so the window has it before its first paint
+/// (the app hands it to the page before the page's scripts run).
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct Appearance {
+    /// Theme.
+    pub theme: Theme,
+    /// The language the user picked; `None` follows the system.
+    pub language: Option<Language>,
+    /// The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
+    /// `LC_MESSAGES`, `LANG`); the window also reads its own.
+    pub system_languages: Vec<String>,
+}
+
 /// Everything the window's settings and pickers need.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct UiState {
@@ -92,10 +107,10 @@ pub struct UiState {
     pub providers: Vec<ProviderView>,
     /// Provider of new conversations.
     pub default_provider: Option<String>,
-    /// Theme.
-    pub theme: Theme,
-    /// The language the user picked; `None` follows the system.
-    pub language: Option<Language>,
+    /// Theme and languages (the same fields the page starts with).
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub appearance: Appearance,
     /// Timeouts, retries and proxy in force (the settings file's; the
     /// environment's `RUNNEL_*` variables may override timeouts and retries).
     pub network: NetworkSettings,
@@ -105,9 +120,6 @@ pub struct UiState {
     pub proxy_password_set: bool,
     /// The `max_tokens` an Anthropic provider asks for when it sets none.
     pub anthropic_default_max_tokens: u32,
-    /// The system's language preferences, best first (`LANGUAGE`, `LC_ALL`,
-    /// `LC_MESSAGES`, `LANG`); the window also reads its own.
-    pub system_languages: Vec<String>,
     /// System prompt presets.
     pub system_prompts: Vec<SystemPromptPreset>,
     /// A message about the settings file (moved aside...).
