@@ -1134,3 +1134,99 @@ async fn rename_and_delete_through_the_in_app_dialogs_by_keyboard() {
     )
     .await;
 }
+
+/// Regression (sidebar titles cut at about 60% of the row): the row's
+/// hidden action buttons kept their width, so a long title ended early.
+/// Hidden, they take no width and no click; hovered, they take their place
+/// at the title's end (not drawn over it) and the click.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sidebar_titles_are_not_cut_short_by_hidden_row_actions() {
+    if !can_run() {
+        return;
+    }
+    let (_server, _driver, c) = app_with_rich_server().await;
+    send_text(
+        &c,
+        "Plan a three week walking holiday through the Scottish highlands, with trains between the towns and a rest day each week",
+    )
+    .await;
+    first_answer_done(&c).await;
+    wait_count(
+        &c,
+        "[data-testid=conversation-item]",
+        1,
+        "the conversation in the sidebar",
+    )
+    .await;
+    let measure = r#"
+      const item = document.querySelector('[data-testid=conversation-item]');
+      const title = item.querySelector('[data-testid=conversation-title]');
+      const del = item.querySelector('[data-testid=conversation-delete]');
+      const r = del.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+      const cs = getComputedStyle(item);
+      return {
+        title: title.getBoundingClientRect().width,
+        row: item.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight),
+        cut: title.scrollWidth > title.clientWidth,
+        hits_button: del.contains(hit),
+        overlaps: title.getBoundingClientRect().right > item.querySelector('.item-actions > button').getBoundingClientRect().left + 0.5,
+        colour: getComputedStyle(del).color,
+      };"#;
+    let hidden = js(&c, measure).await;
+    assert_eq!(
+        hidden["cut"], true,
+        "the title is long enough to be cut: {hidden}"
+    );
+    let (title, row) = (
+        hidden["title"].as_f64().unwrap_or_default(),
+        hidden["row"].as_f64().unwrap_or_default(),
+    );
+    // The flex gap (6 px) is all that stands between the title and the row's end.
+    assert!(
+        title >= row - 8.0,
+        "title {title} px of a {row} px row: {hidden}"
+    );
+    assert_eq!(
+        hidden["hits_button"], false,
+        "a hidden button takes the click: {hidden}"
+    );
+    assert_eq!(hidden["colour"], "rgba(0, 0, 0, 0)");
+
+    // The pointer on the row: the buttons show at the title's end and a
+    // click on one does what it says.
+    let item = css(&c, "[data-testid=conversation-item]").await;
+    use fantoccini::actions::InputSource;
+    let hover = fantoccini::actions::MouseActions::new("mouse".into()).then(
+        fantoccini::actions::PointerAction::MoveToElement {
+            element: item,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        },
+    );
+    c.perform_actions(hover).await.expect("hover the row");
+    // Drawn in (a short colour transition).
+    wait_for(
+        &c,
+        "return getComputedStyle(document.querySelector('[data-testid=conversation-delete]')).color !== 'rgba(0, 0, 0, 0)'",
+        "the row's actions drawn on hover",
+    )
+    .await;
+    let shown = js(&c, measure).await;
+    assert_eq!(
+        shown["hits_button"], true,
+        "a shown button takes the click: {shown}"
+    );
+    assert_eq!(
+        shown["overlaps"], false,
+        "the title runs under the shown buttons: {shown}"
+    );
+    click(&c, "[data-testid=conversation-delete]").await;
+    wait_for(
+        &c,
+        "return document.querySelector('[data-testid=dialog]').open",
+        "the delete confirmation",
+    )
+    .await;
+}
