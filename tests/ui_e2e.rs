@@ -1725,6 +1725,69 @@ async fn compare(c: &Client, prompt: &str, models: &[&str]) {
     click(c, "[data-testid=compare-send]").await;
 }
 
+/// Regression (Compare's four columns wrapped): at the default window size
+/// four Compare columns sat three in a row and the fourth under them, so the
+/// list, kept at its bottom, scrolled the first row's answers out of view
+/// while they streamed. Four now sit side by side, none narrower than 160 px,
+/// and a narrow window still wraps them rather than squeezing them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_four_columns_sit_side_by_side_at_the_default_window_size() {
+    if !can_run() {
+        return;
+    }
+    const MODELS: &[&str] = &["model-a", "model-b", "model-c", "model-d"];
+    let server = TestServer::start(chat_and_models(MODELS, |_, _| {
+        Reply::sse(common::answer_stream(&[
+            "An", " answer", " of", " some", " words.",
+        ]))
+    }))
+    .await;
+    let driver = start_driver_with(&[
+        ("OPENAI_BASE_URL", &server.base_url()),
+        ("RUNNEL_MODEL", "model-a"),
+    ])
+    .await;
+    let c = connect(&driver).await;
+    compare(&c, "Which is better?", MODELS).await;
+    wait_for(
+        &c,
+        "const cols = [...document.querySelectorAll('[data-testid=compare-column]')]; return cols.length === 4 && cols.every((c) => c.getAttribute('data-status') === 'done')",
+        "four columns done",
+    )
+    .await;
+    let rects = "return [...document.querySelectorAll('[data-testid=compare-column]')].map((e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width]; })";
+    let cols = js(&c, rects).await;
+    let cols: Vec<[f64; 3]> = serde_json::from_value(cols).expect("rects");
+    assert!(
+        cols.iter().all(|r| (r[1] - cols[0][1]).abs() < 1.0),
+        "all four in one row: {cols:?}"
+    );
+    assert!(
+        cols.windows(2).all(|w| w[1][0] >= w[0][0] + w[0][2]),
+        "side by side, in order, none over another: {cols:?}"
+    );
+    assert!(
+        cols.iter().all(|r| r[2] >= 160.0),
+        "none under 160 px: {cols:?}"
+    );
+    // A window too narrow for four keeps each column readable: they wrap.
+    c.set_window_size(700, 780)
+        .await
+        .expect("narrow the window");
+    wait_for(
+        &c,
+        "const cols = [...document.querySelectorAll('[data-testid=compare-column]')]; return new Set(cols.map((e) => Math.round(e.getBoundingClientRect().top))).size > 1",
+        "the columns wrap in a narrow window",
+    )
+    .await;
+    let cols: Vec<[f64; 3]> = serde_json::from_value(js(&c, rects).await).expect("rects");
+    assert!(
+        cols.iter().all(|r| r[2] >= 160.0),
+        "none under 160 px when narrow: {cols:?}"
+    );
+    let _ = c.close().await;
+}
+
 /// Compare in the window (issue 16): two models answer one prompt side by
 /// side, one is stopped while the other finishes, the other is picked to
 /// continue with, and after a restart the turn holds both as versions.
