@@ -304,6 +304,25 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,local,window,store}.js
 
 ## What was changed after measuring, and what remains
 
+- Compare's columns, and Compare measured like the other rows (issue 16;
+  window re-run on the AMD EPYC machine, same day; the leak-check row is the
+  earlier full run of that day, whose code differs only in Compare's
+  columns, as its xdotool keys did not arrive in this run's leak check).
+  Compare's columns were a grid with an auto-sized row: with four columns of
+  the same width (179 px, one row) Compare alone measured p99 39 / 82 / 76 ms
+  (1,327-1,644 frames in 20 s) as a grid and 36 / 38 / 39 ms (1,897-2,017
+  frames) as a flex row, in three runs each of the same session. They are
+  now a flex row that wraps under 160 px a column, so four also sit side by
+  side in the default window (they wrapped three and one, and the list kept
+  at its bottom scrolled the first row out of view while it streamed).
+  Against the shipped grid (three and one) alone: 41-48 and 37-38 ms before,
+  33-38 after. Compare is now the median of 3 runs, each in a new chat, like
+  every other row's median of answers, and its frame figures are the worst
+  run's. In this full run: p99 30 / 28 / 31 ms, longest frame 61 ms, none
+  over 100 (the earlier full run of the day, with the grid: 59 / 48 / 55,
+  longest 85). The machine was quieter in this run (plain answers p99 28
+  against 41 ms in the earlier one), so compare Compare with the answers'
+  rows of the same run: 30 against 28 now, 55 against 41 with the grid.
 - Compare's measurement, and the start's first frame (issues 16 and 13;
   the window re-run on the AMD EPYC machine again, the other figures are the
   last runs'). The benchmark waited for Compare's columns by asking the page
