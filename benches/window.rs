@@ -285,10 +285,7 @@ const COMPARE_RUNS: usize = 3;
 fn compare_medians(runs: &[serde_json::Value]) -> serde_json::Value {
     let mut out = medians(runs);
     for key in ["max_frame_ms", "frames_over_100ms", "frames_over_50ms"] {
-        let worst = runs
-            .iter()
-            .filter_map(|r| r[key].as_f64())
-            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        let worst = runs.iter().filter_map(|r| r[key].as_f64()).reduce(f64::max);
         out[key] = serde_json::json!(worst);
     }
     out

@@ -1742,11 +1742,7 @@ async fn compare_four_columns_sit_side_by_side_at_the_default_window_size() {
         ]))
     }))
     .await;
-    let driver = start_driver_with(&[
-        ("OPENAI_BASE_URL", &server.base_url()),
-        ("RUNNEL_MODEL", "model-a"),
-    ])
-    .await;
+    let driver = start_driver(&server.base_url()).await;
     let c = connect(&driver).await;
     compare(&c, "Which is better?", MODELS).await;
     wait_for(
