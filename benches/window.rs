@@ -97,6 +97,23 @@ fn pss_by_process(pid: u32) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Whether any WebKit web or network process runs (only the measured app
+/// starts them here).
+fn webkit_running() -> bool {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            std::fs::read_to_string(e.path().join("comm"))
+                .is_ok_and(|c| c.starts_with("WebKitWebProces") || c.starts_with("WebKitNetworkPr"))
+        })
+}
+
+/// The quiet before each measured start, once the previous app and its
+/// WebKit processes are gone.
+const SETTLE_BEFORE_START: Duration = Duration::from_secs(1);
+
 /// The running app: the process whose executable is the benchmarked binary.
 fn app_pid(bin: &Path) -> Option<u32> {
     let bin = std::fs::canonicalize(bin).ok()?;
@@ -203,11 +220,14 @@ struct Started {
 
 async fn start_app(port: u16) -> Started {
     let app = Path::new(env!("CARGO_BIN_EXE_runnel-window"));
-    // The previous session's app must be gone, or its pid would be found.
+    // The previous session's app must be gone, or its pid would be found;
+    // and its WebKit processes too, or this start would be measured while
+    // they still exit (as a user's start is not).
     let deadline = Instant::now() + Duration::from_secs(20);
-    while app_pid(app).is_some() && Instant::now() < deadline {
+    while (app_pid(app).is_some() || webkit_running()) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    tokio::time::sleep(SETTLE_BEFORE_START).await;
     let t_start = Instant::now();
     let c = runnel_testsupport::window::session(port, Duration::from_secs(60)).await;
     let ready_ms = t_start.elapsed().as_secs_f64() * 1000.0;
@@ -385,6 +405,20 @@ fn xdotool(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// Sends `keys` to `window` as a user's keyboard would: the window is given
+/// the input focus, then the keys go through XTEST. Keys sent with
+/// `xdotool --window` are synthetic events sent to the window, and sometimes
+/// none of them arrived: the full run then failed at its end, after 20
+/// minutes of other sections.
+async fn press(window: &str, keys: &[&[&str]]) {
+    xdotool(&["windowfocus", window]);
+    // GTK and the page take the focus change a moment after the X server.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for args in keys {
+        xdotool(args);
+    }
+}
+
 /// The status of the newest answer in the app's database (read only, so the
 /// app's streaming answer is not touched).
 fn newest_answer_status(db: &Path) -> Option<(String, String)> {
@@ -459,7 +493,7 @@ async fn leak_check_by_keyboard(
     let mut last_id = None;
     for i in 0..repeats {
         if i > 0 {
-            xdotool(&["key", "--window", &window, "ctrl+n"]);
+            press(&window, &[&["key", "ctrl+n"]]).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         let deadline = Instant::now() + Duration::from_secs(stream_secs);
@@ -478,9 +512,7 @@ async fn leak_check_by_keyboard(
                 // Not started yet: type (again after 5 s, in case the page
                 // was not ready for the keys).
                 None if typed_at.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) => {
-                    xdotool(&["windowfocus", &window]);
-                    xdotool(&["type", "--window", &window, "go"]);
-                    xdotool(&["key", "--window", &window, "Return"]);
+                    press(&window, &[&["type", "go"], &["key", "Return"]]).await;
                     typed_at = Some(Instant::now());
                 }
                 None => {}
@@ -501,7 +533,7 @@ async fn leak_check_by_keyboard(
         tokio::time::sleep(Duration::from_millis(500)).await;
         after.push(mb_by_process(pid));
     }
-    xdotool(&["key", "--window", &window, "ctrl+n"]);
+    press(&window, &[&["key", "ctrl+n"]]).await;
     tokio::time::sleep(Duration::from_secs(if repeats > 2 { 30 } else { 2 })).await;
     let after_idle = mb_by_process(pid);
     let _ = app.kill();
@@ -564,6 +596,13 @@ async fn main() {
     std::fs::create_dir_all(&data).expect("data dir");
     // The store benchmark's database: 10,000 conversations, 1,000,000 messages.
     let long_id = fill(&data.join("runnel.sqlite3"), conversations, messages, long);
+    // The generated database on disk before anything is measured: the
+    // kernel's write-back of its 900 MB competed with the first start.
+    for f in ["runnel.sqlite3", "runnel.sqlite3-wal"] {
+        if let Ok(file) = std::fs::File::open(data.join(f)) {
+            let _ = file.sync_all();
+        }
+    }
 
     let addr = serve(Script::Rate(tokens, rate)).await;
     let port = free_port();
