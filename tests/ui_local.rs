@@ -267,8 +267,10 @@ async fn sampling_chosen_by_the_composer_goes_with_each_send_and_stays_with_the_
     t.clear().await.unwrap();
     t.send_keys("7").await.unwrap();
     send_text(&c, "again").await;
+    // Polled until it is drawn: `text` would fail at once on the first poll
+    // that comes before it (the flake seen under the full suite's load).
     let error = eventually(10, "the range error", || async {
-        let t = text(
+        let t = common::window::text_or_empty(
             &c,
             "[data-testid=message][data-role=assistant] [data-testid=error]",
         )

@@ -292,8 +292,23 @@ pub async fn send_text(c: &Client, text: &str) {
 }
 
 /// Opens the provider·model picker and picks `model` (typed in its filter, then Enter).
+///
+/// The trigger toggles the picker, so it is clicked only while the picker is
+/// closed, and again if a click did not open it within 2 s. Under the full
+/// suite's load the filter was once still hidden when typed into ("not
+/// focusable"): the one click had not opened the picker.
 pub async fn pick_model(c: &Client, model: &str) {
-    click(c, "[data-testid=provider-select]").await;
+    const OPEN: &str =
+        "const p = document.querySelector('[data-testid=picker]'); return !!p && !p.hidden";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while js(c, OPEN).await != serde_json::Value::Bool(true) {
+        assert!(Instant::now() < deadline, "the model picker opens");
+        click(c, "[data-testid=provider-select]").await;
+        let opened = Instant::now() + Duration::from_secs(2);
+        while js(c, OPEN).await != serde_json::Value::Bool(true) && Instant::now() < opened {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     let filter = css(c, "[data-testid=model-select]").await;
     filter.send_keys(model).await.expect("type the model");
     filter.send_keys("\u{E007}").await.expect("enter");
