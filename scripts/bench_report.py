@@ -6,6 +6,11 @@ import platform
 import sys
 
 bench = sys.argv[1] if len(sys.argv) > 1 else "target/bench"
+RESULTS = ("engine", "local", "window", "store")
+# No results at all is a mistake (a wrong folder, or an option such as
+# --help): BENCHMARKS.json would be overwritten with nothing measured.
+if not any(os.path.isfile(os.path.join(bench, n + ".json")) for n in RESULTS):
+    sys.exit(f"bench_report: no results ({', '.join(n + '.json' for n in RESULTS)}) in {bench!r}")
 
 
 def load(name):
@@ -331,9 +336,10 @@ Raw results: `BENCHMARKS.json`, and `target/bench/{engine,local,window,store}.js
   limits of 600, 400 and 150 MB, did not bound it (+97, +78 and +130 MB in
   one run each), so the app does not set them. The page cost per token, last
   10% vs first 10%, measured 1.4x in this run (0.88 to 1.58 over its 10
-  answers) and 0.9x (0.54 to 2.18) in a run of the same section right after
-  it, with the same page code as the last report's 0.8x: it is 2-3
-  microseconds a token, and one answer's ratio moves by 2x.
+  answers) and 0.9x in each of two runs of the same section after it (0.54
+  to 2.18, 0.56 to 1.35; send to paint p50/p99 12/26 and 13/26 ms), with the
+  same page code as the last report's 0.8x: it is 2-3 microseconds a token,
+  and one answer's ratio moves by 2x.
 - Compare's columns, and Compare measured like the other rows (issue 16;
   window re-run on the AMD EPYC machine, same day; the leak-check row is the
   earlier full run of that day, whose code differs only in Compare's
